@@ -1,0 +1,52 @@
+"""The table of trained candidates and the found architecture, built from Tune's results."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from nas_service.searcher import StageWiseSearcher, run_name, stage_scores_from_result
+from trainables.spec import format_depths
+
+COLUMNS = ["run_name", "iteration", "role", "depths", "depth", "params", "macs", "val_accuracy",
+           "test_accuracy"]
+
+
+def candidates_table(results, run_ids: dict[str, str]) -> pd.DataFrame:
+    """One row per finished trial, in training order, with its per-stage importance."""
+    rows = []
+    for result in results:
+        metrics = result.metrics or {}
+        config = metrics.get("config") or {}
+        if "depths" not in config:
+            continue
+        row = {"run_name": run_name(config), "iteration": config["iteration"],
+               "role": config["role"], "depths": format_depths(config["depths"])}
+        row.update({key: metrics.get(key) for key in COLUMNS[4:]})
+        scores = stage_scores_from_result(metrics, len(config["depths"])) or []
+        row.update({f"importance_s{i + 1}": score for i, score in enumerate(scores)})
+        row["trial_id"] = metrics.get("trial_id")
+        row["mlflow_run_id"] = run_ids.get(row["trial_id"])
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if not table.empty:
+        order = table["role"].map({"A": 0, "T": 1, "final": 2})
+        table = table.assign(_order=order).sort_values(["iteration", "_order"]).drop(columns="_order")
+    return table.reset_index(drop=True)
+
+
+def final_architecture(searcher: StageWiseSearcher, table: pd.DataFrame) -> dict:
+    """The found depths, the iteration-by-iteration decisions and the measures of its trained run."""
+    depths = format_depths(searcher.final_depths)
+    trained = table[table["depths"] == depths]
+    measures = trained.iloc[-1].to_dict() if not trained.empty else {}
+    return {
+        "depths": depths,
+        "measures": {key: measures.get(key) for key in
+                     ("depth", "params", "macs", "val_accuracy", "test_accuracy", "mlflow_run_id")},
+        "iterations": [
+            {"iteration": step["iteration"], "A": format_depths(step["depths_a"]),
+             "T": format_depths(step["depths_t"]), "importance_A": step["importance_a"],
+             "importance_T": step["importance_t"], "next": format_depths(step["grown"])}
+            for step in searcher.history
+        ],
+    }

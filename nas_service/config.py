@@ -1,0 +1,219 @@
+"""The search configuration: defaults, a YAML file, then command-line flags, validated up front.
+
+Every flag can also be set in ``--config search.yaml`` (keys spelled like the flags, with ``-`` or
+``_``).  Any bad value raises ``ConfigError`` naming the flag and the value before Ray starts; the
+CLI turns it into one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, Sequence
+
+import yaml
+
+from scoring.criteria import CRITERIA
+from trainables.datasets import LOADERS
+from trainables.models import MODEL_BUILDERS
+from trainables.spec import parse_depths
+from trainables.training import PRESETS, TrainingConfig
+
+
+class ConfigError(ValueError):
+    """A bad setting; the message names the flag (or file) and the bad value."""
+
+
+@dataclass
+class SearchConfig:
+    dataset: str = "digits"
+    data_dir: str | None = None
+    image_size: int = 32
+    iterations: int = 5
+    m0: int = 6
+    stages: int = 3
+    initial_depths: str | None = None
+    delta: int = 2
+    module: str = "basic"
+    preset: str = "quick"
+    epochs: int | None = None
+    lr: float | None = None
+    batch_size: int | None = None
+    criterion: str = "plsvip"
+    scoring_samples: int = 2000
+    scoring_actors: int = 2
+    seed: int = 0
+    gpus_per_trial: float | None = None
+    cpus_per_trial: float = 1.0
+    tracking_uri: str | None = None
+    experiment: str = "stagewise-nas"
+    storage_path: str | None = None
+    name: str | None = None
+
+    @property
+    def start_depths(self) -> tuple[int, ...]:
+        if self.initial_depths:
+            return parse_depths(self.initial_depths)
+        return (self.m0,) * self.stages
+
+    def training(self) -> TrainingConfig:
+        """The preset with ``--epochs``, ``--lr`` and ``--batch-size`` applied on top."""
+        overrides = {key: value for key, value in
+                     (("epochs", self.epochs), ("lr", self.lr), ("batch_size", self.batch_size))
+                     if value is not None}
+        return TrainingConfig(**{**PRESETS[self.preset].to_dict(), **overrides})
+
+    def to_params(self) -> dict[str, Any]:
+        """The resolved settings as flat strings-and-numbers (MLflow params)."""
+        params = {key: value for key, value in asdict(self).items() if value is not None}
+        params["start_depths"] = "-".join(map(str, self.start_depths))
+        params.update({f"train.{k}": v for k, v in self.training().to_dict().items()})
+        return params
+
+
+FLAG_HELP = {
+    "dataset": f"data set: {', '.join(LOADERS)}",
+    "data_dir": "folder of the data set's files (cifar10/100, idx, imagefolder)",
+    "image_size": "side of the square images (synthetic, imagefolder)",
+    "iterations": "n, stage-wise iterations (2n+1 trained networks)",
+    "m0": "modules per stage of the first architecture",
+    "stages": "number of stages S",
+    "initial_depths": "first architecture as m1-m2-..-mS (overrides --m0/--stages)",
+    "delta": "modules added to a stage when it grows",
+    "module": f"module type: {', '.join(MODEL_BUILDERS)}",
+    "preset": f"training protocol: {', '.join(PRESETS)}",
+    "epochs": "training epochs per candidate (default: the preset's)",
+    "lr": "initial learning rate (default: the preset's)",
+    "batch_size": "training batch size (default: the preset's)",
+    "criterion": f"stage importance criterion: {', '.join(CRITERIA)}",
+    "scoring_samples": "training images whose stage features are scored",
+    "scoring_actors": "number of Ray scoring actors",
+    "seed": "seed of splits, initialisation, augmentation and scoring sample",
+    "gpus_per_trial": "GPUs per trial (default: 0.5 when the cluster has GPUs, else 0)",
+    "cpus_per_trial": "CPUs per trial",
+    "tracking_uri": "MLflow tracking URI (default: sqlite:///<cwd>/mlflow.db)",
+    "experiment": "MLflow experiment name",
+    "storage_path": "Tune storage folder or URI (default: <cwd>/nas_results)",
+    "name": "name of this search (Tune experiment folder, MLflow parent run)",
+}
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports errors in one line (no usage block), exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser(prog: str = "python -m nas_service.run") -> argparse.ArgumentParser:
+    parser = OneLineParser(prog=prog, description="Stage-wise neural architecture search on Ray Tune.",
+                           argument_default=argparse.SUPPRESS)
+    parser.add_argument("--config", help="YAML file with any of the settings below")
+    types = {f.name: f.type for f in fields(SearchConfig)}
+    for key, help_text in FLAG_HELP.items():
+        flag = "--" + key.replace("_", "-")
+        kind = types[key].replace(" | None", "")
+        converter = {"int": int, "float": float, "str": str}[kind]
+        parser.add_argument(flag, dest=key, type=converter, help=help_text, metavar=kind.upper())
+    return parser
+
+
+def _read_yaml(path: str) -> dict[str, Any]:
+    try:
+        text = Path(path).read_text()
+    except OSError as error:
+        raise ConfigError(f"--config {path}: cannot read it ({error.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"--config {path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"--config {path}: must be a mapping of settings, got {type(data).__name__}")
+    known = {f.name for f in fields(SearchConfig)}
+    settings = {}
+    for key, value in data.items():
+        name = str(key).replace("-", "_")
+        if name not in known:
+            raise ConfigError(f"--config {path}: unknown key {key!r}; valid keys: "
+                              f"{', '.join(sorted(k.replace('_', '-') for k in known))}")
+        settings[name] = value
+    return settings
+
+
+def _check_type(name: str, value: Any, kind: str) -> Any:
+    if value is None and "None" in kind:
+        return None
+    converter = {"int": int, "float": float, "str": str}[kind.replace(" | None", "")]
+    if converter is int and isinstance(value, float) and not value.is_integer():
+        raise ConfigError(f"--{name.replace('_', '-')} {value!r}: must be an integer")
+    try:
+        return converter(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"--{name.replace('_', '-')} {value!r}: must be {kind.split()[0]}") from None
+
+
+def _require(condition: bool, flag: str, value: Any, what: str) -> None:
+    if not condition:
+        raise ConfigError(f"--{flag} {value!r}: {what}")
+
+
+def validate(config: SearchConfig) -> SearchConfig:
+    """Check every value; fill in the defaults that depend on the working directory and time."""
+    _require(config.dataset in LOADERS, "dataset", config.dataset, f"must be one of {', '.join(LOADERS)}")
+    _require(config.module in MODEL_BUILDERS, "module", config.module,
+             f"must be one of {', '.join(MODEL_BUILDERS)}")
+    _require(config.preset in PRESETS, "preset", config.preset, f"must be one of {', '.join(PRESETS)}")
+    _require(config.criterion in CRITERIA, "criterion", config.criterion,
+             f"must be one of {', '.join(CRITERIA)}")
+    for flag in ("iterations", "m0", "stages", "delta", "scoring_actors"):
+        _require(getattr(config, flag) >= 1, flag.replace("_", "-"), getattr(config, flag),
+                 "must be at least 1")
+    for flag in ("epochs", "batch_size"):
+        value = getattr(config, flag)
+        _require(value is None or value >= 1, flag.replace("_", "-"), value, "must be at least 1")
+    _require(config.lr is None or config.lr > 0, "lr", config.lr, "must be positive")
+    _require(config.scoring_samples >= 10, "scoring-samples", config.scoring_samples,
+             "must be at least 10")
+    _require(config.image_size >= 8, "image-size", config.image_size, "must be at least 8")
+    _require(config.cpus_per_trial > 0, "cpus-per-trial", config.cpus_per_trial, "must be positive")
+    _require(config.gpus_per_trial is None or config.gpus_per_trial >= 0, "gpus-per-trial",
+             config.gpus_per_trial, "must be 0 or more")
+    if config.initial_depths is not None:
+        try:
+            parse_depths(config.initial_depths)
+        except ValueError as error:
+            raise ConfigError(f"--initial-depths: {error}") from None
+    config.tracking_uri = config.tracking_uri or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
+    config.storage_path = _writable_storage(config.storage_path or str(Path.cwd() / "nas_results"))
+    config.name = config.name or f"stagewise-{config.dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
+    return config
+
+
+def _writable_storage(path: str) -> str:
+    """Local storage must be a folder we can write; URIs (s3://, gs://) are checked by Tune."""
+    if "://" in path:
+        return path
+    folder = Path(path).expanduser().resolve()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as error:
+        raise ConfigError(f"--storage-path {path!r}: not writable ({error.strerror})") from None
+    return str(folder)
+
+
+def parse_config(argv: Sequence[str] | None = None, prog: str = "python -m nas_service.run") -> SearchConfig:
+    """Defaults, then ``--config`` YAML, then flags; validated.  Raises ``ConfigError``."""
+    arguments = vars(build_parser(prog).parse_args(sys.argv[1:] if argv is None else argv))
+    settings = _read_yaml(arguments.pop("config")) if "config" in arguments else {}
+    settings.update(arguments)
+    types = {f.name: f.type for f in fields(SearchConfig)}
+    typed = {name: _check_type(name, value, types[name]) for name, value in settings.items()}
+    return validate(SearchConfig(**typed))
+

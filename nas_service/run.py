@@ -1,0 +1,144 @@
+"""``python -m nas_service.run``: the stage-wise search as a Ray Tune experiment tracked in MLflow.
+
+Works unchanged on a laptop (starts a local Ray), on one GPU, and inside ``ray job submit`` (joins
+the cluster in ``RAY_ADDRESS``).  Bad settings end with one line on stderr and exit status 2
+before Ray starts.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+from mlflow.tracking import MlflowClient
+from ray import tune
+
+from nas_service.candidates import candidates_table, final_architecture
+from nas_service.cluster import connect, trial_resources
+from nas_service.config import ConfigError, SearchConfig, parse_config
+from nas_service.searcher import StageWiseSearcher, run_name
+from nas_service.tracking import (PARENT_RUN_ID_TAG, TRIAL_ID_TAG, MLflowTrialCallback,
+                                  log_json_artifact, start_parent_run)
+from scoring.actor import create_scoring_pool
+from trainables.datasets import DatasetError, load_dataset
+from trainables.trainable import TrialSettings, train_candidate
+
+PROG = "python -m nas_service.run"
+# Checkpointing every epoch is intended; Tune's "snapshotting too often" warning is noise here.
+os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+
+
+def load_data(config: SearchConfig):
+    return load_dataset(config.dataset, data_dir=config.data_dir, seed=config.seed,
+                        image_size=config.image_size)
+
+
+def child_run_ids(client: MlflowClient, parent_run_id: str) -> dict[str, str]:
+    """trial id -> MLflow run id of the parent's children."""
+    parent = client.get_run(parent_run_id)
+    runs = client.search_runs([parent.info.experiment_id],
+                              filter_string=f"tags.`{PARENT_RUN_ID_TAG}` = '{parent_run_id}'")
+    return {run.data.tags[TRIAL_ID_TAG]: run.info.run_id for run in runs
+            if TRIAL_ID_TAG in run.data.tags}
+
+
+def build_tuner(config: SearchConfig, settings: TrialSettings, searcher: StageWiseSearcher,
+                resources: dict, scorers: list, callback: MLflowTrialCallback) -> tune.Tuner:
+    trainable = tune.with_resources(
+        tune.with_parameters(train_candidate, settings=settings, scorers=scorers), resources)
+    return tune.Tuner(
+        trainable,
+        tune_config=tune.TuneConfig(
+            search_alg=searcher, num_samples=searcher.max_trials, max_concurrent_trials=2, reuse_actors=True,
+            trial_name_creator=lambda trial: run_name(trial.config),
+            trial_dirname_creator=lambda trial: f"{run_name(trial.config)}_{trial.trial_id}"),
+        run_config=tune.RunConfig(
+            name=config.name, storage_path=config.storage_path, callbacks=[callback],
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=1), verbose=0,
+            failure_config=tune.FailureConfig(max_failures=1)),
+    )
+
+
+def search(config: SearchConfig) -> dict:
+    """Run one search; returns the final architecture record.  Raises ``ConfigError`` on bad input."""
+    data = load_data(config)
+    training = config.training()
+    print(f"[nas] {data.summary()}; start {'-'.join(map(str, config.start_depths))}, "
+          f"delta {config.delta}, {config.iterations} iterations, {training.epochs} epochs each",
+          flush=True)
+    connect()
+    resources = trial_resources(config.cpus_per_trial, config.gpus_per_trial)
+    client = MlflowClient(config.tracking_uri)
+    parent_run_id = start_parent_run(client, config.experiment, config.name, "stagewise",
+                                     config.to_params())
+    print(f"[nas] MLflow parent run {parent_run_id} in experiment {config.experiment!r} at "
+          f"{config.tracking_uri}; trials use {resources}", flush=True)
+    settings = TrialSettings(data=data, training=training, criterion=config.criterion,
+                             scoring_samples=config.scoring_samples, seed=config.seed,
+                             module=config.module, threads=max(1, int(config.cpus_per_trial)))
+    searcher = StageWiseSearcher(config.start_depths, config.delta, config.iterations)
+    scorers = create_scoring_pool(config.scoring_actors)
+    tuner = build_tuner(config, settings, searcher, resources, scorers,
+                        MLflowTrialCallback(config.tracking_uri, parent_run_id))
+    status = "FAILED"
+    try:
+        results = tuner.fit()
+        table = candidates_table(results, child_run_ids(client, parent_run_id))
+        _log_table(client, parent_run_id, table, Path(config.storage_path) / config.name)
+        if searcher.error is not None:
+            raise RuntimeError(f"search stopped: {searcher.error}")
+        record = final_architecture(searcher, table)
+        log_json_artifact(client, parent_run_id, "final_architecture.json", record)
+        status = "FINISHED"
+        _print_summary(table, record)
+        return record
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
+    finally:
+        client.set_terminated(parent_run_id, status)
+
+
+def _log_table(client: MlflowClient, parent_run_id: str, table: pd.DataFrame, folder: Path) -> None:
+    if table.empty:
+        return
+    if "://" not in str(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "candidates.csv"
+        table.to_csv(path, index=False)
+        client.log_artifact(parent_run_id, str(path))
+
+
+def _print_summary(table: pd.DataFrame, record: dict) -> None:
+    shown = [c for c in ["run_name", "depth", "params", "macs", "val_accuracy", "test_accuracy",
+                         *[c for c in table.columns if c.startswith("importance_")]]
+             if c in table.columns]
+    with pd.option_context("display.width", 200, "display.max_columns", 20,
+                           "display.float_format", "{:.4f}".format):
+        print("\nCandidates:\n" + table[shown].to_string(index=False))
+    for step in record["iterations"]:
+        print(f"iteration {step['iteration']}: A {step['A']} vs T {step['T']} -> {step['next']}")
+    measures = record["measures"]
+    print(f"\nFound architecture: {record['depths']} (depth {measures['depth']}, "
+          f"{measures['params']} params, {measures['macs']} MACs, "
+          f"val accuracy {measures['val_accuracy']}, test accuracy {measures['test_accuracy']})")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    started = time.perf_counter()
+    try:
+        config = parse_config(argv, prog=PROG)
+        search(config)
+    except (ConfigError, DatasetError) as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
+    print(f"[nas] done in {time.perf_counter() - started:.0f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""MLflow bookkeeping: one parent run per search, one child run per trial (DESIGN.md's contract).
+
+Everything is logged from the driver through ``MlflowClient``, so trials need no access to the
+tracking store and a local sqlite file works for a local search.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from mlflow.entities import Metric, Param
+from mlflow.tracking import MlflowClient
+from ray.tune import Callback
+from ray.tune.result import AUTO_RESULT_KEYS
+from ray.tune.utils import flatten_dict
+
+from nas_service.searcher import run_name
+from trainables.spec import format_depths
+from trainables.trainable import ARCHITECTURE_FILE, CHECKPOINT_FILE
+
+PARENT_RUN_ID_TAG = "mlflow.parentRunId"
+METHOD_TAG = "nas.method"
+TRIAL_ID_TAG = "nas.trial_id"
+
+
+def git_revision() -> str | None:
+    """The commit of the code that ran, when it runs from a git checkout."""
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                              cwd=Path(__file__).parent, check=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def experiment_id(client: MlflowClient, name: str) -> str:
+    experiment = client.get_experiment_by_name(name)
+    return experiment.experiment_id if experiment else client.create_experiment(name)
+
+
+def start_parent_run(client: MlflowClient, experiment: str, name: str, method: str,
+                     params: dict[str, Any]) -> str:
+    """Create the search's parent run with its resolved settings as params; returns its id."""
+    tags = {METHOD_TAG: method}
+    revision = git_revision()
+    if revision:
+        tags["mlflow.source.git.commit"] = revision
+    run = client.create_run(experiment_id(client, experiment), run_name=name, tags=tags)
+    client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()])
+    return run.info.run_id
+
+
+def numeric_metrics(result: dict) -> dict[str, float]:
+    """The trainable's numeric measures in a Tune result, flattened (``importance/s1``)."""
+    flat = flatten_dict({k: v for k, v in result.items() if k not in AUTO_RESULT_KEYS})
+    return {key: float(value) for key, value in flat.items()
+            if isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value)}
+
+
+class MLflowTrialCallback(Callback):
+    """A child run per trial, nested under the parent; per-epoch metrics, artifacts at the end."""
+
+    def __init__(self, tracking_uri: str, parent_run_id: str) -> None:
+        self.tracking_uri = tracking_uri
+        self.parent_run_id = parent_run_id
+        self.run_ids: dict[str, str] = {}
+        self._client: MlflowClient | None = None
+
+    @property
+    def client(self) -> MlflowClient:
+        if self._client is None:
+            self._client = MlflowClient(self.tracking_uri)
+        return self._client
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_client": None}
+
+    def on_trial_start(self, iteration, trials, trial, **info) -> None:
+        if trial.trial_id in self.run_ids:
+            return
+        parent = self.client.get_run(self.parent_run_id)
+        config = trial.config
+        run = self.client.create_run(
+            parent.info.experiment_id, run_name=run_name(config),
+            tags={PARENT_RUN_ID_TAG: self.parent_run_id, TRIAL_ID_TAG: trial.trial_id,
+                  METHOD_TAG: parent.data.tags.get(METHOD_TAG, "")})
+        params = {"depths": format_depths(config["depths"]), "role": config["role"],
+                  "iteration": config["iteration"], "num_stages": len(config["depths"])}
+        self.client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()])
+        self.run_ids[trial.trial_id] = run.info.run_id
+
+    def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
+        run_id = self.run_ids.get(trial.trial_id)
+        if run_id is None:
+            return
+        step = int(result.get("training_iteration", 0))
+        timestamp = int(result.get("timestamp", 0) * 1000)
+        metrics = [Metric(key, value, timestamp, step)
+                   for key, value in numeric_metrics(result).items()]
+        self.client.log_batch(run_id, metrics=metrics)
+
+    def on_trial_complete(self, iteration, trials, trial, **info) -> None:
+        run_id = self.run_ids.get(trial.trial_id)
+        if run_id is None:
+            return
+        checkpoint = trial.checkpoint
+        if checkpoint is not None:
+            with checkpoint.as_directory() as folder:
+                for name in (ARCHITECTURE_FILE, CHECKPOINT_FILE):
+                    if (Path(folder) / name).exists():
+                        self.client.log_artifact(run_id, str(Path(folder) / name))
+        self.client.set_terminated(run_id, "FINISHED")
+
+    def on_trial_error(self, iteration, trials, trial, **info) -> None:
+        run_id = self.run_ids.get(trial.trial_id)
+        if run_id is not None:
+            self.client.set_terminated(run_id, "FAILED")
+
+
+def log_json_artifact(client: MlflowClient, run_id: str, filename: str, data: Any) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / filename
+        path.write_text(json.dumps(data, indent=2))
+        client.log_artifact(run_id, str(path))

@@ -1,0 +1,28 @@
+"""The Ray actor that serves the criteria to trials, and the pool the driver creates.
+
+Scoring runs outside the trials so that a trial's placement group does not have to hold CPU for it
+and the criteria's memory is paid once per actor.  Actors are created by the driver with their own
+(default zero) CPU request: an actor created inside a trial would be captured by its placement
+group (RAY_NOTES.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import ray
+
+from scoring.criteria import stage_score
+
+
+class ScoringActor:
+    """Scores the stages of one trained network."""
+
+    def score_stages(self, stage_features: list[np.ndarray], labels: np.ndarray,
+                     criterion: str) -> list[float]:
+        return [stage_score(features, labels, criterion) for features in stage_features]
+
+
+def create_scoring_pool(size: int, num_cpus: float = 0) -> list[ray.actor.ActorHandle]:
+    """``size`` scoring actors; ``num_cpus`` is what each reserves in the cluster."""
+    remote_class = ray.remote(num_cpus=num_cpus, max_restarts=2)(ScoringActor)
+    return [remote_class.remote() for _ in range(size)]

@@ -1,0 +1,87 @@
+import subprocess
+import sys
+
+import pytest
+
+from nas_service.config import ConfigError, parse_config
+
+
+@pytest.fixture(autouse=True)
+def in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+
+def test_defaults_are_the_embedded_search(tmp_path):
+    config = parse_config([])
+    assert (config.dataset, config.preset, config.criterion) == ("digits", "quick", "plsvip")
+    assert config.start_depths == (6, 6, 6) and config.delta == 2 and config.iterations == 5
+    assert config.tracking_uri == f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert config.storage_path == str(tmp_path / "nas_results")
+    assert config.training().epochs == 10
+
+
+def test_yaml_then_flags(tmp_path):
+    (tmp_path / "search.yaml").write_text("m0: 4\ninitial-depths: 2-3-4\nepochs: 3\nlr: 0.5\n")
+    config = parse_config(["--config", "search.yaml", "--epochs", "7"])
+    assert config.start_depths == (2, 3, 4)
+    assert config.training().epochs == 7 and config.training().lr == 0.5
+    assert config.to_params()["train.epochs"] == 7
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--m0", "0"], "--m0 0"),
+    (["--delta", "-2"], "--delta -2"),
+    (["--iterations", "0"], "--iterations 0"),
+    (["--epochs", "0"], "--epochs 0"),
+    (["--dataset", "mnist3"], "--dataset 'mnist3'"),
+    (["--criterion", "foo"], "--criterion 'foo'"),
+    (["--module", "cell9"], "--module 'cell9'"),
+    (["--preset", "slow"], "--preset 'slow'"),
+    (["--gpus-per-trial", "-1"], "--gpus-per-trial -1"),
+    (["--cpus-per-trial", "0"], "--cpus-per-trial 0"),
+    (["--initial-depths", "6-x-6"], "6-x-6"),
+    (["--lr", "0"], "--lr 0"),
+])
+def test_bad_values_name_the_flag_and_value(argv, message):
+    with pytest.raises(ConfigError) as error:
+        parse_config(argv)
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize("text,message", [
+    ("epochs: [1\n", "not valid YAML"),
+    ("epoch: 3\n", "unknown key 'epoch'"),
+    ("- 1\n- 2\n", "mapping"),
+    ("m0: two\n", "--m0 'two'"),
+    ("m0: 2.5\n", "--m0 2.5"),
+])
+def test_bad_config_files(tmp_path, text, message):
+    (tmp_path / "bad.yaml").write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        parse_config(["--config", "bad.yaml"])
+
+
+def test_missing_config_file():
+    with pytest.raises(ConfigError, match="--config nothere.yaml"):
+        parse_config(["--config", "nothere.yaml"])
+
+
+def test_unwritable_storage_path(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(ConfigError, match="--storage-path"):
+        parse_config(["--storage-path", str(blocker / "sub")])
+
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["--m0", "0"], "--m0 0"),
+    (["--epochs", "x"], "--epochs: invalid int value: 'x'"),
+    (["--dataset", "idx", "--data-dir", "/nonexistent/dir"], "/nonexistent/dir"),
+])
+def test_cli_fails_in_one_line_with_status_2(argv, fragment):
+    done = subprocess.run([sys.executable, "-m", "nas_service.run", *argv], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0], done.stderr
+    assert "Ray" not in done.stdout + done.stderr  # failed before Ray started

@@ -1,0 +1,162 @@
+"""Loaders on small files written here in each real format (IDX, CIFAR pickles, image folders)."""
+
+import gzip
+import pickle
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from trainables.datasets import DatasetError, load_dataset
+from trainables.datasets.idx import read_idx
+
+
+def write_idx(path, array: np.ndarray, compress: bool) -> None:
+    magic = (0x0800 | array.ndim).to_bytes(4, "big")
+    header = magic + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    payload = header + array.astype(np.uint8).tobytes()
+    if compress:
+        with gzip.open(path, "wb") as handle:
+            handle.write(payload)
+    else:
+        path.write_bytes(payload)
+
+
+def make_idx_folder(folder, compress: bool, n_train=60, n_test=20, size=12, classes=3):
+    rng = np.random.default_rng(0)
+    suffix = ".gz" if compress else ""
+    sets = {}
+    for split, count in (("train", n_train), ("t10k", n_test)):
+        images = rng.integers(0, 256, (count, size, size), dtype=np.uint8)
+        labels = np.arange(count) % classes
+        write_idx(folder / f"{split}-images-idx3-ubyte{suffix}", images, compress)
+        write_idx(folder / f"{split}-labels-idx1-ubyte{suffix}", labels, compress)
+        sets[split] = (images, labels)
+    return sets
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_idx_folder_gz_and_raw(tmp_path, compress):
+    written = make_idx_folder(tmp_path, compress)
+    data = load_dataset("idx", data_dir=str(tmp_path), seed=0)
+    assert (data.in_channels, data.image_size, data.num_classes) == (1, 12, 3)
+    assert len(data.y_train) + len(data.y_val) == 60
+    np.testing.assert_array_equal(data.x_test[:, 0], written["t10k"][0])
+    np.testing.assert_array_equal(data.y_test, written["t10k"][1])
+    # every training image is one of the written ones, with its own label
+    lookup = {img.tobytes(): label for img, label in zip(*written["train"])}
+    assert all(lookup[img[0].tobytes()] == label for img, label in zip(data.x_train, data.y_train))
+
+
+def test_idx_header_is_checked(tmp_path):
+    make_idx_folder(tmp_path, compress=False)
+    bad = tmp_path / "train-images-idx3-ubyte"
+    bad.write_bytes(b"\x00\x00\x09\x99" + bad.read_bytes()[4:])
+    with pytest.raises(DatasetError, match="magic 0x00000999"):
+        read_idx(bad, 0x803)
+    with pytest.raises(DatasetError, match="train-images-idx3-ubyte"):
+        load_dataset("idx", data_dir=str(tmp_path))
+
+
+def test_idx_count_mismatch_names_both_files(tmp_path):
+    make_idx_folder(tmp_path, compress=True)
+    write_idx(tmp_path / "train-labels-idx1-ubyte.gz", np.zeros(59, np.uint8), True)
+    with pytest.raises(DatasetError, match="60 images but .* 59 labels"):
+        load_dataset("idx", data_dir=str(tmp_path))
+
+
+def test_idx_truncated_file(tmp_path):
+    make_idx_folder(tmp_path, compress=False)
+    path = tmp_path / "train-images-idx3-ubyte"
+    path.write_bytes(path.read_bytes()[:-7])
+    with pytest.raises(DatasetError, match="its header"):
+        load_dataset("idx", data_dir=str(tmp_path))
+
+
+def write_cifar(folder, name: str, per_file: int = 20):
+    rng = np.random.default_rng(1)
+    if name == "cifar10":
+        root, files, key, classes = folder / "cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"], b"labels", 10
+    else:
+        root, files, key, classes = folder / "cifar-100-python", ["train", "test"], b"fine_labels", 100
+    root.mkdir()
+    written = {}
+    for file in files:
+        data = rng.integers(0, 256, (per_file, 3072), dtype=np.uint8)
+        labels = [int(i % classes) for i in range(per_file)]
+        with open(root / file, "wb") as handle:
+            pickle.dump({b"data": data, key: labels, b"batch_label": file.encode()}, handle)
+        written[file] = (data, labels)
+    return written
+
+
+def test_cifar10_pickle_batches(tmp_path):
+    written = write_cifar(tmp_path, "cifar10")
+    data = load_dataset("cifar10", data_dir=str(tmp_path), seed=0)
+    assert len(data.y_train) + len(data.y_val) == 100 and len(data.y_test) == 20
+    assert data.x_test.shape == (20, 3, 32, 32)
+    # row layout R(1024) G(1024) B(1024) -> channel-first image
+    first = written["test_batch"][0][0]
+    np.testing.assert_array_equal(data.x_test[0, 1].ravel(), first[1024:2048])
+    assert data.flip_ok and data.num_classes == 10
+
+
+def test_cifar100_uses_fine_labels(tmp_path):
+    write_cifar(tmp_path, "cifar100", per_file=200)
+    data = load_dataset("cifar100", data_dir=str(tmp_path / "cifar-100-python"), seed=0)
+    assert data.num_classes == 100
+    assert data.y_test.max() == 99
+
+
+@pytest.mark.parametrize("name", ["cifar10", "cifar100", "idx", "imagefolder"])
+def test_missing_folder_says_what_to_put_there(tmp_path, name):
+    with pytest.raises(DatasetError, match=str(tmp_path / "nowhere")):
+        load_dataset(name, data_dir=str(tmp_path / "nowhere"))
+
+
+def write_image_folder(root, classes=("cat", "dog"), per_class=6, size=10):
+    rng = np.random.default_rng(2)
+    for name in classes:
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            pixels = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(root / name / f"{i}.png")
+
+
+def test_image_folder_with_train_and_test(tmp_path):
+    write_image_folder(tmp_path / "train", per_class=10)
+    write_image_folder(tmp_path / "test", per_class=3)
+    data = load_dataset("imagefolder", data_dir=str(tmp_path), image_size=16, seed=0)
+    assert data.x_train.shape[1:] == (3, 16, 16)
+    assert len(data.y_train) + len(data.y_val) == 20 and len(data.y_test) == 6
+    assert data.num_classes == 2
+
+
+def test_image_folder_without_splits_keeps_exact_pixels(tmp_path):
+    write_image_folder(tmp_path, per_class=10, size=8)
+    data = load_dataset("imagefolder", data_dir=str(tmp_path), image_size=8, seed=0)
+    total = len(data.y_train) + len(data.y_val) + len(data.y_test)
+    assert total == 20
+    saved = np.asarray(Image.open(tmp_path / "cat" / "0.png")).transpose(2, 0, 1)
+    everything = np.concatenate([data.x_train, data.x_val, data.x_test])
+    assert any(np.array_equal(saved, image) for image in everything)
+
+
+def test_digits_split_is_stratified_and_seeded():
+    first, again, other = (load_dataset("digits", seed=s) for s in (0, 0, 1))
+    np.testing.assert_array_equal(first.y_val, again.y_val)
+    assert not np.array_equal(first.y_val, other.y_val)
+    counts = np.bincount(first.y_val, minlength=10)
+    assert counts.max() - counts.min() <= 2
+    assert len(first.y_train) + len(first.y_val) + len(first.y_test) == 1797
+    assert first.x_train.dtype == np.uint8 and first.x_train.max() == 255
+
+
+def test_synthetic_has_the_asked_shape():
+    data = load_dataset("synthetic", image_size=20, channels=1, num_classes=4, num_samples=200)
+    assert data.x_train.shape[1:] == (1, 20, 20) and data.num_classes == 4
+
+
+def test_unknown_dataset_is_named():
+    with pytest.raises(DatasetError, match="'mnist3'"):
+        load_dataset("mnist3")

@@ -1,0 +1,1 @@
+"""Everything that runs inside a trial: architecture spec, models, data, training, the trainable."""

@@ -1,0 +1,53 @@
+"""What the stage-wise method scores: each stage's output features on a fixed set of training images.
+
+Following the authors' code (METHOD_NOTES.md section 1): the residual sum of the stage's last block
+(pre-ReLU), average-pooled with an 8x8 window and stride 8 (not global pooling), flattened.  On a
+32x32 input that gives 4x4x16, 2x2x32 and 1x1x64 features.  For smaller maps (8x8 digits, 28x28
+Fashion-MNIST) the window is capped at the map size so every stage keeps at least one cell.
+
+A and T of an iteration are scored on the same images (``scoring_sample``: a stratified subset of
+the training set chosen by the search seed only), without augmentation, normalised as in training,
+so their scores are comparable.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.model_selection import train_test_split
+
+from trainables.training import ImageBatches
+
+PAPER_POOL_WINDOW = 8
+
+
+def scoring_sample(labels: np.ndarray, num_samples: int, seed: int) -> np.ndarray:
+    """Indices of ``num_samples`` training images, stratified by class; all images if fewer."""
+    if num_samples >= len(labels):
+        return np.arange(len(labels))
+    index, _ = train_test_split(np.arange(len(labels)), train_size=num_samples, stratify=labels,
+                                random_state=seed)
+    return np.sort(index)
+
+
+def pool_stage_output(output: torch.Tensor) -> torch.Tensor:
+    """(N, C, H, W) -> (N, F): 8x8/stride-8 average pooling (capped at H), flattened as (h, w, c)."""
+    window = min(PAPER_POOL_WINDOW, output.shape[-2], output.shape[-1])
+    pooled = F.avg_pool2d(output, kernel_size=window, stride=window)
+    return pooled.permute(0, 2, 3, 1).flatten(1)
+
+
+@torch.no_grad()
+def stage_features(model: torch.nn.Module, data: ImageBatches,
+                   batch_size: int = 256) -> list[np.ndarray]:
+    """One float64 (N, F_i) matrix per stage, for the images of ``data`` in order."""
+    model.eval()
+    per_stage: list[list[torch.Tensor]] = []
+    for x, _ in data.batches(batch_size):
+        outputs = model.forward_stages(x)
+        if not per_stage:
+            per_stage = [[] for _ in outputs]
+        for collected, output in zip(per_stage, outputs):
+            collected.append(pool_stage_output(output.float()).cpu())
+    return [torch.cat(collected).double().numpy() for collected in per_stage]

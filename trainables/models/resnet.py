@@ -1,0 +1,97 @@
+"""CIFAR-style residual networks whose stages have independent depths.
+
+Follows the authors' Keras "ResNet v1" (METHOD_NOTES.md section 4): stem conv3x3-BN-ReLU; basic
+block conv-BN-ReLU-conv-BN, add, ReLU; the first block of stages 2..S halves the resolution and uses
+a 1x1 projection shortcut (no BN, as in the authors' code); global average pooling and a linear head.
+
+The stage-wise method scores the residual sum of each stage's last block *before* its final ReLU
+(the authors' ``Add`` layer), so ``forward_stages`` returns exactly those tensors: no hooks needed.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from trainables.spec import ArchSpec
+
+
+class BasicBlock(nn.Module):
+    """Two 3x3 convolutions with a residual connection; ``stride=2`` downsamples."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.relu = nn.ReLU(inplace=True)
+        self.shortcut: nn.Module = nn.Identity()
+        if stride != 1 or in_channels != out_channels:
+            self.shortcut = nn.Conv2d(in_channels, out_channels, 1, stride=stride)
+
+    def forward_residual_sum(self, x: torch.Tensor) -> torch.Tensor:
+        """The block's output before the final ReLU: what the stage scorer sees."""
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return out + self.shortcut(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.relu(self.forward_residual_sum(x))
+
+
+class StageResNet(nn.Module):
+    """A residual network with ``spec.depths[i]`` basic blocks in stage ``i``."""
+
+    def __init__(self, spec: ArchSpec) -> None:
+        super().__init__()
+        self.spec = spec
+        stem_width = spec.widths[0]
+        self.stem = nn.Sequential(
+            nn.Conv2d(spec.in_channels, stem_width, 3, padding=1, bias=False),
+            nn.BatchNorm2d(stem_width),
+            nn.ReLU(inplace=True),
+        )
+        stages = []
+        in_channels = stem_width
+        for index, (num_blocks, width) in enumerate(zip(spec.depths, spec.widths)):
+            first_stride = 1 if index == 0 else 2
+            blocks = [BasicBlock(in_channels, width, first_stride)]
+            blocks += [BasicBlock(width, width) for _ in range(num_blocks - 1)]
+            stages.append(nn.Sequential(*blocks))
+            in_channels = width
+        self.stages = nn.ModuleList(stages)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.head = nn.Linear(in_channels, spec.num_classes)
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+
+    def forward_stages(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Per stage, the residual sum of its last block (pre-ReLU); the last entry feeds the head."""
+        x = self.stem(x)
+        stage_outputs = []
+        for stage in self.stages:
+            for block in stage[:-1]:
+                x = block(x)
+            residual_sum = stage[-1].forward_residual_sum(x)
+            stage_outputs.append(residual_sum)
+            x = torch.relu(residual_sum)
+        return stage_outputs
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        for stage in self.stages:
+            x = stage(x)
+        return x
+
+    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.flatten(self.pool(x), 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(x))

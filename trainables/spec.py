@@ -1,0 +1,97 @@
+"""The architecture spec: the one currency between searcher, trainable, metrics and MLflow.
+
+An ``ArchSpec`` is plain data (like timm's model configs): the module type, the number of modules
+in each stage, the stage widths and the input/output shape.  Everything else (the ``nn.Module``,
+parameter and MAC counts, run names) is derived from it, so two equal specs always mean the same
+network.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+
+def format_depths(depths: tuple[int, ...] | list[int]) -> str:
+    """``(6, 8, 6)`` -> ``"6-8-6"``: the spelling used in run names, params and the CLI."""
+    return "-".join(str(int(m)) for m in depths)
+
+
+def parse_depths(text: str) -> tuple[int, ...]:
+    """``"6-8-6"`` -> ``(6, 8, 6)``; raises ``ValueError`` naming the text when it is not that form."""
+    try:
+        depths = tuple(int(part) for part in str(text).split("-"))
+    except ValueError:
+        raise ValueError(f"depths {text!r} must be positive integers joined by '-', e.g. 6-8-6") from None
+    if not depths or any(m < 1 for m in depths):
+        raise ValueError(f"depths {text!r} must be positive integers joined by '-', e.g. 6-8-6")
+    return depths
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    """A stage-wise network.
+
+    Attributes:
+        depths: modules per stage (m_1..m_S).
+        module: module type, a key of ``trainables.models.MODEL_BUILDERS``.
+        widths: output channels of each stage; must have one entry per stage.
+        in_channels: channels of the input images (1 or 3).
+        image_size: height and width of the (square) input images.
+        num_classes: outputs of the linear head.
+    """
+
+    depths: tuple[int, ...]
+    module: str = "basic"
+    widths: tuple[int, ...] = field(default=(16, 32, 64))
+    in_channels: int = 3
+    image_size: int = 32
+    num_classes: int = 10
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "depths", tuple(int(m) for m in self.depths))
+        object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
+        if not self.depths or any(m < 1 for m in self.depths):
+            raise ValueError(f"depths {self.depths} must be one positive integer per stage")
+        if len(self.widths) != len(self.depths):
+            raise ValueError(
+                f"widths {self.widths} must have one entry per stage ({len(self.depths)} stages)"
+            )
+        if self.in_channels not in (1, 3):
+            raise ValueError(f"in_channels {self.in_channels} must be 1 or 3")
+        min_size = 2 ** (len(self.depths))
+        if self.image_size < max(8, min_size):
+            raise ValueError(f"image_size {self.image_size} must be at least {max(8, min_size)}")
+        if self.num_classes < 2:
+            raise ValueError(f"num_classes {self.num_classes} must be at least 2")
+
+    @property
+    def num_stages(self) -> int:
+        return len(self.depths)
+
+    @property
+    def depth(self) -> int:
+        """Layer count as in ResNet names: 2 convs per basic block, plus stem conv and head (6n+2)."""
+        return 2 * sum(self.depths) + 2
+
+    @property
+    def depths_text(self) -> str:
+        return format_depths(self.depths)
+
+    def with_depths(self, depths: tuple[int, ...]) -> "ArchSpec":
+        return ArchSpec(depths=tuple(depths), module=self.module, widths=self.widths,
+                        in_channels=self.in_channels, image_size=self.image_size,
+                        num_classes=self.num_classes)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["depths"] = list(self.depths)
+        data["widths"] = list(self.widths)
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ArchSpec":
+        return cls(**data)

@@ -1,0 +1,123 @@
+"""The Tune function trainable: train one candidate, report each epoch, score its stages.
+
+This is the thin Ray layer around ``trainables.training`` and ``trainables.features``: it resumes
+from Tune's checkpoint (a retried trial continues at the next epoch), reports ``val_accuracy``
+every epoch with a checkpoint, and in the last epoch also reports test accuracy, size measures and
+``importance/s1..sS`` computed by a scoring actor.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import ray
+import torch
+from ray import tune
+
+from trainables.datasets import DataSplits
+from trainables.features import scoring_sample, stage_features
+from trainables.measure import count_macs, count_parameters
+from trainables.models import build_model
+from trainables.spec import ArchSpec
+from trainables.training import (ImageBatches, TrainingConfig, channel_stats, evaluate,
+                                 make_optimizer, train_epoch)
+
+CHECKPOINT_FILE = "checkpoint.pt"
+ARCHITECTURE_FILE = "architecture.json"
+
+
+@dataclass(frozen=True)
+class TrialSettings:
+    """What every trial of one search shares; shipped once through the object store."""
+
+    data: DataSplits
+    training: TrainingConfig
+    criterion: str
+    scoring_samples: int
+    seed: int
+    module: str = "basic"
+    widths: tuple[int, ...] = (16, 32, 64)
+    threads: int = 1
+
+    def spec_for(self, depths) -> ArchSpec:
+        return ArchSpec(depths=tuple(depths), module=self.module, widths=self.widths,
+                        in_channels=self.data.in_channels, image_size=self.data.image_size,
+                        num_classes=self.data.num_classes)
+
+
+def _save_checkpoint(folder: str, model, optimizer, epoch: int, spec: ArchSpec) -> tune.Checkpoint:
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch},
+               Path(folder) / CHECKPOINT_FILE)
+    (Path(folder) / ARCHITECTURE_FILE).write_text(spec.to_json())
+    return tune.Checkpoint.from_directory(folder)
+
+
+def _score_stages(model, settings: TrialSettings, train: ImageBatches, scorers, trial_id: str):
+    sample = scoring_sample(settings.data.y_train, settings.scoring_samples, settings.seed)
+    images = train.sibling(settings.data.x_train[sample], settings.data.y_train[sample])
+    features = stage_features(model, images)
+    scorer = scorers[zlib.crc32(trial_id.encode()) % len(scorers)]
+    return ray.get(scorer.score_stages.remote(features, images.labels.cpu().numpy(),
+                                              settings.criterion))
+
+
+def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> None:
+    """Tune trainable; ``config`` is a searcher proposal: ``depths``, ``role``, ``iteration``."""
+    logging.getLogger("ray.train").setLevel(logging.WARNING)  # one line per checkpoint otherwise
+    torch.set_num_threads(settings.threads)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    spec = settings.spec_for(config["depths"])
+    data = settings.data
+    torch.manual_seed(settings.seed)
+    model = build_model(spec).to(device)
+    optimizer = make_optimizer(model, settings.training)
+    mean, std = channel_stats(data.x_train)
+    train = ImageBatches(data.x_train, data.y_train, mean, std, device)
+    val = train.sibling(data.x_val, data.y_val)
+
+    start_epoch = 0
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is not None:
+        with checkpoint.as_directory() as folder:
+            state = torch.load(Path(folder) / CHECKPOINT_FILE, map_location=device)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        start_epoch = state["epoch"]
+
+    generator = torch.Generator(device="cpu")
+    epochs = settings.training.epochs
+    for epoch in range(start_epoch, epochs):
+        started = time.perf_counter()
+        generator.manual_seed(settings.seed * 100_003 + epoch)
+        loss = train_epoch(model, optimizer, train, settings.training, epoch, generator,
+                           data.flip_ok)
+        if not np.isfinite(loss):
+            raise FloatingPointError(f"training loss is {loss} at epoch {epoch + 1}: diverged")
+        metrics = {"epoch": epoch + 1, "train_loss": loss, "val_accuracy": evaluate(model, val),
+                   "lr": optimizer.param_groups[0]["lr"],
+                   "epoch_seconds": time.perf_counter() - started}
+        if epoch + 1 == epochs:
+            metrics.update(_final_measures(model, spec, settings, train, scorers))
+        with tempfile.TemporaryDirectory() as folder:
+            tune.report(metrics, checkpoint=_save_checkpoint(folder, model, optimizer, epoch + 1,
+                                                             spec))
+
+
+def _final_measures(model, spec: ArchSpec, settings: TrialSettings, train: ImageBatches,
+                    scorers: list) -> dict:
+    data = settings.data
+    measures: dict = {"params": count_parameters(model), "depth": spec.depth,
+                      "macs": count_macs(model, spec.in_channels, spec.image_size)}
+    if data.x_test is not None:
+        measures["test_accuracy"] = evaluate(model, train.sibling(data.x_test, data.y_test))
+    started = time.perf_counter()
+    scores = _score_stages(model, settings, train, scorers, tune.get_context().get_trial_id())
+    measures["scoring_seconds"] = time.perf_counter() - started
+    measures["importance"] = {f"s{i + 1}": score for i, score in enumerate(scores)}
+    return measures
