@@ -1,0 +1,83 @@
+"""A real search: local Ray, real Tune trials, scoring actors and a sqlite MLflow store."""
+
+import json
+
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+
+from nas_service.config import parse_config
+from nas_service.growth import deepen_all, grow_depths
+from nas_service.run import search
+from nas_service.tracking import PARENT_RUN_ID_TAG
+from scoring.actor import create_scoring_pool
+from scoring.criteria import stage_score
+
+pytestmark = pytest.mark.integration
+
+
+def test_scoring_actor_matches_the_direct_call(ray_session):
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 120)
+    stages = [rng.normal(size=(120, 16)) + labels[:, None], rng.normal(size=(120, 8))]
+    scorer, = create_scoring_pool(1)
+    remote = ray_session.get(scorer.score_stages.remote(stages, labels, "plsvip"))
+    assert remote == pytest.approx([stage_score(f, labels, "plsvip") for f in stages], rel=1e-12)
+
+
+def expected_trajectory(start, delta, iterations, importance_of):
+    """Replay Algorithm 1 on the importances the runs recorded: [(role, depths)] in first-seen order."""
+    seen, current = {}, tuple(start)
+    for iteration in range(1, iterations + 1):
+        t_depths = deepen_all(current, delta)
+        seen.setdefault(current, "A")
+        seen.setdefault(t_depths, "T")
+        current = grow_depths(current, importance_of[current], importance_of[t_depths], delta)
+    seen.setdefault(current, "final")
+    return seen, current
+
+
+def test_two_iteration_digits_search(ray_session, tmp_path, tracking_uri, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    # m0=3 and 3 epochs: the grown networks differ from every T (seeds 0, 1 and 2 checked), so
+    # the two iterations train five distinct networks.
+    config = parse_config(["--iterations", "2", "--m0", "3", "--epochs", "3", "--seed", "0",
+                           "--scoring-samples", "400", "--tracking-uri", tracking_uri,
+                           "--name", "it-test"])
+    record = search(config)
+
+    client = MlflowClient(tracking_uri)
+    experiment = client.get_experiment_by_name("stagewise-nas")
+    parents = client.search_runs([experiment.experiment_id], "tags.`nas.method` = 'stagewise' "
+                                 "and attributes.run_name = 'it-test'")
+    parent, = [run for run in parents if PARENT_RUN_ID_TAG not in run.data.tags]
+    assert parent.info.status == "FINISHED"
+    assert parent.data.params["iterations"] == "2" and parent.data.params["train.epochs"] == "3"
+    children = client.search_runs([experiment.experiment_id],
+                                  f"tags.`{PARENT_RUN_ID_TAG}` = '{parent.info.run_id}'")
+
+    importance_of = {}
+    for child in children:
+        depths = tuple(int(m) for m in child.data.params["depths"].split("-"))
+        importance_of[depths] = [child.data.metrics[f"importance/s{i}"] for i in (1, 2, 3)]
+        assert child.info.status == "FINISHED"
+        assert child.info.run_name.endswith(child.data.params["depths"])
+        history = client.get_metric_history(child.info.run_id, "val_accuracy")
+        assert [m.step for m in history] == [1, 2, 3]
+        assert child.data.metrics["params"] > 0 and child.data.metrics["macs"] > 0
+        assert 0 <= child.data.metrics["test_accuracy"] <= 1
+        artifacts = {a.path for a in client.list_artifacts(child.info.run_id)}
+        assert {"architecture.json", "checkpoint.pt"} <= artifacts
+
+    roles, final = expected_trajectory((3, 3, 3), 2, 2, importance_of)
+    recorded = {tuple(int(m) for m in c.data.params["depths"].split("-")): c.data.params["role"]
+                for c in children}
+    assert recorded == roles  # one run per distinct architecture, never a retrained one
+    assert sorted(recorded.values()) == ["A", "A", "T", "T", "final"]
+    assert record["depths"] == "-".join(map(str, final))
+
+    parent_artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert {"candidates.csv", "final_architecture.json"} <= parent_artifacts
+    local = client.download_artifacts(parent.info.run_id, "final_architecture.json", str(tmp_path))
+    assert json.loads(open(local).read())["depths"] == record["depths"]
+    assert (tmp_path / "nas_results" / "it-test" / "candidates.csv").exists()

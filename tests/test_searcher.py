@@ -1,0 +1,120 @@
+"""The searcher's decisions, driven directly through its Tune interface (no Tune loop needed)."""
+
+import pytest
+from ray.tune.search import Searcher
+
+from nas_service.searcher import StageWiseSearcher, run_name
+
+TRIAL_COUNTER = iter(range(10_000))
+
+
+def propose_all(searcher):
+    """Ask for trials until the searcher has nothing more now; returns {trial_id: config}."""
+    proposals = {}
+    while True:
+        trial_id = f"t{next(TRIAL_COUNTER)}"
+        config = searcher.suggest(trial_id)
+        if config is None or config == Searcher.FINISHED:
+            return proposals, config
+        proposals[trial_id] = config
+
+
+def finish(searcher, trial_id, scores):
+    searcher.on_trial_complete(trial_id, {"val_accuracy": 0.9, "importance": {
+        f"s{i + 1}": score for i, score in enumerate(scores)}})
+
+
+def test_two_iterations_train_a_t_a_t_final():
+    searcher = StageWiseSearcher((6, 6, 6), delta=2, iterations=2)
+    trained = []
+    # iteration 1: A=6-6-6 and T=8-8-8 are proposed together
+    proposals, rest = propose_all(searcher)
+    assert rest is None
+    assert sorted((c["role"], tuple(c["depths"])) for c in proposals.values()) == [
+        ("A", (6, 6, 6)), ("T", (8, 8, 8))]
+    scores = {"A": [0.5, 0.5, 0.5], "T": [0.6, 0.4, 0.5]}  # only stage 1 grows
+    for trial_id, config in proposals.items():
+        finish(searcher, trial_id, scores[config["role"]])
+        trained.append(run_name(config))
+    # iteration 2: A=8-6-6 (the grown one, trained for the first time), T=10-8-8
+    proposals, _ = propose_all(searcher)
+    assert sorted(tuple(c["depths"]) for c in proposals.values()) == [(8, 6, 6), (10, 8, 8)]
+    scores = {"A": [0.5, 0.5, 0.5], "T": [0.4, 0.7, 0.5]}  # only stage 2 grows
+    for trial_id, config in proposals.items():
+        finish(searcher, trial_id, scores[config["role"]])
+        trained.append(run_name(config))
+    proposals, _ = propose_all(searcher)
+    assert [(c["role"], tuple(c["depths"])) for c in proposals.values()] == [("final", (8, 8, 6))]
+    (trial_id, config), = proposals.items()
+    finish(searcher, trial_id, [0.5, 0.5, 0.5])
+    assert searcher.suggest("last") == Searcher.FINISHED
+    assert searcher.final_depths == (8, 8, 6)
+    assert [step["grown"] for step in searcher.history] == [(8, 6, 6), (8, 8, 6)]
+    assert sorted(trained) == ["it1-A-6-6-6", "it1-T-8-8-8", "it2-A-8-6-6", "it2-T-10-8-8"]
+
+
+def test_t_is_reused_as_the_next_a_when_every_stage_grows():
+    searcher = StageWiseSearcher((2, 2), delta=1, iterations=2)
+    proposals, _ = propose_all(searcher)
+    for trial_id, config in proposals.items():
+        finish(searcher, trial_id, [0.1, 0.1] if config["role"] == "A" else [0.9, 0.9])
+    proposals, _ = propose_all(searcher)  # A = 3-3 was trained as T: only T = 4-4 is new
+    assert [(c["role"], tuple(c["depths"])) for c in proposals.values()] == [("T", (4, 4))]
+    assert searcher.history[0]["grown"] == (3, 3)
+
+
+def test_no_growth_converges_without_retraining():
+    searcher = StageWiseSearcher((6, 6, 6), delta=2, iterations=5)
+    proposals, _ = propose_all(searcher)
+    for trial_id, config in proposals.items():
+        finish(searcher, trial_id, [0.5] * 3 if config["role"] == "A" else [0.4] * 3)
+    proposals, rest = propose_all(searcher)
+    assert proposals == {} and rest == Searcher.FINISHED
+    assert len(searcher.history) == 5 and searcher.final_depths == (6, 6, 6)
+
+
+def test_a_failed_trial_ends_the_search_with_its_name():
+    searcher = StageWiseSearcher((6, 6, 6), delta=2, iterations=3)
+    proposals, _ = propose_all(searcher)
+    failed = next(t for t, c in proposals.items() if c["role"] == "T")
+    searcher.on_trial_complete(failed, None, error=True)
+    assert searcher.suggest("next") == Searcher.FINISHED
+    assert failed in searcher.error and "it1-T-8-8-8" in searcher.error
+
+
+def test_a_result_without_importance_is_an_error_not_a_hang():
+    searcher = StageWiseSearcher((1, 1, 1), delta=1, iterations=1)
+    proposals, _ = propose_all(searcher)
+    trial_id = next(iter(proposals))
+    searcher.on_trial_complete(trial_id, {"val_accuracy": 0.5})
+    assert "no per-stage importance" in searcher.error
+    assert searcher.suggest("x") == Searcher.FINISHED
+
+
+def test_save_and_restore_continue_mid_iteration(tmp_path):
+    searcher = StageWiseSearcher((6, 6, 6), delta=2, iterations=2)
+    proposals, _ = propose_all(searcher)
+    (first_id, first), (second_id, second) = proposals.items()
+    finish(searcher, first_id, [0.5] * 3)
+    searcher.save(str(tmp_path / "state.pkl"))
+    restored = StageWiseSearcher((1, 1, 1), delta=1, iterations=1)
+    restored.restore(str(tmp_path / "state.pkl"))
+    finish(restored, second_id, [0.6, 0.6, 0.4] if second["role"] == "T" else [0.4, 0.4, 0.6])
+    assert restored.history[0]["grown"] == (8, 8, 6)
+    proposals, _ = propose_all(restored)
+    assert sorted(tuple(c["depths"]) for c in proposals.values()) == [(8, 8, 6), (10, 10, 8)]
+
+
+def test_flattened_importance_is_understood():
+    searcher = StageWiseSearcher((1, 1), delta=1, iterations=1)
+    proposals, _ = propose_all(searcher)
+    for trial_id, config in proposals.items():
+        searcher.on_trial_complete(trial_id, {"importance/s1": 0.2, "importance/s2":
+                                              0.9 if config["role"] == "T" else 0.1})
+    assert searcher.history[0]["grown"] == (1, 2)
+
+
+@pytest.mark.parametrize("args", [((0, 1), 1, 1), ((1, 1), 0, 1), ((1, 1), 1, 0), ((), 1, 1)])
+def test_bad_arguments_are_named(args):
+    with pytest.raises(ValueError):
+        StageWiseSearcher(*args)

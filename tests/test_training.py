@@ -1,0 +1,90 @@
+import numpy as np
+import pytest
+import torch
+
+from trainables.augment import random_crop, random_flip
+from trainables.datasets import load_dataset
+from trainables.features import pool_stage_output, scoring_sample, stage_features
+from trainables.models import build_model
+from trainables.spec import ArchSpec
+from trainables.training import (PRESETS, ImageBatches, TrainingConfig, channel_stats, evaluate,
+                                 learning_rate, make_optimizer, train_epoch)
+
+
+def test_paper_schedule_divides_by_ten_at_100_and_150():
+    paper = PRESETS["paper"]
+    assert [learning_rate(paper, e) for e in (0, 99, 100, 149, 150, 199)] == pytest.approx(
+        [0.01, 0.01, 0.001, 0.001, 0.0001, 0.0001])
+
+
+def test_crop_moves_content_by_at_most_the_padding():
+    generator = torch.Generator().manual_seed(0)
+    images = torch.arange(2 * 8 * 8, dtype=torch.float32).reshape(2, 1, 8, 8) + 1
+    cropped = random_crop(images, 2, generator)
+    assert cropped.shape == images.shape
+    for original, shifted in zip(images, cropped):
+        matches = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
+                   if torch.equal(shifted[0, 2:6, 2:6], original[0, 2 + dy:6 + dy, 2 + dx:6 + dx])]
+        assert len(matches) == 1
+
+
+def test_flip_mirrors_about_half_the_images():
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randn(400, 1, 4, 4)
+    flipped = random_flip(images, generator)
+    mirrored = (flipped == images.flip(3)).flatten(1).all(1)
+    kept = (flipped == images).flatten(1).all(1)
+    assert bool((mirrored | kept).all()) and 150 < int(mirrored.sum()) < 250
+
+
+def test_scoring_sample_is_stratified_and_depends_only_on_the_seed():
+    labels = np.repeat(np.arange(4), 50)
+    first, again = scoring_sample(labels, 40, seed=1), scoring_sample(labels, 40, seed=1)
+    np.testing.assert_array_equal(first, again)
+    assert np.bincount(labels[first]).tolist() == [10, 10, 10, 10]
+    assert len(scoring_sample(labels, 1000, seed=1)) == 200
+
+
+@pytest.mark.parametrize("size,features", [(32, [256, 128, 64]), (8, [16, 32, 64]),
+                                           (28, [144, 32, 64])])
+def test_stage_features_follow_the_authors_pooling(size, features):
+    model = build_model(ArchSpec(depths=(1, 1, 1), in_channels=1, image_size=size))
+    images = np.random.default_rng(0).integers(0, 256, (5, 1, size, size), dtype=np.uint8)
+    data = ImageBatches(images, np.zeros(5, np.int64), torch.zeros(1), torch.ones(1),
+                        torch.device("cpu"))
+    stages = stage_features(model, data, batch_size=2)
+    assert [s.shape for s in stages] == [(5, f) for f in features]
+    assert all(s.dtype == np.float64 for s in stages)
+
+
+def test_pooling_is_an_8x8_average_flattened_as_hwc():
+    output = torch.arange(2 * 16 * 16, dtype=torch.float32).reshape(1, 2, 16, 16)
+    pooled = pool_stage_output(output)
+    assert pooled.shape == (1, 2 * 2 * 2)
+    assert pooled[0, 0] == output[0, 0, :8, :8].mean()   # (h=0, w=0, c=0)
+    assert pooled[0, 1] == output[0, 1, :8, :8].mean()   # (h=0, w=0, c=1)
+    assert pooled[0, 2] == output[0, 0, :8, 8:].mean()   # (h=0, w=1, c=0)
+
+
+def test_a_few_epochs_learn_digits():
+    torch.manual_seed(0)
+    data = load_dataset("digits", seed=0)
+    mean, std = channel_stats(data.x_train)
+    train = ImageBatches(data.x_train, data.y_train, mean, std, torch.device("cpu"))
+    val = train.sibling(data.x_val, data.y_val)
+    model = build_model(ArchSpec(depths=(1, 1, 1), in_channels=1, image_size=8))
+    config = TrainingConfig(epochs=4, lr=0.05, batch_size=64)
+    optimizer = make_optimizer(model, config)
+    before = evaluate(model, val)
+    generator = torch.Generator()
+    losses = [train_epoch(model, optimizer, train, config, e, generator, flip=False)
+              for e in range(4)]
+    assert losses[-1] < losses[0]
+    assert evaluate(model, val) > max(0.8, before + 0.3)
+
+
+def test_weight_decay_skips_biases_and_batch_norm():
+    model = build_model(ArchSpec(depths=(1, 1, 1)))
+    decayed, other = make_optimizer(model, PRESETS["quick"]).param_groups
+    assert decayed["weight_decay"] > 0 and other["weight_decay"] == 0
+    assert all(p.ndim > 1 for p in decayed["params"]) and all(p.ndim == 1 for p in other["params"])
