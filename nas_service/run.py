@@ -20,6 +20,7 @@ from ray import tune
 from nas_service.candidates import candidates_table, final_architecture
 from nas_service.cluster import connect, trial_resources
 from nas_service.config import ConfigError, SearchConfig, parse_config
+from nas_service.progress import ProgressPrinter
 from nas_service.searcher import StageWiseSearcher, run_name
 from nas_service.tracking import (PARENT_RUN_ID_TAG, TRIAL_ID_TAG, MLflowTrialCallback,
                                   log_json_artifact, start_parent_run)
@@ -30,6 +31,8 @@ from trainables.trainable import TrialSettings, train_candidate
 PROG = "python -m nas_service.run"
 # Checkpointing every epoch is intended; Tune's "snapshotting too often" warning is noise here.
 os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+# Tune's rich console tables repeat every epoch; ProgressPrinter gives one line per candidate.
+os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 
 
 def load_data(config: SearchConfig):
@@ -57,7 +60,7 @@ def build_tuner(config: SearchConfig, settings: TrialSettings, searcher: StageWi
             trial_name_creator=lambda trial: run_name(trial.config),
             trial_dirname_creator=lambda trial: f"{run_name(trial.config)}_{trial.trial_id}"),
         run_config=tune.RunConfig(
-            name=config.name, storage_path=config.storage_path, callbacks=[callback],
+            name=config.name, storage_path=config.storage_path, callbacks=[callback, ProgressPrinter()],
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1), verbose=0,
             failure_config=tune.FailureConfig(max_failures=1)),
     )
@@ -76,7 +79,8 @@ def search(config: SearchConfig) -> dict:
     parent_run_id = start_parent_run(client, config.experiment, config.name, "stagewise",
                                      config.to_params())
     print(f"[nas] MLflow parent run {parent_run_id} in experiment {config.experiment!r} at "
-          f"{config.tracking_uri}; trials use {resources}", flush=True)
+          f"{config.tracking_uri}; Tune files in {config.storage_path}/{config.name}; "
+          f"each trial uses {resources}", flush=True)
     settings = TrialSettings(data=data, training=training, criterion=config.criterion,
                              scoring_samples=config.scoring_samples, seed=config.seed,
                              module=config.module, threads=max(1, int(config.cpus_per_trial)))

@@ -72,3 +72,21 @@ def test_depths_text_round_trip():
     for bad in ("", "6-x", "6--6", "0-1"):
         with pytest.raises(ValueError, match=repr(bad)):
             parse_depths(bad)
+
+
+def test_widths_double_per_stage_by_default():
+    assert ArchSpec(depths=(1, 1, 1)).widths == (16, 32, 64)
+    assert ArchSpec(depths=(1, 1, 1, 1), image_size=64).widths == (16, 32, 64, 128)
+
+
+def test_describe_cli_prints_resnet56(capsys):
+    import json
+
+    from nas_service.describe import main
+
+    assert main(["--depths", "9-9-9"]) == 0
+    described = json.loads(capsys.readouterr().out)
+    assert (described["depth"], described["params"]) == (56, 855674)
+    assert described["macs"] == pytest.approx(125.7e6, rel=0.001)
+    assert main(["--depths", "9-0-9"]) == 2
+    assert "'9-0-9'" in capsys.readouterr().err

@@ -9,7 +9,7 @@ network.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 
 def format_depths(depths: tuple[int, ...] | list[int]) -> str:
@@ -35,7 +35,8 @@ class ArchSpec:
     Attributes:
         depths: modules per stage (m_1..m_S).
         module: module type, a key of ``trainables.models.MODEL_BUILDERS``.
-        widths: output channels of each stage; must have one entry per stage.
+        widths: output channels of each stage, one entry per stage; by default 16 doubled at
+            every stage (16/32/64 for the CIFAR ResNets).
         in_channels: channels of the input images (1 or 3).
         image_size: height and width of the (square) input images.
         num_classes: outputs of the linear head.
@@ -43,14 +44,15 @@ class ArchSpec:
 
     depths: tuple[int, ...]
     module: str = "basic"
-    widths: tuple[int, ...] = field(default=(16, 32, 64))
+    widths: tuple[int, ...] | None = None
     in_channels: int = 3
     image_size: int = 32
     num_classes: int = 10
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "depths", tuple(int(m) for m in self.depths))
-        object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
+        widths = self.widths or tuple(16 * 2 ** i for i in range(len(self.depths)))
+        object.__setattr__(self, "widths", tuple(int(w) for w in widths))
         if not self.depths or any(m < 1 for m in self.depths):
             raise ValueError(f"depths {self.depths} must be one positive integer per stage")
         if len(self.widths) != len(self.depths):

@@ -42,7 +42,7 @@ class TrialSettings:
     scoring_samples: int
     seed: int
     module: str = "basic"
-    widths: tuple[int, ...] = (16, 32, 64)
+    widths: tuple[int, ...] | None = None
     threads: int = 1
 
     def spec_for(self, depths) -> ArchSpec:

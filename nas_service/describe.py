@@ -1,0 +1,37 @@
+"""``python -m nas_service.describe --depths 9-9-9``: size of an architecture, as JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Sequence
+
+from nas_service.config import OneLineParser
+from trainables.measure import describe_spec
+from trainables.models import MODEL_BUILDERS
+from trainables.spec import ArchSpec, parse_depths
+
+PROG = "python -m nas_service.describe"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = OneLineParser(prog=PROG, description="Depth, parameters and MACs of an architecture.")
+    parser.add_argument("--depths", required=True, help="modules per stage, e.g. 9-9-9")
+    parser.add_argument("--module", default="basic", choices=sorted(MODEL_BUILDERS))
+    parser.add_argument("--image-size", type=int, default=32)
+    parser.add_argument("--in-channels", type=int, default=3)
+    parser.add_argument("--num-classes", type=int, default=10)
+    args = parser.parse_args(argv)
+    try:
+        depths = parse_depths(args.depths)
+        spec = ArchSpec(depths=depths, module=args.module, in_channels=args.in_channels, image_size=args.image_size,
+                        num_classes=args.num_classes)
+    except ValueError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps({**describe_spec(spec), "spec": spec.to_dict()}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,20 @@
+"""One console line per finished or failed candidate, instead of Tune's per-epoch tables."""
+
+from __future__ import annotations
+
+from ray.tune import Callback
+
+from nas_service.searcher import run_name, stage_scores_from_result
+
+
+class ProgressPrinter(Callback):
+    def on_trial_complete(self, iteration, trials, trial, **info) -> None:
+        result = trial.last_result or {}
+        scores = stage_scores_from_result(result, len(trial.config["depths"])) or []
+        importance = ", ".join(f"{score:.4f}" for score in scores)
+        print(f"[nas] {run_name(trial.config)}: val accuracy {result.get('val_accuracy', float('nan')):.4f}, "
+              f"importance [{importance}], {result.get('time_total_s', 0):.0f} s", flush=True)
+
+    def on_trial_error(self, iteration, trials, trial, **info) -> None:
+        print(f"[nas] {run_name(trial.config)} failed; its error is in {trial.local_path}",
+              flush=True)
