@@ -16,5 +16,4 @@ class ProgressPrinter(Callback):
               f"importance [{importance}], {result.get('time_total_s', 0):.0f} s", flush=True)
 
     def on_trial_error(self, iteration, trials, trial, **info) -> None:
-        print(f"[nas] {run_name(trial.config)} failed; its error is in {trial.local_path}",
-              flush=True)
+        print(f"[nas] {run_name(trial.config)} failed; its trace is in {trial.path}", flush=True)

@@ -35,9 +35,22 @@ os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 
 
+class SearchFailed(RuntimeError):
+    """A candidate could not be trained; what finished before is kept in MLflow and on disk."""
+
+
 def load_data(config: SearchConfig):
     return load_dataset(config.dataset, data_dir=config.data_dir, seed=config.seed,
                         image_size=config.image_size)
+
+
+def failure_cause(results, trial_id: str | None) -> str:
+    """`` (ExceptionType: message)`` of a failed trial, from Tune's results; empty if unknown."""
+    for result in results:
+        if result.error is not None and trial_id and str(result.path).endswith(trial_id):
+            last_line = str(result.error).strip().splitlines()[-1]
+            return f" ({last_line})"
+    return ""
 
 
 def child_run_ids(client: MlflowClient, parent_run_id: str) -> dict[str, str]:
@@ -94,7 +107,9 @@ def search(config: SearchConfig) -> dict:
         table = candidates_table(results, child_run_ids(client, parent_run_id))
         _log_table(client, parent_run_id, table, Path(config.storage_path) / config.name)
         if searcher.error is not None:
-            raise RuntimeError(f"search stopped: {searcher.error}")
+            raise SearchFailed(f"search stopped: {searcher.error}"
+                               f"{failure_cause(results, searcher.failed_trial_id)}; finished "
+                               f"candidates are in MLflow run {parent_run_id}")
         record = final_architecture(searcher, table)
         log_json_artifact(client, parent_run_id, "final_architecture.json", record)
         status = "FINISHED"
@@ -140,6 +155,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, DatasetError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
+    except SearchFailed as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 1
     print(f"[nas] done in {time.perf_counter() - started:.0f} s", flush=True)
     return 0
 

@@ -22,7 +22,7 @@ from nas_service.growth import deepen_all, grow_depths
 from trainables.spec import format_depths
 
 STATE_KEYS = ("iteration", "current", "queue", "live", "trained", "history", "final_depths",
-              "error")
+              "error", "failed_trial_id")
 
 
 def run_name(config: dict) -> str:
@@ -73,6 +73,7 @@ class StageWiseSearcher(Searcher):
         self.history: list[dict] = []
         self.final_depths: tuple[int, ...] | None = None
         self.error: str | None = None
+        self.failed_trial_id: str | None = None
         self._advance()
 
     @property
@@ -136,6 +137,7 @@ class StageWiseSearcher(Searcher):
         if error or scores is None:
             reason = "it failed" if error else "it reported no per-stage importance"
             self.error = f"trial {trial_id} ({name}) did not finish: {reason}"
+            self.failed_trial_id = trial_id
             return
         self.trained[proposal["depths"]] = {"trial_id": trial_id, "importance": scores,
                                             self.metric: (result or {}).get(self.metric)}

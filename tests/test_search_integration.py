@@ -81,3 +81,18 @@ def test_two_iteration_digits_search(ray_session, tmp_path, tracking_uri, monkey
     local = client.download_artifacts(parent.info.run_id, "final_architecture.json", str(tmp_path))
     assert json.loads(open(local).read())["depths"] == record["depths"]
     assert (tmp_path / "nas_results" / "it-test" / "candidates.csv").exists()
+
+
+def test_a_failing_candidate_ends_the_search_with_its_cause(ray_session, tmp_path, tracking_uri,
+                                                           monkeypatch):
+    from nas_service.run import SearchFailed
+
+    monkeypatch.chdir(tmp_path)
+    config = parse_config(["--iterations", "3", "--m0", "1", "--epochs", "1", "--lr", "1e6",
+                           "--tracking-uri", tracking_uri, "--name", "diverges"])
+    with pytest.raises(SearchFailed, match=r"it1-[AT]-\d-\d-\d.*diverged"):
+        search(config)
+    client = MlflowClient(tracking_uri)
+    experiment = client.get_experiment_by_name("stagewise-nas")
+    runs = client.search_runs([experiment.experiment_id], "attributes.run_name = 'diverges'")
+    assert [run.info.status for run in runs] == ["FAILED"]
