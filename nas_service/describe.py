@@ -24,7 +24,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         depths = parse_depths(args.depths)
-        spec = ArchSpec(depths=depths, module=args.module, in_channels=args.in_channels, image_size=args.image_size,
+        spec = ArchSpec(depths=depths, module=args.module, in_channels=args.in_channels,
+                        image_size=args.image_size,
                         num_classes=args.num_classes)
     except ValueError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)

@@ -63,17 +63,19 @@ def child_run_ids(client: MlflowClient, parent_run_id: str) -> dict[str, str]:
 
 
 def build_tuner(config: SearchConfig, settings: TrialSettings, searcher: StageWiseSearcher,
-                resources: dict, scorers: list, callback: MLflowTrialCallback) -> tune.Tuner:
+                resources: dict, scorers: list, callbacks: list[tune.Callback]) -> tune.Tuner:
     trainable = tune.with_resources(
         tune.with_parameters(train_candidate, settings=settings, scorers=scorers), resources)
     return tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(
-            search_alg=searcher, num_samples=searcher.max_trials, max_concurrent_trials=2, reuse_actors=True,
+            search_alg=searcher, num_samples=searcher.max_trials, max_concurrent_trials=2,
+            reuse_actors=True,
             trial_name_creator=lambda trial: run_name(trial.config),
             trial_dirname_creator=lambda trial: f"{run_name(trial.config)}_{trial.trial_id}"),
         run_config=tune.RunConfig(
-            name=config.name, storage_path=config.storage_path, callbacks=[callback, ProgressPrinter()],
+            name=config.name, storage_path=config.storage_path,
+            callbacks=[*callbacks, ProgressPrinter()],
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1), verbose=0,
             failure_config=tune.FailureConfig(max_failures=1)),
     )
@@ -100,7 +102,7 @@ def search(config: SearchConfig) -> dict:
     searcher = StageWiseSearcher(config.start_depths, config.delta, config.iterations)
     scorers = create_scoring_pool(config.scoring_actors)
     tuner = build_tuner(config, settings, searcher, resources, scorers,
-                        MLflowTrialCallback(config.tracking_uri, parent_run_id))
+                        [MLflowTrialCallback(config.tracking_uri, parent_run_id)])
     status = "FAILED"
     try:
         results = tuner.fit()

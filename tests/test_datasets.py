@@ -76,9 +76,11 @@ def test_idx_truncated_file(tmp_path):
 def write_cifar(folder, name: str, per_file: int = 20):
     rng = np.random.default_rng(1)
     if name == "cifar10":
-        root, files, key, classes = folder / "cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"], b"labels", 10
+        files = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+        root, key, classes = folder / "cifar-10-batches-py", b"labels", 10
     else:
-        root, files, key, classes = folder / "cifar-100-python", ["train", "test"], b"fine_labels", 100
+        files = ["train", "test"]
+        root, key, classes = folder / "cifar-100-python", b"fine_labels", 100
     root.mkdir()
     written = {}
     for file in files:

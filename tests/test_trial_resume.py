@@ -1,0 +1,48 @@
+"""A trial whose worker is SIGKILLed mid-training is retried and resumes from its checkpoint."""
+
+import os
+import signal
+
+import pytest
+from ray import tune
+
+from nas_service.config import parse_config
+from nas_service.run import build_tuner, load_data
+from nas_service.searcher import StageWiseSearcher
+from scoring.actor import create_scoring_pool
+from trainables.trainable import TrialSettings
+
+pytestmark = pytest.mark.integration
+
+
+class KillWorkerOnce(tune.Callback):
+    """SIGKILLs the process of the first trial that reports epoch 2."""
+
+    def __init__(self) -> None:
+        self.killed_trial: str | None = None
+
+    def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
+        if self.killed_trial is None and result.get("epoch") == 2:
+            self.killed_trial = trial.trial_id
+            os.kill(result["pid"], signal.SIGKILL)
+
+
+def test_killed_worker_resumes_at_the_next_epoch(ray_session, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = parse_config(["--iterations", "1", "--m0", "1", "--epochs", "4", "--name", "kill"])
+    settings = TrialSettings(data=load_data(config), training=config.training(),
+                             criterion="plsvip", scoring_samples=200, seed=0)
+    searcher = StageWiseSearcher((1, 1, 1), delta=1, iterations=1)
+    killer = KillWorkerOnce()
+    tuner = build_tuner(config, settings, searcher, {"cpu": 1, "gpu": 0}, create_scoring_pool(1),
+                        [killer])
+    results = tuner.fit()
+
+    assert killer.killed_trial is not None
+    assert searcher.error is None and searcher.final_depths is not None
+    for result in results:
+        epochs = result.metrics_dataframe["epoch"].tolist()
+        assert epochs[-1] == 4 and result.metrics["importance"]["s1"] > 0
+        if str(result.path).endswith(killer.killed_trial):
+            # after the kill the trial continues after its last checkpoint, never from epoch 1
+            assert epochs.count(1) == 1 and sorted(set(epochs)) == [1, 2, 3, 4], epochs
