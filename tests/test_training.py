@@ -88,3 +88,11 @@ def test_weight_decay_skips_biases_and_batch_norm():
     decayed, other = make_optimizer(model, PRESETS["quick"]).param_groups
     assert decayed["weight_decay"] > 0 and other["weight_decay"] == 0
     assert all(p.ndim > 1 for p in decayed["params"]) and all(p.ndim == 1 for p in other["params"])
+
+
+def test_channel_stats_match_numpy_over_chunks():
+    images = np.random.default_rng(0).integers(0, 256, (37, 3, 5, 5), dtype=np.uint8)
+    mean, std = channel_stats(images, chunk=8)
+    scaled = images / 255.0
+    assert mean.numpy() == pytest.approx(scaled.mean(axis=(0, 2, 3)), rel=1e-5)
+    assert std.numpy() == pytest.approx(scaled.std(axis=(0, 2, 3)), rel=1e-4)

@@ -88,11 +88,20 @@ class ImageBatches:
             yield x, self.labels[index]
 
 
-def channel_stats(images: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-channel mean and std of uint8 images, in [0, 1] units."""
-    scaled = images.astype(np.float64) / 255.0
-    mean = scaled.mean(axis=(0, 2, 3))
-    std = np.maximum(scaled.std(axis=(0, 2, 3)), 1e-3)
+def channel_stats(images: np.ndarray, chunk: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and std of uint8 (N, C, H, W) images, in [0, 1] units.
+
+    Accumulated over chunks of images so that a CIFAR-sized set never exists as float64 at once.
+    """
+    total = np.zeros(images.shape[1])
+    total_squares = np.zeros(images.shape[1])
+    for start in range(0, len(images), chunk):
+        block = images[start:start + chunk].astype(np.float64) / 255.0
+        total += block.sum(axis=(0, 2, 3))
+        total_squares += np.square(block).sum(axis=(0, 2, 3))
+    count = images.shape[0] * images.shape[2] * images.shape[3]
+    mean = total / count
+    std = np.sqrt(np.maximum(total_squares / count - mean ** 2, 1e-6))
     return torch.tensor(mean, dtype=torch.float32), torch.tensor(std, dtype=torch.float32)
 
 
