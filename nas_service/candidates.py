@@ -7,8 +7,9 @@ import pandas as pd
 from nas_service.searcher import StageWiseSearcher, run_name, stage_scores_from_result
 from trainables.spec import format_depths
 
-COLUMNS = ["run_name", "iteration", "role", "depths", "depth", "params", "macs", "val_accuracy",
-           "test_accuracy"]
+COLUMNS = ["run_name", "iteration", "role", "depths", "depth", "params", "macs", "memory_mb",
+           "cpu_latency_ms", "train_seconds", "gpu_seconds", "energy_kwh", "emissions_kg",
+           "val_accuracy", "test_accuracy"]
 
 
 def candidates_table(results, run_ids: dict[str, str]) -> pd.DataFrame:
@@ -29,8 +30,10 @@ def candidates_table(results, run_ids: dict[str, str]) -> pd.DataFrame:
         rows.append(row)
     table = pd.DataFrame(rows)
     if not table.empty:
-        order = table["role"].map({"A": 0, "T": 1, "final": 2})
-        table = table.assign(_order=order).sort_values(["iteration", "_order"]).drop(columns="_order")
+        order = table["role"].map({"A": 0, "T": 1, "final": 2, "reference": 3})
+        table = (table.assign(_reference=table["role"] == "reference", _order=order)
+                 .sort_values(["_reference", "iteration", "_order"])
+                 .drop(columns=["_reference", "_order"]))
     return table.reset_index(drop=True)
 
 

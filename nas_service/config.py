@@ -19,6 +19,7 @@ import yaml
 
 from scoring.criteria import CRITERIA
 from trainables.datasets import LOADERS
+from trainables.metrics.emissions import known_countries
 from trainables.models import MODEL_BUILDERS
 from trainables.spec import parse_depths
 from trainables.training import PRESETS, TrainingConfig
@@ -38,6 +39,7 @@ class SearchConfig:
     stages: int = 3
     initial_depths: str | None = None
     delta: int = 2
+    references: str | None = None
     module: str = "basic"
     preset: str = "quick"
     epochs: int | None = None
@@ -49,6 +51,7 @@ class SearchConfig:
     seed: int = 0
     gpus_per_trial: float | None = None
     cpus_per_trial: float = 1.0
+    country: str = "USA"
     tracking_uri: str | None = None
     experiment: str = "stagewise-nas"
     storage_path: str | None = None
@@ -59,6 +62,13 @@ class SearchConfig:
         if self.initial_depths:
             return parse_depths(self.initial_depths)
         return (self.m0,) * self.stages
+
+    @property
+    def reference_depths(self) -> list[tuple[int, ...]]:
+        """``--references 7,9`` -> uniform networks (7, 7, 7) and (9, 9, 9) for S = 3 stages."""
+        if not self.references:
+            return []
+        return [(int(blocks),) * len(self.start_depths) for blocks in str(self.references).split(",")]
 
     def training(self) -> TrainingConfig:
         """The preset with ``--epochs``, ``--lr`` and ``--batch-size`` applied on top."""
@@ -84,6 +94,8 @@ FLAG_HELP = {
     "stages": "number of stages S",
     "initial_depths": "first architecture as m1-m2-..-mS (overrides --m0/--stages)",
     "delta": "modules added to a stage when it grows",
+    "references": "uniform networks to train after the search for comparison, as modules per "
+                  "stage, e.g. 7,9,18 (ResNet44/56/110)",
     "module": f"module type: {', '.join(MODEL_BUILDERS)}",
     "preset": f"training protocol: {', '.join(PRESETS)}",
     "epochs": "training epochs per candidate (default: the preset's)",
@@ -95,6 +107,7 @@ FLAG_HELP = {
     "seed": "seed of splits, initialisation, augmentation and scoring sample",
     "gpus_per_trial": "GPUs per trial (default: 0.5 when the cluster has GPUs, else 0)",
     "cpus_per_trial": "CPUs per trial",
+    "country": "ISO 3166-1 alpha-3 code of the electricity mix for kgCO2eq (codecarbon, offline)",
     "tracking_uri": "MLflow tracking URI (default: sqlite:///<cwd>/mlflow.db)",
     "experiment": "MLflow experiment name",
     "storage_path": "Tune storage folder or URI (default: <cwd>/nas_results)",
@@ -184,6 +197,13 @@ def validate(config: SearchConfig) -> SearchConfig:
     _require(config.cpus_per_trial > 0, "cpus-per-trial", config.cpus_per_trial, "must be positive")
     _require(config.gpus_per_trial is None or config.gpus_per_trial >= 0, "gpus-per-trial",
              config.gpus_per_trial, "must be 0 or more")
+    _require(config.country.upper() in known_countries(), "country", config.country,
+             "must be an ISO 3166-1 alpha-3 code that codecarbon knows, e.g. USA, FRA, DEU")
+    config.country = config.country.upper()
+    if config.references is not None:
+        parts = str(config.references).split(",")
+        _require(all(p.strip().isdigit() and int(p) >= 1 for p in parts), "references",
+                 config.references, "must be positive integers separated by commas, e.g. 7,9,18")
     if config.initial_depths is not None:
         try:
             parse_depths(config.initial_depths)

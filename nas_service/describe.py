@@ -7,7 +7,7 @@ import sys
 from typing import Sequence
 
 from nas_service.config import OneLineParser
-from trainables.measure import describe_spec
+from trainables.metrics import describe_spec
 from trainables.models import MODEL_BUILDERS
 from trainables.spec import ArchSpec, parse_depths
 
@@ -15,12 +15,14 @@ PROG = "python -m nas_service.describe"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = OneLineParser(prog=PROG, description="Depth, parameters and MACs of an architecture.")
+    parser = OneLineParser(prog=PROG, description="Depth, parameters, MACs, memory and CPU latency "
+                                                  "of an architecture.")
     parser.add_argument("--depths", required=True, help="modules per stage, e.g. 9-9-9")
     parser.add_argument("--module", default="basic", choices=sorted(MODEL_BUILDERS))
     parser.add_argument("--image-size", type=int, default=32)
     parser.add_argument("--in-channels", type=int, default=3)
     parser.add_argument("--num-classes", type=int, default=10)
+    parser.add_argument("--no-latency", action="store_true", help="skip the CPU latency timing")
     args = parser.parse_args(argv)
     try:
         depths = parse_depths(args.depths)
@@ -30,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
-    print(json.dumps({**describe_spec(spec), "spec": spec.to_dict()}, indent=2))
+    print(json.dumps({**describe_spec(spec, latency=not args.no_latency), "spec": spec.to_dict()}, indent=2))
     return 0
 
 

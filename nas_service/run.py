@@ -22,11 +22,13 @@ from nas_service.cluster import connect, trial_resources
 from nas_service.config import ConfigError, SearchConfig, parse_config
 from nas_service.progress import ProgressPrinter
 from nas_service.searcher import StageWiseSearcher, run_name
-from nas_service.tracking import (PARENT_RUN_ID_TAG, TRIAL_ID_TAG, MLflowTrialCallback,
-                                  log_json_artifact, start_parent_run)
+from nas_service.report import write_report
+from nas_service.tracking import (FINAL_RUN_ID_TAG, PARENT_RUN_ID_TAG, TRIAL_ID_TAG,
+                                  MLflowTrialCallback, log_json_artifact, log_pytorch_model,
+                                  start_parent_run)
 from scoring.actor import create_scoring_pool
 from trainables.datasets import DatasetError, load_dataset
-from trainables.trainable import TrialSettings, train_candidate
+from trainables.trainable import TrialSettings, load_trained_model, train_candidate
 
 PROG = "python -m nas_service.run"
 # Checkpointing every epoch is intended; Tune's "snapshotting too often" warning is noise here.
@@ -98,8 +100,10 @@ def search(config: SearchConfig) -> dict:
           f"each trial uses {resources}", flush=True)
     settings = TrialSettings(data=data, training=training, criterion=config.criterion,
                              scoring_samples=config.scoring_samples, seed=config.seed,
-                             module=config.module, threads=max(1, int(config.cpus_per_trial)))
-    searcher = StageWiseSearcher(config.start_depths, config.delta, config.iterations)
+                             module=config.module, threads=max(1, int(config.cpus_per_trial)),
+                             gpus_per_trial=resources["gpu"], country=config.country)
+    searcher = StageWiseSearcher(config.start_depths, config.delta, config.iterations,
+                                 config.reference_depths)
     scorers = create_scoring_pool(config.scoring_actors)
     tuner = build_tuner(config, settings, searcher, resources, scorers,
                         [MLflowTrialCallback(config.tracking_uri, parent_run_id)])
@@ -114,14 +118,34 @@ def search(config: SearchConfig) -> dict:
                                f"candidates are in MLflow run {parent_run_id}")
         record = final_architecture(searcher, table)
         log_json_artifact(client, parent_run_id, "final_architecture.json", record)
+        _log_final_model(config, client, parent_run_id, results, record)
+        report_folder = Path(config.storage_path) / config.name / "report"
+        write_report(client, parent_run_id, report_folder)
         status = "FINISHED"
         _print_summary(table, record)
+        print(f"[nas] report: {report_folder / 'report.md'}", flush=True)
         return record
     except KeyboardInterrupt:
         status = "KILLED"
         raise
     finally:
         client.set_terminated(parent_run_id, status)
+
+
+def _log_final_model(config: SearchConfig, client: MlflowClient, parent_run_id: str, results,
+                     record: dict) -> None:
+    """The found network as an MLflow PyTorch model on its child run (``runs:/<id>/model``)."""
+    run_id = record["measures"]["mlflow_run_id"]
+    trial_id = next((trial for trial, run in child_run_ids(client, parent_run_id).items()
+                     if run == run_id), None)
+    result = next((r for r in results if r.checkpoint is not None and trial_id
+                   and str(r.path).endswith(trial_id)), None)
+    if result is None:
+        return
+    with result.checkpoint.as_directory() as folder:
+        spec, model = load_trained_model(folder)
+    log_pytorch_model(config.tracking_uri, run_id, model, spec)
+    client.set_tag(parent_run_id, FINAL_RUN_ID_TAG, run_id)
 
 
 def _log_table(client: MlflowClient, parent_run_id: str, table: pd.DataFrame, folder: Path) -> None:
@@ -135,11 +159,12 @@ def _log_table(client: MlflowClient, parent_run_id: str, table: pd.DataFrame, fo
 
 
 def _print_summary(table: pd.DataFrame, record: dict) -> None:
-    shown = [c for c in ["run_name", "depth", "params", "macs", "val_accuracy", "test_accuracy",
+    shown = [c for c in ["run_name", "depth", "params", "macs", "cpu_latency_ms", "emissions_kg",
+                         "val_accuracy", "test_accuracy",
                          *[c for c in table.columns if c.startswith("importance_")]]
              if c in table.columns]
     with pd.option_context("display.width", 200, "display.max_columns", 20,
-                           "display.float_format", "{:.4f}".format):
+                           "display.float_format", "{:.4g}".format):
         print("\nCandidates:\n" + table[shown].to_string(index=False))
     for step in record["iterations"]:
         print(f"iteration {step['iteration']}: A {step['A']} vs T {step['T']} -> {step['next']}")

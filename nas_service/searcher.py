@@ -3,7 +3,8 @@
 Each iteration needs two trained networks, A (the current depths) and T (every stage deepened by
 delta); the searcher proposes both at once, waits for their per-stage importances and lets the
 pure growth rule (``nas_service.growth``) pick the next A.  After the last iteration it proposes the
-final candidate, then ``FINISHED``.  An architecture already trained in this search (A of iteration
+final candidate, then the optional reference networks (e.g. uniform ResNets trained with the same
+protocol, for comparison), then ``FINISHED``.  An architecture already trained in this search (A of iteration
 k+1 is A-hat of k, and can equal T of k) is reused, never retrained.
 
 All decisions live in the searcher's state, which ``save``/``restore`` hold whole.  A failed trial
@@ -22,14 +23,14 @@ from nas_service.growth import deepen_all, grow_depths
 from trainables.spec import format_depths
 
 STATE_KEYS = ("iteration", "current", "queue", "live", "trained", "history", "final_depths",
-              "error", "failed_trial_id")
+              "references", "done", "error", "failed_trial_id")
 
 
 def run_name(config: dict) -> str:
     """The trial's and the MLflow run's name: ``it2-T-8-10-6``, ``final-10-12-8``."""
     depths = format_depths(config["depths"])
-    if config["role"] == "final":
-        return f"final-{depths}"
+    if config["role"] in ("final", "reference"):
+        return f"{config['role']}-{depths}"
     return f"it{config['iteration']}-{config['role']}-{depths}"
 
 
@@ -51,11 +52,13 @@ class StageWiseSearcher(Searcher):
         initial_depths: m_1..m_S of the first A (the paper: 6 per stage).
         delta: modules added to a stage when it grows (2 for residual blocks).
         iterations: n; the search trains at most 2n + 1 networks.
+        references: depths of networks to train after the search with the same protocol.
         metric, mode: the per-epoch metric trials report (Tune requires one); not used to decide.
     """
 
     def __init__(self, initial_depths: Sequence[int], delta: int, iterations: int,
-                 metric: str = "val_accuracy", mode: str = "max") -> None:
+                 references: Sequence[Sequence[int]] = (), metric: str = "val_accuracy",
+                 mode: str = "max") -> None:
         super().__init__(metric=metric, mode=mode)
         if not initial_depths or any(int(m) < 1 for m in initial_depths):
             raise ValueError(f"initial_depths {list(initial_depths)} must be positive integers")
@@ -72,29 +75,31 @@ class StageWiseSearcher(Searcher):
         self.trained: dict[tuple[int, ...], dict] = {}
         self.history: list[dict] = []
         self.final_depths: tuple[int, ...] | None = None
+        self.references = [tuple(int(m) for m in depths) for depths in references]
+        if any(len(depths) != len(self.current) for depths in self.references):
+            raise ValueError(f"references {self.references} must have {len(self.current)} stages")
+        self.done = False
         self.error: str | None = None
         self.failed_trial_id: str | None = None
         self._advance()
 
     @property
     def max_trials(self) -> int:
-        """2n + 1: A and T per iteration plus the final candidate (fewer when some are reused)."""
-        return 2 * self.iterations + 1
-
-    @property
-    def finished(self) -> bool:
-        return self.final_depths is not None
+        """A and T per iteration, the final candidate and the references (fewer when reused)."""
+        return 2 * self.iterations + 1 + len(self.references)
 
     def _needed(self) -> list[dict]:
         if self.iteration <= self.iterations:
             return [{"depths": self.current, "role": "A", "iteration": self.iteration},
                     {"depths": deepen_all(self.current, self.delta), "role": "T",
                      "iteration": self.iteration}]
-        return [{"depths": self.current, "role": "final", "iteration": self.iteration}]
+        if self.final_depths is None:
+            return [{"depths": self.current, "role": "final", "iteration": self.iteration}]
+        return [{"depths": depths, "role": "reference", "iteration": 0} for depths in self.references]
 
     def _advance(self) -> None:
         """Queue what the current phase still needs; close phases whose networks are all trained."""
-        while not self.finished:
+        while not self.done:
             needed = self._needed()
             in_flight = {proposal["depths"] for proposal in [*self.queue, *self.live.values()]}
             missing = [p for p in needed if p["depths"] not in self.trained]
@@ -103,8 +108,10 @@ class StageWiseSearcher(Searcher):
                 return
             if self.iteration <= self.iterations:
                 self._close_iteration(needed[0]["depths"], needed[1]["depths"])
-            else:
+            elif self.final_depths is None:
                 self.final_depths = self.current
+            else:
+                self.done = True
 
     def _close_iteration(self, depths_a: tuple[int, ...], depths_t: tuple[int, ...]) -> None:
         scores_a = self.trained[depths_a]["importance"]
@@ -123,7 +130,7 @@ class StageWiseSearcher(Searcher):
             proposal = self.queue.pop(0)
             self.live[trial_id] = proposal
             return {**proposal, "depths": list(proposal["depths"])}
-        if self.finished:
+        if self.done:
             return Searcher.FINISHED
         return None
 

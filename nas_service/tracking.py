@@ -7,25 +7,32 @@ tracking store and a local sqlite file works for a local search.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
+import mlflow
+import mlflow.pytorch
+import numpy as np
+import torch
 from mlflow.entities import Metric, Param
+from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 from ray.tune import Callback
 from ray.tune.result import AUTO_RESULT_KEYS
 from ray.tune.utils import flatten_dict
 
 from nas_service.searcher import run_name
-from trainables.spec import format_depths
+from trainables.spec import ArchSpec, format_depths
 from trainables.trainable import ARCHITECTURE_FILE, CHECKPOINT_FILE
 
 PARENT_RUN_ID_TAG = "mlflow.parentRunId"
 METHOD_TAG = "nas.method"
 TRIAL_ID_TAG = "nas.trial_id"
+FINAL_RUN_ID_TAG = "nas.final_run_id"
 
 
 def git_revision() -> str | None:
@@ -120,6 +127,19 @@ class MLflowTrialCallback(Callback):
         run_id = self.run_ids.get(trial.trial_id)
         if run_id is not None:
             self.client.set_terminated(run_id, "FAILED")
+
+
+def log_pytorch_model(tracking_uri: str, run_id: str, model: torch.nn.Module, spec: ArchSpec) -> None:
+    """Log ``model`` as the run's MLflow PyTorch model: ``runs:/<run_id>/model`` loads it."""
+    example = np.zeros((1, spec.in_channels, spec.image_size, spec.image_size), np.float32)
+    with torch.no_grad():
+        logits = model(torch.from_numpy(example)).numpy()
+    mlflow.set_tracking_uri(tracking_uri)
+    logging.getLogger("mlflow.pytorch").setLevel(logging.ERROR)  # its pickle warning: chosen
+    with mlflow.start_run(run_id=run_id):
+        # pickle keeps an nn.Module that takes any batch size (pt2 would fix the example's batch)
+        mlflow.pytorch.log_model(model, name="model", signature=infer_signature(example, logits),
+                                 serialization_format="pickle")
 
 
 def log_json_artifact(client: MlflowClient, run_id: str, filename: str, data: Any) -> None:

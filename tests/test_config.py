@@ -20,6 +20,12 @@ def test_defaults_are_the_embedded_search(tmp_path):
     assert config.training().epochs == 10
 
 
+def test_references_are_uniform_networks_of_every_stage():
+    config = parse_config(["--references", "7,9", "--stages", "4", "--country", "fra"])
+    assert config.reference_depths == [(7, 7, 7, 7), (9, 9, 9, 9)]
+    assert config.country == "FRA"
+
+
 def test_yaml_then_flags(tmp_path):
     (tmp_path / "search.yaml").write_text("m0: 4\ninitial-depths: 2-3-4\nepochs: 3\nlr: 0.5\n")
     config = parse_config(["--config", "search.yaml", "--epochs", "7"])
@@ -41,6 +47,9 @@ def test_yaml_then_flags(tmp_path):
     (["--cpus-per-trial", "0"], "--cpus-per-trial 0"),
     (["--initial-depths", "6-x-6"], "6-x-6"),
     (["--lr", "0"], "--lr 0"),
+    (["--country", "XYZ"], "--country 'XYZ'"),
+    (["--references", "7,x"], "--references '7,x'"),
+    (["--references", "0"], "--references '0'"),
 ])
 def test_bad_values_name_the_flag_and_value(argv, message):
     with pytest.raises(ConfigError) as error:

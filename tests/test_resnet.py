@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from trainables.measure import count_macs, count_parameters, describe_spec
+from trainables.metrics import count_macs, count_parameters, describe_spec
 from trainables.models import build_model
 from trainables.spec import ArchSpec, format_depths, parse_depths
 

@@ -1,17 +1,23 @@
 """A real search: local Ray, real Tune trials, scoring actors and a sqlite MLflow store."""
 
 import json
+import re
 
+import mlflow.pytorch
 import numpy as np
 import pytest
+import torch
 from mlflow.tracking import MlflowClient
 
 from nas_service.config import parse_config
 from nas_service.growth import deepen_all, grow_depths
 from nas_service.run import search
-from nas_service.tracking import PARENT_RUN_ID_TAG
+from nas_service.report import PLOTS
+from nas_service.report import main as report_main
+from nas_service.tracking import FINAL_RUN_ID_TAG, PARENT_RUN_ID_TAG
 from scoring.actor import create_scoring_pool
 from scoring.criteria import stage_score
+from trainables.trainable import load_trained_model
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +41,38 @@ def expected_trajectory(start, delta, iterations, importance_of):
         current = grow_depths(current, importance_of[current], importance_of[t_depths], delta)
     seen.setdefault(current, "final")
     return seen, current
+
+
+TABLE_III_METRICS = ["depth", "params", "macs", "memory_mb", "cpu_latency_ms", "train_seconds",
+                     "energy_kwh", "emissions_kg"]
+
+
+def check_final_model_loads(client, parent, record, tmp_path):
+    """runs:/<final>/model is a working network: the same logits as the trained checkpoint."""
+    final_run_id = parent.data.tags[FINAL_RUN_ID_TAG]
+    assert final_run_id == record["measures"]["mlflow_run_id"]
+    folder = tmp_path / "final_checkpoint"
+    folder.mkdir()
+    for name in ("architecture.json", "checkpoint.pt"):
+        client.download_artifacts(final_run_id, name, str(folder))
+    spec, trained = load_trained_model(folder)
+    assert spec.depths_text == record["depths"]
+    loaded = mlflow.pytorch.load_model(f"runs:/{final_run_id}/model")
+    images = torch.randn(5, spec.in_channels, spec.image_size, spec.image_size)
+    with torch.no_grad():
+        assert torch.allclose(loaded.eval()(images), trained(images), atol=1e-6)
+
+
+def check_report_rebuilds(tracking_uri, parent, record, tmp_path):
+    """``python -m nas_service.report`` rebuilds report.md and the plots from MLflow alone."""
+    output = tmp_path / "rebuilt"
+    assert report_main(["--tracking-uri", tracking_uri, "--run-id", parent.info.run_id,
+                        "--output", str(output)]) == 0
+    text = (output / "report.md").read_text()
+    assert f"Found architecture: `{record['depths']}`" in text
+    assert len(re.findall(r"^\| it\d-[AT]-", text, re.M)) == 4 and "| final-" in text
+    for plot in PLOTS:
+        assert (output / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_two_iteration_digits_search(ray_session, tmp_path, tracking_uri, monkeypatch):
@@ -66,6 +104,9 @@ def test_two_iteration_digits_search(ray_session, tmp_path, tracking_uri, monkey
         assert [m.step for m in history] == [1, 2, 3]
         assert child.data.metrics["params"] > 0 and child.data.metrics["macs"] > 0
         assert 0 <= child.data.metrics["test_accuracy"] <= 1
+        for column in TABLE_III_METRICS:
+            value = child.data.metrics[column]
+            assert 0 < value < float("inf"), (column, value)
         artifacts = {a.path for a in client.list_artifacts(child.info.run_id)}
         assert {"architecture.json", "checkpoint.pt"} <= artifacts
 
@@ -77,7 +118,9 @@ def test_two_iteration_digits_search(ray_session, tmp_path, tracking_uri, monkey
     assert record["depths"] == "-".join(map(str, final))
 
     parent_artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
-    assert {"candidates.csv", "final_architecture.json"} <= parent_artifacts
+    assert {"candidates.csv", "final_architecture.json", "report.md", *PLOTS} <= parent_artifacts
+    check_final_model_loads(client, parent, record, tmp_path)
+    check_report_rebuilds(tracking_uri, parent, record, tmp_path)
     local = client.download_artifacts(parent.info.run_id, "final_architecture.json", str(tmp_path))
     assert json.loads(open(local).read())["depths"] == record["depths"]
     assert (tmp_path / "nas_results" / "it-test" / "candidates.csv").exists()

@@ -118,3 +118,19 @@ def test_flattened_importance_is_understood():
 def test_bad_arguments_are_named(args):
     with pytest.raises(ValueError):
         StageWiseSearcher(*args)
+
+
+def test_references_are_trained_after_the_final_candidate():
+    searcher = StageWiseSearcher((1, 1), delta=1, iterations=1, references=[(3, 3), (2, 2)])
+    assert searcher.max_trials == 5
+    proposals, _ = propose_all(searcher)
+    for trial_id, config in proposals.items():
+        finish(searcher, trial_id, [0.5, 0.5] if config["role"] == "A" else [0.6, 0.4])
+    proposals, _ = propose_all(searcher)
+    assert [(c["role"], tuple(c["depths"])) for c in proposals.values()] == [("final", (2, 1))]
+    finish(searcher, next(iter(proposals)), [0.5, 0.5])
+    proposals, _ = propose_all(searcher)  # (2, 2) was trained as T: only (3, 3) is new
+    assert [(c["role"], tuple(c["depths"])) for c in proposals.values()] == [("reference", (3, 3))]
+    assert run_name(next(iter(proposals.values()))) == "reference-3-3"
+    finish(searcher, next(iter(proposals)), [0.5, 0.5])
+    assert searcher.suggest("end") == Searcher.FINISHED and searcher.final_depths == (2, 1)

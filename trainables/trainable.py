@@ -1,13 +1,15 @@
 """The Tune function trainable: train one candidate, report each epoch, score its stages.
 
-This is the thin Ray layer around ``trainables.training`` and ``trainables.features``: it resumes
-from Tune's checkpoint (a retried trial continues at the next epoch), reports ``val_accuracy``
-every epoch with a checkpoint, and in the last epoch also reports test accuracy, size measures and
+This is the thin Ray layer around ``trainables.training``, ``trainables.features`` and
+``trainables.metrics``: it resumes from Tune's checkpoint (a retried trial continues at the next
+epoch, and its time and energy totals continue too), reports ``val_accuracy`` every epoch with a
+checkpoint, and in the last epoch also reports test accuracy, the Table III measures and
 ``importance/s1..sS`` computed by a scoring actor.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 import time
@@ -22,7 +24,8 @@ from ray import tune
 
 from trainables.datasets import DataSplits
 from trainables.features import scoring_sample, stage_features
-from trainables.measure import count_macs, count_parameters
+from trainables.metrics import architecture_measures
+from trainables.metrics.emissions import EpochEmissions
 from trainables.models import build_model
 from trainables.spec import ArchSpec
 from trainables.training import (ImageBatches, TrainingConfig, channel_stats, evaluate,
@@ -44,6 +47,8 @@ class TrialSettings:
     module: str = "basic"
     widths: tuple[int, ...] | None = None
     threads: int = 1
+    gpus_per_trial: float = 0.0
+    country: str = "USA"
 
     def spec_for(self, depths) -> ArchSpec:
         return ArchSpec(depths=tuple(depths), module=self.module, widths=self.widths,
@@ -51,11 +56,21 @@ class TrialSettings:
                         num_classes=self.data.num_classes)
 
 
-def _save_checkpoint(folder: str, model, optimizer, epoch: int, spec: ArchSpec) -> tune.Checkpoint:
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch},
-               Path(folder) / CHECKPOINT_FILE)
+def _save_checkpoint(folder: str, model, optimizer, epoch: int, spec: ArchSpec,
+                     totals: dict[str, float]) -> tune.Checkpoint:
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
+                "totals": totals}, Path(folder) / CHECKPOINT_FILE)
     (Path(folder) / ARCHITECTURE_FILE).write_text(spec.to_json())
     return tune.Checkpoint.from_directory(folder)
+
+
+def load_trained_model(folder: str | Path) -> tuple[ArchSpec, torch.nn.Module]:
+    """The spec and the trained network stored in a trial checkpoint folder (CPU, eval mode)."""
+    spec = ArchSpec.from_dict(json.loads((Path(folder) / ARCHITECTURE_FILE).read_text()))
+    model = build_model(spec)
+    state = torch.load(Path(folder) / CHECKPOINT_FILE, map_location="cpu")
+    model.load_state_dict(state["model"])
+    return spec, model.eval()
 
 
 def _score_stages(model, settings: TrialSettings, train: ImageBatches, scorers, trial_id: str):
@@ -82,38 +97,47 @@ def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> Non
     val = train.sibling(data.x_val, data.y_val)
 
     start_epoch = 0
+    totals = {"train_seconds": 0.0, "energy_kwh": 0.0, "emissions_kg": 0.0}
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:
         with checkpoint.as_directory() as folder:
             state = torch.load(Path(folder) / CHECKPOINT_FILE, map_location=device)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        start_epoch = state["epoch"]
+        start_epoch, totals = state["epoch"], state["totals"]
 
+    emissions = EpochEmissions(settings.country)
     generator = torch.Generator(device="cpu")
     epochs = settings.training.epochs
     for epoch in range(start_epoch, epochs):
         started = time.perf_counter()
+        emissions.start()
         generator.manual_seed(settings.seed * 100_003 + epoch)
         loss = train_epoch(model, optimizer, train, settings.training, epoch, generator,
                            data.flip_ok)
+        energy_kwh, emissions_kg = emissions.stop()
+        epoch_seconds = time.perf_counter() - started
         if not np.isfinite(loss):
             raise FloatingPointError(f"training loss is {loss} at epoch {epoch + 1}: diverged")
+        totals = {"train_seconds": totals["train_seconds"] + epoch_seconds,
+                  "energy_kwh": totals["energy_kwh"] + energy_kwh,
+                  "emissions_kg": totals["emissions_kg"] + emissions_kg}
         metrics = {"epoch": epoch + 1, "train_loss": loss, "val_accuracy": evaluate(model, val),
-                   "lr": optimizer.param_groups[0]["lr"],
-                   "epoch_seconds": time.perf_counter() - started}
+                   "lr": optimizer.param_groups[0]["lr"], "epoch_seconds": epoch_seconds,
+                   **totals, "gpu_seconds": totals["train_seconds"] * settings.gpus_per_trial}
+        if device.type == "cuda":
+            metrics["peak_gpu_memory_mb"] = torch.cuda.max_memory_allocated(device) / 1e6
         if epoch + 1 == epochs:
             metrics.update(_final_measures(model, spec, settings, train, scorers))
         with tempfile.TemporaryDirectory() as folder:
             tune.report(metrics, checkpoint=_save_checkpoint(folder, model, optimizer, epoch + 1,
-                                                             spec))
+                                                             spec, totals))
 
 
 def _final_measures(model, spec: ArchSpec, settings: TrialSettings, train: ImageBatches,
                     scorers: list) -> dict:
     data = settings.data
-    measures: dict = {"params": count_parameters(model), "depth": spec.depth,
-                      "macs": count_macs(model, spec.in_channels, spec.image_size)}
+    measures = architecture_measures(model, spec)
     if data.x_test is not None:
         measures["test_accuracy"] = evaluate(model, train.sibling(data.x_test, data.y_test))
     started = time.perf_counter()

@@ -1,0 +1,21 @@
+"""Every measure of a candidate, each defined once in the module that computes it.
+
+| metric | unit | defined in |
+|---|---|---|
+| ``depth`` | layers, ResNet naming (2·sum(m)+2) | ``trainables.spec.ArchSpec.depth`` |
+| ``params`` | trainable parameters | ``size`` |
+| ``macs`` | multiply-accumulates, one image | ``size`` |
+| ``memory_mb`` | MB of float32 weights | ``size`` |
+| ``cpu_latency_ms`` | ms, batch 1, 1 thread, median | ``latency`` |
+| ``train_seconds`` | wall seconds of the training epochs | ``trainables.trainable`` |
+| ``gpu_seconds`` | train_seconds x GPUs held by the trial | ``trainables.trainable`` |
+| ``energy_kwh``, ``emissions_kg`` | kWh, kgCO2eq of training | ``emissions`` |
+| ``peak_gpu_memory_mb`` | MB, peak allocated by torch on the GPU | ``trainables.trainable`` |
+"""
+
+from trainables.metrics.architecture import architecture_measures, describe_spec
+from trainables.metrics.latency import cpu_latency_ms
+from trainables.metrics.size import count_macs, count_parameters, memory_mb
+
+__all__ = ["architecture_measures", "count_macs", "count_parameters", "cpu_latency_ms",
+           "describe_spec", "memory_mb"]
