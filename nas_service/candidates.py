@@ -6,6 +6,7 @@ import pandas as pd
 
 from nas_service.searcher import StageWiseSearcher, run_name, stage_scores_from_result
 from trainables.spec import format_depths
+from trainables.trainable import trial_identity
 
 COLUMNS = ["run_name", "iteration", "role", "depths", "depth", "params", "macs", "memory_mb",
            "cpu_latency_ms", "train_seconds", "gpu_seconds", "energy_kwh", "emissions_kg",
@@ -18,12 +19,13 @@ def candidates_table(results, run_ids: dict[str, str]) -> pd.DataFrame:
     for result in results:
         metrics = result.metrics or {}
         config = metrics.get("config") or {}
-        if "depths" not in config:
+        if not config:
             continue
-        row = {"run_name": run_name(config), "iteration": config["iteration"],
-               "role": config["role"], "depths": format_depths(config["depths"])}
+        depths, role, iteration = trial_identity(config)
+        row = {"run_name": run_name(config), "iteration": iteration, "role": role,
+               "depths": format_depths(depths)}
         row.update({key: metrics.get(key) for key in COLUMNS[4:]})
-        scores = stage_scores_from_result(metrics, len(config["depths"])) or []
+        scores = stage_scores_from_result(metrics, len(depths)) or []
         row.update({f"importance_s{i + 1}": score for i, score in enumerate(scores)})
         row["trial_id"] = metrics.get("trial_id")
         row["mlflow_run_id"] = run_ids.get(row["trial_id"])
@@ -38,8 +40,9 @@ def candidates_table(results, run_ids: dict[str, str]) -> pd.DataFrame:
 
 
 def final_architecture(searcher: StageWiseSearcher, table: pd.DataFrame) -> dict:
-    """The found depths, the iteration-by-iteration decisions and the measures of its trained run."""
-    depths = format_depths(searcher.final_depths)
+    """The found depths (where a budget stopped the search: the current A), the decisions of every
+    iteration and the measures of its trained run."""
+    depths = format_depths(searcher.final_depths or searcher.current)
     trained = table[table["depths"] == depths]
     measures = trained.iloc[-1].to_dict() if not trained.empty else {}
     return {

@@ -17,6 +17,7 @@ from typing import Any, Sequence
 
 import yaml
 
+from nas_service.budget import Budget
 from scoring.criteria import CRITERIA
 from trainables.datasets import LOADERS
 from trainables.metrics.emissions import known_countries
@@ -52,6 +53,9 @@ class SearchConfig:
     gpus_per_trial: float | None = None
     cpus_per_trial: float = 1.0
     country: str = "USA"
+    budget_images: float | None = None
+    budget_gpu_hours: float | None = None
+    budget_kgco2: float | None = None
     tracking_uri: str | None = None
     experiment: str = "stagewise-nas"
     storage_path: str | None = None
@@ -69,6 +73,9 @@ class SearchConfig:
         if not self.references:
             return []
         return [(int(blocks),) * len(self.start_depths) for blocks in str(self.references).split(",")]
+
+    def budget(self) -> Budget:
+        return Budget(self.budget_images, self.budget_gpu_hours, self.budget_kgco2)
 
     def training(self) -> TrainingConfig:
         """The preset with ``--epochs``, ``--lr`` and ``--batch-size`` applied on top."""
@@ -108,6 +115,9 @@ FLAG_HELP = {
     "gpus_per_trial": "GPUs per trial (default: 0.5 when the cluster has GPUs, else 0)",
     "cpus_per_trial": "CPUs per trial",
     "country": "ISO 3166-1 alpha-3 code of the electricity mix for kgCO2eq (codecarbon, offline)",
+    "budget_images": "stop the search when this many training images (epochs x images) are spent",
+    "budget_gpu_hours": "stop the search when this many GPU-hours are spent",
+    "budget_kgco2": "stop the search when training has emitted this many kgCO2eq",
     "tracking_uri": "MLflow tracking URI (default: sqlite:///<cwd>/mlflow.db)",
     "experiment": "MLflow experiment name",
     "storage_path": "Tune storage folder or URI (default: <cwd>/nas_results)",
@@ -191,6 +201,9 @@ def validate(config: SearchConfig) -> SearchConfig:
         value = getattr(config, flag)
         _require(value is None or value >= 1, flag.replace("_", "-"), value, "must be at least 1")
     _require(config.lr is None or config.lr > 0, "lr", config.lr, "must be positive")
+    for flag in ("budget_images", "budget_gpu_hours", "budget_kgco2"):
+        value = getattr(config, flag)
+        _require(value is None or value > 0, flag.replace("_", "-"), value, "must be positive")
     _require(config.scoring_samples >= 10, "scoring-samples", config.scoring_samples,
              "must be at least 10")
     _require(config.image_size >= 8, "image-size", config.image_size, "must be at least 8")

@@ -5,12 +5,13 @@ from __future__ import annotations
 from ray.tune import Callback
 
 from nas_service.searcher import run_name, stage_scores_from_result
+from trainables.trainable import trial_identity
 
 
 class ProgressPrinter(Callback):
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
         result = trial.last_result or {}
-        scores = stage_scores_from_result(result, len(trial.config["depths"])) or []
+        scores = stage_scores_from_result(result, len(trial_identity(trial.config)[0])) or []
         importance = ", ".join(f"{score:.4f}" for score in scores)
         print(f"[nas] {run_name(trial.config)}: val accuracy {result.get('val_accuracy', float('nan')):.4f}, "
               f"importance [{importance}], {result.get('time_total_s', 0):.0f} s", flush=True)

@@ -21,17 +21,18 @@ from ray.tune.search import Searcher
 
 from nas_service.growth import deepen_all, grow_depths
 from trainables.spec import format_depths
+from trainables.trainable import trial_identity
 
 STATE_KEYS = ("iteration", "current", "queue", "live", "trained", "history", "final_depths",
               "references", "done", "error", "failed_trial_id")
 
 
 def run_name(config: dict) -> str:
-    """The trial's and the MLflow run's name: ``it2-T-8-10-6``, ``final-10-12-8``."""
-    depths = format_depths(config["depths"])
-    if config["role"] in ("final", "reference"):
-        return f"{config['role']}-{depths}"
-    return f"it{config['iteration']}-{config['role']}-{depths}"
+    """The trial's and the MLflow run's name: ``it2-T-8-10-6``, ``final-10-12-8``, ``sample-4-6-4``."""
+    depths, role, iteration = trial_identity(config)
+    if role in ("A", "T"):
+        return f"it{iteration}-{role}-{format_depths(depths)}"
+    return f"{role}-{format_depths(depths)}"
 
 
 def stage_scores_from_result(result: dict, num_stages: int) -> list[float] | None:

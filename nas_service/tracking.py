@@ -27,7 +27,7 @@ from ray.tune.utils import flatten_dict
 
 from nas_service.searcher import run_name
 from trainables.spec import ArchSpec, format_depths
-from trainables.trainable import ARCHITECTURE_FILE, CHECKPOINT_FILE
+from trainables.trainable import ARCHITECTURE_FILE, CHECKPOINT_FILE, trial_identity
 
 PARENT_RUN_ID_TAG = "mlflow.parentRunId"
 METHOD_TAG = "nas.method"
@@ -91,13 +91,13 @@ class MLflowTrialCallback(Callback):
         if trial.trial_id in self.run_ids:
             return
         parent = self.client.get_run(self.parent_run_id)
-        config = trial.config
+        depths, role, iteration = trial_identity(trial.config)
         run = self.client.create_run(
-            parent.info.experiment_id, run_name=run_name(config),
+            parent.info.experiment_id, run_name=run_name(trial.config),
             tags={PARENT_RUN_ID_TAG: self.parent_run_id, TRIAL_ID_TAG: trial.trial_id,
                   METHOD_TAG: parent.data.tags.get(METHOD_TAG, "")})
-        params = {"depths": format_depths(config["depths"]), "role": config["role"],
-                  "iteration": config["iteration"], "num_stages": len(config["depths"])}
+        params = {"depths": format_depths(depths), "role": role, "iteration": iteration,
+                  "num_stages": len(depths)}
         self.client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()])
         self.run_ids[trial.trial_id] = run.info.run_id
 

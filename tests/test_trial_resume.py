@@ -7,10 +7,9 @@ import pytest
 from ray import tune
 
 from nas_service.config import parse_config
-from nas_service.run import build_tuner, load_data
+from nas_service.experiment import start_experiment
 from nas_service.searcher import StageWiseSearcher
 from scoring.actor import create_scoring_pool
-from trainables.trainable import TrialSettings
 
 pytestmark = pytest.mark.integration
 
@@ -29,13 +28,13 @@ class KillWorkerOnce(tune.Callback):
 
 def test_killed_worker_resumes_at_the_next_epoch(ray_session, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    config = parse_config(["--iterations", "1", "--m0", "1", "--epochs", "4", "--name", "kill"])
-    settings = TrialSettings(data=load_data(config), training=config.training(),
-                             criterion="plsvip", scoring_samples=200, seed=0)
+    config = parse_config(["--iterations", "1", "--m0", "1", "--epochs", "4", "--name", "kill",
+                           "--scoring-samples", "200"])
+    experiment = start_experiment(config, "stagewise")
     searcher = StageWiseSearcher((1, 1, 1), delta=1, iterations=1)
     killer = KillWorkerOnce()
-    tuner = build_tuner(config, settings, searcher, {"cpu": 1, "gpu": 0}, create_scoring_pool(1),
-                        [killer])
+    tuner = experiment.make_tuner(create_scoring_pool(1), searcher.max_trials, search_alg=searcher,
+                                  callbacks=(killer,))
     results = tuner.fit()
 
     assert killer.killed_trial is not None

@@ -31,8 +31,19 @@ from trainables.spec import ArchSpec
 from trainables.training import (ImageBatches, TrainingConfig, channel_stats, evaluate,
                                  make_optimizer, train_epoch)
 
+STAGE_DEPTHS_KEY = "stage_depths"
+SAMPLE_ROLE = "sample"
 CHECKPOINT_FILE = "checkpoint.pt"
 ARCHITECTURE_FILE = "architecture.json"
+
+
+def trial_identity(config: dict) -> tuple[tuple[int, ...], str, int]:
+    """(depths, role, iteration) of a trial config.  Stage-wise proposals carry them directly;
+    configs sampled by Tune (random search, ASHA) carry ``stage_depths: {m1: .., m2: ..}``."""
+    if "depths" in config:
+        return tuple(int(m) for m in config["depths"]), config["role"], int(config["iteration"])
+    stages = config[STAGE_DEPTHS_KEY]
+    return tuple(int(stages[f"m{i + 1}"]) for i in range(len(stages))), SAMPLE_ROLE, 0
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,7 @@ class TrialSettings:
     threads: int = 1
     gpus_per_trial: float = 0.0
     country: str = "USA"
+    score_stages: bool = True
 
     def spec_for(self, depths) -> ArchSpec:
         return ArchSpec(depths=tuple(depths), module=self.module, widths=self.widths,
@@ -83,11 +95,11 @@ def _score_stages(model, settings: TrialSettings, train: ImageBatches, scorers, 
 
 
 def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> None:
-    """Tune trainable; ``config`` is a searcher proposal: ``depths``, ``role``, ``iteration``."""
+    """Tune trainable; ``config`` is a stage-wise proposal or a sampled point (``trial_identity``)."""
     logging.getLogger("ray.train").setLevel(logging.WARNING)  # one line per checkpoint otherwise
     torch.set_num_threads(settings.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    spec = settings.spec_for(config["depths"])
+    spec = settings.spec_for(trial_identity(config)[0])
     data = settings.data
     torch.manual_seed(settings.seed)
     model = build_model(spec).to(device)
@@ -124,6 +136,7 @@ def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> Non
                   "emissions_kg": totals["emissions_kg"] + emissions_kg}
         metrics = {"epoch": epoch + 1, "train_loss": loss, "val_accuracy": evaluate(model, val),
                    "lr": optimizer.param_groups[0]["lr"], "epoch_seconds": epoch_seconds,
+                   "images_seen": (epoch + 1) * len(train),
                    **totals, "gpu_seconds": totals["train_seconds"] * settings.gpus_per_trial}
         if device.type == "cuda":
             metrics["peak_gpu_memory_mb"] = torch.cuda.max_memory_allocated(device) / 1e6
@@ -140,6 +153,8 @@ def _final_measures(model, spec: ArchSpec, settings: TrialSettings, train: Image
     measures = architecture_measures(model, spec)
     if data.x_test is not None:
         measures["test_accuracy"] = evaluate(model, train.sibling(data.x_test, data.y_test))
+    if not settings.score_stages:
+        return measures
     started = time.perf_counter()
     scores = _score_stages(model, settings, train, scorers, tune.get_context().get_trial_id())
     measures["scoring_seconds"] = time.perf_counter() - started

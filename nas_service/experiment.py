@@ -1,0 +1,139 @@
+"""What every search method shares: data, Ray, trial resources, the MLflow parent run, the Tuner.
+
+``nas_service.run`` (stage-wise) and ``nas_service.baselines`` (random search, ASHA) differ only in
+how trials are proposed and scheduled; everything around that lives here.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from mlflow.tracking import MlflowClient
+from ray import tune
+
+from nas_service.budget import Budget, BudgetStopper
+from nas_service.cluster import connect, trial_resources
+from nas_service.config import SearchConfig
+from nas_service.progress import ProgressPrinter
+from nas_service.searcher import run_name
+from nas_service.tracking import (PARENT_RUN_ID_TAG, TRIAL_ID_TAG, MLflowTrialCallback,
+                                  start_parent_run)
+from trainables.datasets import load_dataset
+from trainables.trainable import TrialSettings, train_candidate
+
+# Checkpointing every epoch is intended; Tune's "snapshotting too often" warning is noise here.
+os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+# Tune's rich console tables repeat every epoch; ProgressPrinter gives one line per candidate.
+os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+
+MAX_CONCURRENT_TRIALS = 2  # A and T of an iteration side by side; baselines get the same
+
+
+class SearchFailed(RuntimeError):
+    """A candidate could not be trained; what finished before is kept in MLflow and on disk."""
+
+
+@dataclass
+class Experiment:
+    """One search's shared state: its settings, data, resources and MLflow parent run."""
+
+    config: SearchConfig
+    method: str
+    settings: TrialSettings
+    resources: dict[str, float]
+    client: MlflowClient
+    parent_run_id: str
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.config.storage_path) / self.config.name
+
+    def budget_stopper(self, budget: Budget) -> BudgetStopper | None:
+        if not budget.limited:
+            return None
+        return BudgetStopper(budget, len(self.settings.data.y_train), MAX_CONCURRENT_TRIALS)
+
+    def make_tuner(self, scorers: list, num_samples: int, search_alg=None, scheduler=None,
+                   param_space: dict | None = None, stopper: BudgetStopper | None = None,
+                   metric: str | None = None, mode: str | None = None,
+                   callbacks: tuple[tune.Callback, ...] = ()) -> tune.Tuner:
+        """A Tuner over ``train_candidate`` with MLflow children and one progress line per trial."""
+        trainable = tune.with_resources(
+            tune.with_parameters(train_candidate, settings=self.settings, scorers=scorers),
+            self.resources)
+        return tune.Tuner(
+            trainable,
+            param_space=param_space,
+            tune_config=tune.TuneConfig(
+                search_alg=search_alg, scheduler=scheduler, metric=metric, mode=mode,
+                num_samples=num_samples, max_concurrent_trials=MAX_CONCURRENT_TRIALS,
+                reuse_actors=True,
+                trial_name_creator=lambda trial: run_name(trial.config),
+                trial_dirname_creator=lambda trial: f"{run_name(trial.config)}_{trial.trial_id}"),
+            run_config=tune.RunConfig(
+                name=self.config.name, storage_path=self.config.storage_path, stop=stopper,
+                callbacks=[MLflowTrialCallback(self.config.tracking_uri, self.parent_run_id),
+                           ProgressPrinter(), *callbacks],
+                checkpoint_config=tune.CheckpointConfig(num_to_keep=1), verbose=0,
+                failure_config=tune.FailureConfig(max_failures=1)),
+        )
+
+    def child_run_ids(self) -> dict[str, str]:
+        return child_run_ids(self.client, self.parent_run_id)
+
+    def log_table(self, table: pd.DataFrame) -> None:
+        """``candidates.csv`` next to Tune's files and on the parent run."""
+        if table.empty or "://" in str(self.folder):
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / "candidates.csv"
+        table.to_csv(path, index=False)
+        self.client.log_artifact(self.parent_run_id, str(path))
+
+
+def load_data(config: SearchConfig):
+    return load_dataset(config.dataset, data_dir=config.data_dir, seed=config.seed,
+                        image_size=config.image_size)
+
+
+def start_experiment(config: SearchConfig, method: str, score_stages: bool = True) -> Experiment:
+    """Load the data (bad files fail here, before Ray), join Ray, size trials, open the parent run."""
+    data = load_data(config)
+    training = config.training()
+    print(f"[nas] {method}: {data.summary()}; {training.epochs} epochs per network", flush=True)
+    connect()
+    resources = trial_resources(config.cpus_per_trial, config.gpus_per_trial)
+    client = MlflowClient(config.tracking_uri)
+    parent_run_id = start_parent_run(client, config.experiment, config.name, method,
+                                     config.to_params())
+    print(f"[nas] MLflow parent run {parent_run_id} in experiment {config.experiment!r} at "
+          f"{config.tracking_uri}; Tune files in {config.storage_path}/{config.name}; "
+          f"each trial uses {resources}", flush=True)
+    settings = TrialSettings(data=data, training=training, criterion=config.criterion,
+                             scoring_samples=config.scoring_samples, seed=config.seed,
+                             module=config.module, threads=max(1, int(config.cpus_per_trial)),
+                             gpus_per_trial=resources["gpu"], country=config.country,
+                             score_stages=score_stages)
+    return Experiment(config, method, settings, resources, client, parent_run_id)
+
+
+def failure_cause(results, trial_id: str | None) -> str:
+    """`` (ExceptionType: message)`` of a failed trial, from Tune's results; empty if unknown."""
+    for result in results:
+        if result.error is not None and trial_id and str(result.path).endswith(trial_id):
+            last_line = str(result.error).strip().splitlines()[-1]
+            return f" ({last_line})"
+    return ""
+
+
+def child_run_ids(client: MlflowClient, parent_run_id: str) -> dict[str, str]:
+    """trial id -> MLflow run id of the parent's children."""
+    parent = client.get_run(parent_run_id)
+    runs = client.search_runs([parent.info.experiment_id],
+                              filter_string=f"tags.`{PARENT_RUN_ID_TAG}` = '{parent_run_id}'")
+    return {run.data.tags[TRIAL_ID_TAG]: run.info.run_id for run in runs
+            if TRIAL_ID_TAG in run.data.tags}
+
