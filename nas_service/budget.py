@@ -7,8 +7,11 @@ same number get the same amount of training.  Optional caps in GPU-hours (``gpu_
 wall time x GPUs held) and kgCO2eq (``emissions_kg``) stop any search when spent.
 
 The stopper keeps a search within its image budget by stopping all trials before the next round of
-epochs of every trial that may be running would overshoot it.  The GPU-hour and kgCO2eq caps are
-checked after each epoch and can be exceeded by at most one epoch per running trial.
+epochs of every trial that may be running would overshoot it.  It never stops on a trial's last
+epoch: that trial has finished its work (stage-wise needs its importance), and the next result of
+any trial comes, at the latest, after one more epoch, which the reserved round still covers.  The
+GPU-hour and kgCO2eq caps are checked after each epoch and can be exceeded by at most one epoch per
+running trial.
 """
 
 from __future__ import annotations
@@ -39,15 +42,18 @@ def spent_by(results: list[dict]) -> dict[str, float]:
 class BudgetStopper(tune.Stopper):
     """Ends the whole experiment when the budget is (about to be) spent; ``exhausted`` says so."""
 
-    def __init__(self, budget: Budget, epoch_images: int, concurrency: int) -> None:
+    def __init__(self, budget: Budget, epoch_images: int, epochs: int, concurrency: int) -> None:
         self.budget = budget
         self.epoch_images = epoch_images
+        self.epochs = epochs
         self.concurrency = concurrency
         self.last_results: dict[str, dict] = {}
+        self.last_was_final = False
         self.exhausted = False
 
     def __call__(self, trial_id: str, result: dict) -> bool:
         self.last_results[trial_id] = result
+        self.last_was_final = result.get("epoch") == self.epochs
         return False
 
     def spent(self) -> dict[str, float]:
@@ -56,10 +62,9 @@ class BudgetStopper(tune.Stopper):
     def stop_all(self) -> bool:
         spent, budget = self.spent(), self.budget
         next_round = self.concurrency * self.epoch_images
-        if budget.images is not None and spent["images"] + next_round > budget.images:
-            self.exhausted = True
-        if budget.gpu_hours is not None and spent["gpu_hours"] >= budget.gpu_hours:
-            self.exhausted = True
-        if budget.emissions_kg is not None and spent["emissions_kg"] >= budget.emissions_kg:
+        over = [budget.images is not None and spent["images"] + next_round > budget.images,
+                budget.gpu_hours is not None and spent["gpu_hours"] >= budget.gpu_hours,
+                budget.emissions_kg is not None and spent["emissions_kg"] >= budget.emissions_kg]
+        if any(over) and not self.last_was_final:
             self.exhausted = True
         return self.exhausted

@@ -132,9 +132,11 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def build_parser(prog: str = "python -m nas_service.run") -> argparse.ArgumentParser:
-    parser = OneLineParser(prog=prog, description="Stage-wise neural architecture search on Ray Tune.",
-                           argument_default=argparse.SUPPRESS)
+def build_parser(prog: str = "python -m nas_service.run",
+                 description: str = "Stage-wise neural architecture search on Ray Tune.",
+                 ) -> argparse.ArgumentParser:
+    """Every ``SearchConfig`` setting as a flag; flags not given are absent from the namespace."""
+    parser = OneLineParser(prog=prog, description=description, argument_default=argparse.SUPPRESS)
     parser.add_argument("--config", help="YAML file with any of the settings below")
     types = {f.name: f.type for f in fields(SearchConfig)}
     for key, help_text in FLAG_HELP.items():
@@ -186,7 +188,10 @@ def _require(condition: bool, flag: str, value: Any, what: str) -> None:
         raise ConfigError(f"--{flag} {value!r}: {what}")
 
 
-def validate(config: SearchConfig) -> SearchConfig:
+DEFAULT_NAME = "stagewise-{dataset}-{time}"
+
+
+def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchConfig:
     """Check every value; fill in the defaults that depend on the working directory and time."""
     _require(config.dataset in LOADERS, "dataset", config.dataset, f"must be one of {', '.join(LOADERS)}")
     _require(config.module in MODEL_BUILDERS, "module", config.module,
@@ -224,7 +229,8 @@ def validate(config: SearchConfig) -> SearchConfig:
             raise ConfigError(f"--initial-depths: {error}") from None
     config.tracking_uri = config.tracking_uri or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
     config.storage_path = _writable_storage(config.storage_path or str(Path.cwd() / "nas_results"))
-    config.name = config.name or f"stagewise-{config.dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
+    config.name = config.name or default_name.format(dataset=config.dataset,
+                                                     time=time.strftime("%Y%m%d-%H%M%S"))
     return config
 
 
@@ -241,12 +247,19 @@ def _writable_storage(path: str) -> str:
     return str(folder)
 
 
-def parse_config(argv: Sequence[str] | None = None, prog: str = "python -m nas_service.run") -> SearchConfig:
+def parse_config(argv: Sequence[str] | None = None, prog: str = "python -m nas_service.run"
+                 ) -> SearchConfig:
     """Defaults, then ``--config`` YAML, then flags; validated.  Raises ``ConfigError``."""
     arguments = vars(build_parser(prog).parse_args(sys.argv[1:] if argv is None else argv))
+    return parse_arguments(arguments)
+
+
+def parse_arguments(arguments: dict[str, Any], default_name: str = DEFAULT_NAME) -> SearchConfig:
+    """Parsed flags (and their ``--config`` file) -> a validated ``SearchConfig``."""
+    arguments = dict(arguments)
     settings = _read_yaml(arguments.pop("config")) if "config" in arguments else {}
     settings.update(arguments)
     types = {f.name: f.type for f in fields(SearchConfig)}
     typed = {name: _check_type(name, value, types[name]) for name, value in settings.items()}
-    return validate(SearchConfig(**typed))
+    return validate(SearchConfig(**typed), default_name)
 

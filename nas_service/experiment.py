@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 from mlflow.tracking import MlflowClient
 from ray import tune
+from ray.tune.search import Searcher
 
 from nas_service.budget import Budget, BudgetStopper
 from nas_service.cluster import connect, trial_resources
@@ -54,7 +55,8 @@ class Experiment:
     def budget_stopper(self, budget: Budget) -> BudgetStopper | None:
         if not budget.limited:
             return None
-        return BudgetStopper(budget, len(self.settings.data.y_train), MAX_CONCURRENT_TRIALS)
+        return BudgetStopper(budget, len(self.settings.data.y_train),
+                             self.settings.training.epochs, MAX_CONCURRENT_TRIALS)
 
     def make_tuner(self, scorers: list, num_samples: int, search_alg=None, scheduler=None,
                    param_space: dict | None = None, stopper: BudgetStopper | None = None,
@@ -69,7 +71,10 @@ class Experiment:
             param_space=param_space,
             tune_config=tune.TuneConfig(
                 search_alg=search_alg, scheduler=scheduler, metric=metric, mode=mode,
-                num_samples=num_samples, max_concurrent_trials=MAX_CONCURRENT_TRIALS,
+                num_samples=num_samples,
+                # a Searcher is limited by Tune; other search algorithms limit themselves
+                max_concurrent_trials=MAX_CONCURRENT_TRIALS if isinstance(search_alg, Searcher)
+                else None,
                 reuse_actors=True,
                 trial_name_creator=lambda trial: run_name(trial.config),
                 trial_dirname_creator=lambda trial: f"{run_name(trial.config)}_{trial.trial_id}"),

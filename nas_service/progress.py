@@ -12,9 +12,11 @@ class ProgressPrinter(Callback):
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
         result = trial.last_result or {}
         scores = stage_scores_from_result(result, len(trial_identity(trial.config)[0])) or []
-        importance = ", ".join(f"{score:.4f}" for score in scores)
-        print(f"[nas] {run_name(trial.config)}: val accuracy {result.get('val_accuracy', float('nan')):.4f}, "
-              f"importance [{importance}], {result.get('time_total_s', 0):.0f} s", flush=True)
+        importance = (", importance [" + ", ".join(f"{score:.4f}" for score in scores) + "]"
+                      if scores else "")
+        print(f"[nas] {run_name(trial.config)}: val accuracy "
+              f"{result.get('val_accuracy', float('nan')):.4f} after {result.get('epoch', 0)} epochs"
+              f"{importance}, {result.get('time_total_s', 0):.0f} s", flush=True)
 
     def on_trial_error(self, iteration, trials, trial, **info) -> None:
         print(f"[nas] {run_name(trial.config)} failed; its trace is in {trial.path}", flush=True)

@@ -65,7 +65,7 @@ def candidates_frame(client: MlflowClient, parent) -> pd.DataFrame:
         row = {"run_name": child.info.run_name, "run_id": child.info.run_id,
                "role": params.get("role"), "iteration": int(params.get("iteration", 0)),
                "depths": params.get("depths"), "status": child.info.status}
-        row.update({key: metrics.get(key) for key in MEASURES})
+        row.update({key: metrics.get(key) for key in [*MEASURES, "images_seen", "epoch"]})
         row.update({key: value for key, value in metrics.items() if key.startswith("importance/")})
         rows.append(row)
     frame = pd.DataFrame(rows)

@@ -54,6 +54,7 @@ def search(config: SearchConfig) -> dict:
                                f"candidates are in MLflow run {parent_run_id}")
         record = final_architecture(searcher, table)
         record["spent"] = spent_by([r.metrics for r in results if r.metrics])
+        record["parent_run_id"] = parent_run_id
         if budget_spent:
             record["stopped_by_budget"] = True
             print(f"[nas] budget spent ({record['spent']}): the search ends at iteration "

@@ -128,6 +128,12 @@ class MLflowTrialCallback(Callback):
         if run_id is not None:
             self.client.set_terminated(run_id, "FAILED")
 
+    def on_experiment_end(self, trials, **info) -> None:
+        """Trials stopped with the experiment (e.g. by a spent budget) end as KILLED, not RUNNING."""
+        for run_id in self.run_ids.values():
+            if self.client.get_run(run_id).info.status == "RUNNING":
+                self.client.set_terminated(run_id, "KILLED")
+
 
 def log_pytorch_model(tracking_uri: str, run_id: str, model: torch.nn.Module, spec: ArchSpec) -> None:
     """Log ``model`` as the run's MLflow PyTorch model: ``runs:/<run_id>/model`` loads it."""

@@ -24,7 +24,7 @@ from ray import tune
 
 from trainables.datasets import DataSplits
 from trainables.features import scoring_sample, stage_features
-from trainables.metrics import architecture_measures
+from trainables.metrics import architecture_measures, cpu_latency_ms
 from trainables.metrics.emissions import EpochEmissions
 from trainables.models import build_model
 from trainables.spec import ArchSpec
@@ -118,6 +118,8 @@ def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> Non
         optimizer.load_state_dict(state["optimizer"])
         start_epoch, totals = state["epoch"], state["totals"]
 
+    # cheap size measures go into every report, so networks that a scheduler stops early have them
+    size = architecture_measures(model, spec, latency=False)
     emissions = EpochEmissions(settings.country)
     generator = torch.Generator(device="cpu")
     epochs = settings.training.epochs
@@ -136,7 +138,7 @@ def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> Non
                   "emissions_kg": totals["emissions_kg"] + emissions_kg}
         metrics = {"epoch": epoch + 1, "train_loss": loss, "val_accuracy": evaluate(model, val),
                    "lr": optimizer.param_groups[0]["lr"], "epoch_seconds": epoch_seconds,
-                   "images_seen": (epoch + 1) * len(train),
+                   "images_seen": (epoch + 1) * len(train), **size,
                    **totals, "gpu_seconds": totals["train_seconds"] * settings.gpus_per_trial}
         if device.type == "cuda":
             metrics["peak_gpu_memory_mb"] = torch.cuda.max_memory_allocated(device) / 1e6
@@ -150,7 +152,7 @@ def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> Non
 def _final_measures(model, spec: ArchSpec, settings: TrialSettings, train: ImageBatches,
                     scorers: list) -> dict:
     data = settings.data
-    measures = architecture_measures(model, spec)
+    measures = {"cpu_latency_ms": cpu_latency_ms(model, spec.in_channels, spec.image_size)}
     if data.x_test is not None:
         measures["test_accuracy"] = evaluate(model, train.sibling(data.x_test, data.y_test))
     if not settings.score_stages:

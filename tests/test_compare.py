@@ -1,0 +1,64 @@
+"""A real, small comparison on digits: stage-wise, random search and ASHA at an equal budget."""
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from nas_service.compare import compare
+from nas_service.config import parse_config
+from nas_service.run import search
+from nas_service.space import DepthSpace
+from nas_service.tracking import METHOD_TAG, PARENT_RUN_ID_TAG
+
+pytestmark = pytest.mark.integration
+
+
+def test_space_holds_every_depth_stagewise_can_reach():
+    space = DepthSpace.reachable_by_stagewise((6, 6, 6), delta=2, iterations=5)
+    assert space.choices == [6, 8, 10, 12, 14, 16]
+    assert space.contains((16, 6, 16)) and not space.contains((18, 6, 6))
+    assert space.size == 6 ** 3
+
+
+def test_equal_budget_comparison(ray_session, tmp_path, tracking_uri, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = parse_config(["--iterations", "1", "--m0", "2", "--epochs", "3", "--name", "cmp",
+                           "--tracking-uri", tracking_uri, "--scoring-samples", "300"])
+    summary = compare(config, [0])
+
+    assert list(summary["method"]) == ["stagewise", "random", "asha"]
+    budget = summary.loc[summary["method"] == "stagewise", "budget used (images)"].item()
+    assert budget > 0
+    assert (summary["budget used (images)"] <= budget).all()
+
+    client = MlflowClient(tracking_uri)
+    experiment = client.get_experiment_by_name("stagewise-nas")
+    runs = client.search_runs([experiment.experiment_id])
+    parents = [r for r in runs if PARENT_RUN_ID_TAG not in r.data.tags
+               and r.data.tags.get(METHOD_TAG) in ("stagewise", "random", "asha")]
+    assert sorted(r.data.tags[METHOD_TAG] for r in parents) == ["asha", "random", "stagewise"]
+    for parent in parents:
+        children = [r for r in runs if r.data.tags.get(PARENT_RUN_ID_TAG) == parent.info.run_id]
+        assert children, parent.data.tags[METHOD_TAG]
+        # within budget by the numbers each trial logged
+        assert sum(c.data.metrics.get("images_seen", 0) for c in children) <= budget
+        space = DepthSpace.reachable_by_stagewise((2, 2, 2), 2, 1)
+        assert all(space.contains(tuple(map(int, c.data.params["depths"].split("-"))))
+                   for c in children)
+    comparison = [r for r in runs if r.data.tags.get(METHOD_TAG) == "comparison"]
+    assert len(comparison) == 1
+    artifacts = {a.path for a in client.list_artifacts(comparison[0].info.run_id)}
+    assert {"comparison.md", "comparison.csv", "pareto.png"} <= artifacts
+
+
+def test_a_budget_ends_stagewise_cleanly(ray_session, tmp_path, tracking_uri, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    # 1078 training images: 3 epochs of A and T (6468 images) fit, iteration 2 does not.
+    config = parse_config(["--iterations", "3", "--m0", "1", "--epochs", "3", "--name", "budget",
+                           "--budget-images", "8000", "--tracking-uri", tracking_uri])
+    record = search(config)
+    assert record["stopped_by_budget"] and record["spent"]["images"] <= 8000
+    assert len(record["iterations"]) == 1
+    client = MlflowClient(tracking_uri)
+    experiment = client.get_experiment_by_name("stagewise-nas")
+    parent, = client.search_runs([experiment.experiment_id], "attributes.run_name = 'budget'")
+    assert parent.info.status == "FINISHED"
