@@ -35,6 +35,7 @@ class SearchConfig:
     dataset: str = "digits"
     data_dir: str | None = None
     image_size: int = 32
+    max_train_images: int | None = None
     iterations: int = 5
     m0: int = 6
     stages: int = 3
@@ -96,6 +97,7 @@ FLAG_HELP = {
     "dataset": f"data set: {', '.join(LOADERS)}",
     "data_dir": "folder of the data set's files (cifar10/100, idx, imagefolder)",
     "image_size": "side of the square images (synthetic, imagefolder)",
+    "max_train_images": "train on a stratified subset of this many training images",
     "iterations": "n, stage-wise iterations (2n+1 trained networks)",
     "m0": "modules per stage of the first architecture",
     "stages": "number of stages S",
@@ -202,7 +204,7 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
     for flag in ("iterations", "m0", "stages", "delta", "scoring_actors"):
         _require(getattr(config, flag) >= 1, flag.replace("_", "-"), getattr(config, flag),
                  "must be at least 1")
-    for flag in ("epochs", "batch_size"):
+    for flag in ("epochs", "batch_size", "max_train_images"):
         value = getattr(config, flag)
         _require(value is None or value >= 1, flag.replace("_", "-"), value, "must be at least 1")
     _require(config.lr is None or config.lr > 0, "lr", config.lr, "must be positive")

@@ -100,8 +100,11 @@ class Experiment:
 
 
 def load_data(config: SearchConfig):
-    return load_dataset(config.dataset, data_dir=config.data_dir, seed=config.seed,
+    data = load_dataset(config.dataset, data_dir=config.data_dir, seed=config.seed,
                         image_size=config.image_size)
+    if config.max_train_images:
+        data = data.with_train_subset(config.max_train_images, config.seed)
+    return data
 
 
 def start_experiment(config: SearchConfig, method: str, score_stages: bool = True) -> Experiment:

@@ -162,3 +162,11 @@ def test_synthetic_has_the_asked_shape():
 def test_unknown_dataset_is_named():
     with pytest.raises(DatasetError, match="'mnist3'"):
         load_dataset("mnist3")
+
+
+def test_train_subset_is_stratified_and_keeps_val_and_test():
+    data = load_dataset("digits", seed=0)
+    subset = data.with_train_subset(200, seed=0)
+    assert len(subset.y_train) == 200 and np.bincount(subset.y_train).min() >= 18
+    assert subset.y_val is data.y_val and subset.y_test is data.y_test
+    assert data.with_train_subset(10_000, seed=0) is data

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -53,6 +53,15 @@ class DataSplits:
     @property
     def image_size(self) -> int:
         return int(self.x_train.shape[2])
+
+    def with_train_subset(self, num_images: int, seed: int) -> "DataSplits":
+        """Keep a stratified ``num_images`` of the training split (quick experiments on big sets);
+        validation and test stay whole."""
+        if num_images >= len(self.y_train):
+            return self
+        x_train, _, y_train, _ = stratified_split(self.x_train, self.y_train,
+                                                  1 - num_images / len(self.y_train), seed)
+        return replace(self, x_train=x_train, y_train=y_train)
 
     def summary(self) -> str:
         sizes = f"train {len(self.y_train)}, val {len(self.y_val)}"
