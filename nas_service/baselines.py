@@ -41,12 +41,11 @@ def baseline(config: SearchConfig, method: str, samples: int | None = None) -> d
     if method not in METHODS:
         raise ConfigError(f"--method {method!r}: must be one of {', '.join(METHODS)}")
     budget = config.budget()
-    full_trial_images = config.training().epochs
-    experiment = start_experiment(config, method, score_stages=False)
-    full_trial_images *= len(experiment.settings.data.y_train)
-    space = DepthSpace.reachable_by_stagewise(config.start_depths, config.delta, config.iterations)
     if samples is None and budget.images is None:
         raise ConfigError("--samples or --budget-images is required for a baseline")
+    experiment = start_experiment(config, method, score_stages=False)
+    full_trial_images = config.training().epochs * len(experiment.settings.data.y_train)
+    space = DepthSpace.reachable_by_stagewise(config.start_depths, config.delta, config.iterations)
     if method == "random":
         num_samples = samples or max(1, math.floor(budget.images / full_trial_images))
         stop_budget = Budget(None, budget.gpu_hours, budget.emissions_kg)

@@ -9,7 +9,7 @@ from trainables.spec import format_depths
 from trainables.trainable import trial_identity
 
 COLUMNS = ["run_name", "iteration", "role", "depths", "depth", "params", "macs", "memory_mb",
-           "cpu_latency_ms", "train_seconds", "gpu_seconds", "energy_kwh", "emissions_kg",
+           "cpu_latency_ms", "train_seconds", "gpu_seconds", "energy_kwh", "emissions_kg", "images_seen",
            "val_accuracy", "test_accuracy"]
 
 

@@ -94,3 +94,18 @@ def test_cli_fails_in_one_line_with_status_2(argv, fragment):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and fragment in lines[0], done.stderr
     assert "Ray" not in done.stdout + done.stderr  # failed before Ray started
+
+
+def test_baseline_and_compare_flags_fail_before_ray(capsys):
+    from nas_service.baselines import main as baselines_main
+    from nas_service.compare import main as compare_main
+
+    assert baselines_main(["--method", "random"]) == 2
+    assert "--samples or --budget-images" in capsys.readouterr().err
+    assert baselines_main(["--method", "asha", "--samples", "0"]) == 2
+    assert "--samples 0" in capsys.readouterr().err
+    assert compare_main(["--seeds", "0,x"]) == 2
+    assert "--seeds '0,x'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        baselines_main(["--method", "grid"])
+    assert exit_info.value.code == 2
