@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import sys
-import time
 from typing import Sequence
 
 from ray.tune.schedulers import ASHAScheduler
@@ -25,9 +24,9 @@ from ray.tune.search import BasicVariantGenerator
 from nas_service.budget import Budget, spent_by
 from nas_service.candidates import candidates_table
 from nas_service.config import ConfigError, SearchConfig, build_parser, parse_arguments
+from nas_service.cli import run_command
 from nas_service.experiment import MAX_CONCURRENT_TRIALS, SearchFailed, start_experiment
 from nas_service.space import DepthSpace
-from trainables.datasets import DatasetError
 
 PROG = "python -m nas_service.baselines"
 METHODS = ("random", "asha")
@@ -85,25 +84,19 @@ def baseline(config: SearchConfig, method: str, samples: int | None = None) -> d
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    started = time.perf_counter()
     parser = build_parser(PROG, "Random search or ASHA over the stage-wise depth space.")
     parser.add_argument("--method", required=True, choices=METHODS)
     parser.add_argument("--samples", type=int, help="networks to sample (default: from the budget)")
-    try:
+
+    def command() -> None:
         arguments = vars(parser.parse_args(argv))
         method, samples = arguments.pop("method"), arguments.pop("samples", None)
         if samples is not None and samples < 1:
             raise ConfigError(f"--samples {samples}: must be at least 1")
         config = parse_arguments(arguments, default_name=f"{method}-{{dataset}}-{{time}}")
         baseline(config, method, samples)
-    except (ConfigError, DatasetError) as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 2
-    except SearchFailed as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 1
-    print(f"[nas] done in {time.perf_counter() - started:.0f} s", flush=True)
-    return 0
+
+    return run_command(PROG, command)
 
 
 if __name__ == "__main__":

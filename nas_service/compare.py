@@ -12,7 +12,6 @@ written to ``<storage>/<name>/`` and to an MLflow run tagged ``nas.method = comp
 from __future__ import annotations
 
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
@@ -26,12 +25,11 @@ from mlflow.tracking import MlflowClient  # noqa: E402
 
 from nas_service.baselines import baseline  # noqa: E402
 from nas_service.config import ConfigError, SearchConfig, build_parser, parse_arguments  # noqa: E402
-from nas_service.experiment import SearchFailed  # noqa: E402
+from nas_service.cli import run_command  # noqa: E402
 from nas_service.pareto import pareto_front  # noqa: E402
 from nas_service.report import candidates_frame, markdown_table  # noqa: E402
 from nas_service.run import search  # noqa: E402
 from nas_service.tracking import METHOD_TAG, experiment_id  # noqa: E402
-from trainables.datasets import DatasetError  # noqa: E402
 
 PROG = "python -m nas_service.compare"
 METHOD_STYLES = {"stagewise": ("tab:green", "o", "-"), "random": ("tab:blue", "s", "--"),
@@ -152,22 +150,16 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    started = time.perf_counter()
     parser = build_parser(PROG, "Stage-wise, random search and ASHA at an equal budget.")
     parser.add_argument("--seeds", help="repeat with these seeds, e.g. 0,1,2 (default: --seed)")
-    try:
+
+    def command() -> None:
         arguments = vars(parser.parse_args(argv))
         seeds_text = arguments.pop("seeds", None)
         config = parse_arguments(arguments, default_name="compare-{dataset}-{time}")
         compare(config, parse_seeds(seeds_text) if seeds_text else [config.seed])
-    except (ConfigError, DatasetError) as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 2
-    except SearchFailed as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 1
-    print(f"[nas] done in {time.perf_counter() - started:.0f} s", flush=True)
-    return 0
+
+    return run_command(PROG, command)
 
 
 if __name__ == "__main__":

@@ -8,20 +8,19 @@ before Ray starts.
 from __future__ import annotations
 
 import sys
-import time
 from typing import Sequence
 
 import pandas as pd
 
 from nas_service.budget import spent_by
 from nas_service.candidates import candidates_table, final_architecture
-from nas_service.config import ConfigError, SearchConfig, parse_config
+from nas_service.cli import run_command
+from nas_service.config import SearchConfig, parse_config
 from nas_service.experiment import Experiment, SearchFailed, failure_cause, start_experiment
 from nas_service.report import write_report
 from nas_service.searcher import StageWiseSearcher
 from nas_service.tracking import FINAL_RUN_ID_TAG, log_json_artifact, log_pytorch_model
 from scoring.actor import create_scoring_pool
-from trainables.datasets import DatasetError
 from trainables.trainable import load_trained_model
 
 PROG = "python -m nas_service.run"
@@ -106,18 +105,7 @@ def _print_summary(table: pd.DataFrame, record: dict) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    started = time.perf_counter()
-    try:
-        config = parse_config(argv, prog=PROG)
-        search(config)
-    except (ConfigError, DatasetError) as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 2
-    except SearchFailed as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 1
-    print(f"[nas] done in {time.perf_counter() - started:.0f} s", flush=True)
-    return 0
+    return run_command(PROG, lambda: search(parse_config(argv, prog=PROG)))
 
 
 if __name__ == "__main__":
