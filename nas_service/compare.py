@@ -63,7 +63,7 @@ def method_summary(method: str, seed: int, trials: pd.DataFrame, budget_images: 
             "its depths": best["depths"], "its params (M)": round(best["params"] / 1e6, 3)
             if pd.notna(best.get("params")) else None,
             "its MACs (M)": round(best["macs"] / 1e6, 2) if pd.notna(best.get("macs")) else None,
-            "total kgCO2eq": trials["emissions_kg"].sum()}
+            "total kgCO2eq": float(f"{trials['emissions_kg'].sum():.3g}")}
 
 
 def aggregate(rows: pd.DataFrame) -> pd.DataFrame:

@@ -8,6 +8,7 @@ CLI turns it into one line on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -120,9 +121,11 @@ FLAG_HELP = {
     "budget_images": "stop the search when this many training images (epochs x images) are spent",
     "budget_gpu_hours": "stop the search when this many GPU-hours are spent",
     "budget_kgco2": "stop the search when training has emitted this many kgCO2eq",
-    "tracking_uri": "MLflow tracking URI (default: sqlite:///<cwd>/mlflow.db)",
+    "tracking_uri": "MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else "
+                    "sqlite:///<cwd>/mlflow.db)",
     "experiment": "MLflow experiment name",
-    "storage_path": "Tune storage folder or URI (default: <cwd>/nas_results)",
+    "storage_path": "Tune storage: a folder, a shared mount or a URI such as s3://bucket/path "
+                    "(default: $NAS_STORAGE_PATH, else <cwd>/nas_results)",
     "name": "name of this search (Tune experiment folder, MLflow parent run)",
 }
 
@@ -229,8 +232,11 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
             parse_depths(config.initial_depths)
         except ValueError as error:
             raise ConfigError(f"--initial-depths: {error}") from None
-    config.tracking_uri = config.tracking_uri or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
-    config.storage_path = _writable_storage(config.storage_path or str(Path.cwd() / "nas_results"))
+    # on clusters both usually come from the environment (deploy/): MLflow's own variable and ours
+    config.tracking_uri = (config.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
+                           or f"sqlite:///{Path.cwd() / 'mlflow.db'}")
+    config.storage_path = _writable_storage(config.storage_path or os.environ.get("NAS_STORAGE_PATH")
+                                            or str(Path.cwd() / "nas_results"))
     config.name = config.name or default_name.format(dataset=config.dataset,
                                                      time=time.strftime("%Y%m%d-%H%M%S"))
     return config

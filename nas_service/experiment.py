@@ -75,7 +75,9 @@ class Experiment:
                 # a Searcher is limited by Tune; other search algorithms limit themselves
                 max_concurrent_trials=MAX_CONCURRENT_TRIALS if isinstance(search_alg, Searcher)
                 else None,
-                reuse_actors=True,
+                # a fresh actor per trial: reusing a finished trial's actor saves ~0.7 s but lets
+                # the next trial wait for it on the same node instead of starting on a free one
+                reuse_actors=False,
                 trial_name_creator=lambda trial: run_name(trial.config),
                 trial_dirname_creator=lambda trial: f"{run_name(trial.config)}_{trial.trial_id}"),
             run_config=tune.RunConfig(

@@ -84,7 +84,7 @@ def _log_final_model(experiment: Experiment, results, record: dict) -> None:
         return
     with result.checkpoint.as_directory() as folder:
         spec, model = load_trained_model(folder)
-    log_pytorch_model(experiment.config.tracking_uri, run_id, model, spec)
+    log_pytorch_model(experiment.client, run_id, model, spec)
     experiment.client.set_tag(experiment.parent_run_id, FINAL_RUN_ID_TAG, run_id)
 
 

@@ -14,11 +14,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import mlflow
 import mlflow.pytorch
 import numpy as np
 import torch
-from mlflow.entities import Metric, Param
+from mlflow.entities import Metric, Param, RunTag
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 from ray.tune import Callback
@@ -33,6 +32,7 @@ PARENT_RUN_ID_TAG = "mlflow.parentRunId"
 METHOD_TAG = "nas.method"
 TRIAL_ID_TAG = "nas.trial_id"
 FINAL_RUN_ID_TAG = "nas.final_run_id"
+NODE_ID_TAG = "nas.node_id"
 
 
 def git_revision() -> str | None:
@@ -109,7 +109,9 @@ class MLflowTrialCallback(Callback):
         timestamp = int(result.get("timestamp", 0) * 1000)
         metrics = [Metric(key, value, timestamp, step)
                    for key, value in numeric_metrics(result).items()]
-        self.client.log_batch(run_id, metrics=metrics)
+        # where the trial ran (a retried trial may move): the node of its latest epoch
+        tags = [RunTag(NODE_ID_TAG, result["node_id"])] if "node_id" in result else []
+        self.client.log_batch(run_id, metrics=metrics, tags=tags)
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
         run_id = self.run_ids.get(trial.trial_id)
@@ -135,17 +137,22 @@ class MLflowTrialCallback(Callback):
                 self.client.set_terminated(run_id, "KILLED")
 
 
-def log_pytorch_model(tracking_uri: str, run_id: str, model: torch.nn.Module, spec: ArchSpec) -> None:
-    """Log ``model`` as the run's MLflow PyTorch model: ``runs:/<run_id>/model`` loads it."""
+def log_pytorch_model(client: MlflowClient, run_id: str, model: torch.nn.Module,
+                      spec: ArchSpec) -> None:
+    """Log ``model`` as the run's MLflow PyTorch model: ``runs:/<run_id>/model`` loads it.
+
+    Saved locally and uploaded with the client, so no process-wide MLflow state (tracking URI,
+    active run) is touched."""
     example = np.zeros((1, spec.in_channels, spec.image_size, spec.image_size), np.float32)
     with torch.no_grad():
         logits = model(torch.from_numpy(example)).numpy()
-    mlflow.set_tracking_uri(tracking_uri)
     logging.getLogger("mlflow.pytorch").setLevel(logging.ERROR)  # its pickle warning: chosen
-    with mlflow.start_run(run_id=run_id):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model"
         # pickle keeps an nn.Module that takes any batch size (pt2 would fix the example's batch)
-        mlflow.pytorch.log_model(model, name="model", signature=infer_signature(example, logits),
-                                 serialization_format="pickle")
+        mlflow.pytorch.save_model(model, str(path), signature=infer_signature(example, logits),
+                                  serialization_format="pickle")
+        client.log_artifacts(run_id, str(path), "model")
 
 
 def log_json_artifact(client: MlflowClient, run_id: str, filename: str, data: Any) -> None:

@@ -17,7 +17,9 @@ def ray_session():
     """A local 2-CPU Ray instance shared by every test that needs Ray."""
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=300 * 1024 ** 2,
+    # address="local": never join a cluster that `ray start` (the cluster test) left behind
+    ray.init(address="local", num_cpus=2, include_dashboard=False,
+             object_store_memory=300 * 1024 ** 2,
              log_to_driver=False)
     yield ray
     ray.shutdown()

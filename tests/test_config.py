@@ -109,3 +109,12 @@ def test_baseline_and_compare_flags_fail_before_ray(capsys):
     with pytest.raises(SystemExit) as exit_info:
         baselines_main(["--method", "grid"])
     assert exit_info.value.code == 2
+
+
+def test_cluster_settings_come_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://mlflow.example:5000")
+    monkeypatch.setenv("NAS_STORAGE_PATH", str(tmp_path / "shared"))
+    config = parse_config([])
+    assert config.tracking_uri == "http://mlflow.example:5000"
+    assert config.storage_path == str(tmp_path / "shared")
+    assert parse_config(["--storage-path", "s3://bucket/nas"]).storage_path == "s3://bucket/nas"

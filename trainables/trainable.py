@@ -139,6 +139,7 @@ def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> Non
         metrics = {"epoch": epoch + 1, "train_loss": loss, "val_accuracy": evaluate(model, val),
                    "lr": optimizer.param_groups[0]["lr"], "epoch_seconds": epoch_seconds,
                    "images_seen": (epoch + 1) * len(train), **size,
+                   "node_id": ray.get_runtime_context().get_node_id(),
                    **totals, "gpu_seconds": totals["train_seconds"] * settings.gpus_per_trial}
         if device.type == "cuda":
             metrics["peak_gpu_memory_mb"] = torch.cuda.max_memory_allocated(device) / 1e6

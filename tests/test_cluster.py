@@ -1,0 +1,145 @@
+"""The same command on a real 2-node Ray cluster through ``ray job submit``, tracked by a real MLflow
+server.  Both nodes run on this machine with one CPU each, so A and T of an iteration must run on
+different nodes.  The nodes run under ``ray start --block`` in their own process groups, so the
+teardown stops exactly this cluster (``ray stop`` would also stop the suite's own Ray instance)."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from nas_service.cluster import trial_resources
+from nas_service.config import ConfigError
+from nas_service.tracking import NODE_ID_TAG, PARENT_RUN_ID_TAG
+
+pytestmark = [pytest.mark.integration, pytest.mark.cluster]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(check, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{what} not ready after {timeout_s} s")
+
+
+def http_ok(url: str) -> bool:
+    with urllib.request.urlopen(url, timeout=2) as response:
+        return response.status == 200
+
+
+def start(command: list[str], env: dict, log: Path) -> subprocess.Popen:
+    return subprocess.Popen(command, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    """A head and a worker node (1 CPU each, custom resources) and an MLflow server."""
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0",
+           "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("RAY_ADDRESS", None)
+    gcs_port, dashboard_port, mlflow_port = free_port(), free_port(), free_port()
+
+    def own_ports() -> list[str]:
+        """Each node's agents on free ports: the defaults (52365, ...) may belong to another Ray
+        instance on this machine, and then the job agent never comes up."""
+        return [f"--{name}={free_port()}" for name in (
+            "dashboard-agent-listen-port", "dashboard-agent-grpc-port", "runtime-env-agent-port",
+            "metrics-export-port")]
+
+    processes = []
+    try:
+        processes.append(start([str(BIN / "ray"), "start", "--head", "--block",
+                                f"--port={gcs_port}", "--num-cpus=1", "--resources={\"head\": 1}",
+                                "--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard_port}",
+                                "--include-dashboard=true", *own_ports()], env,
+                               tmp_path / "head.log"))
+        dashboard = f"http://127.0.0.1:{dashboard_port}"
+        wait_for(lambda: http_ok(f"{dashboard}/api/version"), 90, "Ray head")
+        processes.append(start([str(BIN / "ray"), "start", "--block",
+                                f"--address=127.0.0.1:{gcs_port}", "--num-cpus=1",
+                                "--resources={\"worker\": 1}", *own_ports()], env,
+                               tmp_path / "worker.log"))
+        processes.append(start([sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1",
+                                "--port", str(mlflow_port), "--backend-store-uri",
+                                f"sqlite:///{tmp_path / 'server.db'}", "--artifacts-destination",
+                                str(tmp_path / "artifacts")], env, tmp_path / "mlflow.log"))
+        tracking = f"http://127.0.0.1:{mlflow_port}"
+        wait_for(lambda: http_ok(f"{tracking}/health"), 90, "MLflow server")
+        wait_for(lambda: b"worker" in subprocess.run(
+            [str(BIN / "ray"), "status", f"--address=127.0.0.1:{gcs_port}"], env=env,
+            capture_output=True, timeout=30).stdout, 90, "Ray worker node")
+        yield {"dashboard": dashboard, "tracking": tracking, "env": env}
+    finally:
+        for process in reversed(processes):
+            stop(process)
+
+
+def test_job_submission_runs_trials_on_both_nodes(cluster, tmp_path):
+    storage = tmp_path / "shared_storage"
+    # No --working-dir here: with both nodes on one machine they share the session's
+    # runtime_resources folder, and the worker's runtime-env agent deletes the head job's unpacked
+    # working dir mid-run (the job then fails in os.getcwd()).  The package is installed instead.
+    submit = [str(BIN / "ray"), "job", "submit", "--address", cluster["dashboard"], "--",
+              "python", "-m", "nas_service.run", "--iterations", "2", "--m0", "2", "--epochs", "3",
+              "--scoring-samples", "200", "--tracking-uri", cluster["tracking"],
+              "--storage-path", str(storage), "--experiment", "cluster", "--name", "on-two-nodes"]
+    for _ in range(30):  # the dashboard answers a little before its job agent accepts jobs
+        done = subprocess.run(submit, env=cluster["env"], capture_output=True, text=True,
+                              timeout=600)
+        if "No available agent to submit job" not in done.stderr:
+            break
+        time.sleep(2)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Found architecture" in done.stdout
+
+    client = MlflowClient(cluster["tracking"])
+    experiment = client.get_experiment_by_name("cluster")
+    runs = client.search_runs([experiment.experiment_id])
+    parent, = [r for r in runs if PARENT_RUN_ID_TAG not in r.data.tags]
+    children = [r for r in runs if r.data.tags.get(PARENT_RUN_ID_TAG) == parent.info.run_id]
+    assert parent.info.status == "FINISHED" and len(children) >= 2
+    assert {r.data.params["role"] for r in children} >= {"A", "T"}
+    assert len({r.data.tags[NODE_ID_TAG] for r in children}) == 2  # both nodes trained
+    for child in children:
+        assert child.info.status == "FINISHED"
+        names = {a.path for a in client.list_artifacts(child.info.run_id)}
+        assert {"architecture.json", "checkpoint.pt"} <= names
+    assert "report.md" in {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert (storage / "on-two-nodes" / "candidates.csv").exists()
+
+
+def test_a_request_no_node_can_hold_is_a_clear_error(ray_session):
+    with pytest.raises(ConfigError, match="--gpus-per-trial 1.0: no node .* has that many GPUs"):
+        trial_resources(1.0, 1.0)
+    with pytest.raises(ConfigError, match="--cpus-per-trial 64.0"):
+        trial_resources(64.0, None)
+    assert trial_resources(1.0, None) == {"cpu": 1.0, "gpu": 0.0}
