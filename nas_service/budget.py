@@ -6,12 +6,11 @@ on the hardware, on how many trials share a device or on machine noise, so two m
 same number get the same amount of training.  Optional caps in GPU-hours (``gpu_seconds`` / 3600:
 wall time x GPUs held) and kgCO2eq (``emissions_kg``) stop any search when spent.
 
-The stopper keeps a search within its image budget by stopping all trials before the next round of
-epochs of every trial that may be running would overshoot it.  It never stops on a trial's last
-epoch: that trial has finished its work (stage-wise needs its importance), and the next result of
-any trial comes, at the latest, after one more epoch, which the reserved round still covers.  The
-GPU-hour and kgCO2eq caps are checked after each epoch and can be exceeded by at most one epoch per
-running trial.
+The stopper keeps a search within its image budget: after every result it stops all trials if one
+more epoch of every trial that may be running would overshoot it.  A trial that has just reported
+its last epoch needs no such epoch, and it is not stopped while the others' epochs still fit, so it
+completes normally (stage-wise needs its importance).  The GPU-hour and kgCO2eq caps are checked
+after each epoch and can be exceeded by at most one epoch per running trial.
 """
 
 from __future__ import annotations
@@ -61,10 +60,13 @@ class BudgetStopper(tune.Stopper):
 
     def stop_all(self) -> bool:
         spent, budget = self.spent(), self.budget
-        next_round = self.concurrency * self.epoch_images
-        over = [budget.images is not None and spent["images"] + next_round > budget.images,
-                budget.gpu_hours is not None and spent["gpu_hours"] >= budget.gpu_hours,
+        # a trial that just reported its last epoch will train no more: reserve one epoch for each
+        # other trial that may be running, and let the finished one complete normally
+        running = self.concurrency - 1 if self.last_was_final else self.concurrency
+        if budget.images is not None and spent["images"] + running * self.epoch_images > budget.images:
+            self.exhausted = True
+        caps = [budget.gpu_hours is not None and spent["gpu_hours"] >= budget.gpu_hours,
                 budget.emissions_kg is not None and spent["emissions_kg"] >= budget.emissions_kg]
-        if any(over) and not self.last_was_final:
+        if any(caps) and not self.last_was_final:
             self.exhausted = True
         return self.exhausted

@@ -17,17 +17,29 @@ def test_stops_before_the_next_round_would_overshoot():
     assert stopper.exhausted and stopper.spent()["images"] <= 900
 
 
-def test_never_stops_on_a_trials_last_epoch():
-    stopper = BudgetStopper(Budget(images=500), epoch_images=100, epochs=3, concurrency=2)
+def test_a_finished_trial_completes_while_the_others_epochs_fit():
+    stopper = BudgetStopper(Budget(images=600), epoch_images=100, epochs=3, concurrency=2)
     stopper("a", {"epoch": 3, "images_seen": 300})
     stopper("b", {"epoch": 2, "images_seen": 200})
-    assert stopper.stop_all()  # 500 + 200 > 500 on an unfinished trial's result
-    stopper = BudgetStopper(Budget(images=500), epoch_images=100, epochs=3, concurrency=2)
+    assert stopper.stop_all()  # 500 + two more epochs > 600 on an unfinished trial's result
+    stopper = BudgetStopper(Budget(images=600), epoch_images=100, epochs=3, concurrency=2)
     stopper("b", {"epoch": 2, "images_seen": 200})
     stopper("a", {"epoch": 3, "images_seen": 300})
-    assert not stopper.stop_all()  # deferred: a has just finished its work
+    assert not stopper.stop_all()  # a is done; b's next epoch still fits (600)
     stopper("c", {"epoch": 1, "images_seen": 100})
-    assert stopper.stop_all()
+    assert stopper.stop_all() and stopper.spent()["images"] <= 600
+
+
+def test_consecutive_finished_trials_cannot_overshoot():
+    # ASHA-like: trials finish one after another near the end of the budget
+    stopper = BudgetStopper(Budget(images=600), epoch_images=100, epochs=1, concurrency=2)
+    stopped_at = None
+    for index in range(10):
+        stopper(f"t{index}", {"epoch": 1, "images_seen": 100})
+        if stopper.stop_all():
+            stopped_at = index
+            break
+    assert stopped_at is not None and stopper.spent()["images"] <= 600
 
 
 def test_gpu_and_emission_caps():
