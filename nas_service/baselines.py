@@ -25,7 +25,8 @@ from nas_service.budget import Budget, spent_by
 from nas_service.candidates import candidates_table
 from nas_service.config import ConfigError, SearchConfig, build_parser, parse_arguments
 from nas_service.cli import run_command
-from nas_service.experiment import MAX_CONCURRENT_TRIALS, SearchFailed, start_experiment
+from nas_service.experiment import (MAX_CONCURRENT_TRIALS, SearchFailed, error_line,
+                                    start_experiment)
 from nas_service.space import DepthSpace
 
 PROG = "python -m nas_service.baselines"
@@ -62,25 +63,18 @@ def baseline(config: SearchConfig, method: str, samples: int | None = None) -> d
                                          max_concurrent=MAX_CONCURRENT_TRIALS),
         scheduler=scheduler, param_space=space.param_space(), stopper=stopper,
         metric="val_accuracy", mode="max")
-    status = "FAILED"
-    try:
+    with experiment.parent_run_status():
         results = tuner.fit()
         table = candidates_table(results, experiment.child_run_ids())
         experiment.log_table(table)
         errors = [r for r in results if r.error is not None]
         if errors:
             raise SearchFailed(f"{method}: {len(errors)} trial(s) failed, e.g. "
-                               f"{str(errors[0].error).strip().splitlines()[-1]}")
-        status = "FINISHED"
+                               f"{error_line(errors[0].error)}")
         spent = spent_by([r.metrics for r in results if r.metrics])
         print(f"[nas] {method}: trained {len(table)} networks, spent {spent}", flush=True)
-        return {"method": method, "parent_run_id": experiment.parent_run_id, "table": table,
-                "spent": spent}
-    except KeyboardInterrupt:
-        status = "KILLED"
-        raise
-    finally:
-        experiment.client.set_terminated(experiment.parent_run_id, status)
+    return {"method": method, "parent_run_id": experiment.parent_run_id, "table": table,
+            "spent": spent}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

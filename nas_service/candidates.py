@@ -32,11 +32,20 @@ def candidates_table(results, run_ids: dict[str, str]) -> pd.DataFrame:
         rows.append(row)
     table = pd.DataFrame(rows)
     if not table.empty:
-        order = table["role"].map({"A": 0, "T": 1, "final": 2, "reference": 3})
-        table = (table.assign(_reference=table["role"] == "reference", _order=order)
-                 .sort_values(["_reference", "iteration", "_order"])
-                 .drop(columns=["_reference", "_order"]))
+        table = in_training_order(table)
     return table.reset_index(drop=True)
+
+
+ROLE_ORDER = {"A": 0, "T": 1, "final": 2, "reference": 3}
+
+
+def in_training_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """Candidates by iteration, A before T before final; references (then other roles) last,
+    cheapest first."""
+    keys = frame.assign(_reference=frame["role"] == "reference",
+                        _order=frame["role"].map(ROLE_ORDER).fillna(len(ROLE_ORDER)))
+    return (keys.sort_values(["_reference", "iteration", "_order", "macs"])
+            .drop(columns=["_reference", "_order"]))
 
 
 def final_architecture(searcher: StageWiseSearcher, table: pd.DataFrame) -> dict:
@@ -48,7 +57,8 @@ def final_architecture(searcher: StageWiseSearcher, table: pd.DataFrame) -> dict
     return {
         "depths": depths,
         "measures": {key: measures.get(key) for key in
-                     ("depth", "params", "macs", "val_accuracy", "test_accuracy", "mlflow_run_id")},
+                     ("depth", "params", "macs", "val_accuracy", "test_accuracy", "mlflow_run_id",
+                      "trial_id")},
         "iterations": [
             {"iteration": step["iteration"], "A": format_depths(step["depths_a"]),
              "T": format_depths(step["depths_t"]), "importance_A": step["importance_a"],

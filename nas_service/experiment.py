@@ -7,6 +7,7 @@ how trials are proposed and scheduled; everything around that lives here.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,6 +89,19 @@ class Experiment:
                 failure_config=tune.FailureConfig(max_failures=1)),
         )
 
+    @contextmanager
+    def parent_run_status(self):
+        """Ends the parent run FINISHED when the block completes, KILLED on Ctrl-C, else FAILED."""
+        status = "FAILED"
+        try:
+            yield
+            status = "FINISHED"
+        except KeyboardInterrupt:
+            status = "KILLED"
+            raise
+        finally:
+            self.client.set_terminated(self.parent_run_id, status)
+
     def child_run_ids(self) -> dict[str, str]:
         return child_run_ids(self.client, self.parent_run_id)
 
@@ -130,12 +144,16 @@ def start_experiment(config: SearchConfig, method: str, score_stages: bool = Tru
     return Experiment(config, method, settings, resources, client, parent_run_id)
 
 
+def error_line(error: BaseException) -> str:
+    """``ExceptionType: message``: the last line of a trial's (remote) traceback."""
+    return str(error).strip().splitlines()[-1]
+
+
 def failure_cause(results, trial_id: str | None) -> str:
     """`` (ExceptionType: message)`` of a failed trial, from Tune's results; empty if unknown."""
     for result in results:
         if result.error is not None and trial_id and str(result.path).endswith(trial_id):
-            last_line = str(result.error).strip().splitlines()[-1]
-            return f" ({last_line})"
+            return f" ({error_line(result.error)})"
     return ""
 
 

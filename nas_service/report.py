@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
 
+from nas_service.candidates import in_training_order  # noqa: E402
 from nas_service.config import OneLineParser  # noqa: E402
 from nas_service.tracking import METHOD_TAG, PARENT_RUN_ID_TAG  # noqa: E402
 
@@ -71,10 +72,7 @@ def candidates_frame(client: MlflowClient, parent) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
-    order = frame["role"].map({"A": 0, "T": 1, "final": 2, "reference": 3}).fillna(4)
-    return (frame.assign(_ref=frame["role"] == "reference", _order=order)
-            .sort_values(["_ref", "iteration", "_order", "macs"]).drop(columns=["_ref", "_order"])
-            .reset_index(drop=True))
+    return in_training_order(frame).reset_index(drop=True)
 
 
 def decisions(client: MlflowClient, parent) -> dict | None:

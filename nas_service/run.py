@@ -41,8 +41,7 @@ def search(config: SearchConfig) -> dict:
     tuner = experiment.make_tuner(create_scoring_pool(config.scoring_actors), searcher.max_trials,
                                   search_alg=searcher, stopper=stopper)
     client, parent_run_id = experiment.client, experiment.parent_run_id
-    status = "FAILED"
-    try:
+    with experiment.parent_run_status():
         results = tuner.fit()
         table = candidates_table(results, experiment.child_run_ids())
         experiment.log_table(table)
@@ -62,22 +61,14 @@ def search(config: SearchConfig) -> dict:
         _log_final_model(experiment, results, record)
         report_folder = experiment.folder / "report"
         write_report(client, parent_run_id, report_folder)
-        status = "FINISHED"
-        _print_summary(table, record)
-        print(f"[nas] report: {report_folder / 'report.md'}", flush=True)
-        return record
-    except KeyboardInterrupt:
-        status = "KILLED"
-        raise
-    finally:
-        client.set_terminated(parent_run_id, status)
+    _print_summary(table, record)
+    print(f"[nas] report: {report_folder / 'report.md'}", flush=True)
+    return record
 
 
 def _log_final_model(experiment: Experiment, results, record: dict) -> None:
     """The found network as an MLflow PyTorch model on its child run (``runs:/<id>/model``)."""
-    run_id = record["measures"]["mlflow_run_id"]
-    trial_id = next((trial for trial, run in experiment.child_run_ids().items()
-                     if run == run_id), None)
+    run_id, trial_id = record["measures"]["mlflow_run_id"], record["measures"]["trial_id"]
     result = next((r for r in results if r.checkpoint is not None and trial_id
                    and str(r.path).endswith(trial_id)), None)
     if result is None:
