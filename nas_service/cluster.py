@@ -12,13 +12,16 @@ SHARED_GPU_FRACTION = 0.5  # A and T of an iteration share one GPU
 
 
 def connect() -> None:
-    """Join the cluster in ``RAY_ADDRESS`` (e.g. inside ``ray job submit``), else start a local one."""
+    """Join the cluster in ``RAY_ADDRESS`` (e.g. inside ``ray job submit``), else start a local one.
+
+    ``address="local"``: a bare ``ray.init()`` would instead try the address that the last
+    ``ray start`` on this machine wrote to /tmp/ray, and wait on it if that cluster is gone."""
     if ray.is_initialized():
         return
     if os.environ.get("RAY_ADDRESS"):
         ray.init(log_to_driver=True)
     else:
-        ray.init(include_dashboard=False, log_to_driver=True)
+        ray.init(address="local", include_dashboard=False, log_to_driver=True)
 
 
 def trial_resources(cpus_per_trial: float, gpus_per_trial: float | None) -> dict[str, float]:
