@@ -20,6 +20,7 @@ import yaml
 
 from nas_service.budget import Budget
 from scoring.criteria import CRITERIA
+from trainables.acceleration import COMPILE_CHOICES, PRECISIONS
 from trainables.datasets import LOADERS
 from trainables.metrics.emissions import known_countries
 from trainables.models import MODEL_BUILDERS
@@ -55,6 +56,8 @@ class SearchConfig:
     gpus_per_trial: float | None = None
     cpus_per_trial: float = 1.0
     country: str = "USA"
+    precision: str = "auto"
+    compile: str = "auto"
     budget_images: float | None = None
     budget_gpu_hours: float | None = None
     budget_kgco2: float | None = None
@@ -118,6 +121,9 @@ FLAG_HELP = {
     "gpus_per_trial": "GPUs per trial (default: 0.5 when the cluster has GPUs, else 0)",
     "cpus_per_trial": "CPUs per trial",
     "country": "ISO 3166-1 alpha-3 code of the electricity mix for kgCO2eq (codecarbon, offline)",
+    "precision": "auto (bf16 on GPUs that support it, else fp32), bf16 or fp32",
+    "compile": "torch.compile the training step: auto (on a GPU when the time it saves exceeds "
+               "the time it costs), on or off",
     "budget_images": "stop the search when this many training images (epochs x images) are spent",
     "budget_gpu_hours": "stop the search when this many GPU-hours are spent",
     "budget_kgco2": "stop the search when training has emitted this many kgCO2eq",
@@ -220,6 +226,10 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
     _require(config.cpus_per_trial > 0, "cpus-per-trial", config.cpus_per_trial, "must be positive")
     _require(config.gpus_per_trial is None or config.gpus_per_trial >= 0, "gpus-per-trial",
              config.gpus_per_trial, "must be 0 or more")
+    _require(config.precision in PRECISIONS, "precision", config.precision,
+             f"must be one of {', '.join(PRECISIONS)}")
+    _require(config.compile in COMPILE_CHOICES, "compile", config.compile,
+             f"must be one of {', '.join(COMPILE_CHOICES)}")
     _require(config.country.upper() in known_countries(), "country", config.country,
              "must be an ISO 3166-1 alpha-3 code that codecarbon knows, e.g. USA, FRA, DEU")
     config.country = config.country.upper()

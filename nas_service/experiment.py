@@ -140,7 +140,8 @@ def start_experiment(config: SearchConfig, method: str, score_stages: bool = Tru
                              scoring_samples=config.scoring_samples, seed=config.seed,
                              module=config.module, threads=max(1, int(config.cpus_per_trial)),
                              gpus_per_trial=resources["gpu"], country=config.country,
-                             score_stages=score_stages)
+                             score_stages=score_stages, precision=config.precision,
+                             compile=config.compile)
     return Experiment(config, method, settings, resources, client, parent_run_id)
 
 

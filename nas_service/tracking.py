@@ -33,6 +33,7 @@ METHOD_TAG = "nas.method"
 TRIAL_ID_TAG = "nas.trial_id"
 FINAL_RUN_ID_TAG = "nas.final_run_id"
 NODE_ID_TAG = "nas.node_id"
+ACCELERATION_TAG_PREFIX = "nas.train."
 
 
 def git_revision() -> str | None:
@@ -111,6 +112,9 @@ class MLflowTrialCallback(Callback):
                    for key, value in numeric_metrics(result).items()]
         # where the trial ran (a retried trial may move): the node of its latest epoch
         tags = [RunTag(NODE_ID_TAG, result["node_id"])] if "node_id" in result else []
+        # how the trial used its device (precision, data placement, compile decision)
+        tags += [RunTag(f"{ACCELERATION_TAG_PREFIX}{key}", str(value))
+                 for key, value in result.get("acceleration", {}).items()]
         self.client.log_batch(run_id, metrics=metrics, tags=tags)
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:

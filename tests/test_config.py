@@ -50,6 +50,8 @@ def test_yaml_then_flags(tmp_path):
     (["--country", "XYZ"], "--country 'XYZ'"),
     (["--references", "7,x"], "--references '7,x'"),
     (["--references", "0"], "--references '0'"),
+    (["--precision", "fp8"], "--precision 'fp8'"),
+    (["--compile", "yes"], "--compile 'yes'"),
 ])
 def test_bad_values_name_the_flag_and_value(argv, message):
     with pytest.raises(ConfigError) as error:

@@ -109,6 +109,10 @@ def test_two_iteration_digits_search(ray_session, tmp_path, tracking_uri, monkey
             assert 0 < value < float("inf"), (column, value)
         artifacts = {a.path for a in client.list_artifacts(child.info.run_id)}
         assert {"architecture.json", "checkpoint.pt"} <= artifacts
+        # on a CPU: fp32, NCHW, no compilation (it never pays off there), all logged as tags
+        assert child.data.tags["nas.train.precision"] == "fp32"
+        assert child.data.tags["nas.train.channels_last"] == "false"
+        assert child.data.tags["nas.train.compile"] == "off"
 
     roles, final = expected_trajectory((3, 3, 3), 2, 2, importance_of)
     recorded = {tuple(int(m) for m in c.data.params["depths"].split("-")): c.data.params["role"]

@@ -7,8 +7,8 @@ from trainables.datasets import load_dataset
 from trainables.features import pool_stage_output, scoring_sample, stage_features
 from trainables.models import build_model
 from trainables.spec import ArchSpec
-from trainables.training import (PRESETS, ImageBatches, TrainingConfig, channel_stats, evaluate,
-                                 learning_rate, make_optimizer, train_epoch)
+from trainables.training import (PRESETS, CandidateTrainer, ImageBatches, TrainingConfig,
+                                 channel_stats, evaluate, learning_rate, make_optimizer)
 
 
 def test_paper_schedule_divides_by_ten_at_100_and_150():
@@ -73,12 +73,10 @@ def test_a_few_epochs_learn_digits():
     train = ImageBatches(data.x_train, data.y_train, mean, std, torch.device("cpu"))
     val = train.sibling(data.x_val, data.y_val)
     model = build_model(ArchSpec(depths=(1, 1, 1), in_channels=1, image_size=8))
-    config = TrainingConfig(epochs=4, lr=0.05, batch_size=64)
-    optimizer = make_optimizer(model, config)
+    trainer = CandidateTrainer(model, TrainingConfig(epochs=4, lr=0.05, batch_size=64))
     before = evaluate(model, val)
     generator = torch.Generator()
-    losses = [train_epoch(model, optimizer, train, config, e, generator, flip=False)
-              for e in range(4)]
+    losses = [trainer.train_epoch(train, e, generator, flip=False) for e in range(4)]
     assert losses[-1] < losses[0]
     assert evaluate(model, val) > max(0.8, before + 0.3)
 

@@ -22,14 +22,14 @@ import ray
 import torch
 from ray import tune
 
+from trainables.acceleration import CompileDecision, choose_acceleration, decide_compile
 from trainables.datasets import DataSplits
 from trainables.features import scoring_sample, stage_features
 from trainables.metrics import architecture_measures, cpu_latency_ms
 from trainables.metrics.emissions import EpochEmissions
 from trainables.models import build_model
 from trainables.spec import ArchSpec
-from trainables.training import (ImageBatches, TrainingConfig, channel_stats, evaluate,
-                                 make_optimizer, train_epoch)
+from trainables.training import CandidateTrainer, ImageBatches, TrainingConfig, channel_stats
 
 STAGE_DEPTHS_KEY = "stage_depths"
 SAMPLE_ROLE = "sample"
@@ -61,6 +61,8 @@ class TrialSettings:
     gpus_per_trial: float = 0.0
     country: str = "USA"
     score_stages: bool = True
+    precision: str = "auto"
+    compile: str = "auto"
 
     def spec_for(self, depths) -> ArchSpec:
         return ArchSpec(depths=tuple(depths), module=self.module, widths=self.widths,
@@ -80,7 +82,7 @@ def load_trained_model(folder: str | Path) -> tuple[ArchSpec, torch.nn.Module]:
     """The spec and the trained network stored in a trial checkpoint folder (CPU, eval mode)."""
     spec = ArchSpec.from_dict(json.loads((Path(folder) / ARCHITECTURE_FILE).read_text()))
     model = build_model(spec)
-    state = torch.load(Path(folder) / CHECKPOINT_FILE, map_location="cpu")
+    state = torch.load(Path(folder) / CHECKPOINT_FILE, map_location="cpu", weights_only=True)
     model.load_state_dict(state["model"])
     return spec, model.eval()
 
@@ -94,18 +96,34 @@ def _score_stages(model, settings: TrialSettings, train: ImageBatches, scorers, 
                                               settings.criterion))
 
 
+def _data_bytes(data: DataSplits) -> int:
+    return sum(array.nbytes for array in (data.x_train, data.x_val, data.x_test) if array is not None)
+
+
+def _acceleration_for(settings: TrialSettings):
+    """Device settings of this trial; on a shared GPU the trial also keeps to its share of memory,
+    so that A and T packed on one device cannot starve each other."""
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    share = settings.gpus_per_trial if 0 < settings.gpus_per_trial < 1 else 1.0
+    if device.type == "cuda" and share < 1:
+        torch.cuda.set_per_process_memory_fraction(share, device)
+    return choose_acceleration(device, _data_bytes(settings.data), share, settings.precision,
+                               settings.compile)
+
+
 def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> None:
     """Tune trainable; ``config`` is a stage-wise proposal or a sampled point (``trial_identity``)."""
     logging.getLogger("ray.train").setLevel(logging.WARNING)  # one line per checkpoint otherwise
     torch.set_num_threads(settings.threads)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    acceleration = _acceleration_for(settings)
+    device = acceleration.device
     spec = settings.spec_for(trial_identity(config)[0])
     data = settings.data
     torch.manual_seed(settings.seed)
-    model = build_model(spec).to(device)
-    optimizer = make_optimizer(model, settings.training)
+    trainer = CandidateTrainer(build_model(spec), settings.training, acceleration)
+    model, optimizer = trainer.model, trainer.optimizer
     mean, std = channel_stats(data.x_train)
-    train = ImageBatches(data.x_train, data.y_train, mean, std, device)
+    train = ImageBatches(data.x_train, data.y_train, mean, std, device, acceleration.data_on_device)
     val = train.sibling(data.x_val, data.y_val)
 
     start_epoch = 0
@@ -113,7 +131,8 @@ def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> Non
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:
         with checkpoint.as_directory() as folder:
-            state = torch.load(Path(folder) / CHECKPOINT_FILE, map_location=device)
+            state = torch.load(Path(folder) / CHECKPOINT_FILE, map_location=device,
+                               weights_only=True)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         start_epoch, totals = state["epoch"], state["totals"]
@@ -123,12 +142,12 @@ def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> Non
     emissions = EpochEmissions(settings.country)
     generator = torch.Generator(device="cpu")
     epochs = settings.training.epochs
+    decision = _compile_now(trainer, acceleration.compile, None, epochs - start_epoch)
     for epoch in range(start_epoch, epochs):
         started = time.perf_counter()
         emissions.start()
         generator.manual_seed(settings.seed * 100_003 + epoch)
-        loss = train_epoch(model, optimizer, train, settings.training, epoch, generator,
-                           data.flip_ok)
+        loss = trainer.train_epoch(train, epoch, generator, data.flip_ok)
         energy_kwh, emissions_kg = emissions.stop()
         epoch_seconds = time.perf_counter() - started
         if not np.isfinite(loss):
@@ -136,26 +155,41 @@ def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> Non
         totals = {"train_seconds": totals["train_seconds"] + epoch_seconds,
                   "energy_kwh": totals["energy_kwh"] + energy_kwh,
                   "emissions_kg": totals["emissions_kg"] + emissions_kg}
-        metrics = {"epoch": epoch + 1, "train_loss": loss, "val_accuracy": evaluate(model, val),
+        metrics = {"epoch": epoch + 1, "train_loss": loss, "val_accuracy": trainer.evaluate(val),
                    "lr": optimizer.param_groups[0]["lr"], "epoch_seconds": epoch_seconds,
                    "images_seen": (epoch + 1) * len(train), **size,
                    "node_id": ray.get_runtime_context().get_node_id(),
                    **totals, "gpu_seconds": totals["train_seconds"] * settings.gpus_per_trial}
         if device.type == "cuda":
             metrics["peak_gpu_memory_mb"] = torch.cuda.max_memory_allocated(device) / 1e6
+        if trainer.compile_seconds is not None:
+            metrics["compile_seconds"] = trainer.compile_seconds
+        decision = decision or _compile_now(trainer, "auto", epoch_seconds, epochs - epoch - 1)
+        metrics["acceleration"] = {**acceleration.describe(), "compile": decision.reason}
         if epoch + 1 == epochs:
-            metrics.update(_final_measures(model, spec, settings, train, scorers))
+            metrics.update(_final_measures(trainer, spec, settings, train, scorers))
         with tempfile.TemporaryDirectory() as folder:
             tune.report(metrics, checkpoint=_save_checkpoint(folder, model, optimizer, epoch + 1,
                                                              spec, totals))
 
 
-def _final_measures(model, spec: ArchSpec, settings: TrialSettings, train: ImageBatches,
-                    scorers: list) -> dict:
-    data = settings.data
+def _compile_now(trainer: CandidateTrainer, request: str, eager_epoch_seconds: float | None,
+                 epochs_left: int) -> CompileDecision | None:
+    """Apply the compile decision; ``None`` while an "auto" request waits for a timed epoch."""
+    if request == "auto" and eager_epoch_seconds is None:
+        return None
+    decision = decide_compile(request, eager_epoch_seconds or 0.0, epochs_left)
+    if decision.compile and epochs_left > 0:
+        trainer.compile()
+    return decision
+
+
+def _final_measures(trainer: CandidateTrainer, spec: ArchSpec, settings: TrialSettings,
+                    train: ImageBatches, scorers: list) -> dict:
+    data, model = settings.data, trainer.model
     measures = {"cpu_latency_ms": cpu_latency_ms(model, spec.in_channels, spec.image_size)}
     if data.x_test is not None:
-        measures["test_accuracy"] = evaluate(model, train.sibling(data.x_test, data.y_test))
+        measures["test_accuracy"] = trainer.evaluate(train.sibling(data.x_test, data.y_test))
     if not settings.score_stages:
         return measures
     started = time.perf_counter()

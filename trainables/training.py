@@ -2,11 +2,13 @@
 
 Data stays as uint8 tensors; each batch is converted, normalised with the training set's
 per-channel mean and std, and augmented (crop with padding, flip where it keeps the label) in one
-batched step, so the same loop runs on CPU and GPU.
+batched step, so the same loop runs on CPU and GPU.  How it uses the device (placement, bf16,
+channels_last, compilation) is ``trainables.acceleration``'s choice.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -14,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from trainables.acceleration import Acceleration, compile_model
 from trainables.augment import random_crop, random_flip
 
 
@@ -50,22 +53,34 @@ def crop_padding_for(image_size: int) -> int:
 
 
 class ImageBatches:
-    """uint8 images and labels on a device, served as normalised (optionally augmented) batches."""
+    """uint8 images and labels served as normalised (optionally augmented) batches on ``device``.
+
+    With ``on_device`` the uint8 data lives on ``device`` (no copies while training); otherwise it
+    stays in host memory and each batch is gathered into pinned memory and copied asynchronously.
+    Shuffling and augmentation draw from a CPU generator, so both placements give the same batches.
+    """
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, mean: torch.Tensor,
-                 std: torch.Tensor, device: torch.device) -> None:
-        self.images = torch.tensor(images, device=device)
-        self.labels = torch.tensor(labels, device=device)
+                 std: torch.Tensor, device: torch.device, on_device: bool = True) -> None:
+        self.device = device
+        self.on_device = on_device
+        storage = device if on_device else torch.device("cpu")
+        self.images = torch.tensor(images, device=storage)
+        self.labels = torch.tensor(labels, device=storage)
         self.mean = mean.to(device)[None, :, None, None]
         self.std = std.to(device)[None, :, None, None]
 
     def sibling(self, images: np.ndarray, labels: np.ndarray) -> "ImageBatches":
-        """Other images served with this set's normalisation and device (val/test/scoring)."""
-        return ImageBatches(images, labels, self.mean.flatten(), self.std.flatten(),
-                            self.images.device)
+        """Other images served with this set's normalisation and placement (val/test/scoring)."""
+        return ImageBatches(images, labels, self.mean.flatten(), self.std.flatten(), self.device,
+                            self.on_device)
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    @property
+    def image_size(self) -> int:
+        return self.images.shape[-1]
 
     def normalise(self, images: torch.Tensor) -> torch.Tensor:
         return (images.float() / 255.0 - self.mean) / self.std
@@ -74,18 +89,22 @@ class ImageBatches:
                 augment_padding: int = 0, flip: bool = False):
         """Yield (x, y); with a generator the order is shuffled and the batch augmented."""
         if generator is None:
-            order = torch.arange(len(self), device=self.labels.device)
+            order = torch.arange(len(self))
         else:
-            order = torch.randperm(len(self), generator=generator,
-                                   device=generator.device).to(self.labels.device)
+            order = torch.randperm(len(self), generator=generator)
+        order = order.to(self.labels.device)
         for start in range(0, len(self), batch_size):
             index = order[start:start + batch_size]
-            x = self.normalise(self.images[index])
+            images, labels = self.images[index], self.labels[index]
+            if self.device.type == "cuda" and not self.on_device:
+                images = images.pin_memory().to(self.device, non_blocking=True)
+                labels = labels.pin_memory().to(self.device, non_blocking=True)
+            x = self.normalise(images)
             if generator is not None:
                 x = random_crop(x, augment_padding, generator)
                 if flip:
                     x = random_flip(x, generator)
-            yield x, self.labels[index]
+            yield x, labels
 
 
 def channel_stats(images: np.ndarray, chunk: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
@@ -121,30 +140,70 @@ def learning_rate(config: TrainingConfig, epoch: int) -> float:
     return config.lr / config.lr_gamma ** passed
 
 
-def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, data: ImageBatches,
-                config: TrainingConfig, epoch: int, generator: torch.Generator,
-                flip: bool) -> float:
-    """One pass over the training data; returns the mean loss."""
-    for group in optimizer.param_groups:
-        group["lr"] = learning_rate(config, epoch)
-    model.train()
-    total_loss, total_count = 0.0, 0
-    padding = crop_padding_for(data.images.shape[-1])
-    for x, y in data.batches(config.batch_size, generator, padding, flip):
-        loss = F.cross_entropy(model(x), y)
-        optimizer.zero_grad(set_to_none=True)
+class CandidateTrainer:
+    """One network, its optimizer and the device settings it trains with.
+
+    The training step may be compiled (``compile``).  Evaluation and a batch of another size (the
+    last, partial one) run the eager module, which shares the compiled module's parameters, so
+    neither triggers a recompilation nor breaks CUDA graphs' fixed shapes.
+    """
+
+    def __init__(self, model: nn.Module, config: TrainingConfig,
+                 acceleration: Acceleration | None = None) -> None:
+        self.acceleration = acceleration or Acceleration(torch.device("cpu"))
+        self.model = self.acceleration.prepare_model(model)
+        self.config = config
+        self.optimizer = make_optimizer(self.model, config)
+        self.compiled: nn.Module | None = None
+        self.compile_seconds: float | None = None  # the first compiled step, compilation included
+
+    def compile(self, backend: str | None = None) -> None:
+        self.compiled = compile_model(self.model, self.acceleration.device, backend)
+
+    def _step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        use_compiled = self.compiled is not None and len(y) == self.config.batch_size
+        timed = use_compiled and self.compile_seconds is None
+        started = time.perf_counter()
+        with self.acceleration.autocast():
+            loss = F.cross_entropy((self.compiled if use_compiled else self.model)(x), y)
+        self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        optimizer.step()
-        total_loss += loss.item() * len(y)
-        total_count += len(y)
-    return total_loss / total_count
+        self.optimizer.step()
+        if timed:
+            _synchronize(self.acceleration.device)
+            self.compile_seconds = time.perf_counter() - started
+        return loss.detach()
+
+    def train_epoch(self, data: ImageBatches, epoch: int, generator: torch.Generator,
+                    flip: bool) -> float:
+        """One pass over the training data; returns the mean loss.  The loss is summed on the
+        device and read once, so the GPU never waits for Python between steps."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate(self.config, epoch)
+        self.model.train()
+        total_loss = torch.zeros((), device=self.acceleration.device)
+        padding = crop_padding_for(data.image_size)
+        for x, y in data.batches(self.config.batch_size, generator, padding, flip):
+            total_loss += self._step(self.acceleration.prepare_input(x), y).float() * len(y)
+        return total_loss.item() / len(data)
+
+    def evaluate(self, data: ImageBatches) -> float:
+        return evaluate(self.model, data, acceleration=self.acceleration)
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, data: ImageBatches, batch_size: int = 512) -> float:
+def evaluate(model: nn.Module, data: ImageBatches, batch_size: int = 512,
+             acceleration: Acceleration | None = None) -> float:
     """Top-1 accuracy in [0, 1]."""
+    acceleration = acceleration or Acceleration(data.device)
     model.eval()
-    correct = 0
+    correct = torch.zeros((), dtype=torch.long, device=data.device)
     for x, y in data.batches(batch_size):
-        correct += (model(x).argmax(1) == y).sum().item()
-    return correct / len(data)
+        with acceleration.autocast():
+            correct += (model(acceleration.prepare_input(x)).argmax(1) == y).sum()
+    return correct.item() / len(data)

@@ -1,0 +1,56 @@
+"""The GPU benchmarks run end to end on a CPU at toy size and write what the README quotes."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_benchmark(script: str, *args: str, timeout: int = 300) -> None:
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], cwd=ROOT,
+                   check=True, timeout=timeout, capture_output=True, text=True)
+
+
+def test_train_throughput_compares_both_loops_and_projects_the_protocol(tmp_path):
+    out = tmp_path / "throughput.json"
+    run_benchmark("train_throughput.py", "--device", "cpu", "--models", "1-1-1,2-2-2",
+                  "--batch-sizes", "32,64", "--images", "192", "--epochs", "1", "--workers", "0",
+                  "--pack-ratio", "1.5", "--out", str(out))
+    result = json.loads(out.read_text())
+    assert result["device"] == "cpu" and result["torch"]
+    assert [(r["depths"], r["batch_size"]) for r in result["rows"]] == [
+        ("1-1-1", 32), ("1-1-1", 64), ("2-2-2", 32), ("2-2-2", 64)]
+    for row in result["rows"]:
+        assert row["plain_images_per_s"] > 0 and row["ours_images_per_s"] > 0
+        assert row["ours_vs_plain"] == pytest.approx(
+            row["ours_images_per_s"] / row["plain_images_per_s"])
+        assert row["ours_settings"]["precision"] == "fp32"
+        assert "compiled_images_per_s" not in row  # compiling is timed on GPUs only
+
+    # by hand: seconds per image linear in the block count through the batch-32 points (3 and 6
+    # blocks); A_k, T_k have 18..42 and 24..48 blocks; the final 16-16-16 trains 300 epochs
+    rate = {3: result["rows"][0]["ours_images_per_s"], 6: result["rows"][2]["ours_images_per_s"]}
+
+    def per_image(blocks):
+        return 1 / rate[3] + (blocks - 3) * (1 / rate[6] - 1 / rate[3]) / 3
+
+    pairs = sum(200 * 50_000 * per_image(b) for b in (18, 24, 30, 36, 42, 24, 30, 36, 42, 48))
+    expected_hours = (pairs / 1.5 + 300 * 50_000 * per_image(48)) / 3600
+    projection = result["projection"]
+    assert projection["hours"] == pytest.approx(expected_hours, rel=1e-9)
+    assert projection["models"][0] == "6-6-6" and projection["models"][-1] == "16-16-16"
+    assert len(projection["models"]) == 11
+
+
+def test_pack_a_t_times_real_tune_trials(tmp_path):
+    out = tmp_path / "pack.json"
+    run_benchmark("pack_a_t.py", "--a", "1-1-1", "--t", "2-2-2", "--images", "200", "--epochs",
+                  "1", "--gpu-fraction", "0", "--out", str(out))
+    result = json.loads(out.read_text())
+    assert result["sequential_s"] > 0 and result["packed_s"] > 0
+    assert result["packed_speedup"] == pytest.approx(result["sequential_s"] / result["packed_s"])
+    assert (result["a"], result["t"], result["epochs"]) == ("1-1-1", "2-2-2", 1)
