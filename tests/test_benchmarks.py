@@ -54,3 +54,15 @@ def test_pack_a_t_times_real_tune_trials(tmp_path):
     assert result["sequential_s"] > 0 and result["packed_s"] > 0
     assert result["packed_speedup"] == pytest.approx(result["sequential_s"] / result["packed_s"])
     assert (result["a"], result["t"], result["epochs"]) == ("1-1-1", "2-2-2", 1)
+
+
+def test_fast_vs_plain_accuracy_trains_both_paths_on_the_same_data(tmp_path):
+    out = tmp_path / "accuracy.json"
+    run_benchmark("fast_vs_plain_accuracy.py", "--dataset", "synthetic", "--device", "cpu",
+                  "--depths", "1-1-1", "--epochs", "1", "--precision", "bf16", "--out", str(out))
+    result = json.loads(out.read_text())
+    assert result["plain"]["settings"]["precision"] == "fp32"
+    assert result["fast"]["settings"]["precision"] == "bf16"
+    assert result["difference_points"] == pytest.approx(
+        100 * (result["fast"]["test_accuracy"] - result["plain"]["test_accuracy"]))
+    assert result["train_images"] > 0 and 0 <= result["plain"]["test_accuracy"] <= 1
