@@ -1,4 +1,5 @@
-"""How every entry point ends: exit 2 with one line for bad input, 1 for a failed search."""
+"""How every entry point ends: exit 2 with one line for bad input, 1 for a failed search, 130
+after Ctrl-C."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ import time
 from typing import Callable
 
 from nas_service.config import ConfigError
-from nas_service.experiment import SearchFailed
+from nas_service.experiment import SearchFailed, SearchInterrupted
 from trainables.datasets import DatasetError
 
 
+INTERRUPTED = 130  # the shell's status for a program ended by SIGINT
+
+
 def run_command(prog: str, command: Callable[[], object]) -> int:
-    """Run ``command``; bad settings or data -> status 2, a search that failed -> status 1."""
+    """Run ``command``; bad settings or data -> status 2, a search that failed -> status 1,
+    Ctrl-C -> 130 with the command that resumes."""
     started = time.perf_counter()
     try:
         command()
@@ -22,5 +27,8 @@ def run_command(prog: str, command: Callable[[], object]) -> int:
     except SearchFailed as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 1
+    except SearchInterrupted as error:
+        print(f"{prog}: {error}", file=sys.stderr)
+        return INTERRUPTED
     print(f"[nas] done in {time.perf_counter() - started:.0f} s", flush=True)
     return 0

@@ -65,6 +65,7 @@ class SearchConfig:
     experiment: str = "stagewise-nas"
     storage_path: str | None = None
     name: str | None = None
+    resume: bool = False
 
     @property
     def start_depths(self) -> tuple[int, ...]:
@@ -91,7 +92,8 @@ class SearchConfig:
 
     def to_params(self) -> dict[str, Any]:
         """The resolved settings as flat strings-and-numbers (MLflow params)."""
-        params = {key: value for key, value in asdict(self).items() if value is not None}
+        params = {key: value for key, value in asdict(self).items()
+                  if value is not None and key != "resume"}
         params["start_depths"] = "-".join(map(str, self.start_depths))
         params.update({f"train.{k}": v for k, v in self.training().to_dict().items()})
         return params
@@ -133,6 +135,8 @@ FLAG_HELP = {
     "storage_path": "Tune storage: a folder, a shared mount or a URI such as s3://bucket/path "
                     "(default: $NAS_STORAGE_PATH, else <cwd>/nas_results)",
     "name": "name of this search (Tune experiment folder, MLflow parent run)",
+    "resume": "continue the search --name after a crash or Ctrl-C, with its saved settings "
+              "(same --storage-path, --tracking-uri and --experiment)",
 }
 
 
@@ -153,6 +157,9 @@ def build_parser(prog: str = "python -m nas_service.run",
     for key, help_text in FLAG_HELP.items():
         flag = "--" + key.replace("_", "-")
         kind = types[key].replace(" | None", "")
+        if kind == "bool":
+            parser.add_argument(flag, dest=key, action="store_true", help=help_text)
+            continue
         converter = {"int": int, "float": float, "str": str}[kind]
         parser.add_argument(flag, dest=key, type=converter, help=help_text, metavar=kind.upper())
     return parser
@@ -185,6 +192,10 @@ def _read_yaml(path: str) -> dict[str, Any]:
 def _check_type(name: str, value: Any, kind: str) -> Any:
     if value is None and "None" in kind:
         return None
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"--{name.replace('_', '-')} {value!r}: must be true or false")
+        return value
     converter = {"int": int, "float": float, "str": str}[kind.replace(" | None", "")]
     if converter is int and isinstance(value, float) and not value.is_integer():
         raise ConfigError(f"--{name.replace('_', '-')} {value!r}: must be an integer")
@@ -237,6 +248,8 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
         parts = str(config.references).split(",")
         _require(all(p.strip().isdigit() and int(p) >= 1 for p in parts), "references",
                  config.references, "must be positive integers separated by commas, e.g. 7,9,18")
+    _require(not config.resume or bool(config.name), "resume", config.resume,
+             "needs --name, the name of the search to continue")
     if config.initial_depths is not None:
         try:
             parse_depths(config.initial_depths)

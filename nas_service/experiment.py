@@ -7,8 +7,9 @@ how trials are proposed and scheduled; everything around that lives here.
 from __future__ import annotations
 
 import os
+import shlex
+from dataclasses import asdict, dataclass
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -18,10 +19,11 @@ from ray.tune.search import Searcher
 
 from nas_service.budget import Budget, BudgetStopper
 from nas_service.cluster import connect, trial_resources
-from nas_service.config import SearchConfig
+from nas_service.config import ConfigError, SearchConfig
 from nas_service.progress import ProgressPrinter
 from nas_service.searcher import run_name
 from nas_service.tracking import (PARENT_RUN_ID_TAG, TRIAL_ID_TAG, MLflowTrialCallback,
+                                  find_parent_run, log_json_artifact, read_json_artifact,
                                   start_parent_run)
 from trainables.datasets import load_dataset
 from trainables.trainable import TrialSettings, train_candidate
@@ -34,8 +36,15 @@ os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 MAX_CONCURRENT_TRIALS = 2  # A and T of an iteration side by side; baselines get the same
 
 
+SEARCH_CONFIG_ARTIFACT = "search_config.json"
+
+
 class SearchFailed(RuntimeError):
     """A candidate could not be trained; what finished before is kept in MLflow and on disk."""
+
+
+class SearchInterrupted(RuntimeError):
+    """Ctrl-C: Tune saved its state; the message says how to resume."""
 
 
 @dataclass
@@ -67,6 +76,11 @@ class Experiment:
         trainable = tune.with_resources(
             tune.with_parameters(train_candidate, settings=self.settings, scorers=scorers),
             self.resources)
+        if self.config.resume:
+            # the searcher, stopper and callbacks come back from Tune's saved state; unfinished
+            # trials continue from their last checkpoint, failed ones get another attempt
+            return tune.Tuner.restore(str(self.folder), trainable, resume_unfinished=True,
+                                      resume_errored=True)
         return tune.Tuner(
             trainable,
             param_space=param_space,
@@ -91,16 +105,33 @@ class Experiment:
 
     @contextmanager
     def parent_run_status(self):
-        """Ends the parent run FINISHED when the block completes, KILLED on Ctrl-C, else FAILED."""
+        """Ends the parent run FINISHED when the block completes, KILLED on Ctrl-C, else FAILED.
+
+        A second Ctrl-C (Tune handles the first one) becomes ``SearchInterrupted`` too."""
         status = "FAILED"
         try:
             yield
             status = "FINISHED"
         except KeyboardInterrupt:
             status = "KILLED"
+            raise self.interrupted() from None
+        except SearchInterrupted:
+            status = "KILLED"
             raise
         finally:
             self.client.set_terminated(self.parent_run_id, status)
+
+    def interrupted(self) -> SearchInterrupted:
+        """The error for a search stopped by Ctrl-C: it names the command that continues it."""
+        command = ["python", "-m", f"nas_service.{'run' if self.method == 'stagewise' else 'baselines'}",
+                   "--resume", "--name", self.config.name, "--storage-path",
+                   self.config.storage_path, "--tracking-uri", self.config.tracking_uri,
+                   "--experiment", self.config.experiment]
+        if self.method != "stagewise":
+            command[3:3] = ["--method", self.method]
+        return SearchInterrupted(f"search interrupted; Tune saved its state and MLflow run "
+                                 f"{self.parent_run_id} keeps what finished. Resume with: "
+                                 f"{shlex.join(command)}")
 
     def child_run_ids(self) -> dict[str, str]:
         return child_run_ids(self.client, self.parent_run_id)
@@ -124,15 +155,25 @@ def load_data(config: SearchConfig):
 
 
 def start_experiment(config: SearchConfig, method: str, score_stages: bool = True) -> Experiment:
-    """Load the data (bad files fail here, before Ray), join Ray, size trials, open the parent run."""
+    """Load the data (bad files fail here, before Ray), join Ray, size trials, open the parent run.
+
+    With ``config.resume`` the saved settings of the search ``config.name`` replace ``config`` and
+    its parent run is reopened."""
+    client = MlflowClient(config.tracking_uri)
+    parent_run_id = None
+    if config.resume:
+        config, parent_run_id = saved_search(client, config, method)
     data = load_data(config)
     training = config.training()
     print(f"[nas] {method}: {data.summary()}; {training.epochs} epochs per network", flush=True)
     connect()
     resources = trial_resources(config.cpus_per_trial, config.gpus_per_trial)
-    client = MlflowClient(config.tracking_uri)
-    parent_run_id = start_parent_run(client, config.experiment, config.name, method,
-                                     config.to_params())
+    if parent_run_id is None:
+        parent_run_id = start_parent_run(client, config.experiment, config.name, method,
+                                         config.to_params())
+        log_json_artifact(client, parent_run_id, SEARCH_CONFIG_ARTIFACT, asdict(config))
+    else:
+        client.update_run(parent_run_id, status="RUNNING")
     print(f"[nas] MLflow parent run {parent_run_id} in experiment {config.experiment!r} at "
           f"{config.tracking_uri}; Tune files in {config.storage_path}/{config.name}; "
           f"each trial uses {resources}", flush=True)
@@ -143,6 +184,24 @@ def start_experiment(config: SearchConfig, method: str, score_stages: bool = Tru
                              score_stages=score_stages, precision=config.precision,
                              compile=config.compile)
     return Experiment(config, method, settings, resources, client, parent_run_id)
+
+
+def saved_search(client: MlflowClient, config: SearchConfig, method: str
+                 ) -> tuple[SearchConfig, str]:
+    """(settings, parent run id) of the search to resume; where it lives comes from ``config``."""
+    where = (f"in experiment {config.experiment!r} at {config.tracking_uri} and Tune folder "
+             f"{config.storage_path}/{config.name}")
+    parent_run_id = find_parent_run(client, config.experiment, config.name, method)
+    folder = Path(config.storage_path) / config.name
+    if parent_run_id is None or not tune.Tuner.can_restore(str(folder)):
+        raise ConfigError(f"--resume --name {config.name}: no {method} search of that name "
+                          f"{where}; nothing to resume")
+    saved = read_json_artifact(client, parent_run_id, SEARCH_CONFIG_ARTIFACT)
+    location = {key: getattr(config, key) for key in
+                ("tracking_uri", "storage_path", "experiment", "name", "resume")}
+    print(f"[nas] resuming {config.name} (MLflow run {parent_run_id}) with its saved settings",
+          flush=True)
+    return SearchConfig(**{**saved, **location}), parent_run_id
 
 
 def error_line(error: BaseException) -> str:

@@ -33,6 +33,7 @@ def search(config: SearchConfig) -> dict:
     cannot be trained.  A search stopped by its budget ends cleanly with the architecture reached.
     """
     experiment = start_experiment(config, "stagewise")
+    config = experiment.config  # a resumed search runs with its saved settings
     print(f"[nas] stage-wise: start {'-'.join(map(str, config.start_depths))}, delta "
           f"{config.delta}, {config.iterations} iterations", flush=True)
     searcher = StageWiseSearcher(config.start_depths, config.delta, config.iterations,
@@ -43,9 +44,13 @@ def search(config: SearchConfig) -> dict:
     client, parent_run_id = experiment.client, experiment.parent_run_id
     with experiment.parent_run_status():
         results = tuner.fit()
+        if config.resume:  # Tune ran the searcher it restored; read back its final state
+            searcher.restore_from_dir(str(experiment.folder))
         table = candidates_table(results, experiment.child_run_ids())
         experiment.log_table(table)
         budget_spent = stopper is not None and stopper.exhausted
+        if searcher.error is None and not searcher.done and not budget_spent:
+            raise experiment.interrupted()  # Tune returns early after Ctrl-C
         if searcher.error is not None and not budget_spent:
             raise SearchFailed(f"search stopped: {searcher.error}"
                                f"{failure_cause(results, searcher.failed_trial_id)}; finished "

@@ -88,8 +88,29 @@ class MLflowTrialCallback(Callback):
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_client": None}
 
+    def get_state(self) -> dict:
+        """Saved with Tune's experiment state, so a resumed search logs into the same runs."""
+        return {"run_ids": dict(self.run_ids)}
+
+    def set_state(self, state: dict) -> None:
+        self.run_ids.update(state.get("run_ids", {}))
+
+    def _existing_run(self, trial_id: str) -> str | None:
+        """The child run of ``trial_id`` when a resumed search meets a trial logged before the
+        driver died (after the last state Tune saved)."""
+        runs = self.client.search_runs(
+            [self.client.get_run(self.parent_run_id).info.experiment_id],
+            f"tags.`{PARENT_RUN_ID_TAG}` = '{self.parent_run_id}' and "
+            f"tags.`{TRIAL_ID_TAG}` = '{trial_id}'")
+        return runs[0].info.run_id if runs else None
+
     def on_trial_start(self, iteration, trials, trial, **info) -> None:
+        if trial.trial_id not in self.run_ids:
+            existing = self._existing_run(trial.trial_id)
+            if existing is not None:
+                self.run_ids[trial.trial_id] = existing
         if trial.trial_id in self.run_ids:
+            self.client.update_run(self.run_ids[trial.trial_id], status="RUNNING")
             return
         parent = self.client.get_run(self.parent_run_id)
         depths, role, iteration = trial_identity(trial.config)
@@ -157,6 +178,22 @@ def log_pytorch_model(client: MlflowClient, run_id: str, model: torch.nn.Module,
         mlflow.pytorch.save_model(model, str(path), signature=infer_signature(example, logits),
                                   serialization_format="pickle")
         client.log_artifacts(run_id, str(path), "model")
+
+
+def find_parent_run(client: MlflowClient, experiment: str, name: str, method: str) -> str | None:
+    """The newest parent run called ``name`` of ``method`` in ``experiment``, if any."""
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return None
+    runs = client.search_runs([found.experiment_id], f"tags.`{METHOD_TAG}` = '{method}'",
+                              order_by=["attributes.start_time DESC"])
+    return next((run.info.run_id for run in runs
+                 if run.info.run_name == name and PARENT_RUN_ID_TAG not in run.data.tags), None)
+
+
+def read_json_artifact(client: MlflowClient, run_id: str, filename: str) -> Any:
+    with tempfile.TemporaryDirectory() as folder:
+        return json.loads(Path(client.download_artifacts(run_id, filename, folder)).read_text())
 
 
 def log_json_artifact(client: MlflowClient, run_id: str, filename: str, data: Any) -> None:
