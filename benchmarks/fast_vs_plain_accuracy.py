@@ -23,7 +23,8 @@ from trainables.acceleration import Acceleration, choose_acceleration
 from trainables.datasets import load_dataset
 from trainables.models import build_model
 from trainables.spec import ArchSpec, parse_depths
-from trainables.training import CandidateTrainer, ImageBatches, TrainingConfig, channel_stats
+from trainables.protocol import TrainingConfig
+from trainables.training import CandidateTrainer, ImageBatches, channel_stats
 
 
 def train_and_test(data, spec: ArchSpec, config: TrainingConfig, acceleration: Acceleration,

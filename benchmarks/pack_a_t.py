@@ -26,7 +26,7 @@ from ray import tune
 from trainables.datasets import load_dataset
 from trainables.spec import parse_depths
 from trainables.trainable import TrialSettings, train_candidate
-from trainables.training import TrainingConfig
+from trainables.protocol import TrainingConfig
 
 
 def fit_seconds(settings: TrialSettings, candidates: list[tuple[int, ...]], resources: dict,

@@ -33,8 +33,8 @@ from torchvision.transforms import v2
 from trainables.acceleration import choose_acceleration
 from trainables.models import build_model
 from trainables.spec import ArchSpec, format_depths, parse_depths
-from trainables.training import (CandidateTrainer, ImageBatches, TrainingConfig, channel_stats,
-                                 make_optimizer)
+from trainables.protocol import TrainingConfig
+from trainables.training import CandidateTrainer, ImageBatches, channel_stats, make_optimizer
 
 PAPER_TRAIN_IMAGES = 50_000
 PAPER_EPOCHS = 200

@@ -1,23 +1,15 @@
-"""The search budget, defined once, and the Tune stopper that enforces it.
+"""The search budget, defined once (``nas_service.stopper`` enforces it in Tune).
 
 The budget unit is **training images processed**: epochs run x training images, summed over all
 trials of a search (every trial reports its running total as ``images_seen``).  It does not depend
 on the hardware, on how many trials share a device or on machine noise, so two methods given the
 same number get the same amount of training.  Optional caps in GPU-hours (``gpu_seconds`` / 3600:
 wall time x GPUs held) and kgCO2eq (``emissions_kg``) stop any search when spent.
-
-The stopper keeps a search within its image budget: after every result it stops all trials if one
-more epoch of every trial that may be running would overshoot it.  A trial that has just reported
-its last epoch needs no such epoch, and it is not stopped while the others' epochs still fit, so it
-completes normally (stage-wise needs its importance).  The GPU-hour and kgCO2eq caps are checked
-after each epoch and can be exceeded by at most one epoch per running trial.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from ray import tune
 
 
 @dataclass(frozen=True)
@@ -36,37 +28,3 @@ def spent_by(results: list[dict]) -> dict[str, float]:
     return {"images": sum(r.get("images_seen", 0) or 0 for r in results),
             "gpu_hours": sum(r.get("gpu_seconds", 0) or 0 for r in results) / 3600.0,
             "emissions_kg": sum(r.get("emissions_kg", 0) or 0 for r in results)}
-
-
-class BudgetStopper(tune.Stopper):
-    """Ends the whole experiment when the budget is (about to be) spent; ``exhausted`` says so."""
-
-    def __init__(self, budget: Budget, epoch_images: int, epochs: int, concurrency: int) -> None:
-        self.budget = budget
-        self.epoch_images = epoch_images
-        self.epochs = epochs
-        self.concurrency = concurrency
-        self.last_results: dict[str, dict] = {}
-        self.last_was_final = False
-        self.exhausted = False
-
-    def __call__(self, trial_id: str, result: dict) -> bool:
-        self.last_results[trial_id] = result
-        self.last_was_final = result.get("epoch") == self.epochs
-        return False
-
-    def spent(self) -> dict[str, float]:
-        return spent_by(list(self.last_results.values()))
-
-    def stop_all(self) -> bool:
-        spent, budget = self.spent(), self.budget
-        # a trial that just reported its last epoch will train no more: reserve one epoch for each
-        # other trial that may be running, and let the finished one complete normally
-        running = self.concurrency - 1 if self.last_was_final else self.concurrency
-        if budget.images is not None and spent["images"] + running * self.epoch_images > budget.images:
-            self.exhausted = True
-        caps = [budget.gpu_hours is not None and spent["gpu_hours"] >= budget.gpu_hours,
-                budget.emissions_kg is not None and spent["emissions_kg"] >= budget.emissions_kg]
-        if any(caps) and not self.last_was_final:
-            self.exhausted = True
-        return self.exhausted

@@ -7,8 +7,7 @@ import sys
 import time
 from typing import Callable
 
-from nas_service.config import ConfigError
-from nas_service.experiment import SearchFailed, SearchInterrupted
+from nas_service.errors import ConfigError, SearchFailed, SearchInterrupted
 from trainables.datasets import DatasetError
 
 

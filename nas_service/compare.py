@@ -23,12 +23,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
 
-from nas_service.baselines import baseline  # noqa: E402
+from nas_service.baseline_search import baseline  # noqa: E402
 from nas_service.config import ConfigError, SearchConfig, build_parser, parse_arguments  # noqa: E402
 from nas_service.cli import run_command  # noqa: E402
 from nas_service.pareto import pareto_front  # noqa: E402
 from nas_service.report import candidates_frame, markdown_table  # noqa: E402
-from nas_service.run import search  # noqa: E402
+from nas_service.stagewise import search  # noqa: E402
 from nas_service.tracking import METHOD_TAG, experiment_id  # noqa: E402
 
 PROG = "python -m nas_service.compare"

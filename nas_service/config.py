@@ -19,17 +19,13 @@ from typing import Any, Sequence
 import yaml
 
 from nas_service.budget import Budget
+from nas_service.errors import ConfigError
 from scoring.criteria import CRITERIA
-from trainables.acceleration import COMPILE_CHOICES, PRECISIONS
 from trainables.datasets import LOADERS
 from trainables.metrics.emissions import known_countries
 from trainables.models import MODEL_BUILDERS
 from trainables.spec import parse_depths
-from trainables.training import PRESETS, TrainingConfig
-
-
-class ConfigError(ValueError):
-    """A bad setting; the message names the flag (or file) and the bad value."""
+from trainables.protocol import COMPILE_CHOICES, PRECISIONS, PRESETS, TrainingConfig
 
 
 @dataclass

@@ -7,7 +7,7 @@ import sys
 from typing import Sequence
 
 from nas_service.config import OneLineParser
-from trainables.metrics import describe_spec
+from trainables.metrics.architecture import describe_spec
 from trainables.models import MODEL_BUILDERS
 from trainables.spec import ArchSpec, parse_depths
 

@@ -17,9 +17,11 @@ from mlflow.tracking import MlflowClient
 from ray import tune
 from ray.tune.search import Searcher
 
-from nas_service.budget import Budget, BudgetStopper
+from nas_service.budget import Budget
+from nas_service.stopper import BudgetStopper
 from nas_service.cluster import connect, trial_resources
-from nas_service.config import ConfigError, SearchConfig
+from nas_service.config import SearchConfig
+from nas_service.errors import ConfigError, SearchInterrupted
 from nas_service.progress import ProgressPrinter
 from nas_service.searcher import run_name
 from nas_service.tracking import (PARENT_RUN_ID_TAG, TRIAL_ID_TAG, MLflowTrialCallback,
@@ -37,14 +39,6 @@ MAX_CONCURRENT_TRIALS = 2  # A and T of an iteration side by side; baselines get
 
 
 SEARCH_CONFIG_ARTIFACT = "search_config.json"
-
-
-class SearchFailed(RuntimeError):
-    """A candidate could not be trained; what finished before is kept in MLflow and on disk."""
-
-
-class SearchInterrupted(RuntimeError):
-    """Ctrl-C: Tune saved its state; the message says how to resume."""
 
 
 @dataclass
@@ -159,15 +153,15 @@ def start_experiment(config: SearchConfig, method: str, score_stages: bool = Tru
 
     With ``config.resume`` the saved settings of the search ``config.name`` replace ``config`` and
     its parent run is reopened."""
-    client = MlflowClient(config.tracking_uri)
     parent_run_id = None
     if config.resume:
-        config, parent_run_id = saved_search(client, config, method)
+        config, parent_run_id = saved_search(MlflowClient(config.tracking_uri), config, method)
     data = load_data(config)
     training = config.training()
     print(f"[nas] {method}: {data.summary()}; {training.epochs} epochs per network", flush=True)
     connect()
     resources = trial_resources(config.cpus_per_trial, config.gpus_per_trial)
+    client = MlflowClient(config.tracking_uri)  # opening a sqlite store creates it: not before
     if parent_run_id is None:
         parent_run_id = start_parent_run(client, config.experiment, config.name, method,
                                          config.to_params())

@@ -9,7 +9,8 @@ from trainables.acceleration import (EXPECTED_COMPILE_SPEEDUP, Acceleration, cho
 from trainables.datasets import load_dataset
 from trainables.models import build_model
 from trainables.spec import ArchSpec
-from trainables.training import CandidateTrainer, ImageBatches, TrainingConfig, channel_stats
+from trainables.protocol import TrainingConfig
+from trainables.training import CandidateTrainer, ImageBatches, channel_stats
 
 CPU = torch.device("cpu")
 GIB = 2 ** 30

@@ -1,4 +1,5 @@
-from nas_service.budget import Budget, BudgetStopper, spent_by
+from nas_service.budget import Budget, spent_by
+from nas_service.stopper import BudgetStopper
 
 
 def test_spent_sums_the_last_results():

@@ -5,7 +5,7 @@ from mlflow.tracking import MlflowClient
 
 from nas_service.compare import compare
 from nas_service.config import parse_config
-from nas_service.run import search
+from nas_service.stagewise import search
 from nas_service.space import DepthSpace
 from nas_service.tracking import METHOD_TAG, PARENT_RUN_ID_TAG
 

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from scoring import plsvip, stage_score, vip_scores
+from scoring.criteria import stage_score
+from scoring.plsvip import plsvip, vip_scores
 from scoring.criteria import get_criterion
 
 

@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from trainables.metrics import count_macs, count_parameters, describe_spec
+from trainables.metrics.architecture import describe_spec
+from trainables.metrics.size import count_macs, count_parameters
 from trainables.models import build_model
 from trainables.spec import ArchSpec, format_depths, parse_depths
 

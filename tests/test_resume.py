@@ -11,7 +11,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from nas_service.config import parse_config
-from nas_service.run import search
+from nas_service.stagewise import search
 from nas_service.tracking import PARENT_RUN_ID_TAG
 
 SEARCH = ["--iterations", "2", "--m0", "1", "--epochs", "4", "--scoring-samples", "200"]

@@ -11,7 +11,7 @@ from mlflow.tracking import MlflowClient
 
 from nas_service.config import parse_config
 from nas_service.growth import deepen_all, grow_depths
-from nas_service.run import search
+from nas_service.stagewise import search
 from nas_service.report import PLOTS
 from nas_service.report import main as report_main
 from nas_service.tracking import FINAL_RUN_ID_TAG, PARENT_RUN_ID_TAG
@@ -132,7 +132,7 @@ def test_two_iteration_digits_search(ray_session, tmp_path, tracking_uri, monkey
 
 def test_a_failing_candidate_ends_the_search_with_its_cause(ray_session, tmp_path, tracking_uri,
                                                            monkeypatch):
-    from nas_service.run import SearchFailed
+    from nas_service.errors import SearchFailed
 
     monkeypatch.chdir(tmp_path)
     config = parse_config(["--iterations", "3", "--m0", "1", "--epochs", "1", "--lr", "1e6",

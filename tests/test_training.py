@@ -7,8 +7,9 @@ from trainables.datasets import load_dataset
 from trainables.features import pool_stage_output, scoring_sample, stage_features
 from trainables.models import build_model
 from trainables.spec import ArchSpec
-from trainables.training import (PRESETS, CandidateTrainer, ImageBatches, TrainingConfig,
-                                 channel_stats, evaluate, learning_rate, make_optimizer)
+from trainables.protocol import PRESETS, TrainingConfig
+from trainables.training import (CandidateTrainer, ImageBatches, channel_stats, evaluate,
+                                 learning_rate, make_optimizer)
 
 
 def test_paper_schedule_divides_by_ten_at_100_and_150():

@@ -21,8 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-PRECISIONS = ("auto", "bf16", "fp32")
-COMPILE_CHOICES = ("auto", "on", "off")
+from trainables.protocol import COMPILE_CHOICES, PRECISIONS
 
 # Share of a trial's GPU memory that resident data may take; the rest is for activations.
 DATA_MEMORY_SHARE = 0.25

@@ -23,13 +23,15 @@ import torch
 from ray import tune
 
 from trainables.acceleration import CompileDecision, choose_acceleration, decide_compile
-from trainables.datasets import DataSplits
+from trainables.datasets.splits import DataSplits
 from trainables.features import scoring_sample, stage_features
-from trainables.metrics import architecture_measures, cpu_latency_ms
+from trainables.metrics.architecture import architecture_measures
+from trainables.metrics.latency import cpu_latency_ms
 from trainables.metrics.emissions import EpochEmissions
 from trainables.models import build_model
 from trainables.spec import ArchSpec
-from trainables.training import CandidateTrainer, ImageBatches, TrainingConfig, channel_stats
+from trainables.protocol import TrainingConfig
+from trainables.training import CandidateTrainer, ImageBatches, channel_stats
 
 STAGE_DEPTHS_KEY = "stage_depths"
 SAMPLE_ROLE = "sample"

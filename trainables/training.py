@@ -1,4 +1,4 @@
-"""The training protocol: presets, the epoch loop and evaluation, free of Ray.
+"""The epoch loop and evaluation of the training protocol (``trainables.protocol``), free of Ray.
 
 Data stays as uint8 tensors; each batch is converted, normalised with the training set's
 per-channel mean and std, and augmented (crop with padding, flip where it keeps the label) in one
@@ -9,7 +9,6 @@ channels_last, compilation) is ``trainables.acceleration``'s choice.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
@@ -18,33 +17,7 @@ from torch import nn
 
 from trainables.acceleration import Acceleration, compile_model
 from trainables.augment import random_crop, random_flip
-
-
-@dataclass(frozen=True)
-class TrainingConfig:
-    """SGD with momentum and a step schedule: lr is divided by ``lr_gamma`` at ``milestones``
-    (fractions of ``epochs``).  Weight decay applies to conv and linear weights only (the authors'
-    Keras L2 of 1e-4 on kernels is weight decay 2e-4)."""
-
-    epochs: int
-    lr: float
-    momentum: float = 0.9
-    nesterov: bool = True
-    weight_decay: float = 2e-4
-    batch_size: int = 128
-    milestones: tuple[float, ...] = (0.5, 0.75)
-    lr_gamma: float = 10.0
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-PRESETS: dict[str, TrainingConfig] = {
-    # The paper: lr 0.01, /10 at epochs 100 and 150 of 200, batch 128, crop + flip.
-    "paper": TrainingConfig(epochs=200, lr=0.01, batch_size=128),
-    # Ours: short runs for laptops and tests, same schedule shape, a larger lr to converge fast.
-    "quick": TrainingConfig(epochs=10, lr=0.02, batch_size=64, weight_decay=5e-4),
-}
+from trainables.protocol import TrainingConfig
 
 
 def crop_padding_for(image_size: int) -> int:

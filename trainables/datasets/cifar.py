@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from trainables.datasets.splits import DataSplits, DatasetError, from_train_test
+from trainables.datasets.errors import DatasetError
+from trainables.datasets.splits import DataSplits, from_train_test
 
 LAYOUTS = {
     "cifar10": ("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)], "test_batch",
@@ -56,3 +57,11 @@ def load(name: str, data_dir: str | None = None, seed: int = 0, val_fraction: fl
     y_train = np.concatenate([y for _, y in train])
     return from_train_test(name, x_train, y_train, x_test, y_test, num_classes, flip_ok=True,
                            val_fraction=val_fraction, seed=seed)
+
+
+def load_cifar10(**options) -> DataSplits:
+    return load("cifar10", **options)
+
+
+def load_cifar100(**options) -> DataSplits:
+    return load("cifar100", **options)

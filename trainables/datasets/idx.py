@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from trainables.datasets.splits import DataSplits, DatasetError, from_train_test
+from trainables.datasets.errors import DatasetError
+from trainables.datasets.splits import DataSplits, from_train_test
 
 IMAGES_MAGIC = 0x00000803
 LABELS_MAGIC = 0x00000801

@@ -13,7 +13,8 @@ import numpy as np
 from PIL import Image
 from torchvision.datasets import ImageFolder
 
-from trainables.datasets.splits import DataSplits, DatasetError, from_train_test, stratified_split
+from trainables.datasets.errors import DatasetError
+from trainables.datasets.splits import DataSplits, from_train_test, stratified_split
 
 
 def _read_folder(folder: Path, image_size: int, channels: int, classes: list[str] | None):

@@ -7,9 +7,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-
-class DatasetError(ValueError):
-    """A data set that cannot be used as given; the message names the file or value and the fix."""
+from trainables.datasets.errors import DatasetError
 
 
 @dataclass

@@ -1,5 +1,8 @@
 """Every measure of a candidate, each defined once in the module that computes it.
 
+Import from the modules themselves: the package stays empty so that ``emissions`` (which the CLI
+uses to check ``--country``) does not pull in torch.
+
 | metric | unit | defined in |
 |---|---|---|
 | ``depth`` | layers, ResNet naming (2·sum(m)+2) | ``trainables.spec.ArchSpec.depth`` |
@@ -12,10 +15,3 @@
 | ``energy_kwh``, ``emissions_kg`` | kWh, kgCO2eq of training | ``emissions`` |
 | ``peak_gpu_memory_mb`` | MB, peak allocated by torch on the GPU | ``trainables.trainable`` |
 """
-
-from trainables.metrics.architecture import architecture_measures, describe_spec
-from trainables.metrics.latency import cpu_latency_ms
-from trainables.metrics.size import count_macs, count_parameters, memory_mb
-
-__all__ = ["architecture_measures", "count_macs", "count_parameters", "cpu_latency_ms",
-           "describe_spec", "memory_mb"]

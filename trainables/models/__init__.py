@@ -1,28 +1,25 @@
-"""Model builders, created by module name from an ``ArchSpec`` (like timm's ``create_model``)."""
+"""Model builders, created by module name from an ``ArchSpec`` (like timm's ``create_model``).
+
+Builders are named by import path and imported when a model is built, so validating a module name
+(the CLI does, before anything else) does not import torch.
+"""
 
 from __future__ import annotations
 
-from typing import Callable
+from pkgutil import resolve_name
 
-from torch import nn
-
-from trainables.models.resnet import StageResNet
 from trainables.spec import ArchSpec
 
-MODEL_BUILDERS: dict[str, Callable[[ArchSpec], nn.Module]] = {
-    "basic": StageResNet,
+MODEL_BUILDERS: dict[str, str] = {
+    "basic": "trainables.models.resnet:StageResNet",
 }
 
 
-def build_model(spec: ArchSpec) -> nn.Module:
-    """Build the network a spec describes; the module type picks the builder."""
-    try:
-        builder = MODEL_BUILDERS[spec.module]
-    except KeyError:
-        raise ValueError(
-            f"module {spec.module!r} is not one of {sorted(MODEL_BUILDERS)}"
-        ) from None
-    return builder(spec)
+def build_model(spec: ArchSpec):
+    """Build the ``torch.nn.Module`` a spec describes; the module type picks the builder."""
+    if spec.module not in MODEL_BUILDERS:
+        raise ValueError(f"module {spec.module!r} is not one of {sorted(MODEL_BUILDERS)}")
+    return resolve_name(MODEL_BUILDERS[spec.module])(spec)
 
 
-__all__ = ["MODEL_BUILDERS", "build_model", "StageResNet"]
+__all__ = ["MODEL_BUILDERS", "build_model"]

@@ -1,0 +1,71 @@
+"""Random search and ASHA over the stage-wise space (``python -m nas_service.baselines``).
+
+Random search is Tune's own ``BasicVariantGenerator`` sampling ``tune.choice`` per stage; ASHA is
+Tune's ``ASHAScheduler`` (on ``val_accuracy``, rungs in epochs) over the same random samples.  Both
+train with the same trainable, data, protocol and resources as stage-wise, each as an MLflow
+parent run (tag ``nas.method``) with its trials as children.  The search space is every depth
+stage-wise can reach (``nas_service.space``).
+
+Budget: ``--budget-images`` (training images processed, ``nas_service.budget``).  Random search
+trains ``floor(budget / (epochs x training images))`` networks in full; ASHA samples until the
+budget is spent, since it stops most networks early.  ``--samples`` sets the number of networks
+instead.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ray.tune.schedulers import ASHAScheduler
+from ray.tune.search import BasicVariantGenerator
+
+from nas_service.budget import Budget, spent_by
+from nas_service.candidates import candidates_table
+from nas_service.config import SearchConfig
+from nas_service.baselines import check_baseline
+from nas_service.errors import SearchFailed
+from nas_service.experiment import (MAX_CONCURRENT_TRIALS, error_line,
+                                    start_experiment)
+from nas_service.space import DepthSpace
+
+ASHA_REDUCTION_FACTOR = 3
+# ASHA's sample cap when only a budget bounds it; the budget stopper ends it long before.
+ASHA_MAX_SAMPLES = 1000
+
+
+def baseline(config: SearchConfig, method: str, samples: int | None = None) -> dict:
+    """Run one baseline; returns its parent run id, trials table and the budget it spent."""
+    check_baseline(config, method, samples)
+    budget = config.budget()
+    experiment = start_experiment(config, method, score_stages=False)
+    full_trial_images = config.training().epochs * len(experiment.settings.data.y_train)
+    space = DepthSpace.reachable_by_stagewise(config.start_depths, config.delta, config.iterations)
+    if method == "random":
+        num_samples = samples or max(1, math.floor(budget.images / full_trial_images))
+        stop_budget = Budget(None, budget.gpu_hours, budget.emissions_kg)
+        scheduler = None
+    else:
+        num_samples = samples or ASHA_MAX_SAMPLES
+        stop_budget = budget
+        scheduler = ASHAScheduler(time_attr="training_iteration", max_t=config.training().epochs,
+                                  grace_period=1, reduction_factor=ASHA_REDUCTION_FACTOR)
+    print(f"[nas] {method}: up to {num_samples} networks from {space.size} in depths "
+          f"{space.choices} per stage", flush=True)
+    stopper = experiment.budget_stopper(stop_budget)
+    tuner = experiment.make_tuner(
+        [], num_samples, search_alg=BasicVariantGenerator(random_state=config.seed,
+                                         max_concurrent=MAX_CONCURRENT_TRIALS),
+        scheduler=scheduler, param_space=space.param_space(), stopper=stopper,
+        metric="val_accuracy", mode="max")
+    with experiment.parent_run_status():
+        results = tuner.fit()
+        table = candidates_table(results, experiment.child_run_ids())
+        experiment.log_table(table)
+        errors = [r for r in results if r.error is not None]
+        if errors:
+            raise SearchFailed(f"{method}: {len(errors)} trial(s) failed, e.g. "
+                               f"{error_line(errors[0].error)}")
+        spent = spent_by([r.metrics for r in results if r.metrics])
+        print(f"[nas] {method}: trained {len(table)} networks, spent {spent}", flush=True)
+    return {"method": method, "parent_run_id": experiment.parent_run_id, "table": table,
+            "spent": spent}

@@ -1,0 +1,14 @@
+"""The errors that end a command, each with its exit status (``nas_service.cli``); they import
+nothing, so the CLI can report bad settings before loading Ray, MLflow or torch."""
+
+
+class ConfigError(ValueError):
+    """A bad setting; the message names the flag (or file) and the bad value."""
+
+
+class SearchFailed(RuntimeError):
+    """A candidate could not be trained; what finished before is kept in MLflow and on disk."""
+
+
+class SearchInterrupted(RuntimeError):
+    """Ctrl-C: Tune saved its state; the message says how to resume."""

@@ -1,0 +1,93 @@
+"""The stage-wise search as a Ray Tune experiment tracked in MLflow (``python -m nas_service.run``).
+
+Works unchanged on a laptop (starts a local Ray), on one GPU, and inside ``ray job submit`` (joins
+the cluster in ``RAY_ADDRESS``).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from nas_service.budget import spent_by
+from nas_service.candidates import candidates_table, final_architecture
+from nas_service.config import SearchConfig
+from nas_service.errors import SearchFailed
+from nas_service.experiment import Experiment, failure_cause, start_experiment
+from nas_service.report import write_report
+from nas_service.searcher import StageWiseSearcher
+from nas_service.tracking import FINAL_RUN_ID_TAG, log_json_artifact, log_pytorch_model
+from scoring.actor import create_scoring_pool
+from trainables.trainable import load_trained_model
+
+def search(config: SearchConfig) -> dict:
+    """Run one stage-wise search; returns the final architecture record with the budget it spent.
+
+    Raises ``ConfigError``/``DatasetError`` on bad input and ``SearchFailed`` when a candidate
+    cannot be trained.  A search stopped by its budget ends cleanly with the architecture reached.
+    """
+    experiment = start_experiment(config, "stagewise")
+    config = experiment.config  # a resumed search runs with its saved settings
+    print(f"[nas] stage-wise: start {'-'.join(map(str, config.start_depths))}, delta "
+          f"{config.delta}, {config.iterations} iterations", flush=True)
+    searcher = StageWiseSearcher(config.start_depths, config.delta, config.iterations,
+                                 config.reference_depths)
+    stopper = experiment.budget_stopper(config.budget())
+    tuner = experiment.make_tuner(create_scoring_pool(config.scoring_actors), searcher.max_trials,
+                                  search_alg=searcher, stopper=stopper)
+    client, parent_run_id = experiment.client, experiment.parent_run_id
+    with experiment.parent_run_status():
+        results = tuner.fit()
+        if config.resume:  # Tune ran the searcher it restored; read back its final state
+            searcher.restore_from_dir(str(experiment.folder))
+        table = candidates_table(results, experiment.child_run_ids())
+        experiment.log_table(table)
+        budget_spent = stopper is not None and stopper.exhausted
+        if searcher.error is None and not searcher.done and not budget_spent:
+            raise experiment.interrupted()  # Tune returns early after Ctrl-C
+        if searcher.error is not None and not budget_spent:
+            raise SearchFailed(f"search stopped: {searcher.error}"
+                               f"{failure_cause(results, searcher.failed_trial_id)}; finished "
+                               f"candidates are in MLflow run {parent_run_id}")
+        record = final_architecture(searcher, table)
+        record["spent"] = spent_by([r.metrics for r in results if r.metrics])
+        record["parent_run_id"] = parent_run_id
+        if budget_spent:
+            record["stopped_by_budget"] = True
+            print(f"[nas] budget spent ({record['spent']}): the search ends at iteration "
+                  f"{searcher.iteration} with {record['depths']}", flush=True)
+        log_json_artifact(client, parent_run_id, "final_architecture.json", record)
+        _log_final_model(experiment, results, record)
+        report_folder = experiment.folder / "report"
+        write_report(client, parent_run_id, report_folder)
+    _print_summary(table, record)
+    print(f"[nas] report: {report_folder / 'report.md'}", flush=True)
+    return record
+
+
+def _log_final_model(experiment: Experiment, results, record: dict) -> None:
+    """The found network as an MLflow PyTorch model on its child run (``runs:/<id>/model``)."""
+    run_id, trial_id = record["measures"]["mlflow_run_id"], record["measures"]["trial_id"]
+    result = next((r for r in results if r.checkpoint is not None and trial_id
+                   and str(r.path).endswith(trial_id)), None)
+    if result is None:
+        return
+    with result.checkpoint.as_directory() as folder:
+        spec, model = load_trained_model(folder)
+    log_pytorch_model(experiment.client, run_id, model, spec)
+    experiment.client.set_tag(experiment.parent_run_id, FINAL_RUN_ID_TAG, run_id)
+
+
+def _print_summary(table: pd.DataFrame, record: dict) -> None:
+    shown = [c for c in ["run_name", "depth", "params", "macs", "cpu_latency_ms", "emissions_kg",
+                         "val_accuracy", "test_accuracy",
+                         *[c for c in table.columns if c.startswith("importance_")]]
+             if c in table.columns]
+    with pd.option_context("display.width", 200, "display.max_columns", 20,
+                           "display.float_format", "{:.4g}".format):
+        print("\nCandidates:\n" + table[shown].to_string(index=False))
+    for step in record["iterations"]:
+        print(f"iteration {step['iteration']}: A {step['A']} vs T {step['T']} -> {step['next']}")
+    measures = record["measures"]
+    print(f"\nFound architecture: {record['depths']} (depth {measures['depth']}, "
+          f"{measures['params']} params, {measures['macs']} MACs, "
+          f"val accuracy {measures['val_accuracy']}, test accuracy {measures['test_accuracy']})")

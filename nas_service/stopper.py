@@ -1,0 +1,48 @@
+"""The Tune stopper that keeps a search within its ``Budget``.
+
+The stopper keeps a search within its image budget: after every result it stops all trials if one
+more epoch of every trial that may be running would overshoot it.  A trial that has just reported
+its last epoch needs no such epoch, and it is not stopped while the others' epochs still fit, so it
+completes normally (stage-wise needs its importance).  The GPU-hour and kgCO2eq caps are checked
+after each epoch and can be exceeded by at most one epoch per running trial.
+"""
+
+from __future__ import annotations
+
+from ray import tune
+
+from nas_service.budget import Budget, spent_by
+
+
+class BudgetStopper(tune.Stopper):
+    """Ends the whole experiment when the budget is (about to be) spent; ``exhausted`` says so."""
+
+    def __init__(self, budget: Budget, epoch_images: int, epochs: int, concurrency: int) -> None:
+        self.budget = budget
+        self.epoch_images = epoch_images
+        self.epochs = epochs
+        self.concurrency = concurrency
+        self.last_results: dict[str, dict] = {}
+        self.last_was_final = False
+        self.exhausted = False
+
+    def __call__(self, trial_id: str, result: dict) -> bool:
+        self.last_results[trial_id] = result
+        self.last_was_final = result.get("epoch") == self.epochs
+        return False
+
+    def spent(self) -> dict[str, float]:
+        return spent_by(list(self.last_results.values()))
+
+    def stop_all(self) -> bool:
+        spent, budget = self.spent(), self.budget
+        # a trial that just reported its last epoch will train no more: reserve one epoch for each
+        # other trial that may be running, and let the finished one complete normally
+        running = self.concurrency - 1 if self.last_was_final else self.concurrency
+        if budget.images is not None and spent["images"] + running * self.epoch_images > budget.images:
+            self.exhausted = True
+        caps = [budget.gpu_hours is not None and spent["gpu_hours"] >= budget.gpu_hours,
+                budget.emissions_kg is not None and spent["emissions_kg"] >= budget.emissions_kg]
+        if any(caps) and not self.last_was_final:
+            self.exhausted = True
+        return self.exhausted
