@@ -27,17 +27,19 @@ from nas_service.errors import SearchFailed
 from nas_service.experiment import (MAX_CONCURRENT_TRIALS, error_line,
                                     start_experiment)
 from nas_service.space import DepthSpace
+from trainables.datasets.splits import DataSplits
 
 ASHA_REDUCTION_FACTOR = 3
 # ASHA's sample cap when only a budget bounds it; the budget stopper ends it long before.
 ASHA_MAX_SAMPLES = 1000
 
 
-def baseline(config: SearchConfig, method: str, samples: int | None = None) -> dict:
+def baseline(config: SearchConfig, method: str, samples: int | None = None,
+             data: DataSplits | None = None) -> dict:
     """Run one baseline; returns its parent run id, trials table and the budget it spent."""
     check_baseline(config, method, samples)
     budget = config.budget()
-    experiment = start_experiment(config, method, score_stages=False)
+    experiment = start_experiment(config, method, score_stages=False, data=data)
     full_trial_images = config.training().epochs * len(experiment.settings.data.y_train)
     space = DepthSpace.reachable_by_stagewise(config.start_depths, config.delta, config.iterations)
     if method == "random":

@@ -34,9 +34,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         method, samples = arguments.pop("method"), arguments.pop("samples", None)
         config = parse_arguments(arguments, default_name=f"{method}-{{dataset}}-{{time}}")
         check_baseline(config, method, samples)
+        data = config.load_data()
         from nas_service.baseline_search import baseline  # heavy imports, once settings are good
 
-        return baseline(config, method, samples)
+        return baseline(config, method, samples, data)
 
     return run_command(PROG, command)
 

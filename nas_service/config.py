@@ -12,19 +12,24 @@ import os
 import sys
 import tempfile
 import time
+import urllib.parse
+import urllib.request
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import yaml
 
 from nas_service.budget import Budget
 from nas_service.errors import ConfigError
 from scoring.criteria import CRITERIA
-from trainables.datasets import LOADERS
+from trainables.datasets import LOADERS, load_dataset
 from trainables.metrics.emissions import known_countries
 from trainables.models import MODEL_BUILDERS
 from trainables.spec import parse_depths
+
+if TYPE_CHECKING:
+    from trainables.datasets.splits import DataSplits
 from trainables.protocol import COMPILE_CHOICES, PRECISIONS, PRESETS, TrainingConfig
 
 
@@ -85,6 +90,15 @@ class SearchConfig:
                      (("epochs", self.epochs), ("lr", self.lr), ("batch_size", self.batch_size))
                      if value is not None}
         return TrainingConfig(**{**PRESETS[self.preset].to_dict(), **overrides})
+
+    def load_data(self) -> DataSplits:
+        """The data set these settings name; bad files raise ``DatasetError`` here, which is why
+        the CLIs call it before starting Ray."""
+        data = load_dataset(self.dataset, data_dir=self.data_dir, seed=self.seed,
+                            image_size=self.image_size)
+        if self.max_train_images:
+            data = data.with_train_subset(self.max_train_images, self.seed)
+        return data
 
     def to_params(self) -> dict[str, Any]:
         """The resolved settings as flat strings-and-numbers (MLflow params)."""
@@ -147,7 +161,9 @@ def build_parser(prog: str = "python -m nas_service.run",
                  description: str = "Stage-wise neural architecture search on Ray Tune.",
                  ) -> argparse.ArgumentParser:
     """Every ``SearchConfig`` setting as a flag; flags not given are absent from the namespace."""
-    parser = OneLineParser(prog=prog, description=description, argument_default=argparse.SUPPRESS)
+    # no abbreviations: "--epoch 3" is a typo to report, and a new flag must not change old ones
+    parser = OneLineParser(prog=prog, description=description, argument_default=argparse.SUPPRESS,
+                           allow_abbrev=False)
     parser.add_argument("--config", help="YAML file with any of the settings below")
     types = {f.name: f.type for f in fields(SearchConfig)}
     for key, help_text in FLAG_HELP.items():
@@ -254,11 +270,30 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
     # on clusters both usually come from the environment (deploy/): MLflow's own variable and ours
     config.tracking_uri = (config.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
                            or f"sqlite:///{Path.cwd() / 'mlflow.db'}")
+    _check_tracking_uri(config.tracking_uri)
     config.storage_path = _writable_storage(config.storage_path or os.environ.get("NAS_STORAGE_PATH")
                                             or str(Path.cwd() / "nas_results"))
     config.name = config.name or default_name.format(dataset=config.dataset,
                                                      time=time.strftime("%Y%m%d-%H%M%S"))
     return config
+
+
+def _check_tracking_uri(uri: str) -> None:
+    """An MLflow server must answer now, and a sqlite file's folder must exist: a search must not
+    train for hours and then fail to record its first candidate."""
+    scheme = urllib.parse.urlparse(uri).scheme
+    if scheme in ("http", "https"):
+        try:
+            urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=5).close()
+        except (OSError, ValueError) as error:
+            reason = getattr(error, "reason", error)
+            raise ConfigError(f"--tracking-uri {uri!r}: cannot reach the MLflow server "
+                              f"({reason})") from None
+    elif scheme == "sqlite":
+        folder = Path(uri.removeprefix("sqlite:///")).parent
+        if not folder.is_dir() or not os.access(folder, os.W_OK):
+            raise ConfigError(f"--tracking-uri {uri!r}: folder {folder} does not exist or is "
+                              "not writable")
 
 
 def _writable_storage(path: str) -> str:
@@ -288,5 +323,9 @@ def parse_arguments(arguments: dict[str, Any], default_name: str = DEFAULT_NAME)
     settings.update(arguments)
     types = {f.name: f.type for f in fields(SearchConfig)}
     typed = {name: _check_type(name, value, types[name]) for name, value in settings.items()}
+    if typed.get("initial_depths") and "stages" in typed:
+        _require(len(str(typed["initial_depths"]).split("-")) == typed["stages"], "initial-depths",
+                 typed["initial_depths"], f"has {len(str(typed['initial_depths']).split('-'))} "
+                 f"stages but --stages is {typed['stages']}")
     return validate(SearchConfig(**typed), default_name)
 

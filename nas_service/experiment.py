@@ -27,7 +27,7 @@ from nas_service.searcher import run_name
 from nas_service.tracking import (PARENT_RUN_ID_TAG, TRIAL_ID_TAG, MLflowTrialCallback,
                                   find_parent_run, log_json_artifact, read_json_artifact,
                                   start_parent_run)
-from trainables.datasets import load_dataset
+from trainables.datasets.splits import DataSplits
 from trainables.trainable import TrialSettings, train_candidate
 
 # Checkpointing every epoch is intended; Tune's "snapshotting too often" warning is noise here.
@@ -140,23 +140,17 @@ class Experiment:
         self.client.log_artifact(self.parent_run_id, str(path))
 
 
-def load_data(config: SearchConfig):
-    data = load_dataset(config.dataset, data_dir=config.data_dir, seed=config.seed,
-                        image_size=config.image_size)
-    if config.max_train_images:
-        data = data.with_train_subset(config.max_train_images, config.seed)
-    return data
-
-
-def start_experiment(config: SearchConfig, method: str, score_stages: bool = True) -> Experiment:
-    """Load the data (bad files fail here, before Ray), join Ray, size trials, open the parent run.
+def start_experiment(config: SearchConfig, method: str, score_stages: bool = True,
+                     data: DataSplits | None = None) -> Experiment:
+    """Load the data unless given (bad files fail before Ray), join Ray, size trials, open the
+    parent run.
 
     With ``config.resume`` the saved settings of the search ``config.name`` replace ``config`` and
     its parent run is reopened."""
     parent_run_id = None
     if config.resume:
         config, parent_run_id = saved_search(MlflowClient(config.tracking_uri), config, method)
-    data = load_data(config)
+    data = data if data is not None else config.load_data()
     training = config.training()
     print(f"[nas] {method}: {data.summary()}; {training.epochs} epochs per network", flush=True)
     connect()

@@ -18,9 +18,10 @@ PROG = "python -m nas_service.run"
 def main(argv: Sequence[str] | None = None) -> int:
     def command() -> dict:
         config = parse_config(argv, prog=PROG)
-        from nas_service.stagewise import search  # the heavy imports, once the settings are good
+        data = None if config.resume else config.load_data()  # a resumed search loads its own
+        from nas_service.stagewise import search  # the heavy imports, once settings and data are good
 
-        return search(config)
+        return search(config, data)
 
     return run_command(PROG, command)
 

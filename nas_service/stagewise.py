@@ -17,15 +17,16 @@ from nas_service.report import write_report
 from nas_service.searcher import StageWiseSearcher
 from nas_service.tracking import FINAL_RUN_ID_TAG, log_json_artifact, log_pytorch_model
 from scoring.actor import create_scoring_pool
+from trainables.datasets.splits import DataSplits
 from trainables.trainable import load_trained_model
 
-def search(config: SearchConfig) -> dict:
+def search(config: SearchConfig, data: DataSplits | None = None) -> dict:
     """Run one stage-wise search; returns the final architecture record with the budget it spent.
 
     Raises ``ConfigError``/``DatasetError`` on bad input and ``SearchFailed`` when a candidate
     cannot be trained.  A search stopped by its budget ends cleanly with the architecture reached.
     """
-    experiment = start_experiment(config, "stagewise")
+    experiment = start_experiment(config, "stagewise", data=data)
     config = experiment.config  # a resumed search runs with its saved settings
     print(f"[nas] stage-wise: start {'-'.join(map(str, config.start_depths))}, delta "
           f"{config.delta}, {config.iterations} iterations", flush=True)

@@ -1,5 +1,7 @@
+import http.server
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -113,10 +115,30 @@ def test_baseline_and_compare_flags_fail_before_ray(capsys):
     assert exit_info.value.code == 2
 
 
-def test_cluster_settings_come_from_the_environment(tmp_path, monkeypatch):
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://mlflow.example:5000")
+class HealthyServer(http.server.BaseHTTPRequestHandler):
+    """Answers /health as an MLflow server does."""
+
+    def do_GET(self):
+        self.send_response(200 if self.path == "/health" else 404)
+        self.end_headers()
+        self.wfile.write(b"OK")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def tracking_server():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), HealthyServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_cluster_settings_come_from_the_environment(tmp_path, monkeypatch, tracking_server):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_server)
     monkeypatch.setenv("NAS_STORAGE_PATH", str(tmp_path / "shared"))
     config = parse_config([])
-    assert config.tracking_uri == "http://mlflow.example:5000"
+    assert config.tracking_uri == tracking_server
     assert config.storage_path == str(tmp_path / "shared")
     assert parse_config(["--storage-path", "s3://bucket/nas"]).storage_path == "s3://bucket/nas"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from trainables.datasets.errors import DatasetError
 
@@ -79,6 +78,10 @@ def stratified_split(x: np.ndarray, y: np.ndarray, fraction: float, seed: int):
     present = int((counts > 0).sum())
     held_out = min(max(int(round(fraction * len(y))), present), len(y) - present)
     stratify = y if counts[counts > 0].min() >= 2 and held_out >= present else None
+    # imported here: scikit-learn takes ~2 s to import, and a missing data folder should be
+    # reported before that
+    from sklearn.model_selection import train_test_split
+
     return train_test_split(x, y, test_size=held_out, stratify=stratify, random_state=seed)
 
 

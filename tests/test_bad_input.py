@@ -1,0 +1,155 @@
+"""Whatever a user can type wrong ends in exit status 2 and one line naming the flag or file and the
+bad value, never a traceback; all but the resource requests fail before Ray starts."""
+
+import gzip
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from test_datasets import make_idx_folder, write_cifar, write_idx
+
+
+def idx_with_bad_magic(tmp_path):
+    make_idx_folder(tmp_path, compress=True)
+    with gzip.open(tmp_path / "train-images-idx3-ubyte.gz", "wb") as handle:
+        handle.write(b"\x00\x00\x09\x03" + b"\x00" * 16)
+    return (["--dataset", "idx", "--data-dir", str(tmp_path)],
+            "train-images-idx3-ubyte.gz has magic 0x00000903")
+
+
+def idx_with_fewer_labels(tmp_path):
+    make_idx_folder(tmp_path, compress=False)
+    write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(59, np.uint8), compress=False)
+    return (["--dataset", "idx", "--data-dir", str(tmp_path)], "has 60 images but")
+
+
+def idx_truncated(tmp_path):
+    make_idx_folder(tmp_path, compress=False)
+    path = tmp_path / "train-images-idx3-ubyte"
+    path.write_bytes(path.read_bytes()[:-10])
+    return (["--dataset", "idx", "--data-dir", str(tmp_path)], "its header (60, 12, 12) says")
+
+
+def cifar_label_out_of_range(tmp_path):
+    write_cifar(tmp_path, "cifar10")
+    batch = tmp_path / "cifar-10-batches-py" / "data_batch_1"
+    content = pickle.loads(batch.read_bytes())
+    content[b"labels"][0] = 12
+    batch.write_bytes(pickle.dumps(content))
+    return (["--dataset", "cifar10", "--data-dir", str(tmp_path)], "labels must be in [0, 9]")
+
+
+def cifar_missing_batch(tmp_path):
+    write_cifar(tmp_path, "cifar10")
+    (tmp_path / "cifar-10-batches-py" / "data_batch_3").unlink()
+    return (["--dataset", "cifar10", "--data-dir", str(tmp_path)], "lacks data_batch_3")
+
+
+def empty_image_folder(tmp_path):
+    (tmp_path / "photos").mkdir()
+    return (["--dataset", "imagefolder", "--data-dir", str(tmp_path / "photos")],
+            str(tmp_path / "photos"))
+
+
+def config_file(text, fragment):
+    def build(tmp_path):
+        (tmp_path / "search.yaml").write_text(text)
+        return ["--config", str(tmp_path / "search.yaml")], fragment
+    return build
+
+
+def flags(*argv, fragment):
+    return lambda tmp_path: (list(argv), fragment)
+
+
+def unwritable_storage(tmp_path):
+    (tmp_path / "file").write_text("")
+    return ["--storage-path", str(tmp_path / "file" / "sub")], "--storage-path"
+
+
+BEFORE_RAY = {
+    "unknown dataset": flags("--dataset", "mnist3", fragment="--dataset 'mnist3'"),
+    "no data dir": flags("--dataset", "idx", fragment="--data-dir is required for dataset 'idx'"),
+    "missing data dir": flags("--dataset", "idx", "--data-dir", "/nowhere/fmnist",
+                              fragment="--data-dir /nowhere/fmnist does not exist"),
+    "corrupt IDX header": idx_with_bad_magic,
+    "image/label count mismatch": idx_with_fewer_labels,
+    "truncated IDX file": idx_truncated,
+    "labels out of range": cifar_label_out_of_range,
+    "missing CIFAR batch": cifar_missing_batch,
+    "empty image folder": empty_image_folder,
+    "m0 0": flags("--m0", "0", fragment="--m0 0: must be at least 1"),
+    "delta 0": flags("--delta", "0", fragment="--delta 0: must be at least 1"),
+    "delta negative": flags("--delta", "-2", fragment="--delta -2"),
+    "iterations 0": flags("--iterations", "0", fragment="--iterations 0"),
+    "epochs 0": flags("--epochs", "0", fragment="--epochs 0"),
+    "epochs not a number": flags("--epochs", "ten", fragment="--epochs: invalid int value: 'ten'"),
+    "negative GPUs": flags("--gpus-per-trial", "-1", fragment="--gpus-per-trial -1"),
+    "zero CPUs": flags("--cpus-per-trial", "0", fragment="--cpus-per-trial 0"),
+    "unknown criterion": flags("--criterion", "gini", fragment="--criterion 'gini'"),
+    "unknown module": flags("--module", "cell9", fragment="--module 'cell9'"),
+    "unknown preset": flags("--preset", "slow", fragment="--preset 'slow'"),
+    "unknown precision": flags("--precision", "fp8", fragment="--precision 'fp8'"),
+    "unknown compile": flags("--compile", "yes", fragment="--compile 'yes'"),
+    "unknown flag": flags("--epoch", "3", fragment="unrecognized arguments: --epoch"),
+    "unknown config key": config_file("m0: 4\nepoch: 3\n", "unknown key 'epoch'"),
+    "YAML syntax error": config_file("m0: [4\n", "not valid YAML"),
+    "config not a mapping": config_file("- 4\n", "must be a mapping"),
+    "config value of the wrong type": config_file("m0: four\n", "--m0 'four': must be int"),
+    "missing config file": flags("--config", "nothere.yaml", fragment="--config nothere.yaml"),
+    "depths of the wrong length": flags("--initial-depths", "6-6", "--stages", "3",
+                                        fragment="--initial-depths '6-6': has 2 stages"),
+    "depth of zero": flags("--initial-depths", "6-0-6", fragment="6-0-6"),
+    "bad references": flags("--references", "7,x", fragment="--references '7,x'"),
+    "unwritable storage path": unwritable_storage,
+    "unreachable tracking server": flags("--tracking-uri", "http://127.0.0.1:9",
+                                         fragment="--tracking-uri 'http://127.0.0.1:9': cannot "
+                                                  "reach the MLflow server"),
+    "tracking file in a missing folder": flags("--tracking-uri", "sqlite:////nowhere/mlflow.db",
+                                               fragment="folder /nowhere does not exist"),
+    "unknown country": flags("--country", "XYZ", fragment="--country 'XYZ'"),
+    "tiny images": flags("--dataset", "synthetic", "--image-size", "4",
+                         fragment="--image-size 4"),
+    "zero learning rate": flags("--lr", "0", fragment="--lr 0"),
+    "zero batch size": flags("--batch-size", "0", fragment="--batch-size 0"),
+    "negative budget": flags("--budget-images", "-5", fragment="--budget-images -5.0"),
+    "resume without a name": flags("--resume", fragment="--resume True: needs --name"),
+}
+
+AFTER_RAY = {  # only the cluster knows what it holds
+    "more GPUs than any node": flags("--gpus-per-trial", "2", fragment="--gpus-per-trial 2.0"),
+    "more CPUs than any node": flags("--cpus-per-trial", "64", fragment="--cpus-per-trial 64.0"),
+}
+
+
+def run_cli(tmp_path, build):
+    argv, fragment = build(tmp_path)
+    done = subprocess.run([sys.executable, "-m", "nas_service.run", *argv], capture_output=True,
+                          text=True, timeout=180, cwd=tmp_path)
+    return done, fragment
+
+
+@pytest.mark.parametrize("build", BEFORE_RAY.values(), ids=BEFORE_RAY.keys())
+def test_bad_input_fails_before_ray_in_one_line(tmp_path, build):
+    done, fragment = run_cli(tmp_path, build)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2, done.stderr
+    assert len(lines) == 1 and fragment in lines[0], done.stderr
+    assert lines[0].startswith("python -m nas_service.run: error: ")
+    assert "Ray" not in done.stdout + done.stderr  # nothing started
+    assert not (tmp_path / "mlflow.db").exists()  # nothing recorded
+
+
+@pytest.mark.parametrize("build", AFTER_RAY.values(), ids=AFTER_RAY.keys())
+def test_impossible_resources_fail_before_any_trial(tmp_path, build):
+    done, fragment = run_cli(tmp_path, build)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert fragment in done.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "mlflow.db").exists()
+
+
+def test_there_are_at_least_twenty_cases():
+    assert len(BEFORE_RAY) + len(AFTER_RAY) >= 20
