@@ -26,16 +26,24 @@ class KillWorkerOnce(tune.Callback):
             os.kill(result["pid"], signal.SIGKILL)
 
 
-def test_killed_worker_resumes_at_the_next_epoch(ray_session, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    config = parse_config(["--iterations", "1", "--m0", "1", "--epochs", "4", "--name", "kill",
+def run_search(name: str, callbacks=()):
+    config = parse_config(["--iterations", "1", "--m0", "1", "--epochs", "4", "--name", name,
                            "--scoring-samples", "200"])
     experiment = start_experiment(config, "stagewise")
     searcher = StageWiseSearcher((1, 1, 1), delta=1, iterations=1)
-    killer = KillWorkerOnce()
     tuner = experiment.make_tuner(create_scoring_pool(1), searcher.max_trials, search_alg=searcher,
-                                  callbacks=(killer,))
-    results = tuner.fit()
+                                  callbacks=callbacks)
+    return searcher, tuner.fit()
+
+
+def by_depths(results) -> dict[tuple, dict]:
+    return {tuple(r.config["depths"]): r for r in results}
+
+
+def test_killed_worker_resumes_at_the_next_epoch(ray_session, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    killer = KillWorkerOnce()
+    searcher, results = run_search("kill", (killer,))
 
     assert killer.killed_trial is not None
     assert searcher.error is None and searcher.final_depths is not None
@@ -45,3 +53,11 @@ def test_killed_worker_resumes_at_the_next_epoch(ray_session, tmp_path, monkeypa
         if str(result.path).endswith(killer.killed_trial):
             # after the kill the trial continues after its last checkpoint, never from epoch 1
             assert epochs.count(1) == 1 and sorted(set(epochs)) == [1, 2, 3, 4], epochs
+
+    # the same search undisturbed: same architecture, and every candidate bit for bit the same
+    undisturbed, reference = run_search("undisturbed")
+    assert undisturbed.final_depths == searcher.final_depths
+    for depths, result in by_depths(reference).items():
+        resumed = by_depths(results)[depths].metrics
+        assert resumed["val_accuracy"] == result.metrics["val_accuracy"], depths
+        assert resumed["importance"] == result.metrics["importance"], depths
