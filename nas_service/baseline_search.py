@@ -35,7 +35,7 @@ ASHA_MAX_SAMPLES = 1000
 
 
 def baseline(config: SearchConfig, method: str, samples: int | None = None,
-             data: DataSplits | None = None) -> dict:
+             data: DataSplits | None = None, callbacks: tuple = ()) -> dict:
     """Run one baseline; returns its parent run id, trials table and the budget it spent."""
     check_baseline(config, method, samples)
     budget = config.budget()
@@ -58,7 +58,7 @@ def baseline(config: SearchConfig, method: str, samples: int | None = None,
         [], num_samples, search_alg=BasicVariantGenerator(random_state=config.seed,
                                          max_concurrent=MAX_CONCURRENT_TRIALS),
         scheduler=scheduler, param_space=space.param_space(), stopper=stopper,
-        metric="val_accuracy", mode="max")
+        metric="val_accuracy", mode="max", callbacks=callbacks)
     with experiment.parent_run_status():
         results = tuner.fit()
         table = candidates_table(results, experiment.child_run_ids())

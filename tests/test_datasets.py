@@ -170,3 +170,16 @@ def test_train_subset_is_stratified_and_keeps_val_and_test():
     assert len(subset.y_train) == 200 and np.bincount(subset.y_train).min() >= 18
     assert subset.y_val is data.y_val and subset.y_test is data.y_test
     assert data.with_train_subset(10_000, seed=0) is data
+
+
+class RunsCode:
+    def __reduce__(self):
+        return (print, ("this ran",))
+
+
+def test_a_cifar_pickle_that_would_run_code_is_refused(tmp_path):
+    write_cifar(tmp_path, "cifar10")
+    batch = tmp_path / "cifar-10-batches-py" / "data_batch_2"
+    batch.write_bytes(pickle.dumps({b"data": RunsCode(), b"labels": [0]}))
+    with pytest.raises(DatasetError, match="refusing to load builtins.print"):
+        load_dataset("cifar10", data_dir=str(tmp_path))

@@ -81,3 +81,17 @@ def test_deploy_readme_covers_every_path():
     for needle in ("raycluster.yaml", "rayjob.yaml", "ray up", "Dockerfile", "mlflow.yaml",
                    "ray job submit"):
         assert needle in text
+
+
+def test_no_service_is_exposed_outside_the_cluster():
+    """The dashboard runs jobs and MLflow has no login: Services stay ClusterIP."""
+    for path in DEPLOY.rglob("*.yaml"):
+        for doc in documents(path):
+            if doc.get("kind") == "Service":
+                assert doc["spec"].get("type", "ClusterIP") == "ClusterIP", path
+            spec = doc.get("spec", {})
+            for cluster in (spec, spec.get("rayClusterSpec", {})):
+                head = cluster.get("headGroupSpec", {}) if isinstance(cluster, dict) else {}
+                assert head.get("serviceType", "ClusterIP") == "ClusterIP", path
+    readme = (DEPLOY / "README.md").read_text()
+    assert "Keep the dashboard and MLflow private" in readme

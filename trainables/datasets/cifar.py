@@ -23,10 +23,23 @@ LAYOUTS = {
 }
 
 
+class _DataOnlyUnpickler(pickle.Unpickler):
+    """Rebuilds dicts, lists, bytes and numpy arrays, nothing else: unpickling can run any code
+    a file names, and a downloaded data file must not run code."""
+
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy", "ndarray"), ("numpy", "dtype")}
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a data file")
+        return super().find_class(module, name)
+
+
 def _read_batch(path: Path, label_key: bytes) -> tuple[np.ndarray, np.ndarray]:
     try:
         with open(path, "rb") as handle:
-            batch = pickle.load(handle, encoding="bytes")
+            batch = _DataOnlyUnpickler(handle, encoding="bytes").load()
         data = np.asarray(batch[b"data"], dtype=np.uint8)
         labels = np.asarray(batch[label_key], dtype=np.int64)
     except (OSError, pickle.UnpicklingError, KeyError, EOFError, TypeError, ValueError) as error:
