@@ -12,19 +12,18 @@ it prints both test accuracies and their difference.  Needs no Ray, so it runs o
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import time
-from pathlib import Path
 
 import torch
 
 from trainables.acceleration import Acceleration, choose_acceleration
 from trainables.datasets import load_dataset
 from trainables.models import build_model
-from trainables.spec import ArchSpec, parse_depths
 from trainables.protocol import TrainingConfig
+from trainables.spec import ArchSpec, parse_depths
 from trainables.training import CandidateTrainer, ImageBatches, channel_stats
+
+from benchmark_io import environment, write_json  # this folder (scripts run from here)
 
 
 def train_and_test(data, spec: ArchSpec, config: TrainingConfig, acceleration: Acceleration,
@@ -73,8 +72,7 @@ def main(argv=None) -> dict:
     fast = choose_acceleration(device, data.x_train.nbytes, precision=args.precision,
                                compile=args.compile)
     plain = Acceleration(device)
-    result = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-              "torch": torch.__version__, "date": datetime.date.today().isoformat(),
+    result = {**environment(device),
               "dataset": args.dataset, "train_images": len(data.y_train), "depths": args.depths,
               "epochs": args.epochs, "seed": args.seed,
               "plain": train_and_test(data, spec, config, plain, args.seed),
@@ -86,9 +84,7 @@ def main(argv=None) -> dict:
           f"{result['plain']['train_seconds']:.0f} s, fast {100 * result['fast']['test_accuracy']:.2f}% "
           f"in {result['fast']['train_seconds']:.0f} s ({result['fast']['settings']}): "
           f"{result['difference_points']:+.2f} points, {result['speedup']:.2f}x", flush=True)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.out, result)
     return result
 
 

@@ -13,20 +13,19 @@ CPU smoke run (the test suite): ``--a 1-1-1 --t 2-2-2 --images 300 --epochs 1 --
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import tempfile
 import time
-from pathlib import Path
 
 import ray
 import torch
 from ray import tune
 
 from trainables.datasets import load_dataset
+from trainables.protocol import TrainingConfig
 from trainables.spec import parse_depths
 from trainables.trainable import TrialSettings, train_candidate
-from trainables.protocol import TrainingConfig
+
+from benchmark_io import environment, write_json  # this folder (scripts run from here)
 
 
 def fit_seconds(settings: TrialSettings, candidates: list[tuple[int, ...]], resources: dict,
@@ -77,9 +76,8 @@ def main(argv=None) -> dict:
     with tempfile.TemporaryDirectory() as storage:
         sequential = fit_seconds(settings, candidates, resources, 1, storage)
         packed = fit_seconds(settings, candidates, resources, 2, storage)
-    result = {"device": torch.cuda.get_device_name() if args.gpu_fraction else "cpu",
-              "torch": torch.__version__, "ray": ray.__version__,
-              "date": datetime.date.today().isoformat(), "a": args.a, "t": args.t,
+    device = torch.device("cuda" if args.gpu_fraction else "cpu")
+    result = {**environment(device), "ray": ray.__version__, "a": args.a, "t": args.t,
               "train_images": len(data.y_train), "epochs": args.epochs,
               "batch_size": args.batch_size, "gpu_fraction": args.gpu_fraction,
               "sequential_s": sequential, "packed_s": packed,
@@ -87,9 +85,7 @@ def main(argv=None) -> dict:
     print(f"A {args.a} + T {args.t}, {args.epochs} epochs on {len(data.y_train)} images: "
           f"sequential {sequential:.1f} s, packed {packed:.1f} s, "
           f"speed-up {result['packed_speedup']:.2f}x", flush=True)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.out, result)
     return result
 
 

@@ -11,16 +11,16 @@ per trial.  Ray has had driver memory growth bugs; a steady slope here is one.
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
-from pathlib import Path
 
 import psutil
 from ray import tune
 
 from nas_service.baseline_search import baseline
 from nas_service.config import parse_config
+
+from benchmark_io import write_json  # this folder (scripts run from here)
 
 
 def rss_mb() -> float:
@@ -68,8 +68,7 @@ def main(argv=None) -> dict:
     print(f"[soak] {args.trials} trials in {result['seconds']:.0f} s; driver RSS "
           f"{started_rss:.0f} MB at start, {ended_rss:.0f} MB at the end; {slope:.2f} MB per "
           f"trial from trial {first_count} to {last_count}", flush=True)
-    if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.out, result)
     return result
 
 

@@ -19,10 +19,7 @@ A CPU smoke run (what the test suite does): ``--device cpu --models 1-1-1 --imag
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -32,9 +29,11 @@ from torchvision.transforms import v2
 
 from trainables.acceleration import choose_acceleration
 from trainables.models import build_model
-from trainables.spec import ArchSpec, format_depths, parse_depths
 from trainables.protocol import TrainingConfig
+from trainables.spec import ArchSpec, format_depths, parse_depths
 from trainables.training import CandidateTrainer, ImageBatches, channel_stats, make_optimizer
+
+from benchmark_io import environment, write_json  # this folder (scripts run from here)
 
 PAPER_TRAIN_IMAGES = 50_000
 PAPER_EPOCHS = 200
@@ -189,8 +188,7 @@ def main(argv=None) -> dict:
             print(" ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
                            for k, v in row.items() if k != "ours_settings"), flush=True)
 
-    result = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-              "torch": torch.__version__, "date": datetime.date.today().isoformat(),
+    result = {**environment(device),
               "images": args.images, "timed_epochs": args.epochs, "workers": args.workers,
               "rows": rows}
     smallest_batch = min(row["batch_size"] for row in rows)
@@ -205,9 +203,7 @@ def main(argv=None) -> dict:
             "hours": protocol_hours(rates, args.pack_ratio)}
         print(f"paper protocol (11 models, 200 epochs on 50,000 images, final +100 epochs) on "
               f"{result['device']}: {result['projection']['hours']:.2f} h", flush=True)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.out, result)
     return result
 
 

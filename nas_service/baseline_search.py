@@ -67,6 +67,9 @@ def baseline(config: SearchConfig, method: str, samples: int | None = None,
         if errors:
             raise SearchFailed(f"{method}: {len(errors)} trial(s) failed, e.g. "
                                f"{error_line(errors[0].error)}")
+        budget_spent = stopper is not None and stopper.exhausted
+        if results.num_terminated + results.num_errors < num_samples and not budget_spent:
+            raise experiment.interrupted()  # Tune returns early after Ctrl-C
         spent = spent_by([r.metrics for r in results if r.metrics])
         print(f"[nas] {method}: trained {len(table)} networks, spent {spent}", flush=True)
     return {"method": method, "parent_run_id": experiment.parent_run_id, "table": table,

@@ -8,8 +8,8 @@ from trainables.acceleration import (EXPECTED_COMPILE_SPEEDUP, Acceleration, cho
                                      decide_compile, fits_in_memory)
 from trainables.datasets import load_dataset
 from trainables.models import build_model
-from trainables.spec import ArchSpec
 from trainables.protocol import TrainingConfig
+from trainables.spec import ArchSpec
 from trainables.training import CandidateTrainer, ImageBatches, channel_stats
 
 CPU = torch.device("cpu")

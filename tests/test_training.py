@@ -6,8 +6,8 @@ from trainables.augment import random_crop, random_flip
 from trainables.datasets import load_dataset
 from trainables.features import pool_stage_output, scoring_sample, stage_features
 from trainables.models import build_model
-from trainables.spec import ArchSpec
 from trainables.protocol import PRESETS, TrainingConfig
+from trainables.spec import ArchSpec
 from trainables.training import (CandidateTrainer, ImageBatches, channel_stats, evaluate,
                                  learning_rate, make_optimizer)
 

@@ -29,8 +29,8 @@ from trainables.metrics.architecture import architecture_measures
 from trainables.metrics.latency import cpu_latency_ms
 from trainables.metrics.emissions import EpochEmissions
 from trainables.models import build_model
-from trainables.spec import ArchSpec
 from trainables.protocol import TrainingConfig
+from trainables.spec import ArchSpec
 from trainables.training import CandidateTrainer, ImageBatches, channel_stats
 
 STAGE_DEPTHS_KEY = "stage_depths"
