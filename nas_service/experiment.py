@@ -34,6 +34,9 @@ from trainables.trainable import TrialSettings, train_candidate
 os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
 # Tune's rich console tables repeat every epoch; ProgressPrinter gives one line per candidate.
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+# ...and one line per failure, instead of a page of Ray internals (the traceback stays in the
+# trial folder's error.txt)
+os.environ.setdefault("TUNE_PRINT_ALL_TRIAL_ERRORS", "0")
 
 MAX_CONCURRENT_TRIALS = 2  # A and T of an iteration side by side; baselines get the same
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ray.tune import Callback
 
 from nas_service.searcher import run_name, stage_scores_from_result
@@ -18,5 +20,22 @@ class ProgressPrinter(Callback):
               f"{result.get('val_accuracy', float('nan')):.4f} after {result.get('epoch', 0)} epochs"
               f"{importance}, {result.get('time_total_s', 0):.0f} s", flush=True)
 
+    def on_trial_recover(self, iteration, trials, trial, **info) -> None:
+        print(f"[nas] {run_name(trial.config)} failed{failure_cause(trial)}; retrying from its "
+              f"last checkpoint", flush=True)
+
     def on_trial_error(self, iteration, trials, trial, **info) -> None:
-        print(f"[nas] {run_name(trial.config)} failed; its trace is in {trial.path}", flush=True)
+        print(f"[nas] {run_name(trial.config)} failed{failure_cause(trial)}; traceback in "
+              f"{trial.path}/error.txt", flush=True)
+
+
+def failure_cause(trial) -> str:
+    """`` (ExceptionType: message)`` from the last line of the trial's error file, if any.
+
+    Tune's own multi-page traceback per failure is switched off (``nas_service.experiment``); the
+    whole traceback stays in that file."""
+    path = trial.error_file
+    if not path or not Path(path).is_file():
+        return ""
+    lines = [line for line in Path(path).read_text().splitlines() if line.strip()]
+    return f" ({lines[-1].strip()})" if lines else ""
