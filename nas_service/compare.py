@@ -7,6 +7,10 @@ network by validation accuracy with its test accuracy, params and MACs, and the 
 kgCO2eq) and a Pareto plot of all trials (validation accuracy vs MACs, each method's front drawn),
 written to ``<storage>/<name>/`` and to an MLflow run tagged ``nas.method = comparison``.
 ``--seeds 0,1,2`` repeats everything per seed and reports mean and spread.
+
+``--criteria plsvip,inffs,ilfs`` compares importance criteria instead (the paper's Table II): one
+stage-wise search per criterion with the same settings, tabulated per iteration (architecture,
+accuracy, params, MACs) in ``criteria.md``.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from nas_service.pareto import pareto_front  # noqa: E402
 from nas_service.report import candidates_frame, markdown_table  # noqa: E402
 from nas_service.stagewise import search  # noqa: E402
 from nas_service.tracking import METHOD_TAG, experiment_id  # noqa: E402
+from scoring.criteria import CRITERIA  # noqa: E402
 
 PROG = "python -m nas_service.compare"
 METHOD_STYLES = {"stagewise": ("tab:green", "o", "-"), "random": ("tab:blue", "s", "--"),
@@ -141,6 +146,61 @@ def compare(config: SearchConfig, seeds: Sequence[int]) -> pd.DataFrame:
     return summary
 
 
+def criterion_rows(criterion: str, record: dict, trials: pd.DataFrame) -> list[dict]:
+    """The architecture each iteration of one search trained as A, then the final one."""
+    steps = [(step["iteration"], step["A"]) for step in record["iterations"]]
+    steps.append((len(steps) + 1, record["depths"]))
+    by_depths = trials.drop_duplicates("depths").set_index("depths")
+    rows = []
+    for iteration, depths in steps:
+        trial = by_depths.loc[depths]
+        rows.append({"criterion": criterion, "iteration": iteration, "depths": depths,
+                     "depth": int(trial["depth"]), "params (M)": round(trial["params"] / 1e6, 3),
+                     "MACs (M)": round(trial["macs"] / 1e6, 2),
+                     "val acc (%)": round(100 * trial["val_accuracy"], 2),
+                     "test acc (%)": round(100 * trial["test_accuracy"], 2)})
+    return rows
+
+
+def compare_criteria(config: SearchConfig, criteria: Sequence[str]) -> pd.DataFrame:
+    """One stage-wise search per criterion, same settings and seed; a Table II-like table."""
+    client = MlflowClient(config.tracking_uri)
+    rows, parent_ids = [], []
+    for criterion in criteria:
+        record = search(replace(config, criterion=criterion, references=None,
+                                name=f"{config.name}-{criterion}"))
+        trials = candidates_frame(client, client.get_run(record["parent_run_id"]))
+        rows += criterion_rows(criterion, record, trials)
+        parent_ids.append(record["parent_run_id"])
+    table = pd.DataFrame(rows)
+    folder = Path(config.storage_path) / config.name
+    folder.mkdir(parents=True, exist_ok=True)
+    table.to_csv(folder / "criteria.csv", index=False)
+    (folder / "criteria.md").write_text("\n".join([
+        "# Stage-wise search per importance criterion (cf. the paper's Table II)", "",
+        "Iteration k is the architecture A of iteration k; the last row of each criterion is the "
+        "final architecture.", "", markdown_table(table), ""]))
+    run = client.create_run(experiment_id(client, config.experiment), run_name=config.name,
+                            tags={METHOD_TAG: "criteria comparison",
+                                  "nas.compared_runs": ",".join(parent_ids)})
+    for name in ("criteria.md", "criteria.csv"):
+        client.log_artifact(run.info.run_id, str(folder / name))
+    client.set_terminated(run.info.run_id, "FINISHED")
+    with pd.option_context("display.width", 220, "display.max_columns", 20):
+        print("\n" + table.to_string(index=False))
+    print(f"[nas] criteria comparison: {folder / 'criteria.md'}", flush=True)
+    return table
+
+
+def parse_criteria(text: str) -> list[str]:
+    criteria = [part.strip() for part in text.split(",")]
+    unknown = [c for c in criteria if c not in CRITERIA]
+    if unknown or len(set(criteria)) != len(criteria):
+        raise ConfigError(f"--criteria {text!r}: must be distinct names among "
+                          f"{', '.join(CRITERIA)}, separated by commas")
+    return criteria
+
+
 def parse_seeds(text: str) -> list[int]:
     try:
         seeds = [int(part) for part in text.split(",")]
@@ -152,12 +212,18 @@ def parse_seeds(text: str) -> list[int]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(PROG, "Stage-wise, random search and ASHA at an equal budget.")
     parser.add_argument("--seeds", help="repeat with these seeds, e.g. 0,1,2 (default: --seed)")
+    parser.add_argument("--criteria", help="compare importance criteria instead of search "
+                        f"methods, e.g. {','.join(CRITERIA)}")
 
     def command() -> None:
         arguments = vars(parser.parse_args(argv))
         seeds_text = arguments.pop("seeds", None)
+        criteria_text = arguments.pop("criteria", None)
         config = parse_arguments(arguments, default_name="compare-{dataset}-{time}")
-        compare(config, parse_seeds(seeds_text) if seeds_text else [config.seed])
+        if criteria_text:
+            compare_criteria(config, parse_criteria(criteria_text))
+        else:
+            compare(config, parse_seeds(seeds_text) if seeds_text else [config.seed])
 
     return run_command(PROG, command)
 

@@ -14,7 +14,9 @@ import numpy as np
 Criterion = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 CRITERIA: dict[str, str] = {
-    "plsvip": "scoring.plsvip:plsvip",
+    "plsvip": "scoring.plsvip:plsvip",  # the paper's best: supervised, PLS + VIP
+    "inffs": "scoring.inffs:inffs",  # unsupervised: infinite feature selection
+    "ilfs": "scoring.ilfs:ilfs",  # supervised: infinite latent feature selection
 }
 
 
@@ -25,5 +27,17 @@ def get_criterion(name: str) -> Criterion:
 
 
 def stage_score(features: np.ndarray, labels: np.ndarray, criterion: str) -> float:
-    """A stage's importance: the mean per-feature importance of its output features (the paper)."""
-    return float(np.mean(get_criterion(criterion)(features, labels)))
+    """A stage's importance: the mean per-feature importance of its output features (the paper).
+
+    The growth rule compares this number between A and T for the same stage, so it must mean the
+    same in both.  It does: both networks are scored on the same images
+    (``trainables.features.scoring_sample``), pooled the same way, and a stage has the same width
+    and resolution in A and T, hence the same number of features F.  Every criterion normalises its
+    scores independently of the network: VIP's squares sum to F (mean in (0, 1]), inf-FS and il-FS
+    sum paths with r = 0.99 / spectral radius (mean in [0, 99]); the mean removes what is left of F.
+    """
+    scores = get_criterion(criterion)(features, labels)
+    if not np.isfinite(scores).all():
+        raise ValueError(f"criterion {criterion!r} gave non-finite scores for features of shape "
+                         f"{np.shape(features)}")
+    return float(np.mean(scores))

@@ -43,7 +43,7 @@ def plsvip(features: np.ndarray, labels: np.ndarray, n_components: int = 2) -> n
         n_components: latent components; 2 as in the authors' code ("not recommended" to change).
             Capped at n_features and n_samples - 1.
     Returns:
-        (n_features,) importances >= 0 whose mean is in (0, 1].
+        (n_features,) importances >= 0 whose mean is in [0, 1] (0 for constant columns).
     """
     features = np.asarray(features, dtype=np.float64)
     labels = np.asarray(labels)
@@ -53,6 +53,14 @@ def plsvip(features: np.ndarray, labels: np.ndarray, n_components: int = 2) -> n
         raise ValueError("features contain NaN or infinite values (did training diverge?)")
     if len(np.unique(labels)) < 2:
         raise ValueError("PLS-VIP needs at least two classes among the labels")
-    components = max(1, min(n_components, features.shape[1], len(features) - 1))
-    pls = PLSRegression(n_components=components, scale=True).fit(features, one_hot(labels))
-    return vip_scores(pls.x_scores_, pls.x_weights_, pls.y_loadings_)
+    # constant columns carry no information: VIP 0 (PLS gives them zero weight anyway, and fails
+    # outright when every column is constant, e.g. a stage whose outputs collapsed)
+    varying = features.std(axis=0) > 0
+    if not varying.any():
+        return np.zeros(features.shape[1])
+    components = max(1, min(n_components, int(varying.sum()), len(features) - 1))
+    pls = PLSRegression(n_components=components, scale=True).fit(features[:, varying],
+                                                                 one_hot(labels))
+    weights = np.zeros((features.shape[1], components))
+    weights[varying] = pls.x_weights_
+    return vip_scores(pls.x_scores_, weights, pls.y_loadings_)

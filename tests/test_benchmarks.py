@@ -66,3 +66,15 @@ def test_fast_vs_plain_accuracy_trains_both_paths_on_the_same_data(tmp_path):
     assert result["difference_points"] == pytest.approx(
         100 * (result["fast"]["test_accuracy"] - result["plain"]["test_accuracy"]))
     assert result["train_images"] > 0 and 0 <= result["plain"]["test_accuracy"] <= 1
+
+
+def test_criteria_speed_times_every_criterion_and_the_actor(tmp_path):
+    out = tmp_path / "criteria.json"
+    run_benchmark("criteria_speed.py", "--samples", "200", "--features", "8,16",
+                  "--actor-features", "8", "--repeats", "1", "--out", str(out))
+    result = json.loads(out.read_text())
+    assert [row["features"] for row in result["seconds"]] == [8, 16]
+    for row in result["seconds"]:
+        assert all(row[c] > 0 for c in ("plsvip", "inffs", "ilfs"))
+    for timing in result["actor_vs_direct"].values():
+        assert timing["ratio"] == pytest.approx(timing["actor_s"] / timing["direct_s"])

@@ -3,8 +3,8 @@
 import pytest
 from mlflow.tracking import MlflowClient
 
-from nas_service.compare import compare
-from nas_service.config import parse_config
+from nas_service.compare import compare, compare_criteria, parse_criteria
+from nas_service.config import ConfigError, parse_config
 from nas_service.stagewise import search
 from nas_service.space import DepthSpace
 from nas_service.tracking import METHOD_TAG, PARENT_RUN_ID_TAG
@@ -62,3 +62,35 @@ def test_a_budget_ends_stagewise_cleanly(ray_session, tmp_path, tracking_uri, mo
     experiment = client.get_experiment_by_name("stagewise-nas")
     parent, = client.search_runs([experiment.experiment_id], "attributes.run_name = 'budget'")
     assert parent.info.status == "FINISHED"
+
+
+def test_criteria_comparison_runs_one_search_per_criterion(ray_session, tmp_path, tracking_uri,
+                                                           monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = parse_config(["--iterations", "1", "--m0", "1", "--epochs", "2", "--name", "crit",
+                           "--tracking-uri", tracking_uri, "--scoring-samples", "300"])
+    table = compare_criteria(config, ["inffs", "ilfs"])
+
+    # per criterion: iteration 1 is the start, iteration 2 the final architecture
+    assert list(zip(table["criterion"], table["iteration"])) == [
+        ("inffs", 1), ("inffs", 2), ("ilfs", 1), ("ilfs", 2)]
+    assert (table.loc[table["iteration"] == 1, "depths"] == "1-1-1").all()
+    assert (table["params (M)"] > 0).all() and table["val acc (%)"].between(0, 100).all()
+    client = MlflowClient(tracking_uri)
+    experiment = client.get_experiment_by_name("stagewise-nas")
+    parents = {r.info.run_name: r for r in client.search_runs([experiment.experiment_id])
+               if r.data.tags.get(METHOD_TAG) == "stagewise"}
+    assert parents["crit-inffs"].data.params["criterion"] == "inffs"
+    assert parents["crit-ilfs"].data.params["criterion"] == "ilfs"
+    for name in ("crit-inffs", "crit-ilfs"):  # the search really used its criterion's scores
+        children = client.search_runs([experiment.experiment_id],
+                                      f"tags.`{PARENT_RUN_ID_TAG}` = '{parents[name].info.run_id}'")
+        scores = [c.data.metrics["importance/s1"] for c in children]
+        assert all(0 <= score <= 99 for score in scores), scores
+    assert (tmp_path / "nas_results" / "crit" / "criteria.md").exists()
+
+
+@pytest.mark.parametrize("text", ["plsvip,gini", "plsvip,plsvip", ""])
+def test_bad_criteria_lists_name_the_flag(text):
+    with pytest.raises(ConfigError, match="--criteria"):
+        parse_criteria(text)
