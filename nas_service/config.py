@@ -25,7 +25,7 @@ from nas_service.errors import ConfigError
 from scoring.criteria import CRITERIA
 from trainables.datasets import LOADERS, load_dataset
 from trainables.metrics.emissions import known_countries
-from trainables.models import MODEL_BUILDERS
+from trainables.module_types import MODULE_TYPES
 from trainables.spec import parse_depths
 
 if TYPE_CHECKING:
@@ -40,12 +40,13 @@ class SearchConfig:
     image_size: int = 32
     max_train_images: int | None = None
     iterations: int = 5
-    m0: int = 6
-    stages: int = 3
+    m0: int | None = None
+    stages: int | None = None
     initial_depths: str | None = None
-    delta: int = 2
+    delta: int | None = None
     references: str | None = None
     module: str = "basic"
+    width: int | None = None
     preset: str = "quick"
     epochs: int | None = None
     lr: float | None = None
@@ -73,6 +74,13 @@ class SearchConfig:
         if self.initial_depths:
             return parse_depths(self.initial_depths)
         return (self.m0,) * self.stages
+
+    @property
+    def widths(self) -> tuple[int, ...] | None:
+        """Channels of each stage from ``--width`` (``None``: the module type's default)."""
+        if self.width is None:
+            return None
+        return tuple(self.width * 2 ** i for i in range(len(self.start_depths)))
 
     @property
     def reference_depths(self) -> list[tuple[int, ...]]:
@@ -115,13 +123,16 @@ FLAG_HELP = {
     "image_size": "side of the square images (synthetic, imagefolder)",
     "max_train_images": "train on a stratified subset of this many training images",
     "iterations": "n, stage-wise iterations (2n+1 trained networks)",
-    "m0": "modules per stage of the first architecture",
-    "stages": "number of stages S",
+    "m0": "modules per stage of the first architecture (default: the module type's: basic 6, "
+          "bottleneck 2)",
+    "stages": "number of stages S (default: basic 3, bottleneck 4)",
     "initial_depths": "first architecture as m1-m2-..-mS (overrides --m0/--stages)",
-    "delta": "modules added to a stage when it grows",
+    "delta": "modules added to a stage when it grows (default: basic 2, bottleneck 1)",
     "references": "uniform networks to train after the search for comparison, as modules per "
                   "stage, e.g. 7,9,18 (ResNet44/56/110)",
-    "module": f"module type: {', '.join(MODEL_BUILDERS)}",
+    "module": f"module type: {', '.join(MODULE_TYPES)}",
+    "width": "channels of the first stage, doubled at every stage (default: basic 16, "
+             "bottleneck 64)",
     "preset": f"training protocol: {', '.join(PRESETS)}",
     "epochs": "training epochs per candidate (default: the preset's)",
     "lr": "initial learning rate (default: the preset's)",
@@ -228,8 +239,16 @@ DEFAULT_NAME = "stagewise-{dataset}-{time}"
 def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchConfig:
     """Check every value; fill in the defaults that depend on the working directory and time."""
     _require(config.dataset in LOADERS, "dataset", config.dataset, f"must be one of {', '.join(LOADERS)}")
-    _require(config.module in MODEL_BUILDERS, "module", config.module,
-             f"must be one of {', '.join(MODEL_BUILDERS)}")
+    _require(config.module in MODULE_TYPES, "module", config.module,
+             f"must be one of {', '.join(MODULE_TYPES)}")
+    module_type = MODULE_TYPES[config.module]
+    if config.stages is None and config.initial_depths:
+        config.stages = len(str(config.initial_depths).split("-"))
+    for flag in ("m0", "stages", "delta"):  # the module type's defaults
+        if getattr(config, flag) is None:
+            setattr(config, flag, getattr(module_type, flag))
+    _require(config.width is None or config.width >= 1, "width", config.width,
+             "must be at least 1")
     _require(config.preset in PRESETS, "preset", config.preset, f"must be one of {', '.join(PRESETS)}")
     _require(config.criterion in CRITERIA, "criterion", config.criterion,
              f"must be one of {', '.join(CRITERIA)}")

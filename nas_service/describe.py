@@ -8,7 +8,7 @@ from typing import Sequence
 
 from nas_service.config import OneLineParser
 from trainables.metrics.architecture import describe_spec
-from trainables.models import MODEL_BUILDERS
+from trainables.module_types import MODULE_TYPES
 from trainables.spec import ArchSpec, parse_depths
 
 PROG = "python -m nas_service.describe"
@@ -18,7 +18,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = OneLineParser(prog=PROG, description="Depth, parameters, MACs, memory and CPU latency "
                                                   "of an architecture.")
     parser.add_argument("--depths", required=True, help="modules per stage, e.g. 9-9-9")
-    parser.add_argument("--module", default="basic", choices=sorted(MODEL_BUILDERS))
+    parser.add_argument("--module", default="basic", choices=sorted(MODULE_TYPES))
     parser.add_argument("--image-size", type=int, default=32)
     parser.add_argument("--in-channels", type=int, default=3)
     parser.add_argument("--num-classes", type=int, default=10)

@@ -170,7 +170,8 @@ def start_experiment(config: SearchConfig, method: str, score_stages: bool = Tru
           f"each trial uses {resources}", flush=True)
     settings = TrialSettings(data=data, training=training, criterion=config.criterion,
                              scoring_samples=config.scoring_samples, seed=config.seed,
-                             module=config.module, threads=max(1, int(config.cpus_per_trial)),
+                             module=config.module, widths=config.widths,
+                             threads=max(1, int(config.cpus_per_trial)),
                              gpus_per_trial=resources["gpu"], country=config.country,
                              score_stages=score_stages, precision=config.precision,
                              compile=config.compile)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
+from trainables.module_types import MODULE_TYPES
+
 
 def format_depths(depths: tuple[int, ...] | list[int]) -> str:
     """``(6, 8, 6)`` -> ``"6-8-6"``: the spelling used in run names, params and the CLI."""
@@ -34,9 +36,10 @@ class ArchSpec:
 
     Attributes:
         depths: modules per stage (m_1..m_S).
-        module: module type, a key of ``trainables.models.MODEL_BUILDERS``.
-        widths: output channels of each stage, one entry per stage; by default 16 doubled at
-            every stage (16/32/64 for the CIFAR ResNets).
+        module: module type, a key of ``trainables.module_types.MODULE_TYPES``.
+        widths: channels of each stage, one entry per stage; by default the module type's base
+            width doubled at every stage (16/32/64 for the CIFAR ResNets, 64..512 for
+            bottlenecks, whose blocks output 4x that).
         in_channels: channels of the input images (1 or 3).
         image_size: height and width of the (square) input images.
         num_classes: outputs of the linear head.
@@ -51,7 +54,10 @@ class ArchSpec:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "depths", tuple(int(m) for m in self.depths))
-        widths = self.widths or tuple(16 * 2 ** i for i in range(len(self.depths)))
+        if self.module not in MODULE_TYPES:
+            raise ValueError(f"module {self.module!r} is not one of {', '.join(MODULE_TYPES)}")
+        base = MODULE_TYPES[self.module].base_width
+        widths = self.widths or tuple(base * 2 ** i for i in range(len(self.depths)))
         object.__setattr__(self, "widths", tuple(int(w) for w in widths))
         if not self.depths or any(m < 1 for m in self.depths):
             raise ValueError(f"depths {self.depths} must be one positive integer per stage")
@@ -73,8 +79,9 @@ class ArchSpec:
 
     @property
     def depth(self) -> int:
-        """Layer count as in ResNet names: 2 convs per basic block, plus stem conv and head (6n+2)."""
-        return 2 * sum(self.depths) + 2
+        """Layer count as in ResNet names: the module's weight layers, plus stem conv and head
+        (2 per basic block: ResNet-56 = 9-9-9; 3 per bottleneck: ResNet-50 = 3-4-6-3)."""
+        return MODULE_TYPES[self.module].layers_per_module * sum(self.depths) + 2
 
     @property
     def depths_text(self) -> str:

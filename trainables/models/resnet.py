@@ -4,8 +4,8 @@ Follows the authors' Keras "ResNet v1" (METHOD_NOTES.md section 4): stem conv3x3
 block conv-BN-ReLU-conv-BN, add, ReLU; the first block of stages 2..S halves the resolution and uses
 a 1x1 projection shortcut (no BN, as in the authors' code); global average pooling and a linear head.
 
-The stage-wise method scores the residual sum of each stage's last block *before* its final ReLU
-(the authors' ``Add`` layer), so ``forward_stages`` returns exactly those tensors: no hooks needed.
+What the stage scorer sees is the residual sum of each stage's last block before its ReLU
+(``trainables.models.staged``).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from trainables.models.staged import StagedNetwork
 from trainables.spec import ArchSpec
 
 
@@ -40,7 +41,7 @@ class BasicBlock(nn.Module):
         return self.relu(self.forward_residual_sum(x))
 
 
-class StageResNet(nn.Module):
+class StageResNet(StagedNetwork):
     """A residual network with ``spec.depths[i]`` basic blocks in stage ``i``."""
 
     def __init__(self, spec: ArchSpec) -> None:
@@ -61,8 +62,7 @@ class StageResNet(nn.Module):
             stages.append(nn.Sequential(*blocks))
             in_channels = width
         self.stages = nn.ModuleList(stages)
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.head = nn.Linear(in_channels, spec.num_classes)
+        self.add_head(in_channels)
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -71,27 +71,3 @@ class StageResNet(nn.Module):
                 nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
                 if module.bias is not None:
                     nn.init.zeros_(module.bias)
-
-    def forward_stages(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Per stage, the residual sum of its last block (pre-ReLU); the last entry feeds the head."""
-        x = self.stem(x)
-        stage_outputs = []
-        for stage in self.stages:
-            for block in stage[:-1]:
-                x = block(x)
-            residual_sum = stage[-1].forward_residual_sum(x)
-            stage_outputs.append(residual_sum)
-            x = torch.relu(residual_sum)
-        return stage_outputs
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.stem(x)
-        for stage in self.stages:
-            x = stage(x)
-        return x
-
-    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(torch.flatten(self.pool(x), 1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_features(x))

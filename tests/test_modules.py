@@ -1,0 +1,75 @@
+"""Module types: bottleneck networks against torchvision's ResNet-50, every proposable depth runs,
+per-module search defaults, and a real one-iteration bottleneck search."""
+
+import itertools
+
+import pytest
+import torch
+import torchvision
+from mlflow.tracking import MlflowClient
+
+from nas_service.config import parse_config
+from nas_service.stagewise import search
+from nas_service.tracking import PARENT_RUN_ID_TAG
+from trainables.metrics.size import count_macs, count_parameters
+from trainables.models import build_model
+from trainables.spec import ArchSpec
+
+
+def test_bottleneck_3_4_6_3_is_torchvisions_resnet50():
+    spec = ArchSpec(depths=(3, 4, 6, 3), module="bottleneck", image_size=224, num_classes=1000)
+    ours, reference = build_model(spec), torchvision.models.resnet50()
+    assert spec.depth == 50
+    assert count_parameters(ours) == count_parameters(reference) == 25_557_032
+    assert count_macs(ours, 3, 224) == count_macs(reference, 3, 224)
+    assert count_macs(ours, 3, 224) == pytest.approx(4.09e9, rel=0.01)
+    # same layers in the same order: torchvision's weights load into ours
+    shapes = [tuple(p.shape) for p in ours.parameters()]
+    assert shapes == [tuple(p.shape) for p in reference.parameters()]
+
+
+@pytest.mark.parametrize("image_size,first_stage_side", [(32, 32), (64, 16)])
+@pytest.mark.parametrize("depths", list(itertools.product([2, 3, 4], repeat=4))[::20])
+def test_every_proposable_bottleneck_depth_trains(depths, image_size, first_stage_side):
+    """Defaults m0 = 2, delta = 1 over two iterations propose 2..4 blocks per stage; small
+    images keep the CIFAR stem, larger ones take torchvision's /4 stem."""
+    spec = ArchSpec(depths=depths, module="bottleneck", widths=(4, 8, 16, 32),
+                    image_size=image_size, num_classes=5)
+    model = build_model(spec)
+    x = torch.randn(2, 3, image_size, image_size)
+    stages = model.forward_stages(x)
+    assert [s.shape[1] for s in stages] == [16, 32, 64, 128]  # 4x the stage widths
+    assert stages[0].shape[-1] == first_stage_side
+    # the last stage's pre-ReLU output is exactly what the head sees after its ReLU
+    torch.testing.assert_close(model.forward_head(torch.relu(stages[-1])), model(x))
+    model(x).sum().backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_each_module_type_brings_its_search_defaults():
+    basic = parse_config([])
+    assert (basic.stages, basic.m0, basic.delta, basic.widths) == (3, 6, 2, None)
+    bottleneck = parse_config(["--module", "bottleneck", "--width", "8"])
+    assert (bottleneck.stages, bottleneck.m0, bottleneck.delta) == (4, 2, 1)
+    assert bottleneck.start_depths == (2, 2, 2, 2) and bottleneck.widths == (8, 16, 32, 64)
+    assert parse_config(["--initial-depths", "1-2"]).stages == 2
+
+
+def test_a_bottleneck_search_runs_end_to_end(ray_session, tmp_path, tracking_uri, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = parse_config(["--module", "bottleneck", "--width", "4", "--m0", "1",
+                           "--iterations", "1", "--epochs", "1", "--dataset", "synthetic",
+                           "--image-size", "16", "--scoring-samples", "100",
+                           "--tracking-uri", tracking_uri, "--name", "bottleneck"])
+    record = search(config)
+    assert len(record["depths"].split("-")) == 4
+    client = MlflowClient(tracking_uri)
+    children = client.search_runs(
+        [client.get_experiment_by_name("stagewise-nas").experiment_id],
+        f"tags.`{PARENT_RUN_ID_TAG}` = '{record['parent_run_id']}'")
+    assert {c.data.params["depths"] for c in children} >= {"1-1-1-1", "2-2-2-2"}
+    for child in children:
+        assert all(f"importance/s{i}" in child.data.metrics for i in range(1, 5))
+        # 3 layers per block + stem + head
+        depths = [int(m) for m in child.data.params["depths"].split("-")]
+        assert child.data.metrics["depth"] == 3 * sum(depths) + 2

@@ -1,0 +1,41 @@
+"""Module types a stage can be built from, and what each brings to a search by default.
+
+Plain data without torch (the CLI checks ``--module`` against it before importing anything
+heavy); the network classes are named by import path and built by ``trainables.models``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ModuleType:
+    """A module type: its network class and its defaults.
+
+    Attributes:
+        builder: import path of the ``nn.Module`` class that takes an ``ArchSpec``.
+        layers_per_module: weight layers per module, for the ResNet-style depth count
+            (layers_per_module x modules + stem + head: ResNet-56, ResNet-50).
+        stages: default number of stages S.
+        m0: default modules per stage of the first architecture.
+        delta: default modules added to a stage that grows.
+        base_width: channels of the first stage, doubled at every later stage.
+    """
+
+    builder: str
+    layers_per_module: int
+    stages: int
+    m0: int
+    delta: int
+    base_width: int
+
+
+MODULE_TYPES: dict[str, ModuleType] = {
+    # the paper's CIFAR residual networks: basic blocks, 16/32/64 channels, m0 = 6, delta = 2
+    "basic": ModuleType("trainables.models.resnet:StageResNet", layers_per_module=2, stages=3,
+                        m0=6, delta=2, base_width=16),
+    # ImageNet-style: torchvision's bottleneck blocks, 4 stages of 64..512 (x4 out) channels
+    "bottleneck": ModuleType("trainables.models.bottleneck:BottleneckResNet", layers_per_module=3,
+                             stages=4, m0=2, delta=1, base_width=64),
+}
