@@ -37,7 +37,7 @@ from trainables.protocol import COMPILE_CHOICES, PRECISIONS, PRESETS, TrainingCo
 class SearchConfig:
     dataset: str = "digits"
     data_dir: str | None = None
-    image_size: int = 32
+    image_size: int | None = None
     max_train_images: int | None = None
     iterations: int = 5
     m0: int | None = None
@@ -103,7 +103,7 @@ class SearchConfig:
         """The data set these settings name; bad files raise ``DatasetError`` here, which is why
         the CLIs call it before starting Ray."""
         data = load_dataset(self.dataset, data_dir=self.data_dir, seed=self.seed,
-                            image_size=self.image_size)
+                            **({"image_size": self.image_size} if self.image_size else {}))
         if self.max_train_images:
             data = data.with_train_subset(self.max_train_images, self.seed)
         return data
@@ -120,7 +120,8 @@ class SearchConfig:
 FLAG_HELP = {
     "dataset": f"data set: {', '.join(LOADERS)}",
     "data_dir": "folder of the data set's files (cifar10/100, idx, imagefolder)",
-    "image_size": "side of the square images (synthetic, imagefolder)",
+    "image_size": "resize images to this side (synthetic, imagefolder: default 32; "
+                  "tinyimagenet: default 64)",
     "max_train_images": "train on a stratified subset of this many training images",
     "iterations": "n, stage-wise iterations (2n+1 trained networks)",
     "m0": "modules per stage of the first architecture (default: the module type's: basic 6, "
@@ -264,7 +265,8 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
         _require(value is None or value > 0, flag.replace("_", "-"), value, "must be positive")
     _require(config.scoring_samples >= 10, "scoring-samples", config.scoring_samples,
              "must be at least 10")
-    _require(config.image_size >= 8, "image-size", config.image_size, "must be at least 8")
+    _require(config.image_size is None or config.image_size >= 8, "image-size", config.image_size,
+             "must be at least 8")
     _require(config.cpus_per_trial > 0, "cpus-per-trial", config.cpus_per_trial, "must be positive")
     _require(config.gpus_per_trial is None or config.gpus_per_trial >= 0, "gpus-per-trial",
              config.gpus_per_trial, "must be 0 or more")

@@ -183,3 +183,113 @@ def test_a_cifar_pickle_that_would_run_code_is_refused(tmp_path):
     batch.write_bytes(pickle.dumps({b"data": RunsCode(), b"labels": [0]}))
     with pytest.raises(DatasetError, match="refusing to load builtins.print"):
         load_dataset("cifar10", data_dir=str(tmp_path))
+
+
+def write_tiny_imagenet(root, wnids=("n01443537", "n01629819"), per_class=6, val_per_class=2):
+    rng = np.random.default_rng(4)
+    root.mkdir(parents=True)
+    (root / "wnids.txt").write_text("\n".join(wnids) + "\n")
+    pixels = {}
+    for wnid in wnids:
+        folder = root / "train" / wnid / "images"
+        folder.mkdir(parents=True)
+        for i in range(per_class):
+            Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(
+                folder / f"{wnid}_{i}.JPEG")
+    (root / "val" / "images").mkdir(parents=True)
+    lines = []
+    for index in range(val_per_class * len(wnids)):
+        wnid = wnids[index % len(wnids)]
+        array = np.full((64, 64, 3), 40 * index, dtype=np.uint8)  # flat: JPEG keeps it exactly
+        Image.fromarray(array).save(root / "val" / "images" / f"val_{index}.JPEG")
+        pixels[f"val_{index}.JPEG"] = array
+        lines.append(f"val_{index}.JPEG\t{wnid}\t0\t0\t63\t63")
+    (root / "val" / "val_annotations.txt").write_text("\n".join(lines) + "\n")
+    return pixels
+
+
+def test_tiny_imagenet_layout_with_val_annotations(tmp_path):
+    write_tiny_imagenet(tmp_path / "tiny-imagenet-200")
+    data = load_dataset("tinyimagenet", data_dir=str(tmp_path), seed=0)
+    assert data.x_train.shape[1:] == (3, 64, 64) and data.num_classes == 2
+    assert len(data.y_train) + len(data.y_val) == 12
+    # val images are the test split, labelled from val_annotations.txt in file order
+    assert data.y_test.tolist() == [0, 1, 0, 1]
+    assert data.x_test[2].mean() == pytest.approx(80, abs=1)
+    small = load_dataset("tinyimagenet", data_dir=str(tmp_path / "tiny-imagenet-200"),
+                         image_size=32, seed=0)
+    assert small.x_train.shape[1:] == (3, 32, 32)
+
+
+def test_tiny_imagenet_annotation_with_an_unknown_class(tmp_path):
+    root = tmp_path / "tiny-imagenet-200"
+    write_tiny_imagenet(root)
+    (root / "val" / "val_annotations.txt").write_text("val_0.JPEG\tn99999999\t0\t0\t1\t1\n")
+    with pytest.raises(DatasetError, match="val_annotations.txt line 1"):
+        load_dataset("tinyimagenet", data_dir=str(tmp_path))
+
+
+def write_downsampled_imagenet(root, side=16, per_batch=1000, batches=2, first_label=1):
+    rng = np.random.default_rng(6)
+    written = {}
+    for name, folder in [*((f"train_data_batch_{b}", "Imagenet16_train")
+                           for b in range(1, batches + 1)), ("val_data", "Imagenet16_val")]:
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        data = rng.integers(0, 256, (per_batch, 3 * side * side), dtype=np.uint8)
+        labels = [first_label + i % 1000 for i in range(per_batch)]
+        with open(root / folder / name, "wb") as handle:
+            pickle.dump({"data": data, "labels": labels, "mean": data.mean(0)}, handle)
+        written[name] = (data, labels)
+    return written
+
+
+def test_downsampled_imagenet_batches(tmp_path):
+    written = write_downsampled_imagenet(tmp_path)
+    data = load_dataset("imagenet32", data_dir=str(tmp_path), seed=0)
+    assert data.name == "imagenet16" and data.num_classes == 1000
+    assert data.x_test.shape == (1000, 3, 16, 16)
+    assert len(data.y_train) + len(data.y_val) == 2000
+    val_rows, val_labels = written["val_data"]
+    assert data.y_test[:3].tolist() == [label - 1 for label in val_labels[:3]]  # one-based
+    np.testing.assert_array_equal(data.x_test[5, 2].ravel(), val_rows[5][512:768])  # B plane
+
+
+def test_downsampled_imagenet_with_zero_based_labels_is_refused(tmp_path):
+    write_downsampled_imagenet(tmp_path, first_label=0)
+    with pytest.raises(DatasetError, match=r"labels must be in \[1, 1000\]"):
+        load_dataset("imagenet32", data_dir=str(tmp_path))
+
+
+def test_npz_with_named_splits_in_channels_last(tmp_path):
+    rng = np.random.default_rng(7)
+    x_train = rng.integers(0, 256, (40, 12, 12, 3), dtype=np.uint8)
+    x_test = rng.integers(0, 256, (10, 12, 12, 3), dtype=np.uint8)
+    np.savez(tmp_path / "mine.npz", x_train=x_train, y_train=np.arange(40) % 4,
+             x_test=x_test, y_test=np.arange(10) % 4)
+    data = load_dataset("npz", data_dir=str(tmp_path), seed=0)
+    assert data.x_test.shape == (10, 3, 12, 12) and data.num_classes == 4
+    np.testing.assert_array_equal(data.x_test[3, 1], x_test[3, :, :, 1])
+    assert not data.flip_ok and len(data.y_train) + len(data.y_val) == 40
+
+
+def test_npz_with_x_and_y_only_is_split_three_ways(tmp_path):
+    images = np.random.default_rng(8).integers(0, 256, (100, 10, 10), dtype=np.uint8)
+    np.savez(tmp_path / "all.npz", x=images, y=np.arange(100) % 5)
+    data = load_dataset("npz", data_dir=str(tmp_path / "all.npz"), seed=0)
+    assert data.x_train.shape[1:] == (1, 10, 10)
+    assert len(data.y_train) + len(data.y_val) + len(data.y_test) == 100 and len(data.y_test) == 20
+
+
+@pytest.mark.parametrize("arrays,message", [
+    ({"x_train": np.zeros((10, 8, 8), np.float32), "y_train": np.zeros(10, int)}, "must be uint8"),
+    ({"x_train": np.zeros((10, 8, 8), np.uint8)}, "has x_train but no y_train"),
+    ({"images": np.zeros((10, 8, 8), np.uint8)}, "needs x_train and y_train"),
+    ({"x_train": np.zeros((10, 8, 6), np.uint8), "y_train": np.zeros(10, int)}, "square"),
+    ({"x_train": np.zeros((10, 8, 8), np.uint8), "y_train": np.zeros(9, int)}, "10 integer labels"),
+    ({"x_train": np.zeros((10, 8, 8), np.uint8), "y_train": np.array([object()] * 10)},
+     "not a readable .npz"),
+])
+def test_bad_npz_files_say_what_is_wrong(tmp_path, arrays, message):
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(DatasetError, match=message):
+        load_dataset("npz", data_dir=str(tmp_path / "bad.npz"))

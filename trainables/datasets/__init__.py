@@ -18,6 +18,9 @@ LOADERS: dict[str, str] = {
     "cifar100": "trainables.datasets.cifar:load_cifar100",
     "idx": "trainables.datasets.idx:load",
     "imagefolder": "trainables.datasets.imagefolder:load",
+    "tinyimagenet": "trainables.datasets.tinyimagenet:load",
+    "imagenet32": "trainables.datasets.imagenet32:load",
+    "npz": "trainables.datasets.npz:load",
 }
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from trainables.datasets.errors import DatasetError
+from trainables.datasets.safe_pickle import load_data_pickle
 from trainables.datasets.splits import DataSplits, from_train_test
 
 LAYOUTS = {
@@ -23,23 +24,9 @@ LAYOUTS = {
 }
 
 
-class _DataOnlyUnpickler(pickle.Unpickler):
-    """Rebuilds dicts, lists, bytes and numpy arrays, nothing else: unpickling can run any code
-    a file names, and a downloaded data file must not run code."""
-
-    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-               ("numpy", "ndarray"), ("numpy", "dtype")}
-
-    def find_class(self, module: str, name: str):
-        if (module, name) not in self.ALLOWED:
-            raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a data file")
-        return super().find_class(module, name)
-
-
 def _read_batch(path: Path, label_key: bytes) -> tuple[np.ndarray, np.ndarray]:
     try:
-        with open(path, "rb") as handle:
-            batch = _DataOnlyUnpickler(handle, encoding="bytes").load()
+        batch = load_data_pickle(path)
         data = np.asarray(batch[b"data"], dtype=np.uint8)
         labels = np.asarray(batch[label_key], dtype=np.int64)
     except (OSError, pickle.UnpicklingError, KeyError, EOFError, TypeError, ValueError) as error:
