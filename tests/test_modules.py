@@ -46,30 +46,54 @@ def test_every_proposable_bottleneck_depth_trains(depths, image_size, first_stag
     assert all(p.grad is not None for p in model.parameters())
 
 
+def test_nasnet_6_6_6_is_the_papers_nasnet_241_with_3_3m_parameters():
+    spec = ArchSpec(depths=(6, 6, 6), module="nasnet")  # widths 32/64/128: NASNet-A 6@768
+    assert spec.depth == 241
+    assert count_parameters(build_model(spec)) == pytest.approx(3.3e6, rel=0.05)
+    # Table IV's cell candidates and NASNet baselines, by their depths
+    assert [ArchSpec(depths=d, module="nasnet").depth for d in [(2, 3, 2), (4, 4, 4)]] == [109, 169]
+
+
+@pytest.mark.parametrize("depths", [(2, 2, 2), (3, 2, 4), (4, 4, 3)])
+def test_every_proposable_nasnet_depth_trains(depths):
+    spec = ArchSpec(depths=depths, module="nasnet", widths=(4, 8, 16), image_size=16)
+    model = build_model(spec)
+    x = torch.randn(2, 3, 16, 16)
+    stages = model.forward_stages(x)
+    assert [tuple(s.shape[1:]) for s in stages] == [(24, 16, 16), (48, 8, 8), (96, 4, 4)]
+    torch.testing.assert_close(model.forward_head(torch.relu(stages[-1])), model(x))
+    model(x).sum().backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
 def test_each_module_type_brings_its_search_defaults():
     basic = parse_config([])
     assert (basic.stages, basic.m0, basic.delta, basic.widths) == (3, 6, 2, None)
+    nasnet = parse_config(["--module", "nasnet"])
+    assert (nasnet.stages, nasnet.m0, nasnet.delta) == (3, 2, 1)
     bottleneck = parse_config(["--module", "bottleneck", "--width", "8"])
     assert (bottleneck.stages, bottleneck.m0, bottleneck.delta) == (4, 2, 1)
     assert bottleneck.start_depths == (2, 2, 2, 2) and bottleneck.widths == (8, 16, 32, 64)
     assert parse_config(["--initial-depths", "1-2"]).stages == 2
 
 
-def test_a_bottleneck_search_runs_end_to_end(ray_session, tmp_path, tracking_uri, monkeypatch):
+@pytest.mark.parametrize("module,stages", [("bottleneck", 4), ("nasnet", 3)])
+def test_a_search_runs_end_to_end_with_each_module(ray_session, tmp_path, tracking_uri,
+                                                   monkeypatch, module, stages):
     monkeypatch.chdir(tmp_path)
-    config = parse_config(["--module", "bottleneck", "--width", "4", "--m0", "1",
+    config = parse_config(["--module", module, "--width", "4", "--m0", "1",
                            "--iterations", "1", "--epochs", "1", "--dataset", "synthetic",
                            "--image-size", "16", "--scoring-samples", "100",
-                           "--tracking-uri", tracking_uri, "--name", "bottleneck"])
+                           "--tracking-uri", tracking_uri, "--name", module])
     record = search(config)
-    assert len(record["depths"].split("-")) == 4
+    assert len(record["depths"].split("-")) == stages
     client = MlflowClient(tracking_uri)
     children = client.search_runs(
         [client.get_experiment_by_name("stagewise-nas").experiment_id],
         f"tags.`{PARENT_RUN_ID_TAG}` = '{record['parent_run_id']}'")
-    assert {c.data.params["depths"] for c in children} >= {"1-1-1-1", "2-2-2-2"}
+    start, deepened = "-".join(["1"] * stages), "-".join(["2"] * stages)
+    assert {c.data.params["depths"] for c in children} >= {start, deepened}
     for child in children:
-        assert all(f"importance/s{i}" in child.data.metrics for i in range(1, 5))
-        # 3 layers per block + stem + head
-        depths = [int(m) for m in child.data.params["depths"].split("-")]
-        assert child.data.metrics["depth"] == 3 * sum(depths) + 2
+        assert all(f"importance/s{i}" in child.data.metrics for i in range(1, stages + 1))
+        depths = tuple(int(m) for m in child.data.params["depths"].split("-"))
+        assert child.data.metrics["depth"] == ArchSpec(depths=depths, module=module).depth

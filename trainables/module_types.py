@@ -15,8 +15,10 @@ class ModuleType:
 
     Attributes:
         builder: import path of the ``nn.Module`` class that takes an ``ArchSpec``.
-        layers_per_module: weight layers per module, for the ResNet-style depth count
-            (layers_per_module x modules + stem + head: ResNet-56, ResNet-50).
+        layers_per_module: weight layers per module, for the ResNet-style depth count.
+        layers_between_stages: weight layers of what joins two stages (a NASNet reduction cell).
+        fixed_layers: stem and head layers.  Depth = layers_per_module x modules +
+            layers_between_stages x (S - 1) + fixed_layers: ResNet-56, ResNet-50, NASNet-241.
         stages: default number of stages S.
         m0: default modules per stage of the first architecture.
         delta: default modules added to a stage that grows.
@@ -29,6 +31,8 @@ class ModuleType:
     m0: int
     delta: int
     base_width: int
+    layers_between_stages: int = 0
+    fixed_layers: int = 2
 
 
 MODULE_TYPES: dict[str, ModuleType] = {
@@ -38,4 +42,9 @@ MODULE_TYPES: dict[str, ModuleType] = {
     # ImageNet-style: torchvision's bottleneck blocks, 4 stages of 64..512 (x4 out) channels
     "bottleneck": ModuleType("trainables.models.bottleneck:BottleneckResNet", layers_per_module=3,
                              stages=4, m0=2, delta=1, base_width=64),
+    # NASNet-A cells (the paper's Table IV): 12 conv + separable-conv layers per cell, reduction
+    # cells between stages, a stem conv and no counted head (NASNet-241 = 6-6-6); m0 = 2 and
+    # delta = 1 as the authors' cell models imply (METHOD_NOTES section 6)
+    "nasnet": ModuleType("trainables.models.nasnet:NASNet", layers_per_module=12, stages=3,
+                         m0=2, delta=1, base_width=32, layers_between_stages=12, fixed_layers=1),
 }

@@ -79,9 +79,12 @@ class ArchSpec:
 
     @property
     def depth(self) -> int:
-        """Layer count as in ResNet names: the module's weight layers, plus stem conv and head
-        (2 per basic block: ResNet-56 = 9-9-9; 3 per bottleneck: ResNet-50 = 3-4-6-3)."""
-        return MODULE_TYPES[self.module].layers_per_module * sum(self.depths) + 2
+        """Layer count as in the models' names (ResNet-56 = 9-9-9 basic, ResNet-50 = 3-4-6-3
+        bottleneck, NASNet-241 = 6-6-6 cells; ``ModuleType`` says how each counts)."""
+        module_type = MODULE_TYPES[self.module]
+        return (module_type.layers_per_module * sum(self.depths)
+                + module_type.layers_between_stages * (self.num_stages - 1)
+                + module_type.fixed_layers)
 
     @property
     def depths_text(self) -> str:
