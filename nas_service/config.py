@@ -49,6 +49,8 @@ class SearchConfig:
     width: int | None = None
     preset: str = "quick"
     epochs: int | None = None
+    transfer_from: str | None = None
+    finetune_epochs: int | None = None
     lr: float | None = None
     batch_size: int | None = None
     criterion: str = "plsvip"
@@ -93,9 +95,11 @@ class SearchConfig:
         return Budget(self.budget_images, self.budget_gpu_hours, self.budget_kgco2)
 
     def training(self) -> TrainingConfig:
-        """The preset with ``--epochs``, ``--lr`` and ``--batch-size`` applied on top."""
+        """The preset with ``--epochs`` (``--finetune-epochs`` when transferring), ``--lr`` and
+        ``--batch-size`` applied on top."""
+        epochs = self.finetune_epochs if self.transfer_from and self.finetune_epochs else self.epochs
         overrides = {key: value for key, value in
-                     (("epochs", self.epochs), ("lr", self.lr), ("batch_size", self.batch_size))
+                     (("epochs", epochs), ("lr", self.lr), ("batch_size", self.batch_size))
                      if value is not None}
         return TrainingConfig(**{**PRESETS[self.preset].to_dict(), **overrides})
 
@@ -136,6 +140,9 @@ FLAG_HELP = {
              "bottleneck 64)",
     "preset": f"training protocol: {', '.join(PRESETS)}",
     "epochs": "training epochs per candidate (default: the preset's)",
+    "transfer_from": "start every candidate from a deeper trained donor: a checkpoint folder "
+                     "(architecture.json + checkpoint.pt) or an MLflow run, runs:/<run id>",
+    "finetune_epochs": "epochs of fine-tuning after --transfer-from (default: --epochs)",
     "lr": "initial learning rate (default: the preset's)",
     "batch_size": "training batch size (default: the preset's)",
     "criterion": f"stage importance criterion: {', '.join(CRITERIA)}",
@@ -256,7 +263,12 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
     for flag in ("iterations", "m0", "stages", "delta", "scoring_actors"):
         _require(getattr(config, flag) >= 1, flag.replace("_", "-"), getattr(config, flag),
                  "must be at least 1")
-    for flag in ("epochs", "batch_size", "max_train_images"):
+    if config.transfer_from and not config.transfer_from.startswith("runs:/"):
+        _require(Path(config.transfer_from).exists(), "transfer-from", config.transfer_from,
+                 "does not exist: give a checkpoint folder or runs:/<run id>")
+    _require(config.finetune_epochs is None or config.transfer_from, "finetune-epochs",
+             config.finetune_epochs, "needs --transfer-from")
+    for flag in ("epochs", "batch_size", "max_train_images", "finetune_epochs"):
         value = getattr(config, flag)
         _require(value is None or value >= 1, flag.replace("_", "-"), value, "must be at least 1")
     _require(config.lr is None or config.lr > 0, "lr", config.lr, "must be positive")

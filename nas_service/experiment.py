@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 import shlex
+import tempfile
 from dataclasses import asdict, dataclass
 from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from ray import tune
 from ray.tune.search import Searcher
@@ -27,8 +29,11 @@ from nas_service.searcher import run_name
 from nas_service.tracking import (PARENT_RUN_ID_TAG, TRIAL_ID_TAG, MLflowTrialCallback,
                                   find_parent_run, log_json_artifact, read_json_artifact,
                                   start_parent_run)
+from trainables.checkpoints import ARCHITECTURE_FILE, CHECKPOINT_FILE
 from trainables.datasets.splits import DataSplits
+from trainables.spec import ArchSpec
 from trainables.trainable import TrialSettings, train_candidate
+from trainables.transfer import Donor, TransferError, load_donor
 
 # Checkpointing every epoch is intended; Tune's "snapshotting too often" warning is noise here.
 os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
@@ -154,6 +159,7 @@ def start_experiment(config: SearchConfig, method: str, score_stages: bool = Tru
     if config.resume:
         config, parent_run_id = saved_search(MlflowClient(config.tracking_uri), config, method)
     data = data if data is not None else config.load_data()
+    donor = resolve_donor(config, data.in_channels) if config.transfer_from else None
     training = config.training()
     print(f"[nas] {method}: {data.summary()}; {training.epochs} epochs per network", flush=True)
     connect()
@@ -174,8 +180,40 @@ def start_experiment(config: SearchConfig, method: str, score_stages: bool = Tru
                              threads=max(1, int(config.cpus_per_trial)),
                              gpus_per_trial=resources["gpu"], country=config.country,
                              score_stages=score_stages, precision=config.precision,
-                             compile=config.compile)
+                             compile=config.compile, donor=donor)
     return Experiment(config, method, settings, resources, client, parent_run_id)
+
+
+def needed_depths(config: SearchConfig) -> tuple[int, ...]:
+    """Per stage, the most modules any network of this search can have: the last iteration's T
+    (start + iterations x delta) or a deeper reference."""
+    deepest = [m + config.iterations * config.delta for m in config.start_depths]
+    for reference in config.reference_depths:
+        deepest = [max(a, b) for a, b in zip(deepest, reference)]
+    return tuple(deepest)
+
+
+def resolve_donor(config: SearchConfig, in_channels: int) -> Donor:
+    """The ``--transfer-from`` donor, checked against every network the search may build."""
+    source = str(config.transfer_from)
+    try:
+        if source.startswith("runs:/"):
+            run_id = source.removeprefix("runs:/").split("/")[0]
+            client = MlflowClient(config.tracking_uri)
+            with tempfile.TemporaryDirectory() as folder:
+                for name in (ARCHITECTURE_FILE, CHECKPOINT_FILE):
+                    client.download_artifacts(run_id, name, folder)
+                donor = load_donor(folder)
+        else:
+            donor = load_donor(source)
+        widths = ArchSpec(depths=config.start_depths, module=config.module,
+                          widths=config.widths).widths
+        donor.check_can_give(needed_depths(config), config.module, widths, in_channels)
+    except TransferError as error:
+        raise ConfigError(f"--transfer-from {source}: {error}") from None
+    except MlflowException as error:
+        raise ConfigError(f"--transfer-from {source}: {error.message}") from None
+    return donor
 
 
 def saved_search(client: MlflowClient, config: SearchConfig, method: str

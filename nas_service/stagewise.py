@@ -18,7 +18,7 @@ from nas_service.searcher import StageWiseSearcher
 from nas_service.tracking import FINAL_RUN_ID_TAG, log_json_artifact, log_pytorch_model
 from scoring.actor import create_scoring_pool
 from trainables.datasets.splits import DataSplits
-from trainables.trainable import load_trained_model
+from trainables.checkpoints import load_trained_model
 
 def search(config: SearchConfig, data: DataSplits | None = None) -> dict:
     """Run one stage-wise search; returns the final architecture record with the budget it spent.

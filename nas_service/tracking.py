@@ -26,7 +26,8 @@ from ray.tune.utils import flatten_dict
 
 from nas_service.searcher import run_name
 from trainables.spec import ArchSpec, format_depths
-from trainables.trainable import ARCHITECTURE_FILE, CHECKPOINT_FILE, trial_identity
+from trainables.checkpoints import ARCHITECTURE_FILE, CHECKPOINT_FILE
+from trainables.trainable import trial_identity
 
 PARENT_RUN_ID_TAG = "mlflow.parentRunId"
 METHOD_TAG = "nas.method"

@@ -20,7 +20,7 @@ from nas_service.stagewise import search
 from nas_service.tracking import FINAL_RUN_ID_TAG, PARENT_RUN_ID_TAG
 from scoring.actor import create_scoring_pool
 from scoring.criteria import stage_score
-from trainables.trainable import load_trained_model
+from trainables.checkpoints import load_trained_model
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,6 @@ checkpoint, and in the last epoch also reports test accuracy, the Table III meas
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 import time
@@ -23,6 +22,7 @@ import torch
 from ray import tune
 
 from trainables.acceleration import CompileDecision, choose_acceleration, decide_compile
+from trainables.checkpoints import ARCHITECTURE_FILE, CHECKPOINT_FILE
 from trainables.datasets.splits import DataSplits
 from trainables.features import scoring_sample, stage_features
 from trainables.metrics.architecture import architecture_measures
@@ -32,11 +32,10 @@ from trainables.models import build_model
 from trainables.protocol import TrainingConfig
 from trainables.spec import ArchSpec
 from trainables.training import CandidateTrainer, ImageBatches, channel_stats
+from trainables.transfer import Donor, transfer_weights
 
 STAGE_DEPTHS_KEY = "stage_depths"
 SAMPLE_ROLE = "sample"
-CHECKPOINT_FILE = "checkpoint.pt"
-ARCHITECTURE_FILE = "architecture.json"
 
 
 def trial_identity(config: dict) -> tuple[tuple[int, ...], str, int]:
@@ -65,6 +64,7 @@ class TrialSettings:
     score_stages: bool = True
     precision: str = "auto"
     compile: str = "auto"
+    donor: Donor | None = None  # --transfer-from: candidates start from its weights
 
     def spec_for(self, depths) -> ArchSpec:
         return ArchSpec(depths=tuple(depths), module=self.module, widths=self.widths,
@@ -78,15 +78,6 @@ def _save_checkpoint(folder: str, model, optimizer, epoch: int, spec: ArchSpec,
                 "totals": totals}, Path(folder) / CHECKPOINT_FILE)
     (Path(folder) / ARCHITECTURE_FILE).write_text(spec.to_json())
     return tune.Checkpoint.from_directory(folder)
-
-
-def load_trained_model(folder: str | Path) -> tuple[ArchSpec, torch.nn.Module]:
-    """The spec and the trained network stored in a trial checkpoint folder (CPU, eval mode)."""
-    spec = ArchSpec.from_dict(json.loads((Path(folder) / ARCHITECTURE_FILE).read_text()))
-    model = build_model(spec)
-    state = torch.load(Path(folder) / CHECKPOINT_FILE, map_location="cpu", weights_only=True)
-    model.load_state_dict(state["model"])
-    return spec, model.eval()
 
 
 def _score_stages(model, settings: TrialSettings, train: ImageBatches, scorers, trial_id: str):
@@ -122,7 +113,10 @@ def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> Non
     spec = settings.spec_for(trial_identity(config)[0])
     data = settings.data
     torch.manual_seed(settings.seed)
-    trainer = CandidateTrainer(build_model(spec), settings.training, acceleration)
+    model = build_model(spec)
+    if settings.donor is not None:
+        transfer_weights(model, settings.donor)  # then fine-tuned; a resumed trial reloads below
+    trainer = CandidateTrainer(model, settings.training, acceleration)
     model, optimizer = trainer.model, trainer.optimizer
     mean, std = channel_stats(data.x_train)
     train = ImageBatches(data.x_train, data.y_train, mean, std, device, acceleration.data_on_device)

@@ -1,0 +1,114 @@
+"""Weight transfer: which tensors a candidate takes from its donor, the donor checks, and a real
+transfer search whose candidates start from a trained reference network in MLflow."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+import torch
+from mlflow.tracking import MlflowClient
+
+from nas_service.config import parse_config
+from nas_service.stagewise import search
+from nas_service.tracking import PARENT_RUN_ID_TAG
+from trainables.checkpoints import ARCHITECTURE_FILE, CHECKPOINT_FILE
+from trainables.models import build_model
+from trainables.spec import ArchSpec
+from trainables.transfer import Donor, TransferError, load_donor, transfer_weights
+
+
+def trained_donor(depths=(3, 3, 3), num_classes=10, seed=1, **spec) -> Donor:
+    torch.manual_seed(seed)
+    donor_spec = ArchSpec(depths=depths, num_classes=num_classes, **spec)
+    model = build_model(donor_spec)
+    for tensor in model.state_dict().values():  # make running stats differ from a fresh net too
+        if tensor.dtype.is_floating_point:
+            tensor.add_(torch.randn_like(tensor) * 0.1)
+    return Donor(donor_spec, model.state_dict())
+
+
+def test_a_candidate_takes_the_first_modules_of_each_donor_stage():
+    donor = trained_donor((3, 3, 3))
+    candidate = build_model(ArchSpec(depths=(2, 1, 3)))
+    copied = transfer_weights(candidate, donor)
+    state = candidate.state_dict()
+    assert set(copied) == set(state)  # stem, every module, head
+    for name, tensor in state.items():
+        assert torch.equal(tensor, donor.state[name]), name
+    assert "stages.0.2.conv1.weight" in donor.state and "stages.0.2.conv1.weight" not in state
+
+
+def test_another_data_sets_head_stays_freshly_initialised():
+    donor = trained_donor((3, 3, 3), num_classes=5)
+    torch.manual_seed(7)
+    candidate = build_model(ArchSpec(depths=(1, 1, 1), num_classes=10))
+    fresh_head = candidate.head.weight.detach().clone()
+    copied = transfer_weights(candidate, donor)
+    assert "head.weight" not in copied and torch.equal(candidate.head.weight, fresh_head)
+    assert torch.equal(candidate.stem[0].weight, donor.state["stem.0.weight"])
+
+
+@pytest.mark.parametrize("donor_kwargs,candidate,message", [
+    ({"depths": (3, 1, 3)}, (2, 2, 2), "donor stage 2 has 1 modules, the search needs up to 2"),
+    ({"depths": (3, 3, 3), "widths": (8, 16, 32)}, (1, 1, 1), "widths [8, 16, 32]"),
+    ({"depths": (3, 3, 3), "module": "bottleneck"}, (1, 1, 1), "donor is a 'bottleneck' network"),
+    ({"depths": (3, 3, 3, 3)}, (1, 1, 1), "donor has 4 stages"),
+])
+def test_a_donor_that_cannot_give_is_refused_by_name(donor_kwargs, candidate, message):
+    donor = trained_donor(**donor_kwargs)
+    with pytest.raises(TransferError, match=re.escape(message)):
+        donor.check_can_give(candidate, "basic", (16, 32, 64), 3)
+
+
+def save_donor(folder, donor: Donor) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / ARCHITECTURE_FILE).write_text(donor.spec.to_json())
+    torch.save({"model": donor.state}, folder / CHECKPOINT_FILE)
+
+
+def test_a_donor_loads_from_a_checkpoint_folder(tmp_path):
+    donor = trained_donor((2, 2, 2))
+    save_donor(tmp_path / "donor", donor)
+    loaded = load_donor(tmp_path / "donor" / CHECKPOINT_FILE)
+    assert loaded.spec == donor.spec
+    assert all(torch.equal(loaded.state[k], v) for k, v in donor.state.items())
+    with pytest.raises(TransferError, match="lacks architecture.json"):
+        load_donor(tmp_path)
+
+
+def test_a_too_shallow_donor_fails_the_cli_before_ray(tmp_path):
+    save_donor(tmp_path / "donor", trained_donor((2, 2, 2), in_channels=1))
+    done = subprocess.run([sys.executable, "-m", "nas_service.run", "--m0", "1", "--iterations",
+                           "1", "--delta", "2", "--transfer-from", str(tmp_path / "donor")],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines()[-1].endswith(
+        "donor stage 1 has 2 modules, the search needs up to 3 (donor 2-2-2)")
+    assert "Ray" not in done.stdout + done.stderr
+
+
+def test_a_transfer_search_fine_tunes_from_a_reference_run(ray_session, tmp_path, tracking_uri,
+                                                           monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    common = ["--m0", "1", "--delta", "1", "--iterations", "1", "--scoring-samples", "200",
+              "--tracking-uri", tracking_uri]
+    first = search(parse_config([*common, "--epochs", "3", "--references", "3", "--name",
+                                 "donor"]))
+    client = MlflowClient(tracking_uri)
+    experiment = client.get_experiment_by_name("stagewise-nas").experiment_id
+    runs = client.search_runs([experiment], f"tags.`{PARENT_RUN_ID_TAG}` = "
+                                            f"'{first['parent_run_id']}'")
+    reference = next(r for r in runs if r.data.params["role"] == "reference")
+    donor_accuracy = reference.data.metrics["val_accuracy"]
+
+    record = search(parse_config([*common, "--transfer-from", f"runs:/{reference.info.run_id}",
+                                  "--finetune-epochs", "1", "--name", "transfer"]))
+    children = client.search_runs([experiment], f"tags.`{PARENT_RUN_ID_TAG}` = "
+                                                f"'{record['parent_run_id']}'")
+    assert all(c.data.metrics["epoch"] == 1 for c in children)  # fine-tuned, not trained
+    # one epoch from the donor's weights does as well as the donor's three from scratch
+    best = max(c.data.metrics["val_accuracy"] for c in children)
+    assert best > donor_accuracy - 0.1, (best, donor_accuracy)
+    parent = client.get_run(record["parent_run_id"])
+    assert parent.data.params["transfer_from"] == f"runs:/{reference.info.run_id}"

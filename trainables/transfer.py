@@ -1,0 +1,95 @@
+"""Weight transfer from a deeper pre-trained donor (the paper's Section III, Table III).
+
+A candidate's stage i takes the donor's *first* m_i modules of stage i (the paper does not say
+which; DESIGN.md fixes the first), and the stem; the head too when the number of classes matches
+(another data set's head is freshly initialised: cross-data-set transfer).  Nothing is averaged or
+resized: the donor must have the same module type and stage widths, and at least as many modules
+in every stage.  Then the candidate is fine-tuned (paper: 50 epochs) instead of trained from
+scratch.
+
+Works on state dicts by key, so it applies to every module type whose stages are indexed lists
+(``stages.<i>.<j>.``): module j of a candidate stage is module j of the donor stage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from trainables.checkpoints import ARCHITECTURE_FILE, CHECKPOINT_FILE, read_checkpoint
+from trainables.spec import ArchSpec
+
+
+class TransferError(ValueError):
+    """A donor that cannot give a candidate its weights; the message names the stage or file."""
+
+
+@dataclass(frozen=True)
+class Donor:
+    """A trained network's spec and weights, as the trainable needs them (CPU tensors)."""
+
+    spec: ArchSpec
+    state: dict[str, torch.Tensor]
+
+    def check_can_give(self, depths: tuple[int, ...], module: str, widths: tuple[int, ...],
+                       in_channels: int) -> None:
+        """Raise ``TransferError`` unless every candidate of ``depths`` can be built from this
+        donor: same module type, stage widths and input channels, and deep enough per stage."""
+        spec = self.spec
+        if spec.module != module:
+            raise TransferError(f"donor is a {spec.module!r} network, the search builds {module!r}")
+        if len(spec.depths) != len(depths):
+            raise TransferError(f"donor has {len(spec.depths)} stages, the search has {len(depths)}")
+        if spec.widths != tuple(widths):
+            raise TransferError(f"donor stage widths {list(spec.widths)} differ from the "
+                                f"search's {list(widths)}")
+        if spec.in_channels != in_channels:
+            raise TransferError(f"donor takes {spec.in_channels}-channel images, the data has "
+                                f"{in_channels}")
+        for stage, (have, need) in enumerate(zip(spec.depths, depths), start=1):
+            if have < need:
+                raise TransferError(f"donor stage {stage} has {have} modules, the search needs up "
+                                    f"to {need} (donor {spec.depths_text})")
+
+
+def load_donor(folder: str | Path) -> Donor:
+    """A donor from a folder holding ``architecture.json`` and ``checkpoint.pt`` (every trial
+    checkpoint and every candidate's MLflow run artifacts have both)."""
+    folder = Path(folder)
+    if folder.is_file():
+        folder = folder.parent
+    missing = [name for name in (ARCHITECTURE_FILE, CHECKPOINT_FILE) if not (folder / name).is_file()]
+    if missing:
+        raise TransferError(f"donor {folder} lacks {', '.join(missing)}: give a trial checkpoint "
+                            "folder or a candidate's MLflow run (runs:/<run id>)")
+    try:
+        spec, state = read_checkpoint(folder)
+    except (OSError, ValueError, TypeError, RuntimeError, KeyError) as error:
+        raise TransferError(f"donor {folder} cannot be read: {error}") from None
+    return Donor(spec, state["model"] if "model" in state else state)
+
+
+def transfer_weights(candidate: nn.Module, donor: Donor) -> list[str]:
+    """Copy into ``candidate`` every donor tensor it has a place for; returns the names copied.
+
+    Stage modules beyond the candidate's depth are left out by construction (their keys do not
+    exist in the candidate); the head is skipped when its shape differs (other classes)."""
+    own = candidate.state_dict()
+    copied = []
+    for name, tensor in own.items():
+        source = donor.state.get(name)
+        if source is None:
+            raise TransferError(f"donor has no tensor {name!r}: it is not the same architecture "
+                                "family")
+        if source.shape != tensor.shape:
+            if name.startswith("head."):
+                continue
+            raise TransferError(f"donor tensor {name!r} has shape {tuple(source.shape)}, the "
+                                f"candidate's {tuple(tensor.shape)}")
+        own[name] = source.to(tensor.dtype)
+        copied.append(name)
+    candidate.load_state_dict(own)
+    return copied
