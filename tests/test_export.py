@@ -1,0 +1,95 @@
+"""Export a real search's found network in every format and load it back; the TorchScript and
+torch.export files load in a process where this package cannot be imported."""
+
+import subprocess
+import sys
+
+import mlflow.pytorch
+import numpy as np
+import pytest
+import torch
+from mlflow.tracking import MlflowClient
+
+from nas_service.config import parse_config
+from nas_service.export import main as export_main
+from nas_service.stagewise import search
+from nas_service.tracking import FINAL_RUN_ID_TAG
+from trainables.models import build_model
+from trainables.spec import ArchSpec
+
+BLOCK_PACKAGE = ("import sys\n"
+                 "for name in ('nas_service', 'trainables', 'scoring'): sys.modules[name] = None\n")
+
+
+@pytest.fixture(scope="module")
+def found(ray_session, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("export")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    record = search(parse_config(["--iterations", "1", "--m0", "1", "--epochs", "1", "--name",
+                                  "export", "--storage-path", str(folder), "--tracking-uri", uri,
+                                  "--scoring-samples", "100"]))
+    client = MlflowClient(uri)
+    final_run = client.get_run(record["parent_run_id"]).data.tags[FINAL_RUN_ID_TAG]
+    local = client.download_artifacts(final_run, "model", str(folder))
+    model = mlflow.pytorch.load_model(local).eval()
+    images = torch.from_numpy(np.random.default_rng(0).normal(size=(3, 1, 8, 8)).astype("float32"))
+    with torch.no_grad():
+        logits = model(images).numpy()
+    return {"uri": uri, "parent": record["parent_run_id"], "images": images, "logits": logits}
+
+
+def run_elsewhere(code: str, tmp_path) -> np.ndarray:
+    """Run ``code`` (which writes out.npy) where nas_service/trainables cannot be imported."""
+    np.save(tmp_path / "images.npy", np.zeros(1))
+    subprocess.run([sys.executable, "-c", BLOCK_PACKAGE + code], cwd=tmp_path, check=True,
+                   timeout=120, capture_output=True)
+    return np.load(tmp_path / "out.npy")
+
+
+@pytest.mark.parametrize("fmt,load", [
+    ("torchscript", "torch.jit.load('net')"),
+    ("pt2", "torch.export.load('net').module()"),
+])
+def test_standalone_formats_run_without_the_package(found, tmp_path, fmt, load):
+    assert export_main(["--run-id", found["parent"], "--format", fmt, "--output",
+                        str(tmp_path / "net"), "--tracking-uri", found["uri"]]) == 0
+    np.save(tmp_path / "x.npy", found["images"].numpy())
+    out = run_elsewhere("import numpy as np, torch\n"
+                        f"net = {load}\n"
+                        "x = torch.from_numpy(np.load('x.npy'))\n"
+                        "np.save('out.npy', net(x).detach().numpy())\n", tmp_path)
+    np.testing.assert_allclose(out, found["logits"], atol=1e-5)
+
+
+def test_state_dict_folder_rebuilds_with_the_package(found, tmp_path):
+    export_main(["--run-id", found["parent"], "--format", "state_dict", "--output",
+                 str(tmp_path / "net"), "--tracking-uri", found["uri"]])
+    spec = ArchSpec.from_dict(__import__("json").loads((tmp_path / "net" /
+                                                         "architecture.json").read_text()))
+    model = build_model(spec)
+    model.load_state_dict(torch.load(tmp_path / "net" / "state_dict.pt", weights_only=True))
+    with torch.no_grad():
+        np.testing.assert_allclose(model.eval()(found["images"]).numpy(), found["logits"],
+                                   atol=1e-5)
+
+
+def test_register_puts_the_model_in_the_registry(found, tmp_path):
+    export_main(["--run-id", found["parent"], "--format", "mlflow", "--output",
+                 str(tmp_path / "net"), "--tracking-uri", found["uri"], "--register", "found-net"])
+    client = MlflowClient(found["uri"])
+    versions = client.search_model_versions("name='found-net'")
+    assert [int(v.version) for v in versions] == [1]
+    mlflow.set_tracking_uri(found["uri"])
+    try:
+        model = mlflow.pytorch.load_model("models:/found-net/1").eval()
+    finally:
+        mlflow.set_tracking_uri(None)
+    with torch.no_grad():
+        np.testing.assert_allclose(model(found["images"]).numpy(), found["logits"], atol=1e-5)
+    assert (tmp_path / "net" / "MLmodel").exists()
+
+
+def test_an_unknown_run_is_a_clear_error(found, capsys):
+    assert export_main(["--run-id", "0123456789abcdef", "--format", "pt2", "--tracking-uri",
+                        found["uri"]]) == 2
+    assert "--run-id 0123456789abcdef" in capsys.readouterr().err
