@@ -14,7 +14,8 @@ from nas_service.config import parse_config
 from nas_service.stagewise import search
 from nas_service.tracking import PARENT_RUN_ID_TAG
 
-SEARCH = ["--iterations", "2", "--m0", "1", "--epochs", "4", "--scoring-samples", "200"]
+EPOCHS = 3
+SEARCH = ["--iterations", "2", "--m0", "1", "--epochs", str(EPOCHS), "--scoring-samples", "200"]
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,7 @@ def wait_until_mid_trial(client: MlflowClient, name: str, process: subprocess.Po
         _, runs = children(client, name)
         finished = [r for r in runs if r.info.status == "FINISHED"]
         training = [r for r in runs if r.info.status == "RUNNING"
-                    and 1 <= r.data.metrics.get("epoch", 0) < 4]
+                    and 1 <= r.data.metrics.get("epoch", 0) < EPOCHS]
         if len(finished) >= 2 and training:
             return
         time.sleep(0.3)
@@ -76,7 +77,7 @@ def assert_one_finished_run_per_candidate(client: MlflowClient, name: str) -> No
     assert all(r.info.status == "FINISHED" for r in runs)
     for run in runs:  # epochs logged once each, across the interruption
         steps = [m.step for m in client.get_metric_history(run.info.run_id, "epoch")]
-        assert steps == [1, 2, 3, 4], (run.info.run_name, steps)
+        assert steps == list(range(1, EPOCHS + 1)), (run.info.run_name, steps)
 
 
 def test_ctrl_c_stops_cleanly_and_resume_finishes_the_search(undisturbed, tmp_path):
