@@ -14,7 +14,7 @@ from nas_service.config import parse_config
 from nas_service.stagewise import search
 from nas_service.tracking import PARENT_RUN_ID_TAG
 
-EPOCHS = 3
+EPOCHS = 4  # a trial spends several seconds mid-way, where the tests interrupt it
 SEARCH = ["--iterations", "2", "--m0", "1", "--epochs", str(EPOCHS), "--scoring-samples", "200"]
 
 
