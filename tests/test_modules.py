@@ -97,3 +97,11 @@ def test_a_search_runs_end_to_end_with_each_module(ray_session, tmp_path, tracki
         assert all(f"importance/s{i}" in child.data.metrics for i in range(1, stages + 1))
         depths = tuple(int(m) for m in child.data.params["depths"].split("-"))
         assert child.data.metrics["depth"] == ArchSpec(depths=depths, module=module).depth
+
+
+@pytest.mark.parametrize("module,depths", [("basic", (1, 1, 1)), ("bottleneck", (1, 1, 1, 1))])
+def test_images_above_32_pixels_get_the_imagenet_stem(module, depths):
+    """Tiny ImageNet's 64x64: the stem divides by 4 (7x7/2 conv, 3x3/2 max pool), as for 224."""
+    for size, side in [(32, 32), (64, 16)]:
+        model = build_model(ArchSpec(depths=depths, module=module, image_size=size))
+        assert model.forward_stages(torch.randn(1, 3, size, size))[0].shape[-1] == side

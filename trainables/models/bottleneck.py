@@ -2,9 +2,7 @@
 
 The blocks are torchvision's ``Bottleneck`` (1x1 reduce, 3x3, 1x1 expand x4, stride on the 3x3,
 a 1x1 conv + BN projection where the shape changes), so depths 3-4-6-3 at 224x224 with 1000
-classes are torchvision's ResNet-50, parameter for parameter.  The stem follows the input size:
-torchvision's 7x7/2 convolution and 3x3/2 max pooling above 32x32, a 3x3 convolution (the CIFAR
-stem) at 32x32 and below, where a /4 stem would leave too little resolution for four stages.
+classes are torchvision's ResNet-50, parameter for parameter (``stem_for`` picks the stem).
 """
 
 from __future__ import annotations
@@ -13,10 +11,9 @@ import torch
 from torch import nn
 from torchvision.models.resnet import Bottleneck as TorchvisionBottleneck
 
-from trainables.models.staged import StagedNetwork
+from trainables.models.staged import StagedNetwork, stem_for
 from trainables.spec import ArchSpec
 
-SMALL_IMAGE_SIZE = 32
 
 
 class Bottleneck(TorchvisionBottleneck):
@@ -28,15 +25,6 @@ class Bottleneck(TorchvisionBottleneck):
         out = self.bn3(self.conv3(out))
         identity = x if self.downsample is None else self.downsample(x)
         return out + identity
-
-
-def stem_for(in_channels: int, width: int, image_size: int) -> nn.Sequential:
-    if image_size > SMALL_IMAGE_SIZE:
-        return nn.Sequential(nn.Conv2d(in_channels, width, 7, stride=2, padding=3, bias=False),
-                             nn.BatchNorm2d(width), nn.ReLU(inplace=True),
-                             nn.MaxPool2d(3, stride=2, padding=1))
-    return nn.Sequential(nn.Conv2d(in_channels, width, 3, padding=1, bias=False),
-                         nn.BatchNorm2d(width), nn.ReLU(inplace=True))
 
 
 class BottleneckResNet(StagedNetwork):

@@ -1,6 +1,7 @@
 """CIFAR-style residual networks whose stages have independent depths.
 
-Follows the authors' Keras "ResNet v1" (METHOD_NOTES.md section 4): stem conv3x3-BN-ReLU; basic
+Follows the authors' Keras "ResNet v1" (METHOD_NOTES.md section 4): stem conv3x3-BN-ReLU (the
+ImageNet stem above 32x32, ``stem_for``); basic
 block conv-BN-ReLU-conv-BN, add, ReLU; the first block of stages 2..S halves the resolution and uses
 a 1x1 projection shortcut (no BN, as in the authors' code); global average pooling and a linear head.
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from trainables.models.staged import StagedNetwork
+from trainables.models.staged import StagedNetwork, stem_for
 from trainables.spec import ArchSpec
 
 
@@ -48,11 +49,7 @@ class StageResNet(StagedNetwork):
         super().__init__()
         self.spec = spec
         stem_width = spec.widths[0]
-        self.stem = nn.Sequential(
-            nn.Conv2d(spec.in_channels, stem_width, 3, padding=1, bias=False),
-            nn.BatchNorm2d(stem_width),
-            nn.ReLU(inplace=True),
-        )
+        self.stem = stem_for(spec.in_channels, stem_width, spec.image_size)
         stages = []
         in_channels = stem_width
         for index, (num_blocks, width) in enumerate(zip(spec.depths, spec.widths)):
