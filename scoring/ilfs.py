@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from scoring.inffs import infinite_path_scores
+from scoring.inputs import checked_inputs
 
 DEFAULT_BINS = 6  # FSLib's demo call and the Python port (3 in ILFS_fast, 4 in v5.2)
 
@@ -94,14 +95,7 @@ def ilfs(features: np.ndarray, labels: np.ndarray, bins: int = DEFAULT_BINS,
     Returns:
         (n_features,) finite scores >= 0.
     """
-    features = np.asarray(features, dtype=np.float64)
-    labels = np.asarray(labels)
-    if features.ndim != 2 or len(features) != len(labels):
-        raise ValueError(f"features {features.shape} and labels {labels.shape} must be (N, F) and (N,)")
-    if not np.isfinite(features).all():
-        raise ValueError("features contain NaN or infinite values (did training diverge?)")
-    if len(np.unique(labels)) < 2:
-        raise ValueError("il-FS needs at least two classes among the labels")
+    features, labels = checked_inputs(features, labels, "il-FS")
     if bins < 2:
         raise ValueError(f"bins {bins} must be at least 2")
     counts = token_counts(class_distance_shares(minmax_columns(features), labels), bins)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import rankdata
 
+from scoring.inputs import checked_inputs
+
 DEFAULT_ALPHA = 0.5  # "should be cross-validated" (FSLib); the paper's tuned value is not given
 PATH_DECAY = 0.99  # r = 0.99 / spectral radius: the series of paths converges
 
@@ -58,11 +60,7 @@ def inffs(features: np.ndarray, labels: np.ndarray | None = None,
     sigma_ij = max(std_i, std_j), min-max normalised over the matrix to [0, 1] (all zero when all
     stds are equal); A = alpha c + (1 - alpha) sigma; scores from ``infinite_path_scores``.
     """
-    features = np.asarray(features, dtype=np.float64)
-    if features.ndim != 2:
-        raise ValueError(f"features {features.shape} must be (N, F)")
-    if not np.isfinite(features).all():
-        raise ValueError("features contain NaN or infinite values (did training diverge?)")
+    features, _ = checked_inputs(features, None, "inf-FS")  # unsupervised: labels unused
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha {alpha} must be in [0, 1]")
     correlation = np.nan_to_num(1.0 - np.abs(spearman_matrix(features)), nan=0.0, posinf=0.0,

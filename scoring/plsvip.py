@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.cross_decomposition import PLSRegression
 
+from scoring.inputs import checked_inputs
+
 
 def one_hot(labels: np.ndarray) -> np.ndarray:
     """Integer labels -> one column per class present (the authors' ``to_categorical``: PLS2)."""
@@ -45,14 +47,7 @@ def plsvip(features: np.ndarray, labels: np.ndarray, n_components: int = 2) -> n
     Returns:
         (n_features,) importances >= 0 whose mean is in [0, 1] (0 for constant columns).
     """
-    features = np.asarray(features, dtype=np.float64)
-    labels = np.asarray(labels)
-    if features.ndim != 2 or len(features) != len(labels):
-        raise ValueError(f"features {features.shape} and labels {labels.shape} must be (N, F) and (N,)")
-    if not np.isfinite(features).all():
-        raise ValueError("features contain NaN or infinite values (did training diverge?)")
-    if len(np.unique(labels)) < 2:
-        raise ValueError("PLS-VIP needs at least two classes among the labels")
+    features, labels = checked_inputs(features, labels, "PLS-VIP")
     # constant columns carry no information: VIP 0 (PLS gives them zero weight anyway, and fails
     # outright when every column is constant, e.g. a stage whose outputs collapsed)
     varying = features.std(axis=0) > 0
