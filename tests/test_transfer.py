@@ -11,12 +11,13 @@ import torch
 from mlflow.tracking import MlflowClient
 
 from nas_service.config import parse_config
+from nas_service.single import train_one
 from nas_service.stagewise import search
 from nas_service.tracking import PARENT_RUN_ID_TAG
 from trainables.checkpoints import ARCHITECTURE_FILE, CHECKPOINT_FILE
 from trainables.datasets import load_dataset
 from trainables.models import build_model
-from trainables.protocol import PRESETS, TrainingConfig
+from trainables.protocol import PRESETS
 from trainables.spec import ArchSpec
 from trainables.training import CandidateTrainer, ImageBatches, channel_stats
 from trainables.transfer import Donor, TransferError, load_donor, transfer_weights
@@ -92,20 +93,6 @@ def test_a_too_shallow_donor_fails_the_cli_before_ray(tmp_path):
     assert "Ray" not in done.stdout + done.stderr
 
 
-def train_digits_donor(depths=(3, 3, 3), epochs=3) -> Donor:
-    """A donor trained on digits in-process (the search's trainer, no Ray)."""
-    data = load_dataset("digits", seed=0)
-    torch.manual_seed(0)
-    spec = ArchSpec(depths=depths, in_channels=1, image_size=8)
-    trainer = CandidateTrainer(build_model(spec), TrainingConfig(epochs=epochs, lr=0.05,
-                                                                 batch_size=64))
-    train = ImageBatches(data.x_train, data.y_train, *channel_stats(data.x_train),
-                         torch.device("cpu"))
-    for epoch in range(epochs):
-        trainer.train_epoch(train, epoch, torch.Generator().manual_seed(epoch), flip=False)
-    return Donor(spec, trainer.model.state_dict())
-
-
 def one_epoch_from_scratch(depths) -> float:
     """Validation accuracy of ``depths`` after one epoch of the quick preset, from scratch."""
     data = load_dataset("digits", seed=0)
@@ -120,13 +107,14 @@ def one_epoch_from_scratch(depths) -> float:
 
 def test_a_transfer_search_fine_tunes_from_a_donor_in_mlflow(ray_session, tmp_path, tracking_uri,
                                                              monkeypatch):
-    """The donor is an MLflow run's artifacts (as every candidate and reference logs them)."""
+    """The donor is a network trained by ``python -m nas_service.train``, taken from MLflow."""
     monkeypatch.chdir(tmp_path)
-    save_donor(tmp_path / "donor", train_digits_donor())
+    trained = train_one(parse_config(["--initial-depths", "3-3-3", "--epochs", "3",
+                                      "--tracking-uri", tracking_uri, "--name", "donor"]))
     client = MlflowClient(tracking_uri)
-    experiment = client.create_experiment("donors")
-    donor_run = client.create_run(experiment, run_name="resnet-3-3-3").info.run_id
-    client.log_artifacts(donor_run, str(tmp_path / "donor"))
+    donor_run = trained["run_id"]
+    donor = client.get_run(donor_run)
+    assert donor.data.params["role"] == "single" and donor.data.params["depths"] == "3-3-3"
 
     config = parse_config(["--m0", "1", "--delta", "1", "--iterations", "1",
                            "--scoring-samples", "200", "--tracking-uri", tracking_uri,

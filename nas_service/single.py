@@ -1,0 +1,39 @@
+"""Train one given architecture with a search's protocol (``python -m nas_service.train``).
+
+The network is one Tune trial, logged to MLflow exactly like a search's candidate (a parent run
+tagged ``nas.method = train`` with one child holding its measures, ``architecture.json`` and
+``checkpoint.pt``).  That makes it a donor for ``--transfer-from runs:/<child run id>`` or a
+uniform-ResNet reference to compare found networks with.
+"""
+
+from __future__ import annotations
+
+from nas_service.candidates import candidates_table
+from nas_service.config import SearchConfig
+from nas_service.errors import SearchFailed
+from nas_service.experiment import error_line, start_experiment
+from trainables.datasets.splits import DataSplits
+
+ROLE = "single"
+
+
+def train_one(config: SearchConfig, data: DataSplits | None = None) -> dict:
+    """Train ``config.start_depths``; returns the parent and child run ids and the measures."""
+    experiment = start_experiment(config, "train", score_stages=False, data=data)
+    depths = list(config.start_depths)
+    tuner = experiment.make_tuner([], 1, param_space={"depths": depths, "role": ROLE,
+                                                      "iteration": 0})
+    with experiment.parent_run_status():
+        results = tuner.fit()
+        table = candidates_table(results, experiment.child_run_ids())
+        experiment.log_table(table)
+        errors = [r for r in results if r.error is not None]
+        if errors:
+            raise SearchFailed(f"training {config.start_depths} failed: "
+                               f"{error_line(errors[0].error)}")
+    row = table.iloc[0]
+    print(f"[nas] trained {row['depths']}: val accuracy {row['val_accuracy']:.4f}, test accuracy "
+          f"{row.get('test_accuracy', float('nan')):.4f}; use it as a donor with "
+          f"--transfer-from runs:/{row['mlflow_run_id']}", flush=True)
+    return {"parent_run_id": experiment.parent_run_id, "run_id": row["mlflow_run_id"],
+            "depths": row["depths"], "val_accuracy": float(row["val_accuracy"])}

@@ -1,0 +1,32 @@
+"""``python -m nas_service.train --depths 9-9-9``: one architecture with a search's protocol
+(``nas_service.single``); every search flag applies (data set, preset, epochs, module...)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Sequence
+
+from nas_service.cli import run_command
+from nas_service.config import build_parser, parse_arguments
+
+PROG = "python -m nas_service.train"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser(PROG, "Train one architecture, logged to MLflow like a candidate.")
+    parser.add_argument("--depths", required=True, help="modules per stage, e.g. 9-9-9")
+
+    def command() -> dict:
+        arguments = vars(parser.parse_args(argv))
+        arguments["initial_depths"] = arguments.pop("depths")
+        config = parse_arguments(arguments, default_name="train-{dataset}-{time}")
+        data = config.load_data()
+        from nas_service.single import train_one  # heavy imports, once settings and data are good
+
+        return train_one(config, data)
+
+    return run_command(PROG, command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
