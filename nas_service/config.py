@@ -301,14 +301,18 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
         except ValueError as error:
             raise ConfigError(f"--initial-depths: {error}") from None
     # on clusters both usually come from the environment (deploy/): MLflow's own variable and ours
-    config.tracking_uri = (config.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
-                           or f"sqlite:///{Path.cwd() / 'mlflow.db'}")
+    config.tracking_uri = default_tracking_uri(config.tracking_uri)
     _check_tracking_uri(config.tracking_uri)
     config.storage_path = _writable_storage(config.storage_path or os.environ.get("NAS_STORAGE_PATH")
                                             or str(Path.cwd() / "nas_results"))
     config.name = config.name or default_name.format(dataset=config.dataset,
                                                      time=time.strftime("%Y%m%d-%H%M%S"))
     return config
+
+
+def default_tracking_uri(uri: str | None) -> str:
+    """``uri``, else ``$MLFLOW_TRACKING_URI``, else ``mlflow.db`` in the working directory."""
+    return uri or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
 
 
 def _check_tracking_uri(uri: str) -> None:

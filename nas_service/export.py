@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Sequence
 
 from nas_service.cli import run_command
-from nas_service.config import OneLineParser
+from nas_service.config import OneLineParser, default_tracking_uri
 from nas_service.errors import ConfigError
 
 PROG = "python -m nas_service.export"
@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--run-id", required=True, help="a candidate's or a search's MLflow run")
     parser.add_argument("--format", required=True, choices=FORMATS)
     parser.add_argument("--output", help="file or folder to write (default: ./<run id><suffix>)")
-    parser.add_argument("--tracking-uri", default=f"sqlite:///{Path.cwd() / 'mlflow.db'}")
+    parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: "
+                        "$MLFLOW_TRACKING_URI, else sqlite:///<cwd>/mlflow.db)")
     parser.add_argument("--register", metavar="NAME", help="also register it in the MLflow "
                         "model registry under this name")
     return parser
@@ -101,7 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def command() -> Path:
         args = parser.parse_args(argv)
-        return export(args.run_id, args.format, args.output, args.tracking_uri, args.register)
+        return export(args.run_id, args.format, args.output,
+                      default_tracking_uri(args.tracking_uri), args.register)
 
     return run_command(PROG, command)
 

@@ -1,5 +1,6 @@
-"""Export a real search's found network in every format and load it back; the TorchScript and
-torch.export files load in a process where this package cannot be imported."""
+"""What users do with a finished search: export its network in every format and load it back
+(TorchScript and torch.export files in a process where this package cannot be imported), and
+ensemble its best candidates."""
 
 import subprocess
 import sys
@@ -93,3 +94,24 @@ def test_an_unknown_run_is_a_clear_error(found, capsys):
     assert export_main(["--run-id", "0123456789abcdef", "--format", "pt2", "--tracking-uri",
                         found["uri"]]) == 2
     assert "--run-id 0123456789abcdef" in capsys.readouterr().err
+
+
+def test_ensemble_of_the_best_candidates(found):
+    from nas_service.ensemble import ensemble
+
+    record = ensemble(found["uri"], top=2, run_id=found["parent"])
+    client = MlflowClient(found["uri"])
+    children = {r.info.run_name: r for r in client.search_runs(
+        [client.get_run(found["parent"]).info.experiment_id],
+        f"tags.`mlflow.parentRunId` = '{found['parent']}'")}
+    best_two = sorted(children.values(), key=lambda r: -r.data.metrics["val_accuracy"])[:2]
+    assert record["members"] == [r.info.run_name for r in best_two]
+    # the test split is rebuilt from the saved settings: members score what their runs logged
+    for name, accuracy in zip(record["members"], record["member_test_accuracy"]):
+        assert accuracy == pytest.approx(children[name].data.metrics["test_accuracy"], abs=1e-9)
+    assert record["params"] == sum(int(children[n].data.metrics["params"])
+                                   for n in record["members"])
+    assert 0 < record["test_accuracy"] <= 1
+    runs = client.search_runs([client.get_run(found["parent"]).info.experiment_id],
+                              "tags.`nas.method` = 'ensemble'")
+    assert runs[0].data.metrics["test_accuracy"] == pytest.approx(record["test_accuracy"])
