@@ -20,11 +20,9 @@ from ray.tune.schedulers import ASHAScheduler
 from ray.tune.search import BasicVariantGenerator
 
 from nas_service.budget import Budget, spent_by
-from nas_service.candidates import candidates_table
 from nas_service.config import SearchConfig
 from nas_service.baselines import check_baseline
-from nas_service.errors import SearchFailed
-from nas_service.experiment import (MAX_CONCURRENT_TRIALS, error_line,
+from nas_service.experiment import (MAX_CONCURRENT_TRIALS, raise_if_trials_failed,
                                     start_experiment)
 from nas_service.space import DepthSpace
 from trainables.datasets.splits import DataSplits
@@ -60,13 +58,8 @@ def baseline(config: SearchConfig, method: str, samples: int | None = None,
         scheduler=scheduler, param_space=space.param_space(), stopper=stopper,
         metric="val_accuracy", mode="max", callbacks=callbacks)
     with experiment.parent_run_status():
-        results = tuner.fit()
-        table = candidates_table(results, experiment.child_run_ids())
-        experiment.log_table(table)
-        errors = [r for r in results if r.error is not None]
-        if errors:
-            raise SearchFailed(f"{method}: {len(errors)} trial(s) failed, e.g. "
-                               f"{error_line(errors[0].error)}")
+        results, table = experiment.fit(tuner)
+        raise_if_trials_failed(results, method)
         budget_spent = stopper is not None and stopper.exhausted
         if results.num_terminated + results.num_errors < num_samples and not budget_spent:
             raise experiment.interrupted()  # Tune returns early after Ctrl-C

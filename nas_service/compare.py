@@ -106,6 +106,17 @@ def plot_pareto(trials: pd.DataFrame, path: Path) -> None:
     plt.close(figure)
 
 
+def log_comparison_run(client: MlflowClient, config: SearchConfig, method: str,
+                       parent_ids: list[str], folder: Path, files: Sequence[str]) -> None:
+    """A finished MLflow run (tag ``nas.method``) holding the comparison's ``files`` from
+    ``folder`` and the ids of the searches it compares."""
+    run = client.create_run(experiment_id(client, config.experiment), run_name=config.name,
+                            tags={METHOD_TAG: method, "nas.compared_runs": ",".join(parent_ids)})
+    for name in files:
+        client.log_artifact(run.info.run_id, str(folder / name))
+    client.set_terminated(run.info.run_id, "FINISHED")
+
+
 def compare(config: SearchConfig, seeds: Sequence[int]) -> pd.DataFrame:
     client = MlflowClient(config.tracking_uri)
     rows, all_trials, parent_ids = [], [], []
@@ -133,11 +144,8 @@ def compare(config: SearchConfig, seeds: Sequence[int]) -> pd.DataFrame:
                  markdown_table(aggregate(summary)), ""]
     text += ["![pareto.png](pareto.png)", ""]
     (folder / "comparison.md").write_text("\n".join(text))
-    run = client.create_run(experiment_id(client, config.experiment), run_name=config.name,
-                            tags={METHOD_TAG: "comparison", "nas.compared_runs": ",".join(parent_ids)})
-    for name in ("comparison.md", "comparison.csv", "comparison_trials.csv", "pareto.png"):
-        client.log_artifact(run.info.run_id, str(folder / name))
-    client.set_terminated(run.info.run_id, "FINISHED")
+    log_comparison_run(client, config, "comparison", parent_ids, folder,
+                       ("comparison.md", "comparison.csv", "comparison_trials.csv", "pareto.png"))
     with pd.option_context("display.width", 220, "display.max_columns", 20):
         print("\n" + summary.to_string(index=False))
         if len(seeds) > 1:
@@ -180,12 +188,8 @@ def compare_criteria(config: SearchConfig, criteria: Sequence[str]) -> pd.DataFr
         "# Stage-wise search per importance criterion (cf. the paper's Table II)", "",
         "Iteration k is the architecture A of iteration k; the last row of each criterion is the "
         "final architecture.", "", markdown_table(table), ""]))
-    run = client.create_run(experiment_id(client, config.experiment), run_name=config.name,
-                            tags={METHOD_TAG: "criteria comparison",
-                                  "nas.compared_runs": ",".join(parent_ids)})
-    for name in ("criteria.md", "criteria.csv"):
-        client.log_artifact(run.info.run_id, str(folder / name))
-    client.set_terminated(run.info.run_id, "FINISHED")
+    log_comparison_run(client, config, "criteria comparison", parent_ids, folder,
+                       ("criteria.md", "criteria.csv"))
     with pd.option_context("display.width", 220, "display.max_columns", 20):
         print("\n" + table.to_string(index=False))
     print(f"[nas] criteria comparison: {folder / 'criteria.md'}", flush=True)

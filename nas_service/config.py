@@ -26,11 +26,11 @@ from scoring.criteria import CRITERIA
 from trainables.datasets import LOADERS, load_dataset
 from trainables.metrics.emissions import known_countries
 from trainables.module_types import MODULE_TYPES
+from trainables.protocol import COMPILE_CHOICES, PRECISIONS, PRESETS, TrainingConfig
 from trainables.spec import parse_depths
 
 if TYPE_CHECKING:
     from trainables.datasets.splits import DataSplits
-from trainables.protocol import COMPILE_CHOICES, PRECISIONS, PRESETS, TrainingConfig
 
 
 @dataclass
@@ -121,6 +121,11 @@ class SearchConfig:
         return params
 
 
+def _module_defaults(field: str) -> str:
+    """``basic 6, bottleneck 2, ...``: a module-type default, as the help text shows it."""
+    return ", ".join(f"{name} {getattr(kind, field)}" for name, kind in MODULE_TYPES.items())
+
+
 FLAG_HELP = {
     "dataset": f"data set: {', '.join(LOADERS)}",
     "data_dir": "folder of the data set's files (cifar10/100, idx, imagefolder)",
@@ -128,16 +133,15 @@ FLAG_HELP = {
                   "tinyimagenet: default 64)",
     "max_train_images": "train on a stratified subset of this many training images",
     "iterations": "n, stage-wise iterations (2n+1 trained networks)",
-    "m0": "modules per stage of the first architecture (default: the module type's: basic 6, "
-          "bottleneck 2)",
-    "stages": "number of stages S (default: basic 3, bottleneck 4)",
+    "m0": f"modules per stage of the first architecture (default: {_module_defaults('m0')})",
+    "stages": f"number of stages S (default: {_module_defaults('stages')})",
     "initial_depths": "first architecture as m1-m2-..-mS (overrides --m0/--stages)",
-    "delta": "modules added to a stage when it grows (default: basic 2, bottleneck 1)",
+    "delta": f"modules added to a stage when it grows (default: {_module_defaults('delta')})",
     "references": "uniform networks to train after the search for comparison, as modules per "
                   "stage, e.g. 7,9,18 (ResNet44/56/110)",
     "module": f"module type: {', '.join(MODULE_TYPES)}",
-    "width": "channels of the first stage, doubled at every stage (default: basic 16, "
-             "bottleneck 64)",
+    "width": "channels of the first stage, doubled at every stage (default: "
+             f"{_module_defaults('base_width')})",
     "preset": f"training protocol: {', '.join(PRESETS)}",
     "epochs": "training epochs per candidate (default: the preset's)",
     "transfer_from": "start every candidate from a deeper trained donor: a checkpoint folder "

@@ -11,7 +11,6 @@ ensemble's test accuracy, total parameters and members are logged as an MLflow r
 from __future__ import annotations
 
 import sys
-import tempfile
 from typing import Sequence
 
 from nas_service.cli import run_command
@@ -48,8 +47,8 @@ def ensemble(tracking_uri: str, top: int, experiment: str | None = None,
     from mlflow.tracking import MlflowClient
 
     from nas_service.experiment import SEARCH_CONFIG_ARTIFACT
-    from nas_service.tracking import PARENT_RUN_ID_TAG, read_json_artifact
-    from trainables.checkpoints import ARCHITECTURE_FILE, CHECKPOINT_FILE, load_trained_model
+    from nas_service.tracking import PARENT_RUN_ID_TAG, downloaded_checkpoint, read_json_artifact
+    from trainables.checkpoints import load_trained_model
     from trainables.metrics.size import count_parameters
     from trainables.training import ImageBatches, channel_stats
 
@@ -88,9 +87,7 @@ def ensemble(tracking_uri: str, top: int, experiment: str | None = None,
                         torch.device("cpu"))
     probabilities, parameters, accuracies = [], 0, []
     for member in members:
-        with tempfile.TemporaryDirectory() as folder:
-            for name in (ARCHITECTURE_FILE, CHECKPOINT_FILE):
-                client.download_artifacts(member.info.run_id, name, folder)
+        with downloaded_checkpoint(client, member.info.run_id) as folder:
             _, model = load_trained_model(folder)
         with torch.no_grad():
             member_probabilities = torch.cat([model(x).softmax(1) for x, _ in test.batches(512)])

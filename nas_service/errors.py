@@ -12,3 +12,9 @@ class SearchFailed(RuntimeError):
 
 class SearchInterrupted(RuntimeError):
     """Ctrl-C: Tune saved its state; the message says how to resume."""
+
+
+def error_line(error: BaseException | str) -> str:
+    """``ExceptionType: message``: the last non-empty line of a (remote) traceback."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[-1] if lines else ""

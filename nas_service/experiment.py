@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import tempfile
 from dataclasses import asdict, dataclass
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,16 +19,17 @@ from ray import tune
 from ray.tune.search import Searcher
 
 from nas_service.budget import Budget
+from nas_service.candidates import candidates_table
 from nas_service.stopper import BudgetStopper
 from nas_service.cluster import connect, trial_resources
 from nas_service.config import SearchConfig
-from nas_service.errors import ConfigError, SearchInterrupted
+from nas_service.errors import ConfigError, SearchFailed, SearchInterrupted, error_line
 from nas_service.progress import ProgressPrinter
 from nas_service.searcher import run_name
 from nas_service.tracking import (PARENT_RUN_ID_TAG, TRIAL_ID_TAG, MLflowTrialCallback,
-                                  find_parent_run, log_json_artifact, read_json_artifact,
+                                  downloaded_checkpoint, find_parent_run, log_json_artifact,
+                                  read_json_artifact,
                                   start_parent_run)
-from trainables.checkpoints import ARCHITECTURE_FILE, CHECKPOINT_FILE
 from trainables.datasets.splits import DataSplits
 from trainables.spec import ArchSpec
 from trainables.trainable import TrialSettings, train_candidate
@@ -135,6 +135,14 @@ class Experiment:
                                  f"{self.parent_run_id} keeps what finished. Resume with: "
                                  f"{shlex.join(command)}")
 
+    def fit(self, tuner: tune.Tuner):
+        """Run the trials; their table is written (``log_table``) before anything else is decided,
+        so a search that then fails or was interrupted still leaves it.  Returns (results, table)."""
+        results = tuner.fit()
+        table = candidates_table(results, self.child_run_ids())
+        self.log_table(table)
+        return results, table
+
     def child_run_ids(self) -> dict[str, str]:
         return child_run_ids(self.client, self.parent_run_id)
 
@@ -199,10 +207,7 @@ def resolve_donor(config: SearchConfig, in_channels: int) -> Donor:
     try:
         if source.startswith("runs:/"):
             run_id = source.removeprefix("runs:/").split("/")[0]
-            client = MlflowClient(config.tracking_uri)
-            with tempfile.TemporaryDirectory() as folder:
-                for name in (ARCHITECTURE_FILE, CHECKPOINT_FILE):
-                    client.download_artifacts(run_id, name, folder)
+            with downloaded_checkpoint(MlflowClient(config.tracking_uri), run_id) as folder:
                 donor = load_donor(folder)
         else:
             donor = load_donor(source)
@@ -234,9 +239,12 @@ def saved_search(client: MlflowClient, config: SearchConfig, method: str
     return SearchConfig(**{**saved, **location}), parent_run_id
 
 
-def error_line(error: BaseException) -> str:
-    """``ExceptionType: message``: the last line of a trial's (remote) traceback."""
-    return str(error).strip().splitlines()[-1]
+def raise_if_trials_failed(results, what: str) -> None:
+    """``SearchFailed`` naming how many trials of ``what`` failed and the first one's cause."""
+    errors = [result for result in results if result.error is not None]
+    if errors:
+        raise SearchFailed(f"{what}: {len(errors)} trial(s) failed, e.g. "
+                           f"{error_line(errors[0].error)}")
 
 
 def failure_cause(results, trial_id: str | None) -> str:

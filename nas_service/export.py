@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Sequence
@@ -53,16 +52,14 @@ def export(run_id: str, fmt: str, output: str | None, tracking_uri: str,
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
-    from nas_service.tracking import FINAL_RUN_ID_TAG, log_pytorch_model
-    from trainables.checkpoints import ARCHITECTURE_FILE, CHECKPOINT_FILE, load_trained_model
+    from nas_service.tracking import FINAL_RUN_ID_TAG, downloaded_checkpoint, log_pytorch_model
+    from trainables.checkpoints import ARCHITECTURE_FILE, load_trained_model
 
     client = MlflowClient(tracking_uri)
     try:
         run = client.get_run(run_id)
         run_id = run.data.tags.get(FINAL_RUN_ID_TAG, run_id)  # a parent: its found network
-        with tempfile.TemporaryDirectory() as folder:
-            for name in (ARCHITECTURE_FILE, CHECKPOINT_FILE):
-                client.download_artifacts(run_id, name, folder)
+        with downloaded_checkpoint(client, run_id) as folder:
             spec, model = load_trained_model(folder)
     except MlflowException as error:
         raise ConfigError(f"--run-id {run_id}: {error.message}") from None

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ray.tune import Callback
 
+from nas_service.errors import error_line
 from nas_service.searcher import run_name, stage_scores_from_result
 from trainables.trainable import trial_identity
 
@@ -35,7 +36,5 @@ def failure_cause(trial) -> str:
     Tune's own multi-page traceback per failure is switched off (``nas_service.experiment``); the
     whole traceback stays in that file."""
     path = trial.error_file
-    if not path or not Path(path).is_file():
-        return ""
-    lines = [line for line in Path(path).read_text().splitlines() if line.strip()]
-    return f" ({lines[-1].strip()})" if lines else ""
+    line = error_line(Path(path).read_text()) if path and Path(path).is_file() else ""
+    return f" ({line})" if line else ""

@@ -8,11 +8,10 @@ uniform-ResNet reference to compare found networks with.
 
 from __future__ import annotations
 
-from nas_service.candidates import candidates_table
 from nas_service.config import SearchConfig
-from nas_service.errors import SearchFailed
-from nas_service.experiment import error_line, start_experiment
+from nas_service.experiment import raise_if_trials_failed, start_experiment
 from trainables.datasets.splits import DataSplits
+from trainables.spec import format_depths
 
 ROLE = "single"
 
@@ -24,13 +23,8 @@ def train_one(config: SearchConfig, data: DataSplits | None = None) -> dict:
     tuner = experiment.make_tuner([], 1, param_space={"depths": depths, "role": ROLE,
                                                       "iteration": 0})
     with experiment.parent_run_status():
-        results = tuner.fit()
-        table = candidates_table(results, experiment.child_run_ids())
-        experiment.log_table(table)
-        errors = [r for r in results if r.error is not None]
-        if errors:
-            raise SearchFailed(f"training {config.start_depths} failed: "
-                               f"{error_line(errors[0].error)}")
+        results, table = experiment.fit(tuner)
+        raise_if_trials_failed(results, f"training {format_depths(depths)}")
     row = table.iloc[0]
     print(f"[nas] trained {row['depths']}: val accuracy {row['val_accuracy']:.4f}, test accuracy "
           f"{row.get('test_accuracy', float('nan')):.4f}; use it as a donor with "

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from nas_service.budget import spent_by
-from nas_service.candidates import candidates_table, final_architecture
+from nas_service.candidates import final_architecture
 from nas_service.config import SearchConfig
 from nas_service.errors import SearchFailed
 from nas_service.experiment import Experiment, failure_cause, start_experiment
@@ -37,11 +37,9 @@ def search(config: SearchConfig, data: DataSplits | None = None) -> dict:
                                   search_alg=searcher, stopper=stopper)
     client, parent_run_id = experiment.client, experiment.parent_run_id
     with experiment.parent_run_status():
-        results = tuner.fit()
+        results, table = experiment.fit(tuner)
         if config.resume:  # Tune ran the searcher it restored; read back its final state
             searcher.restore_from_dir(str(experiment.folder))
-        table = candidates_table(results, experiment.child_run_ids())
-        experiment.log_table(table)
         budget_spent = stopper is not None and stopper.exhausted
         if searcher.error is None and not searcher.done and not budget_spent:
             raise experiment.interrupted()  # Tune returns early after Ctrl-C

@@ -12,7 +12,8 @@ import math
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import mlflow.pytorch
 import numpy as np
@@ -190,6 +191,16 @@ def find_parent_run(client: MlflowClient, experiment: str, name: str, method: st
                               order_by=["attributes.start_time DESC"])
     return next((run.info.run_id for run in runs
                  if run.info.run_name == name and PARENT_RUN_ID_TAG not in run.data.tags), None)
+
+
+@contextmanager
+def downloaded_checkpoint(client: MlflowClient, run_id: str) -> Iterator[str]:
+    """A temporary folder holding a candidate run's ``architecture.json`` and ``checkpoint.pt``
+    (what ``trainables.checkpoints`` reads)."""
+    with tempfile.TemporaryDirectory() as folder:
+        for name in (ARCHITECTURE_FILE, CHECKPOINT_FILE):
+            client.download_artifacts(run_id, name, folder)
+        yield folder
 
 
 def read_json_artifact(client: MlflowClient, run_id: str, filename: str) -> Any:

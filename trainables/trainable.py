@@ -22,7 +22,7 @@ import torch
 from ray import tune
 
 from trainables.acceleration import CompileDecision, choose_acceleration, decide_compile
-from trainables.checkpoints import ARCHITECTURE_FILE, CHECKPOINT_FILE
+from trainables.checkpoints import ARCHITECTURE_FILE, CHECKPOINT_FILE, read_checkpoint
 from trainables.datasets.splits import DataSplits
 from trainables.features import scoring_sample, stage_features
 from trainables.metrics.architecture import architecture_measures
@@ -127,8 +127,7 @@ def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> Non
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:
         with checkpoint.as_directory() as folder:
-            state = torch.load(Path(folder) / CHECKPOINT_FILE, map_location=device,
-                               weights_only=True)
+            _, state = read_checkpoint(folder, device)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         start_epoch, totals = state["epoch"], state["totals"]

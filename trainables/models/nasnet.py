@@ -77,8 +77,8 @@ def avg_pool(x: torch.Tensor, stride: int = 1) -> torch.Tensor:
     return F.avg_pool2d(x, 3, stride=stride, padding=1, count_include_pad=False)
 
 
-class NormalCell(nn.Module):
-    """Five combinations of the two adjusted inputs; output 6F channels at the same resolution."""
+class Cell(nn.Module):
+    """What both cell types share: the two previous hidden states brought to F channels."""
 
     def __init__(self, older_channels: int, previous_channels: int, width: int,
                  older_is_larger: bool) -> None:
@@ -86,6 +86,14 @@ class NormalCell(nn.Module):
         self.width = width
         self.older = adjust(older_channels, width, older_is_larger)
         self.previous = relu_conv_bn(previous_channels, width)
+
+
+class NormalCell(Cell):
+    """Five combinations of the two adjusted inputs; output 6F channels at the same resolution."""
+
+    def __init__(self, older_channels: int, previous_channels: int, width: int,
+                 older_is_larger: bool) -> None:
+        super().__init__(older_channels, previous_channels, width, older_is_larger)
         self.c0_left, self.c0_right = SeparableBranch(width, 5), SeparableBranch(width, 3)
         self.c1_left, self.c1_right = SeparableBranch(width, 5), SeparableBranch(width, 3)
         self.c4_left = SeparableBranch(width, 3)
@@ -104,15 +112,12 @@ class NormalCell(nn.Module):
         return torch.cat([left, c0, c1, c2, c3, c4], dim=1)
 
 
-class ReductionCell(nn.Module):
+class ReductionCell(Cell):
     """Combinations at stride 2; output 4F channels at half the resolution."""
 
     def __init__(self, older_channels: int, previous_channels: int, width: int,
                  older_is_larger: bool) -> None:
-        super().__init__()
-        self.width = width
-        self.older = adjust(older_channels, width, older_is_larger)
-        self.previous = relu_conv_bn(previous_channels, width)
+        super().__init__(older_channels, previous_channels, width, older_is_larger)
         self.c0_left, self.c0_right = SeparableBranch(width, 5, 2), SeparableBranch(width, 7, 2)
         self.c1_right = SeparableBranch(width, 7, 2)
         self.c2_right = SeparableBranch(width, 5, 2)
