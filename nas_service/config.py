@@ -14,7 +14,7 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -23,7 +23,7 @@ import yaml
 from nas_service.budget import Budget
 from nas_service.errors import ConfigError
 from scoring.criteria import CRITERIA
-from trainables.datasets import LOADERS, load_dataset
+from trainables.datasets import LOADERS, DatasetError, load_dataset
 from trainables.metrics.emissions import known_countries
 from trainables.module_types import MODULE_TYPES
 from trainables.protocol import COMPILE_CHOICES, PRECISIONS, PRESETS, TrainingConfig
@@ -51,6 +51,8 @@ class SearchConfig:
     epochs: int | None = None
     transfer_from: str | None = None
     finetune_epochs: int | None = None
+    transfer_to: str | None = None
+    transfer_data_dir: str | None = None
     lr: float | None = None
     batch_size: int | None = None
     criterion: str = "plsvip"
@@ -112,6 +114,22 @@ class SearchConfig:
             data = data.with_train_subset(self.max_train_images, self.seed)
         return data
 
+    def transfer_target(self, found_run_id: str = "") -> SearchConfig:
+        """The settings of ``--transfer-to``: this protocol on the other data set (at its own
+        image size), with the found network's run as the donor of the fine-tuned copy."""
+        return replace(self, dataset=self.transfer_to, data_dir=self.transfer_data_dir,
+                       image_size=None, transfer_to=None, transfer_data_dir=None,
+                       transfer_from=f"runs:/{found_run_id}", name=f"{self.name}-to-{self.transfer_to}",
+                       resume=False)
+
+    def load_transfer_data(self) -> DataSplits:
+        """The ``--transfer-to`` data, loaded before the search so that a bad folder fails first."""
+        try:
+            return self.transfer_target().load_data()
+        except DatasetError as error:
+            message = str(error).replace("--data-dir", "--transfer-data-dir")
+            raise ConfigError(f"--transfer-to {self.transfer_to}: {message}") from None
+
     def to_params(self) -> dict[str, Any]:
         """The resolved settings as flat strings-and-numbers (MLflow params)."""
         params = {key: value for key, value in asdict(self).items()
@@ -146,7 +164,12 @@ FLAG_HELP = {
     "epochs": "training epochs per candidate (default: the preset's)",
     "transfer_from": "start every candidate from a deeper trained donor: a checkpoint folder "
                      "(architecture.json + checkpoint.pt) or an MLflow run, runs:/<run id>",
-    "finetune_epochs": "epochs of fine-tuning after --transfer-from (default: --epochs)",
+    "finetune_epochs": "epochs of fine-tuning after --transfer-from, and of the fine-tuned copy "
+                       "of --transfer-to (default: --epochs)",
+    "transfer_to": "after the search, train the found network on this data set too: from "
+                   "scratch, fine-tuned from the search's weights (fresh head), and the uniform "
+                   "network of closest MACs (python -m nas_service.transfer_to does it later)",
+    "transfer_data_dir": "folder of the --transfer-to data set's files",
     "lr": "initial learning rate (default: the preset's)",
     "batch_size": "training batch size (default: the preset's)",
     "criterion": f"stage importance criterion: {', '.join(CRITERIA)}",
@@ -270,8 +293,12 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
     if config.transfer_from and not config.transfer_from.startswith("runs:/"):
         _require(Path(config.transfer_from).exists(), "transfer-from", config.transfer_from,
                  "does not exist: give a checkpoint folder or runs:/<run id>")
-    _require(config.finetune_epochs is None or config.transfer_from, "finetune-epochs",
-             config.finetune_epochs, "needs --transfer-from")
+    _require(config.finetune_epochs is None or config.transfer_from or config.transfer_to,
+             "finetune-epochs", config.finetune_epochs, "needs --transfer-from or --transfer-to")
+    _require(config.transfer_to is None or config.transfer_to in LOADERS, "transfer-to",
+             config.transfer_to, f"must be one of {', '.join(LOADERS)}")
+    _require(config.transfer_data_dir is None or config.transfer_to, "transfer-data-dir",
+             config.transfer_data_dir, "needs --transfer-to")
     for flag in ("epochs", "batch_size", "max_train_images", "finetune_epochs"):
         value = getattr(config, flag)
         _require(value is None or value >= 1, flag.replace("_", "-"), value, "must be at least 1")

@@ -11,6 +11,7 @@ import shlex
 from dataclasses import asdict, dataclass
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 from mlflow.exceptions import MlflowException
@@ -47,6 +48,9 @@ MAX_CONCURRENT_TRIALS = 2  # A and T of an iteration side by side; baselines get
 
 
 SEARCH_CONFIG_ARTIFACT = "search_config.json"
+# method -> the entry point (and its extra flags) that resumes it; baselines name their method
+RESUME_ENTRY_POINTS = {"stagewise": ("run",), "train": ("train",),
+                       "transfer-to": ("transfer_to",)}
 
 
 @dataclass
@@ -125,12 +129,12 @@ class Experiment:
 
     def interrupted(self) -> SearchInterrupted:
         """The error for a search stopped by Ctrl-C: it names the command that continues it."""
-        command = ["python", "-m", f"nas_service.{'run' if self.method == 'stagewise' else 'baselines'}",
-                   "--resume", "--name", self.config.name, "--storage-path",
-                   self.config.storage_path, "--tracking-uri", self.config.tracking_uri,
-                   "--experiment", self.config.experiment]
-        if self.method != "stagewise":
-            command[3:3] = ["--method", self.method]
+        module, *method_flag = RESUME_ENTRY_POINTS.get(self.method, ("baselines", "--method",
+                                                                      self.method))
+        command = ["python", "-m", f"nas_service.{module}", *method_flag, "--resume", "--name",
+                   self.config.name, "--storage-path", self.config.storage_path,
+                   "--tracking-uri", self.config.tracking_uri, "--experiment",
+                   self.config.experiment]
         return SearchInterrupted(f"search interrupted; Tune saved its state and MLflow run "
                                  f"{self.parent_run_id} keeps what finished. Resume with: "
                                  f"{shlex.join(command)}")
@@ -157,17 +161,19 @@ class Experiment:
 
 
 def start_experiment(config: SearchConfig, method: str, score_stages: bool = True,
-                     data: DataSplits | None = None) -> Experiment:
+                     data: DataSplits | None = None,
+                     donor_for: Callable[[SearchConfig, int], Donor] | None = None) -> Experiment:
     """Load the data unless given (bad files fail before Ray), join Ray, size trials, open the
     parent run.
 
     With ``config.resume`` the saved settings of the search ``config.name`` replace ``config`` and
-    its parent run is reopened."""
+    its parent run is reopened.  ``donor_for(config, in_channels)`` loads and checks the
+    ``--transfer-from`` donor (default ``resolve_donor``)."""
     parent_run_id = None
     if config.resume:
         config, parent_run_id = saved_search(MlflowClient(config.tracking_uri), config, method)
     data = data if data is not None else config.load_data()
-    donor = resolve_donor(config, data.in_channels) if config.transfer_from else None
+    donor = (donor_for or resolve_donor)(config, data.in_channels) if config.transfer_from else None
     training = config.training()
     print(f"[nas] {method}: {data.summary()}; {training.epochs} epochs per network", flush=True)
     connect()
@@ -203,22 +209,28 @@ def needed_depths(config: SearchConfig) -> tuple[int, ...]:
 
 def resolve_donor(config: SearchConfig, in_channels: int) -> Donor:
     """The ``--transfer-from`` donor, checked against every network the search may build."""
+    donor = load_donor_source(config)
+    widths = ArchSpec(depths=config.start_depths, module=config.module, widths=config.widths).widths
+    try:
+        donor.check_can_give(needed_depths(config), config.module, widths, in_channels)
+    except TransferError as error:
+        raise ConfigError(f"--transfer-from {config.transfer_from}: {error}") from None
+    return donor
+
+
+def load_donor_source(config: SearchConfig) -> Donor:
+    """The network ``--transfer-from`` names: a checkpoint folder or ``runs:/<run id>``."""
     source = str(config.transfer_from)
     try:
         if source.startswith("runs:/"):
             run_id = source.removeprefix("runs:/").split("/")[0]
             with downloaded_checkpoint(MlflowClient(config.tracking_uri), run_id) as folder:
-                donor = load_donor(folder)
-        else:
-            donor = load_donor(source)
-        widths = ArchSpec(depths=config.start_depths, module=config.module,
-                          widths=config.widths).widths
-        donor.check_can_give(needed_depths(config), config.module, widths, in_channels)
+                return load_donor(folder)
+        return load_donor(source)
     except TransferError as error:
         raise ConfigError(f"--transfer-from {source}: {error}") from None
     except MlflowException as error:
         raise ConfigError(f"--transfer-from {source}: {error.message}") from None
-    return donor
 
 
 def saved_search(client: MlflowClient, config: SearchConfig, method: str

@@ -52,13 +52,12 @@ def export(run_id: str, fmt: str, output: str | None, tracking_uri: str,
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
-    from nas_service.tracking import FINAL_RUN_ID_TAG, downloaded_checkpoint, log_pytorch_model
+    from nas_service.tracking import downloaded_checkpoint, log_pytorch_model, trained_network_run
     from trainables.checkpoints import ARCHITECTURE_FILE, load_trained_model
 
     client = MlflowClient(tracking_uri)
     try:
-        run = client.get_run(run_id)
-        run_id = run.data.tags.get(FINAL_RUN_ID_TAG, run_id)  # a parent: its found network
+        run_id = trained_network_run(client, run_id)  # a parent: its found network
         with downloaded_checkpoint(client, run_id) as folder:
             spec, model = load_trained_model(folder)
     except MlflowException as error:

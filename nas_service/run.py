@@ -11,6 +11,7 @@ from typing import Sequence
 
 from nas_service.cli import run_command
 from nas_service.config import parse_config
+from nas_service.errors import SearchFailed
 
 PROG = "python -m nas_service.run"
 
@@ -19,9 +20,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     def command() -> dict:
         config = parse_config(argv, prog=PROG)
         data = None if config.resume else config.load_data()  # a resumed search loads its own
+        transfer_data = config.load_transfer_data() if config.transfer_to and data else None
         from nas_service.stagewise import search  # the heavy imports, once settings and data are good
 
-        return search(config, data)
+        record = search(config, data)
+        settings = record["settings"]  # a resumed search's are its saved ones
+        if settings.transfer_to:
+            found_run_id = record["measures"].get("mlflow_run_id")
+            if found_run_id is None:
+                raise SearchFailed(f"--transfer-to {settings.transfer_to}: the search ended "
+                                   f"before its found network {record['depths']} was trained")
+            from nas_service.cross_dataset import transfer_found_network
+
+            record["transfer"] = transfer_found_network(settings.transfer_target(found_run_id),
+                                                        transfer_data)
+        return record
 
     return run_command(PROG, command)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from nas_service.config import SearchConfig
 from nas_service.experiment import raise_if_trials_failed, start_experiment
+from nas_service.tracking import FINAL_RUN_ID_TAG
 from trainables.datasets.splits import DataSplits
 from trainables.spec import format_depths
 
@@ -26,6 +27,8 @@ def train_one(config: SearchConfig, data: DataSplits | None = None) -> dict:
         results, table = experiment.fit(tuner)
         raise_if_trials_failed(results, f"training {format_depths(depths)}")
     row = table.iloc[0]
+    # like a search's found network: export and transfer_to accept the parent run too
+    experiment.client.set_tag(experiment.parent_run_id, FINAL_RUN_ID_TAG, row["mlflow_run_id"])
     print(f"[nas] trained {row['depths']}: val accuracy {row['val_accuracy']:.4f}, test accuracy "
           f"{row.get('test_accuracy', float('nan')):.4f}; use it as a donor with "
           f"--transfer-from runs:/{row['mlflow_run_id']}", flush=True)

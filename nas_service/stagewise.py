@@ -21,7 +21,8 @@ from trainables.datasets.splits import DataSplits
 from trainables.checkpoints import load_trained_model
 
 def search(config: SearchConfig, data: DataSplits | None = None) -> dict:
-    """Run one stage-wise search; returns the final architecture record with the budget it spent.
+    """Run one stage-wise search; returns the final architecture record with the budget it spent
+    and the settings it ran with (``settings``: a resumed search's saved ones).
 
     Raises ``ConfigError``/``DatasetError`` on bad input and ``SearchFailed`` when a candidate
     cannot be trained.  A search stopped by its budget ends cleanly with the architecture reached.
@@ -60,7 +61,7 @@ def search(config: SearchConfig, data: DataSplits | None = None) -> dict:
         write_report(client, parent_run_id, report_folder)
     _print_summary(table, record)
     print(f"[nas] report: {report_folder / 'report.md'}", flush=True)
-    return record
+    return {**record, "settings": config}
 
 
 def _log_final_model(experiment: Experiment, results, record: dict) -> None:

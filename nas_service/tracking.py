@@ -193,6 +193,12 @@ def find_parent_run(client: MlflowClient, experiment: str, name: str, method: st
                  if run.info.run_name == name and PARENT_RUN_ID_TAG not in run.data.tags), None)
 
 
+def trained_network_run(client: MlflowClient, run_id: str) -> str:
+    """The run holding a trained network: a candidate's run itself, or for a search's parent run
+    the child of its found architecture (tag ``nas.final_run_id``)."""
+    return client.get_run(run_id).data.tags.get(FINAL_RUN_ID_TAG, run_id)
+
+
 @contextmanager
 def downloaded_checkpoint(client: MlflowClient, run_id: str) -> Iterator[str]:
     """A temporary folder holding a candidate run's ``architecture.json`` and ``checkpoint.pt``

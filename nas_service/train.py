@@ -14,11 +14,15 @@ PROG = "python -m nas_service.train"
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(PROG, "Train one architecture, logged to MLflow like a candidate.")
-    parser.add_argument("--depths", required=True, help="modules per stage, e.g. 9-9-9")
+    parser.add_argument("--depths", help="modules per stage, e.g. 9-9-9 (required unless "
+                        "--resume)")
 
     def command() -> dict:
         arguments = vars(parser.parse_args(argv))
-        arguments["initial_depths"] = arguments.pop("depths")
+        if "depths" not in arguments and not arguments.get("resume"):
+            parser.error("the following arguments are required: --depths")
+        if "depths" in arguments:
+            arguments["initial_depths"] = arguments.pop("depths")
         config = parse_arguments(arguments, default_name="train-{dataset}-{time}")
         data = config.load_data()
         from nas_service.single import train_one  # heavy imports, once settings and data are good

@@ -116,6 +116,14 @@ BEFORE_RAY = {
     "zero batch size": flags("--batch-size", "0", fragment="--batch-size 0"),
     "negative budget": flags("--budget-images", "-5", fragment="--budget-images -5.0"),
     "resume without a name": flags("--resume", fragment="--resume True: needs --name"),
+    "unknown transfer data set": flags("--transfer-to", "mnist3",
+                                       fragment="--transfer-to 'mnist3': must be one of"),
+    "transfer data set without its folder": flags(
+        "--transfer-to", "idx", fragment="--transfer-to idx: --transfer-data-dir is required for "
+                                         "dataset 'idx'"),
+    "transfer folder without a data set": flags("--transfer-data-dir", "/tmp",
+                                                fragment="--transfer-data-dir '/tmp': needs "
+                                                         "--transfer-to"),
 }
 
 AFTER_RAY = {  # only the cluster knows what it holds

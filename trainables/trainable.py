@@ -13,7 +13,7 @@ import logging
 import tempfile
 import time
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,11 @@ from trainables.transfer import Donor, transfer_weights
 
 STAGE_DEPTHS_KEY = "stage_depths"
 SAMPLE_ROLE = "sample"
+# optional trial-config keys: "init": "scratch" trains a trial from scratch although the search has
+# a donor; "epochs" overrides the search's epochs for that trial (cross-data-set transfer trains a
+# fine-tuned and a from-scratch copy of one network side by side)
+INIT_KEY, EPOCHS_KEY = "init", "epochs"
+SCRATCH, FROM_DONOR = "scratch", "donor"
 
 
 def trial_identity(config: dict) -> tuple[tuple[int, ...], str, int]:
@@ -112,11 +117,14 @@ def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> Non
     device = acceleration.device
     spec = settings.spec_for(trial_identity(config)[0])
     data = settings.data
+    training = settings.training
+    if EPOCHS_KEY in config:
+        training = replace(training, epochs=int(config[EPOCHS_KEY]))
     torch.manual_seed(settings.seed)
     model = build_model(spec)
-    if settings.donor is not None:
+    if settings.donor is not None and config.get(INIT_KEY, FROM_DONOR) == FROM_DONOR:
         transfer_weights(model, settings.donor)  # then fine-tuned; a resumed trial reloads below
-    trainer = CandidateTrainer(model, settings.training, acceleration)
+    trainer = CandidateTrainer(model, training, acceleration)
     model, optimizer = trainer.model, trainer.optimizer
     mean, std = channel_stats(data.x_train)
     train = ImageBatches(data.x_train, data.y_train, mean, std, device, acceleration.data_on_device)
@@ -136,7 +144,7 @@ def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> Non
     size = architecture_measures(model, spec, latency=False)
     emissions = EpochEmissions(settings.country)
     generator = torch.Generator(device="cpu")
-    epochs = settings.training.epochs
+    epochs = training.epochs
     decision = _compile_now(trainer, acceleration.compile, None, epochs - start_epoch)
     for epoch in range(start_epoch, epochs):
         started = time.perf_counter()

@@ -2,10 +2,14 @@
 
 A candidate's stage i takes the donor's *first* m_i modules of stage i (the paper does not say
 which; DESIGN.md fixes the first), and the stem; the head too when the number of classes matches
-(another data set's head is freshly initialised: cross-data-set transfer).  Nothing is averaged or
-resized: the donor must have the same module type and stage widths, and at least as many modules
-in every stage.  Then the candidate is fine-tuned (paper: 50 epochs) instead of trained from
-scratch.
+(another data set's head is freshly initialised).  Nothing is averaged or resized: the donor must
+have the same module type and stage widths, and at least as many modules in every stage.  Then the
+candidate is fine-tuned (paper: 50 epochs) instead of trained from scratch.
+
+A donor marked ``new_task`` (cross-data-set transfer, ``--transfer-to``) always leaves the head
+fresh (the classes mean something else), adapts the first convolution to another number of input
+channels the way timm's ``adapt_input_conv`` does, and leaves a stem of another shape (the 7x7
+ImageNet stem above 32x32 against the 3x3 CIFAR stem) fresh instead of refusing.
 
 Works on state dicts by key, so it applies to every module type whose stages are indexed lists
 (``stages.<i>.<j>.``): module j of a candidate stage is module j of the donor stage.
@@ -13,7 +17,8 @@ Works on state dicts by key, so it applies to every module type whose stages are
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -33,6 +38,10 @@ class Donor:
 
     spec: ArchSpec
     state: dict[str, torch.Tensor]
+    new_task: bool = False  # another data set: fresh head, adapted or fresh stem
+
+    def for_new_task(self) -> Donor:
+        return replace(self, new_task=True)
 
     def check_can_give(self, depths: tuple[int, ...], module: str, widths: tuple[int, ...],
                        in_channels: int) -> None:
@@ -72,24 +81,52 @@ def load_donor(folder: str | Path) -> Donor:
     return Donor(spec, state["model"] if "model" in state else state)
 
 
+INPUT_CONV = "stem.0.weight"  # the first convolution of every module type's stem
+
+
+def adapt_input_conv(weight: torch.Tensor, in_channels: int) -> torch.Tensor:
+    """A first-layer kernel for ``in_channels`` inputs from one trained on another number (timm's
+    ``adapt_input_conv`` rule): to one channel, sum over the donor's channels (a grey image is
+    the sum of equal RGB planes); otherwise tile the donor's channels and scale by
+    donor/new channels so that the response to a grey image keeps its size."""
+    have = weight.shape[1]
+    if in_channels == have:
+        return weight
+    if in_channels == 1:
+        return weight.sum(dim=1, keepdim=True)
+    tiled = weight.repeat(1, math.ceil(in_channels / have), 1, 1)[:, :in_channels]
+    return tiled * (have / in_channels)
+
+
 def transfer_weights(candidate: nn.Module, donor: Donor) -> list[str]:
     """Copy into ``candidate`` every donor tensor it has a place for; returns the names copied.
 
     Stage modules beyond the candidate's depth are left out by construction (their keys do not
-    exist in the candidate); the head is skipped when its shape differs (other classes)."""
+    exist in the candidate); the head is skipped when its shape differs (other classes), and
+    always for a ``new_task`` donor, whose stem is adapted or, when it does not fit, left fresh
+    as a whole (module docstring)."""
     own = candidate.state_dict()
+    source = dict(donor.state)
+    fresh: tuple[str, ...] = ()
+    if donor.new_task:
+        if INPUT_CONV in source and INPUT_CONV in own:
+            source[INPUT_CONV] = adapt_input_conv(source[INPUT_CONV], own[INPUT_CONV].shape[1])
+        stem_fits = all(name in source and source[name].shape == tensor.shape
+                        for name, tensor in own.items() if name.startswith("stem."))
+        fresh = ("head.",) if stem_fits else ("head.", "stem.")
     copied = []
     for name, tensor in own.items():
-        source = donor.state.get(name)
-        if source is None:
+        if name.startswith(fresh):
+            continue
+        if name not in source:
             raise TransferError(f"donor has no tensor {name!r}: it is not the same architecture "
                                 "family")
-        if source.shape != tensor.shape:
+        if source[name].shape != tensor.shape:
             if name.startswith("head."):
                 continue
-            raise TransferError(f"donor tensor {name!r} has shape {tuple(source.shape)}, the "
-                                f"candidate's {tuple(tensor.shape)}")
-        own[name] = source.to(tensor.dtype)
+            raise TransferError(f"donor tensor {name!r} has shape {tuple(source[name].shape)}, "
+                                f"the candidate's {tuple(tensor.shape)}")
+        own[name] = source[name].to(tensor.dtype)
         copied.append(name)
     candidate.load_state_dict(own)
     return copied

@@ -1,0 +1,137 @@
+"""A found network on another data set (``--transfer-to``, ``nas_service.transfer_to``): what the
+fine-tuned copy takes from the search's weights, the uniform network of closest MACs, and a real
+search on digits whose found network then trains on 3-channel synthetic images."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from mlflow.tracking import MlflowClient
+
+from nas_service.cross_dataset import closest_uniform_depths, transfer_trials
+from nas_service.run import main as run_main
+from nas_service.tracking import PARENT_RUN_ID_TAG, downloaded_checkpoint
+from trainables.checkpoints import read_checkpoint
+from trainables.metrics.size import count_macs
+from trainables.models import build_model
+from trainables.spec import ArchSpec
+from trainables.transfer import Donor, adapt_input_conv, transfer_weights
+
+
+def donor_of(spec: ArchSpec, seed: int = 1) -> Donor:
+    torch.manual_seed(seed)
+    return Donor(spec, build_model(spec).state_dict())
+
+
+@pytest.mark.parametrize("have,want", [(1, 3), (3, 1)])
+def test_an_adapted_input_conv_answers_a_grey_image_as_the_donor_did(have, want):
+    """A grey image is the same plane in every channel; the adapted kernel gives the donor's
+    response to it (timm's adapt_input_conv rule)."""
+    torch.manual_seed(0)
+    weight = torch.randn(16, have, 3, 3)
+    adapted = adapt_input_conv(weight, want)
+    assert adapted.shape == (16, want, 3, 3)
+    grey = torch.randn(1, 1, 8, 8)
+    expected = torch.nn.functional.conv2d(grey.expand(1, have, 8, 8), weight)
+    got = torch.nn.functional.conv2d(grey.expand(1, want, 8, 8), adapted)
+    assert torch.allclose(got, expected, atol=1e-5)
+
+
+def test_a_new_task_keeps_every_stage_module_and_adapts_the_stem():
+    donor = donor_of(ArchSpec(depths=(2, 1, 1), in_channels=1, image_size=8)).for_new_task()
+    torch.manual_seed(5)
+    candidate = build_model(ArchSpec(depths=(2, 1, 1), in_channels=3, image_size=32))
+    fresh_head = candidate.head.weight.detach().clone()  # same class count: still not copied
+    copied = transfer_weights(candidate, donor)
+    state = candidate.state_dict()
+    assert torch.equal(state["head.weight"], fresh_head) and "head.weight" not in copied
+    assert torch.allclose(state["stem.0.weight"], donor.state["stem.0.weight"].repeat(1, 3, 1, 1) / 3)
+    stage_keys = [k for k in state if k.startswith("stages.")]
+    assert stage_keys and all(torch.equal(state[k], donor.state[k]) for k in stage_keys)
+    assert set(copied) == {k for k in state if not k.startswith("head.")}
+
+
+def test_a_stem_of_another_shape_starts_fresh_as_a_whole():
+    """The 3x3 stem of a 32 px network does not fit 64 px images (7x7 stem): conv and its BN stay
+    fresh together; the stages still come from the donor."""
+    donor = donor_of(ArchSpec(depths=(1, 1, 1), image_size=32)).for_new_task()
+    candidate = build_model(ArchSpec(depths=(1, 1, 1), image_size=64))
+    copied = transfer_weights(candidate, donor)
+    assert not any(name.startswith("stem.") for name in copied)
+    assert any(name.startswith("stages.2.") for name in copied)
+
+
+@pytest.mark.parametrize("spec", [
+    ArchSpec(depths=(5, 9, 2)),
+    ArchSpec(depths=(1, 7, 1), in_channels=1, image_size=28),
+    ArchSpec(depths=(1, 3, 2, 1), module="bottleneck", image_size=16, widths=(8, 16, 32, 64)),
+])
+def test_the_closest_uniform_network_is_the_brute_force_minimum(spec):
+    def distance(m):
+        uniform = build_model(spec.with_depths((m,) * spec.num_stages))
+        return abs(count_macs(uniform, spec.in_channels, spec.image_size)
+                   - count_macs(build_model(spec), spec.in_channels, spec.image_size))
+
+    best = min(range(1, 12), key=distance)
+    assert closest_uniform_depths(spec) == (best,) * spec.num_stages
+
+
+def test_transfer_trials_train_the_found_network_twice_then_distinct_references():
+    trials = transfer_trials((4, 6, 2), [(4, 4, 4), (9, 9, 9), (4, 4, 4)], epochs=10,
+                             finetune_epochs=3)
+    assert [(t["role"], t["depths"], t["init"], t["epochs"]) for t in trials] == [
+        ("scratch", [4, 6, 2], "scratch", 10), ("finetuned", [4, 6, 2], "donor", 3),
+        ("reference", [4, 4, 4], "scratch", 10), ("reference", [9, 9, 9], "scratch", 10)]
+
+
+def cosine(a: torch.Tensor, b: torch.Tensor) -> float:
+    return torch.nn.functional.cosine_similarity(a.flatten(), b.flatten(), dim=0).item()
+
+
+def test_a_search_then_trains_its_found_network_on_another_data_set(ray_session, tmp_path,
+                                                                    tracking_uri, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = run_main(["--iterations", "1", "--m0", "1", "--epochs", "2", "--scoring-samples",
+                     "200", "--tracking-uri", tracking_uri, "--name", "digits",
+                     "--transfer-to", "synthetic", "--finetune-epochs", "1"])
+    assert code == 0
+    client = MlflowClient(tracking_uri)
+    experiment = client.get_experiment_by_name("stagewise-nas").experiment_id
+    parents = {r.info.run_name: r for r in client.search_runs([experiment])
+               if PARENT_RUN_ID_TAG not in r.data.tags}
+    found_run = parents["digits"].data.tags["nas.final_run_id"]
+    found = client.get_run(found_run).data.params["depths"]
+    transfer = parents["digits-to-synthetic"]
+    assert transfer.data.tags["nas.method"] == "transfer-to"
+    assert transfer.data.params["transfer_from"] == f"runs:/{found_run}"
+    children = {r.data.params["role"]: r for r in client.search_runs(
+        [experiment], f"tags.`{PARENT_RUN_ID_TAG}` = '{transfer.info.run_id}'")}
+    target = ArchSpec(depths=tuple(int(m) for m in found.split("-")), in_channels=3,
+                      image_size=32)
+    uniform = "-".join(map(str, closest_uniform_depths(target)))
+    assert {role: c.data.params["depths"] for role, c in children.items()} == {
+        "scratch": found, "finetuned": found, "reference": uniform}
+    assert children["finetuned"].data.metrics["epoch"] == 1
+    assert children["scratch"].data.metrics["epoch"] == 2
+
+    def weights(run_id):
+        with downloaded_checkpoint(client, run_id) as folder:
+            return read_checkpoint(folder)[1]["model"]
+
+    source, tuned, scratch = (weights(r) for r in (found_run, children["finetuned"].info.run_id,
+                                                   children["scratch"].info.run_id))
+    key = "stages.2.0.conv2.weight"  # after one epoch the fine-tuned copy is still the source
+    assert cosine(tuned[key], source[key]) > 0.9 > 0.3 > abs(cosine(scratch[key], source[key]))
+    assert tuned["stem.0.weight"].shape[1] == 3 and source["stem.0.weight"].shape[1] == 1
+    table = (Path("nas_results") / "digits-to-synthetic" / "transfer.md").read_text()
+    assert f"fine-tuned from runs:/{found_run}" in table and f"| reference | {uniform} |" in table
+
+
+def test_transfer_to_needs_a_run_and_refuses_a_second_source(tmp_path):
+    for argv, fragment in [([], "required: --run-id"),
+                           (["--run-id", "x", "--transfer-from", "y"], "do not apply here")]:
+        done = subprocess.run([sys.executable, "-m", "nas_service.transfer_to", *argv],
+                              capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        assert done.returncode == 2 and fragment in done.stderr, done.stderr
