@@ -15,9 +15,11 @@ printed and written as ``transfer.md`` and ``transfer.csv``.
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 from mlflow.tracking import MlflowClient
+from ray import tune
 
 from nas_service.config import SearchConfig
 from nas_service.experiment import (load_donor_source, raise_if_trials_failed,
@@ -69,6 +71,12 @@ def new_task_donor(config: SearchConfig, in_channels: int) -> Donor:
     return load_donor_source(config).for_new_task()
 
 
+def transfer_started(config: SearchConfig) -> bool:
+    """Whether the transfer ``config`` names has Tune state to resume (a resumed search whose
+    transfer phase was interrupted continues it)."""
+    return tune.Tuner.can_restore(str(Path(config.storage_path) / config.name))
+
+
 def transfer_found_network(config: SearchConfig, data: DataSplits | None = None) -> dict:
     """Train the network of ``config.transfer_from`` (a search's parent run or a candidate's run)
     on ``config``'s data set as the module docstring says; returns the parent run id and the
@@ -85,12 +93,13 @@ def transfer_found_network(config: SearchConfig, data: DataSplits | None = None)
     config, settings = experiment.config, experiment.settings
     target = settings.spec_for(config.start_depths)
     uniform = closest_uniform_depths(target)
-    epochs = replace(config, transfer_from=None).training().epochs
+    epochs, finetune_epochs = replace(config, transfer_from=None).training().epochs, \
+        config.training().epochs
     trials = transfer_trials(target.depths, [uniform, *config.reference_depths], epochs,
-                             config.training().epochs)
-    print(f"[nas] transfer to {config.dataset}: {target.depths_text} from scratch and fine-tuned "
-          f"from {config.transfer_from}, beside {format_depths(uniform)} (closest MACs)",
-          flush=True)
+                             finetune_epochs)
+    print(f"[nas] transfer to {config.dataset}: {target.depths_text} from scratch ({epochs} "
+          f"epochs) and fine-tuned from {config.transfer_from} ({finetune_epochs} epochs), beside "
+          f"{format_depths(uniform)} (closest MACs)", flush=True)
     tuner = experiment.make_tuner([], len(trials),
                                   search_alg=FixedSearcher(trials))
     with experiment.parent_run_status():

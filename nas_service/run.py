@@ -7,6 +7,7 @@ are checked before Ray, MLflow and torch are imported (``nas_service.cli``).
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from typing import Sequence
 
 from nas_service.cli import run_command
@@ -30,10 +31,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             if found_run_id is None:
                 raise SearchFailed(f"--transfer-to {settings.transfer_to}: the search ended "
                                    f"before its found network {record['depths']} was trained")
-            from nas_service.cross_dataset import transfer_found_network
+            from nas_service.cross_dataset import transfer_found_network, transfer_started
 
-            record["transfer"] = transfer_found_network(settings.transfer_target(found_run_id),
-                                                        transfer_data)
+            target = settings.transfer_target(found_run_id)
+            if config.resume and transfer_started(target):  # continue it, do not start over
+                target, transfer_data = replace(target, resume=True), None
+            record["transfer"] = transfer_found_network(target, transfer_data)
         return record
 
     return run_command(PROG, command)

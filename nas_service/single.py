@@ -20,7 +20,7 @@ ROLE = "single"
 def train_one(config: SearchConfig, data: DataSplits | None = None) -> dict:
     """Train ``config.start_depths``; returns the parent and child run ids and the measures."""
     experiment = start_experiment(config, "train", score_stages=False, data=data)
-    depths = list(config.start_depths)
+    depths = list(experiment.config.start_depths)  # a resumed run's are its saved ones
     tuner = experiment.make_tuner([], 1, param_space={"depths": depths, "role": ROLE,
                                                       "iteration": 0})
     with experiment.parent_run_status():

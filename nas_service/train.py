@@ -24,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "depths" in arguments:
             arguments["initial_depths"] = arguments.pop("depths")
         config = parse_arguments(arguments, default_name="train-{dataset}-{time}")
-        data = config.load_data()
+        data = None if config.resume else config.load_data()  # a resumed run loads its own
         from nas_service.single import train_one  # heavy imports, once settings and data are good
 
         return train_one(config, data)
