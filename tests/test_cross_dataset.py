@@ -93,9 +93,9 @@ def cosine(a: torch.Tensor, b: torch.Tensor) -> float:
 def test_a_search_then_trains_its_found_network_on_another_data_set(ray_session, tmp_path,
                                                                     tracking_uri, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    code = run_main(["--iterations", "1", "--m0", "1", "--epochs", "2", "--scoring-samples",
-                     "200", "--tracking-uri", tracking_uri, "--name", "digits",
-                     "--transfer-to", "synthetic", "--finetune-epochs", "1"])
+    code = run_main(["--iterations", "1", "--m0", "1", "--epochs", "1", "--scoring-samples",
+                     "200", "--max-train-images", "500", "--tracking-uri", tracking_uri,
+                     "--name", "digits", "--transfer-to", "synthetic", "--finetune-epochs", "2"])
     assert code == 0
     client = MlflowClient(tracking_uri)
     experiment = client.get_experiment_by_name("stagewise-nas").experiment_id
@@ -113,8 +113,9 @@ def test_a_search_then_trains_its_found_network_on_another_data_set(ray_session,
     uniform = "-".join(map(str, closest_uniform_depths(target)))
     assert {role: c.data.params["depths"] for role, c in children.items()} == {
         "scratch": found, "finetuned": found, "reference": uniform}
-    assert children["finetuned"].data.metrics["epoch"] == 1
-    assert children["scratch"].data.metrics["epoch"] == 2
+    assert children["finetuned"].data.metrics["epoch"] == 2
+    assert children["scratch"].data.metrics["epoch"] == 1
+    assert children["scratch"].data.metrics["images_seen"] == 500  # the subset applies there too
 
     def weights(run_id):
         with downloaded_checkpoint(client, run_id) as folder:
@@ -122,7 +123,7 @@ def test_a_search_then_trains_its_found_network_on_another_data_set(ray_session,
 
     source, tuned, scratch = (weights(r) for r in (found_run, children["finetuned"].info.run_id,
                                                    children["scratch"].info.run_id))
-    key = "stages.2.0.conv2.weight"  # after one epoch the fine-tuned copy is still the source
+    key = "stages.2.0.conv2.weight"  # after two epochs the fine-tuned copy is still the source
     assert cosine(tuned[key], source[key]) > 0.9 > 0.3 > abs(cosine(scratch[key], source[key]))
     assert tuned["stem.0.weight"].shape[1] == 3 and source["stem.0.weight"].shape[1] == 1
     table = (Path("nas_results") / "digits-to-synthetic" / "transfer.md").read_text()
