@@ -7,7 +7,7 @@ import sys
 from typing import Sequence
 
 from nas_service.cli import run_command
-from nas_service.config import SearchConfig, build_parser, parse_arguments
+from nas_service.config import SEARCH_ONLY, SearchConfig, build_parser, parse_arguments
 from nas_service.errors import ConfigError
 
 PROG = "python -m nas_service.baselines"
@@ -25,7 +25,8 @@ def check_baseline(config: SearchConfig, method: str, samples: int | None) -> No
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser(PROG, "Random search or ASHA over the stage-wise depth space.")
+    parser = build_parser(PROG, "Random search or ASHA over the stage-wise depth space.",
+                          omit=SEARCH_ONLY)
     parser.add_argument("--method", required=True, choices=METHODS)
     parser.add_argument("--samples", type=int, help="networks to sample (default: from the budget)")
 

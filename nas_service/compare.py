@@ -28,7 +28,8 @@ import pandas as pd  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
 
 from nas_service.baseline_search import baseline  # noqa: E402
-from nas_service.config import ConfigError, SearchConfig, build_parser, parse_arguments  # noqa: E402
+from nas_service.config import (SEARCH_ONLY, ConfigError, SearchConfig, build_parser,  # noqa: E402
+                                parse_arguments)
 from nas_service.cli import run_command  # noqa: E402
 from nas_service.pareto import pareto_front  # noqa: E402
 from nas_service.report import candidates_frame, markdown_table  # noqa: E402
@@ -214,7 +215,8 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser(PROG, "Stage-wise, random search and ASHA at an equal budget.")
+    parser = build_parser(PROG, "Stage-wise, random search and ASHA at an equal budget.",
+                          omit=SEARCH_ONLY)
     parser.add_argument("--seeds", help="repeat with these seeds, e.g. 0,1,2 (default: --seed)")
     parser.add_argument("--criteria", help="compare importance criteria instead of search "
                         f"methods, e.g. {','.join(CRITERIA)}")

@@ -203,16 +203,24 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+# settings that only ``python -m nas_service.run`` acts on: other entry points do not offer them,
+# so that a user who passes one learns it does nothing there
+SEARCH_ONLY = ("transfer_to", "transfer_data_dir")
+
+
 def build_parser(prog: str = "python -m nas_service.run",
                  description: str = "Stage-wise neural architecture search on Ray Tune.",
-                 ) -> argparse.ArgumentParser:
-    """Every ``SearchConfig`` setting as a flag; flags not given are absent from the namespace."""
+                 omit: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """Every ``SearchConfig`` setting but ``omit`` as a flag; flags not given are absent from the
+    namespace."""
     # no abbreviations: "--epoch 3" is a typo to report, and a new flag must not change old ones
     parser = OneLineParser(prog=prog, description=description, argument_default=argparse.SUPPRESS,
                            allow_abbrev=False)
     parser.add_argument("--config", help="YAML file with any of the settings below")
     types = {f.name: f.type for f in fields(SearchConfig)}
     for key, help_text in FLAG_HELP.items():
+        if key in omit:
+            continue
         flag = "--" + key.replace("_", "-")
         kind = types[key].replace(" | None", "")
         if kind == "bool":

@@ -7,13 +7,14 @@ import sys
 from typing import Sequence
 
 from nas_service.cli import run_command
-from nas_service.config import build_parser, parse_arguments
+from nas_service.config import SEARCH_ONLY, build_parser, parse_arguments
 
 PROG = "python -m nas_service.train"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser(PROG, "Train one architecture, logged to MLflow like a candidate.")
+    parser = build_parser(PROG, "Train one architecture, logged to MLflow like a candidate.",
+                          omit=SEARCH_ONLY)
     parser.add_argument("--depths", help="modules per stage, e.g. 9-9-9 (required unless "
                         "--resume)")
 

@@ -14,14 +14,15 @@ import sys
 from typing import Sequence
 
 from nas_service.cli import run_command
-from nas_service.config import build_parser, parse_arguments
+from nas_service.config import SEARCH_ONLY, build_parser, parse_arguments
 
 PROG = "python -m nas_service.transfer_to"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(PROG, "Train a found network on another data set: from scratch, "
-                                "fine-tuned, and beside the uniform network of closest MACs.")
+                                "fine-tuned, and beside the uniform network of closest MACs.",
+                          omit=(*SEARCH_ONLY, "transfer_from"))  # --run-id names the network
     parser.add_argument("--run-id", help="a search's parent run or a candidate's run (required "
                         "unless --resume)")
 
@@ -30,9 +31,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         run_id = arguments.pop("run_id", None)
         if run_id is None and not arguments.get("resume"):
             parser.error("the following arguments are required: --run-id")
-        if "transfer_from" in arguments or "transfer_to" in arguments:
-            parser.error("--run-id names the network; --transfer-from and --transfer-to do not "
-                         "apply here")
         if run_id is not None:
             arguments["transfer_from"] = f"runs:/{run_id}"
         config = parse_arguments(arguments, default_name="transfer-{dataset}-{time}")

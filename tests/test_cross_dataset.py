@@ -130,9 +130,16 @@ def test_a_search_then_trains_its_found_network_on_another_data_set(ray_session,
     assert f"fine-tuned from runs:/{found_run}" in table and f"| reference | {uniform} |" in table
 
 
-def test_transfer_to_needs_a_run_and_refuses_a_second_source(tmp_path):
-    for argv, fragment in [([], "required: --run-id"),
-                           (["--run-id", "x", "--transfer-from", "y"], "do not apply here")]:
-        done = subprocess.run([sys.executable, "-m", "nas_service.transfer_to", *argv],
-                              capture_output=True, text=True, timeout=120, cwd=tmp_path)
-        assert done.returncode == 2 and fragment in done.stderr, done.stderr
+@pytest.mark.parametrize("module,argv,fragment", [
+    ("transfer_to", [], "required: --run-id"),
+    ("transfer_to", ["--run-id", "x", "--transfer-from", "y"], "unrecognized arguments: "
+                                                               "--transfer-from"),
+    ("train", ["--depths", "2-2-2", "--transfer-to", "idx"], "unrecognized arguments: "
+                                                             "--transfer-to"),
+    ("baselines", ["--method", "random", "--transfer-to", "idx"],
+     "unrecognized arguments: --transfer-to"),
+])
+def test_entry_points_refuse_transfer_flags_they_would_ignore(tmp_path, module, argv, fragment):
+    done = subprocess.run([sys.executable, "-m", f"nas_service.{module}", *argv],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 2 and fragment in done.stderr, done.stderr
