@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shlex
 from dataclasses import asdict, dataclass
+from functools import partial
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
@@ -28,7 +29,8 @@ from nas_service.errors import ConfigError, SearchFailed, SearchInterrupted, err
 from nas_service.progress import ProgressPrinter
 from nas_service.searcher import run_name
 from nas_service.tracking import (PARENT_RUN_ID_TAG, TRIAL_ID_TAG, MLflowTrialCallback,
-                                  downloaded_checkpoint, find_parent_run, log_json_artifact,
+                                  downloaded_checkpoint, find_parent_run,
+                                  last_trial_measures, log_json_artifact,
                                   read_json_artifact,
                                   start_parent_run)
 from trainables.datasets.splits import DataSplits
@@ -72,7 +74,9 @@ class Experiment:
         if not budget.limited:
             return None
         return BudgetStopper(budget, len(self.settings.data.y_train),
-                             self.settings.training.epochs, MAX_CONCURRENT_TRIALS)
+                             self.settings.training.epochs, MAX_CONCURRENT_TRIALS,
+                             history=partial(last_trial_measures, self.config.tracking_uri,
+                                             self.parent_run_id))
 
     def make_tuner(self, scorers: list, num_samples: int, search_alg=None, scheduler=None,
                    param_space: dict | None = None, stopper: BudgetStopper | None = None,

@@ -5,9 +5,15 @@ more epoch of every trial that may be running would overshoot it.  A trial that 
 its last epoch needs no such epoch, and it is not stopped while the others' epochs still fit, so it
 completes normally (stage-wise needs its importance).  The GPU-hour and kgCO2eq caps are checked
 after each epoch and can be exceeded by at most one epoch per running trial.
+
+A resumed search gets back the stopper Tune pickled when the search started, which has seen no
+result; ``history`` (the trials' last measures as MLflow holds them) fills in, at the first result
+after a start or a resume, what was spent before, so a budget holds across crashes.
 """
 
 from __future__ import annotations
+
+from typing import Callable
 
 from ray import tune
 
@@ -17,16 +23,23 @@ from nas_service.budget import Budget, spent_by
 class BudgetStopper(tune.Stopper):
     """Ends the whole experiment when the budget is (about to be) spent; ``exhausted`` says so."""
 
-    def __init__(self, budget: Budget, epoch_images: int, epochs: int, concurrency: int) -> None:
+    def __init__(self, budget: Budget, epoch_images: int, epochs: int, concurrency: int,
+                 history: Callable[[], dict[str, dict]] | None = None) -> None:
         self.budget = budget
         self.epoch_images = epoch_images
         self.epochs = epochs
         self.concurrency = concurrency
+        self.history = history  # picklable: trial id -> its last measures, from before a resume
         self.last_results: dict[str, dict] = {}
         self.last_was_final = False
         self.exhausted = False
+        self.seeded = False
 
     def __call__(self, trial_id: str, result: dict) -> bool:
+        if not self.seeded:
+            self.seeded = True
+            for earlier_trial, measures in (self.history() if self.history else {}).items():
+                self.last_results.setdefault(earlier_trial, measures)
         self.last_results[trial_id] = result
         self.last_was_final = result.get("epoch") == self.epochs
         return False

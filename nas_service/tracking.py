@@ -193,6 +193,16 @@ def find_parent_run(client: MlflowClient, experiment: str, name: str, method: st
                  if run.info.run_name == name and PARENT_RUN_ID_TAG not in run.data.tags), None)
 
 
+def last_trial_measures(tracking_uri: str, parent_run_id: str) -> dict[str, dict[str, float]]:
+    """trial id -> the last value of every metric its child run of ``parent_run_id`` logged."""
+    client = MlflowClient(tracking_uri)
+    parent = client.get_run(parent_run_id)
+    runs = client.search_runs([parent.info.experiment_id],
+                              filter_string=f"tags.`{PARENT_RUN_ID_TAG}` = '{parent_run_id}'")
+    return {run.data.tags[TRIAL_ID_TAG]: dict(run.data.metrics) for run in runs
+            if TRIAL_ID_TAG in run.data.tags}
+
+
 def trained_network_run(client: MlflowClient, run_id: str) -> str:
     """The run holding a trained network: a candidate's run itself, or for a search's parent run
     the child of its found architecture (tag ``nas.final_run_id``)."""
