@@ -161,3 +161,17 @@ def test_impossible_resources_fail_before_any_trial(tmp_path, build):
 
 def test_there_are_at_least_twenty_cases():
     assert len(BEFORE_RAY) + len(AFTER_RAY) >= 20
+
+
+def test_entry_points_check_settings_before_importing_anything_heavy():
+    """What makes a bad flag fail in well under a second: no CLI module imports Ray, torch,
+    MLflow, pandas or scikit-learn before its settings are checked."""
+    script = ("import importlib, sys\n"
+              "for name in ('run', 'baselines', 'compare', 'train', 'transfer_to', 'export', "
+              "'ensemble'):\n"
+              "    importlib.import_module(f'nas_service.{name}')\n"
+              "print(sorted(m for m in ('ray', 'torch', 'mlflow', 'pandas', 'sklearn') "
+              "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr

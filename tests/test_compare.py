@@ -3,7 +3,8 @@
 import pytest
 from mlflow.tracking import MlflowClient
 
-from nas_service.compare import compare, compare_criteria, parse_criteria
+from nas_service.compare import parse_criteria
+from nas_service.comparison import compare, compare_criteria
 from nas_service.config import ConfigError, parse_config
 from nas_service.stagewise import search
 from nas_service.space import DepthSpace
