@@ -129,6 +129,14 @@ def test_a_search_then_trains_its_found_network_on_another_data_set(ray_session,
     table = (Path("nas_results") / "digits-to-synthetic" / "transfer.md").read_text()
     assert f"fine-tuned from runs:/{found_run}" in table and f"| reference | {uniform} |" in table
 
+    # --resume continues the transfer Tune saved (here: finished) instead of starting another
+    assert run_main(["--resume", "--name", "digits", "--tracking-uri", tracking_uri]) == 0
+    transfers = [r.info.run_id for r in client.search_runs([experiment])
+                 if r.info.run_name == "digits-to-synthetic"]
+    assert transfers == [transfer.info.run_id]
+    assert len(client.search_runs(
+        [experiment], f"tags.`{PARENT_RUN_ID_TAG}` = '{transfer.info.run_id}'")) == 3
+
 
 @pytest.mark.parametrize("module,argv,fragment", [
     ("transfer_to", [], "required: --run-id"),
