@@ -51,13 +51,19 @@ def start(command: list[str], env: dict, log: Path) -> subprocess.Popen:
                             start_new_session=True)
 
 
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
+def stop_all(processes: list[subprocess.Popen]) -> None:
+    """SIGTERM every process group at once (each node takes seconds to shut down), then wait;
+    a group still there after 10 s (`ray start --block` sometimes is) is killed whole."""
+    running = [process for process in processes if process.poll() is None]
+    for process in running:
         os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    for process in running:
         try:
-            process.wait(timeout=30)
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 @pytest.fixture
@@ -99,8 +105,7 @@ def cluster(tmp_path):
             capture_output=True, timeout=30).stdout, 90, "Ray worker node")
         yield {"dashboard": dashboard, "tracking": tracking, "env": env}
     finally:
-        for process in reversed(processes):
-            stop(process)
+        stop_all(processes)
 
 
 def test_job_submission_runs_trials_on_both_nodes(cluster, tmp_path):
@@ -109,7 +114,7 @@ def test_job_submission_runs_trials_on_both_nodes(cluster, tmp_path):
     # runtime_resources folder, and the worker's runtime-env agent deletes the head job's unpacked
     # working dir mid-run (the job then fails in os.getcwd()).  The package is installed instead.
     submit = [str(BIN / "ray"), "job", "submit", "--address", cluster["dashboard"], "--",
-              "python", "-m", "nas_service.run", "--iterations", "2", "--m0", "2", "--epochs", "3",
+              "python", "-m", "nas_service.run", "--iterations", "1", "--m0", "2", "--epochs", "3",
               "--scoring-samples", "200", "--tracking-uri", cluster["tracking"],
               "--storage-path", str(storage), "--experiment", "cluster", "--name", "on-two-nodes"]
     for _ in range(30):  # the dashboard answers a little before its job agent accepts jobs
