@@ -22,7 +22,7 @@ from mlflow.tracking import MlflowClient
 from ray import tune
 
 from nas_service.config import SearchConfig
-from nas_service.experiment import (load_donor_source, raise_if_trials_failed,
+from nas_service.experiment import (Experiment, load_donor_source, raise_if_trials_failed,
                                      start_experiment)
 from nas_service.fixed_searcher import FixedSearcher
 from nas_service.report import markdown_table
@@ -67,7 +67,8 @@ def transfer_trials(found: tuple[int, ...], references: list[tuple[int, ...]], e
 
 
 def new_task_donor(config: SearchConfig, in_channels: int) -> Donor:
-    """The found network as a donor to another data set (any input channels, fresh head)."""
+    """The found network as a donor to another data set: any ``in_channels`` (the stem is
+    adapted), fresh head; stage widths and depths are the found network's by construction."""
     return load_donor_source(config).for_new_task()
 
 
@@ -93,15 +94,14 @@ def transfer_found_network(config: SearchConfig, data: DataSplits | None = None)
     config, settings = experiment.config, experiment.settings
     target = settings.spec_for(config.start_depths)
     uniform = closest_uniform_depths(target)
-    epochs, finetune_epochs = replace(config, transfer_from=None).training().epochs, \
-        config.training().epochs
+    epochs = replace(config, transfer_from=None).training().epochs  # what scratch trains
+    finetune_epochs = config.training().epochs  # --finetune-epochs, else the same
     trials = transfer_trials(target.depths, [uniform, *config.reference_depths], epochs,
                              finetune_epochs)
     print(f"[nas] transfer to {config.dataset}: {target.depths_text} from scratch ({epochs} "
           f"epochs) and fine-tuned from {config.transfer_from} ({finetune_epochs} epochs), beside "
           f"{format_depths(uniform)} (closest MACs)", flush=True)
-    tuner = experiment.make_tuner([], len(trials),
-                                  search_alg=FixedSearcher(trials))
+    tuner = experiment.make_tuner([], len(trials), search_alg=FixedSearcher(trials))
     with experiment.parent_run_status():
         results, table = experiment.fit(tuner)
         raise_if_trials_failed(results, f"transfer to {config.dataset}")
@@ -128,7 +128,7 @@ def _transfer_table(table: pd.DataFrame, results, donor: str) -> pd.DataFrame:
     return table[[c for c in SHOWN if c in table.columns]].reset_index(drop=True)
 
 
-def _log_transfer_table(experiment, shown: pd.DataFrame) -> None:
+def _log_transfer_table(experiment: Experiment, shown: pd.DataFrame) -> None:
     """``transfer.csv`` and ``transfer.md`` next to Tune's files and on the parent run."""
     if "://" in str(experiment.folder):
         return
