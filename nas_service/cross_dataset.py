@@ -18,15 +18,18 @@ from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from ray import tune
 
 from nas_service.config import SearchConfig
+from nas_service.errors import ConfigError
 from nas_service.experiment import (Experiment, load_donor_source, raise_if_trials_failed,
                                      start_experiment)
 from nas_service.fixed_searcher import FixedSearcher
 from nas_service.report import markdown_table
-from nas_service.tracking import trained_network_run
+from nas_service.tracking import read_json_artifact, trained_network_run
+from trainables.checkpoints import ARCHITECTURE_FILE
 from trainables.datasets.splits import DataSplits
 from trainables.metrics.size import count_macs
 from trainables.models import build_model
@@ -82,13 +85,17 @@ def transfer_found_network(config: SearchConfig, data: DataSplits | None = None)
     """Train the network of ``config.transfer_from`` (a search's parent run or a candidate's run)
     on ``config``'s data set as the module docstring says; returns the parent run id and the
     table's rows."""
-    if not config.resume:
+    if not config.resume:  # the found network's architecture; start_experiment loads weights
         source = str(config.transfer_from).removeprefix("runs:/").split("/")[0]
-        found_run = trained_network_run(MlflowClient(config.tracking_uri), source)
-        config = replace(config, transfer_from=f"runs:/{found_run}")
-        found = load_donor_source(config).spec
-        config = replace(config, module=found.module, width=found.widths[0],
-                         initial_depths=found.depths_text, stages=found.num_stages)
+        client = MlflowClient(config.tracking_uri)
+        try:
+            found_run = trained_network_run(client, source)
+            found = ArchSpec.from_dict(read_json_artifact(client, found_run, ARCHITECTURE_FILE))
+        except MlflowException as error:
+            raise ConfigError(f"--run-id {source}: {error.message}") from None
+        config = replace(config, transfer_from=f"runs:/{found_run}", module=found.module,
+                         width=found.widths[0], initial_depths=found.depths_text,
+                         stages=found.num_stages)
     experiment = start_experiment(config, METHOD, score_stages=False, data=data,
                                   donor_for=new_task_donor)
     config, settings = experiment.config, experiment.settings

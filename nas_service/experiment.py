@@ -28,11 +28,9 @@ from nas_service.config import SearchConfig
 from nas_service.errors import ConfigError, SearchFailed, SearchInterrupted, error_line
 from nas_service.progress import ProgressPrinter
 from nas_service.searcher import run_name
-from nas_service.tracking import (PARENT_RUN_ID_TAG, TRIAL_ID_TAG, MLflowTrialCallback,
-                                  downloaded_checkpoint, find_parent_run,
-                                  last_trial_measures, log_json_artifact,
-                                  read_json_artifact,
-                                  start_parent_run)
+from nas_service.tracking import (MLflowTrialCallback, downloaded_checkpoint, find_parent_run,
+                                  last_trial_measures, log_json_artifact, read_json_artifact,
+                                  start_parent_run, trial_runs)
 from trainables.datasets.splits import DataSplits
 from trainables.spec import ArchSpec
 from trainables.trainable import TrialSettings, train_candidate
@@ -273,9 +271,6 @@ def failure_cause(results, trial_id: str | None) -> str:
 
 def child_run_ids(client: MlflowClient, parent_run_id: str) -> dict[str, str]:
     """trial id -> MLflow run id of the parent's children."""
-    parent = client.get_run(parent_run_id)
-    runs = client.search_runs([parent.info.experiment_id],
-                              filter_string=f"tags.`{PARENT_RUN_ID_TAG}` = '{parent_run_id}'")
-    return {run.data.tags[TRIAL_ID_TAG]: run.info.run_id for run in runs
-            if TRIAL_ID_TAG in run.data.tags}
+    return {trial_id: run.info.run_id
+            for trial_id, run in trial_runs(client, parent_run_id).items()}
 

@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import mlflow.pytorch
 import numpy as np
 import torch
-from mlflow.entities import Metric, Param, RunTag
+from mlflow.entities import Metric, Param, Run, RunTag
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 from ray.tune import Callback
@@ -193,14 +193,18 @@ def find_parent_run(client: MlflowClient, experiment: str, name: str, method: st
                  if run.info.run_name == name and PARENT_RUN_ID_TAG not in run.data.tags), None)
 
 
-def last_trial_measures(tracking_uri: str, parent_run_id: str) -> dict[str, dict[str, float]]:
-    """trial id -> the last value of every metric its child run of ``parent_run_id`` logged."""
-    client = MlflowClient(tracking_uri)
+def trial_runs(client: MlflowClient, parent_run_id: str) -> dict[str, Run]:
+    """trial id -> the MLflow child run of ``parent_run_id`` that trial logs to."""
     parent = client.get_run(parent_run_id)
     runs = client.search_runs([parent.info.experiment_id],
                               filter_string=f"tags.`{PARENT_RUN_ID_TAG}` = '{parent_run_id}'")
-    return {run.data.tags[TRIAL_ID_TAG]: dict(run.data.metrics) for run in runs
-            if TRIAL_ID_TAG in run.data.tags}
+    return {run.data.tags[TRIAL_ID_TAG]: run for run in runs if TRIAL_ID_TAG in run.data.tags}
+
+
+def last_trial_measures(tracking_uri: str, parent_run_id: str) -> dict[str, dict[str, float]]:
+    """trial id -> the last value of every metric its child run of ``parent_run_id`` logged."""
+    runs = trial_runs(MlflowClient(tracking_uri), parent_run_id)
+    return {trial_id: dict(run.data.metrics) for trial_id, run in runs.items()}
 
 
 def trained_network_run(client: MlflowClient, run_id: str) -> str:
