@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from nas_service.decisions import decision_record
 from nas_service.searcher import StageWiseSearcher, run_name, stage_scores_from_result
 from trainables.spec import format_depths
 from trainables.trainable import trial_identity
@@ -50,19 +51,18 @@ def in_training_order(frame: pd.DataFrame) -> pd.DataFrame:
 
 def final_architecture(searcher: StageWiseSearcher, table: pd.DataFrame) -> dict:
     """The found depths (where a budget stopped the search: the current A), the decisions of every
-    iteration and the measures of its trained run."""
+    iteration that ran, how the search ended and the measures of the run that trained the found
+    network (named even when it was an earlier candidate, reused)."""
     depths = format_depths(searcher.final_depths or searcher.current)
-    trained = table[table["depths"] == depths]
+    run = searcher.final_run_name()
+    trained = table[table["run_name"] == run] if run else table.iloc[0:0]
     measures = trained.iloc[-1].to_dict() if not trained.empty else {}
     return {
         "depths": depths,
+        "run_name": run,
+        "converged": searcher.converged,
         "measures": {key: measures.get(key) for key in
                      ("depth", "params", "macs", "val_accuracy", "test_accuracy", "mlflow_run_id",
                       "trial_id")},
-        "iterations": [
-            {"iteration": step["iteration"], "A": format_depths(step["depths_a"]),
-             "T": format_depths(step["depths_t"]), "importance_A": step["importance_a"],
-             "importance_T": step["importance_t"], "next": format_depths(step["grown"])}
-            for step in searcher.history
-        ],
+        "iterations": [decision_record(step) for step in searcher.history],
     }

@@ -3,6 +3,7 @@ after Ctrl-C."""
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from typing import Callable
@@ -18,6 +19,7 @@ def run_command(prog: str, command: Callable[[], object]) -> int:
     """Run ``command``; bad settings or data -> status 2, a search that failed -> status 1,
     Ctrl-C -> 130 with the command that resumes."""
     started = time.perf_counter()
+    show_library_log()
     try:
         command()
     except (ConfigError, DatasetError) as error:
@@ -31,3 +33,15 @@ def run_command(prog: str, command: Callable[[], object]) -> int:
         return INTERRUPTED
     print(f"[nas] done in {time.perf_counter() - started:.0f} s", flush=True)
     return 0
+
+
+def show_library_log() -> None:
+    """The library's ``logging`` records (the searcher's decisions as they are made) on stdout,
+    one ``[nas]`` line each, as the CLI prints its own lines."""
+    library = logging.getLogger("nas_service")
+    if not library.handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("[nas] %(message)s"))
+        library.addHandler(handler)
+        library.setLevel(logging.INFO)
+        library.propagate = False

@@ -22,7 +22,8 @@ import yaml
 
 from nas_service.budget import Budget
 from nas_service.errors import ConfigError
-from scoring.criteria import CRITERIA
+from nas_service.growth import NO_GROWTH_POLICIES
+from scoring.criteria import CRITERIA, get_criterion
 from trainables.datasets import LOADERS, DatasetError, load_dataset
 from trainables.metrics.emissions import known_countries
 from trainables.module_types import MODULE_TYPES
@@ -56,7 +57,13 @@ class SearchConfig:
     lr: float | None = None
     batch_size: int | None = None
     criterion: str = "plsvip"
-    scoring_samples: int = 2000
+    scoring_samples: int | None = None
+    bootstrap: int = 20
+    min_confidence: float = 0.0
+    on_no_growth: str = "retrain"
+    max_macs: float | None = None
+    max_params: float | None = None
+    max_latency_ms: float | None = None
     scoring_actors: int = 2
     seed: int = 0
     gpus_per_trial: float | None = None
@@ -92,6 +99,13 @@ class SearchConfig:
         if not self.references:
             return []
         return [(int(blocks),) * len(self.start_depths) for blocks in str(self.references).split(",")]
+
+    @property
+    def limits(self) -> dict[str, float]:
+        """The resource limits given, by cost name (``macs``, ``params``, ``latency_ms``)."""
+        given = {"macs": self.max_macs, "params": self.max_params,
+                 "latency_ms": self.max_latency_ms}
+        return {name: float(value) for name, value in given.items() if value is not None}
 
     def budget(self) -> Budget:
         return Budget(self.budget_images, self.budget_gpu_hours, self.budget_kgco2)
@@ -172,8 +186,21 @@ FLAG_HELP = {
     "transfer_data_dir": "folder of the --transfer-to data set's files",
     "lr": "initial learning rate (default: the preset's)",
     "batch_size": "training batch size (default: the preset's)",
-    "criterion": f"stage importance criterion: {', '.join(CRITERIA)}",
-    "scoring_samples": "training images whose stage features are scored",
+    "criterion": f"stage importance criterion: {', '.join(CRITERIA)}, or the import path "
+                 "module:function of your own (features, labels) -> per-feature scores",
+    "scoring_samples": "score the stage features of a stratified sample of this many training "
+                       "images (default: every training image, as the authors do)",
+    "bootstrap": "paired bootstrap replicates of the stage scores that give every decision its "
+                 "confidence P(T beats A) (0: none)",
+    "min_confidence": "grow a stage only when P(T beats A) is at least this (default 0: the "
+                      "paper's rule, T's score higher)",
+    "on_no_growth": f"when no stage grows: {' or '.join(NO_GROWTH_POLICIES)} (retrain: the next "
+                    "iteration trains A and T again from a new initialisation, as the authors' "
+                    "code does; stop: the search ends as converged)",
+    "max_macs": "grow only while the network stays within this many MACs per image",
+    "max_params": "grow only while the network stays within this many parameters",
+    "max_latency_ms": "grow only while the network's CPU latency (batch 1, 1 thread, measured "
+                      "on this machine) stays within this many milliseconds",
     "scoring_actors": "number of Ray scoring actors",
     "seed": "seed of splits, initialisation, augmentation and scoring sample",
     "gpus_per_trial": "GPUs per trial (default: 0.5 when the cluster has GPUs, else 0)",
@@ -293,8 +320,17 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
     _require(config.width is None or config.width >= 1, "width", config.width,
              "must be at least 1")
     _require(config.preset in PRESETS, "preset", config.preset, f"must be one of {', '.join(PRESETS)}")
-    _require(config.criterion in CRITERIA, "criterion", config.criterion,
-             f"must be one of {', '.join(CRITERIA)}")
+    _check_criterion(config.criterion)
+    _require(config.on_no_growth in NO_GROWTH_POLICIES, "on-no-growth", config.on_no_growth,
+             f"must be one of {', '.join(NO_GROWTH_POLICIES)}")
+    _require(config.bootstrap >= 0, "bootstrap", config.bootstrap, "must be 0 or more")
+    _require(0 <= config.min_confidence <= 1, "min-confidence", config.min_confidence,
+             "must be between 0 and 1")
+    _require(config.min_confidence == 0 or config.bootstrap >= 10, "min-confidence",
+             config.min_confidence, f"needs --bootstrap of at least 10 (got {config.bootstrap})")
+    for flag in ("max_macs", "max_params", "max_latency_ms"):
+        value = getattr(config, flag)
+        _require(value is None or value > 0, flag.replace("_", "-"), value, "must be positive")
     for flag in ("iterations", "m0", "stages", "delta", "scoring_actors"):
         _require(getattr(config, flag) >= 1, flag.replace("_", "-"), getattr(config, flag),
                  "must be at least 1")
@@ -314,8 +350,8 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
     for flag in ("budget_images", "budget_gpu_hours", "budget_kgco2"):
         value = getattr(config, flag)
         _require(value is None or value > 0, flag.replace("_", "-"), value, "must be positive")
-    _require(config.scoring_samples >= 10, "scoring-samples", config.scoring_samples,
-             "must be at least 10")
+    _require(config.scoring_samples is None or config.scoring_samples >= 10, "scoring-samples",
+             config.scoring_samples, "must be at least 10")
     _require(config.image_size is None or config.image_size >= 8, "image-size", config.image_size,
              "must be at least 8")
     _require(config.cpus_per_trial > 0, "cpus-per-trial", config.cpus_per_trial, "must be positive")
@@ -347,6 +383,18 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
     config.name = config.name or default_name.format(dataset=config.dataset,
                                                      time=time.strftime("%Y%m%d-%H%M%S"))
     return config
+
+
+def _check_criterion(name: str) -> None:
+    """A built-in criterion, or an import path that imports to a function."""
+    if name in CRITERIA:
+        return
+    _require(":" in name, "criterion", name,
+             f"must be one of {', '.join(CRITERIA)} or an import path module:function")
+    try:
+        get_criterion(name)
+    except ValueError as error:
+        raise ConfigError(f"--criterion: {error}") from None
 
 
 def default_tracking_uri(uri: str | None) -> str:

@@ -196,7 +196,8 @@ def start_experiment(config: SearchConfig, method: str, score_stages: bool = Tru
                              threads=max(1, int(config.cpus_per_trial)),
                              gpus_per_trial=resources["gpu"], country=config.country,
                              score_stages=score_stages, precision=config.precision,
-                             compile=config.compile, donor=donor)
+                             compile=config.compile, donor=donor,
+                             bootstrap=config.bootstrap if score_stages else 0)
     return Experiment(config, method, settings, resources, client, parent_run_id)
 
 

@@ -24,6 +24,7 @@ from mlflow.tracking import MlflowClient  # noqa: E402
 
 from nas_service.candidates import in_training_order  # noqa: E402
 from nas_service.config import OneLineParser  # noqa: E402
+from nas_service.decisions import confidence_text, decision_lines, network_text  # noqa: E402
 from nas_service.tracking import METHOD_TAG, PARENT_RUN_ID_TAG  # noqa: E402
 
 PROG = "python -m nas_service.report"
@@ -128,6 +129,13 @@ def plot_stage_depths(record: dict, path: Path) -> None:
     plt.close(figure)
 
 
+def step_grew(step: dict, stage: int) -> bool:
+    """Whether ``stage`` grew in ``step`` (records before confidences and limits: T scored higher)."""
+    if "grows" in step:
+        return step["grows"][stage] and stage + 1 not in step["held_back_by_limit"]
+    return step["importance_T"][stage] > step["importance_A"][stage]
+
+
 def plot_importance(record: dict, path: Path) -> None:
     steps = record["iterations"]
     num_stages = len(steps[0]["importance_A"])
@@ -138,7 +146,7 @@ def plot_importance(record: dict, path: Path) -> None:
         t = [step["importance_T"][stage] for step in steps]
         axis.plot(x, a, marker="o", label="A (current)")
         axis.plot(x, t, marker="s", label="T (deepened by delta)")
-        grew = [i for i, step in zip(x, steps) if step["importance_T"][stage] > step["importance_A"][stage]]
+        grew = [i for i, step in zip(x, steps) if step_grew(step, stage)]
         axis.scatter(grew, [max(a[x.index(i)], t[x.index(i)]) for i in grew], marker="^", s=90,
                      facecolors="none", edgecolors="tab:green", label="stage grew")
         axis.set_title(f"stage {stage + 1}")
@@ -187,18 +195,34 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join([header, rule, *rows])
 
 
+def decisions_table(record: dict) -> pd.DataFrame:
+    """One row per iteration that ran: the networks compared (reused ones named), their stage
+    scores, the confidence that T beats A, and what was decided."""
+    return pd.DataFrame([{
+        "iteration": step["iteration"], "init seed": step.get("init_seed", ""),
+        "A": network_text(step, "A") if "run_A" in step else step["A"],
+        "T": network_text(step, "T") if "run_T" in step else step["T"],
+        "importance A": ", ".join(f"{v:.4f}" for v in step["importance_A"]),
+        "importance T": ", ".join(f"{v:.4f}" for v in step["importance_T"]),
+        "P(T beats A)": confidence_text(step),
+        "next A": step["next"], "decision": step.get("outcome", "")}
+        for step in record["iterations"]])
+
+
 def render_markdown(parent, frame: pd.DataFrame, record: dict | None) -> str:
     params = parent.data.params
     lines = [f"# Stage-wise search `{parent.info.run_name}`", "",
              f"MLflow run `{parent.info.run_id}`. Data set "
              f"`{params.get('dataset')}`, start `{params.get('start_depths')}`, delta "
-             f"{params.get('delta')}, {params.get('iterations')} iterations, "
+             f"{params.get('delta')}, at most {params.get('iterations')} iterations, "
              f"{params.get('train.epochs')} epochs per network, criterion "
-             f"`{params.get('criterion')}`, seed {params.get('seed')}.", ""]
+             f"`{params.get('criterion')}`, seed {params.get('seed')}, when no stage grows: "
+             f"{params.get('on_no_growth', 'stop (before retraining existed)')}.", ""]
     if record:
         measures = record["measures"]
         accuracy = measures.get("test_accuracy") or measures.get("val_accuracy") or float("nan")
-        lines += [f"**Found architecture: `{record['depths']}`** (depth {measures.get('depth')}, "
+        trained_by = f"run `{record['run_name']}`, " if record.get("run_name") else ""
+        lines += [f"**Found architecture: `{record['depths']}`** ({trained_by}depth {measures.get('depth')}, "
                   f"{accuracy * 100:.2f}% test accuracy).", ""]
     lines += ["## Candidates (the paper's Table III columns)", "",
               markdown_table(table_iii(frame)) if not frame.empty else "(no runs)", "",
@@ -206,12 +230,8 @@ def render_markdown(parent, frame: pd.DataFrame, record: dict | None) -> str:
               "in MB; CPU latency = batch 1, 1 thread, median; train time = wall seconds of the "
               "training epochs; kgCO2eq of training (codecarbon, offline).", ""]
     if record:
-        decisions_frame = pd.DataFrame([{
-            "iteration": step["iteration"], "A": step["A"], "T": step["T"],
-            "importance A": ", ".join(f"{v:.4f}" for v in step["importance_A"]),
-            "importance T": ", ".join(f"{v:.4f}" for v in step["importance_T"]),
-            "next A": step["next"]} for step in record["iterations"]])
-        lines += ["## Decisions", "", markdown_table(decisions_frame), ""]
+        lines += ["## Decisions", "", markdown_table(decisions_table(record)), ""]
+        lines += decision_lines(record)[len(record["iterations"]):] + [""]
     lines += ["## Plots", ""] + [f"![{name}]({name})" for name in PLOTS] + [""]
     return "\n".join(lines)
 

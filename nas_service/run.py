@@ -13,6 +13,7 @@ from typing import Sequence
 from nas_service.cli import run_command
 from nas_service.config import parse_config
 from nas_service.errors import SearchFailed
+from nas_service.limits import growth_costs
 
 PROG = "python -m nas_service.run"
 
@@ -22,9 +23,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = parse_config(argv, prog=PROG)
         data = None if config.resume else config.load_data()  # a resumed search loads its own
         transfer_data = config.load_transfer_data() if config.transfer_to and data else None
+        costs = growth_costs(config, data) if data is not None else None  # the first A fits
         from nas_service.stagewise import search  # the heavy imports, once settings and data are good
 
-        record = search(config, data)
+        record = search(config, data, costs)
         settings = record["settings"]  # a resumed search's are its saved ones
         if settings.transfer_to:
             found_run_id = record["measures"].get("mlflow_run_id")

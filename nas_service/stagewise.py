@@ -15,14 +15,21 @@ from nas_service.errors import SearchFailed
 from nas_service.experiment import Experiment, failure_cause, start_experiment
 from nas_service.report import write_report
 from nas_service.searcher import StageWiseSearcher
-from nas_service.tracking import FINAL_RUN_ID_TAG, log_json_artifact, log_pytorch_model
+from nas_service.decisions import decision_lines
+from nas_service.limits import growth_costs
+from nas_service.tracking import (FINAL_RUN_ID_TAG, log_decisions, log_json_artifact,
+                                  log_pytorch_model)
 from scoring.actor import create_scoring_pool
 from trainables.datasets.splits import DataSplits
 from trainables.checkpoints import load_trained_model
+from trainables.metrics.costs import NetworkCosts
 
-def search(config: SearchConfig, data: DataSplits | None = None) -> dict:
+def search(config: SearchConfig, data: DataSplits | None = None,
+           costs: NetworkCosts | None = None) -> dict:
     """Run one stage-wise search; returns the final architecture record with the budget it spent
-    and the settings it ran with (``settings``: a resumed search's saved ones).
+    and the settings it ran with (``settings``: a resumed search's saved ones).  ``costs`` is the
+    cost function of the resource limits, when the caller has already checked them
+    (``nas_service.limits.growth_costs``).
 
     Raises ``ConfigError``/``DatasetError`` on bad input and ``SearchFailed`` when a candidate
     cannot be trained.  A search stopped by its budget ends cleanly with the architecture reached.
@@ -31,8 +38,12 @@ def search(config: SearchConfig, data: DataSplits | None = None) -> dict:
     config = experiment.config  # a resumed search runs with its saved settings
     print(f"[nas] stage-wise: start {'-'.join(map(str, config.start_depths))}, delta "
           f"{config.delta}, {config.iterations} iterations", flush=True)
+    costs = costs or growth_costs(config, experiment.settings.data)
     searcher = StageWiseSearcher(config.start_depths, config.delta, config.iterations,
-                                 config.reference_depths)
+                                 config.reference_depths, seed=config.seed,
+                                 on_no_growth=config.on_no_growth,
+                                 min_confidence=config.min_confidence, limits=config.limits,
+                                 cost_of=costs)
     stopper = experiment.budget_stopper(config.budget())
     tuner = experiment.make_tuner(create_scoring_pool(config.scoring_actors), searcher.max_trials,
                                   search_alg=searcher, stopper=stopper)
@@ -56,6 +67,7 @@ def search(config: SearchConfig, data: DataSplits | None = None) -> dict:
             print(f"[nas] budget spent ({record['spent']}): the search ends at iteration "
                   f"{searcher.iteration} with {record['depths']}", flush=True)
         log_json_artifact(client, parent_run_id, "final_architecture.json", record)
+        log_decisions(client, parent_run_id, record)
         _log_final_model(experiment, results, record)
         report_folder = experiment.folder / "report"
         write_report(client, parent_run_id, report_folder)
@@ -85,9 +97,9 @@ def _print_summary(table: pd.DataFrame, record: dict) -> None:
     with pd.option_context("display.width", 200, "display.max_columns", 20,
                            "display.float_format", "{:.4g}".format):
         print("\nCandidates:\n" + table[shown].to_string(index=False))
-    for step in record["iterations"]:
-        print(f"iteration {step['iteration']}: A {step['A']} vs T {step['T']} -> {step['next']}")
+    for line in decision_lines(record):
+        print(line)
     measures = record["measures"]
-    print(f"\nFound architecture: {record['depths']} (depth {measures['depth']}, "
+    print(f"\nFound architecture: {record['depths']} (run {record['run_name']}, depth {measures['depth']}, "
           f"{measures['params']} params, {measures['macs']} MACs, "
           f"val accuracy {measures['val_accuracy']}, test accuracy {measures['test_accuracy']})")

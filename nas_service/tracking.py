@@ -1,4 +1,5 @@
-"""MLflow bookkeeping: one parent run per search, one child run per trial (DESIGN.md's contract).
+"""MLflow bookkeeping: one parent run per search, one child run per trial (docs/method.md,
+"What is recorded").
 
 Everything is logged from the driver through ``MlflowClient``, so trials need no access to the
 tracking store and a local sqlite file works for a local search.
@@ -28,12 +29,14 @@ from ray.tune.utils import flatten_dict
 from nas_service.searcher import run_name
 from trainables.spec import ArchSpec, format_depths
 from trainables.checkpoints import ARCHITECTURE_FILE, CHECKPOINT_FILE
-from trainables.trainable import trial_identity
+from trainables.trainable import INIT_SEED_KEY, trial_identity
 
 PARENT_RUN_ID_TAG = "mlflow.parentRunId"
 METHOD_TAG = "nas.method"
 TRIAL_ID_TAG = "nas.trial_id"
 FINAL_RUN_ID_TAG = "nas.final_run_id"
+CONVERGED_AFTER_TAG = "nas.converged_after_iteration"
+CONVERGED_REASON_TAG = "nas.converged_reason"
 NODE_ID_TAG = "nas.node_id"
 ACCELERATION_TAG_PREFIX = "nas.train."
 
@@ -122,6 +125,8 @@ class MLflowTrialCallback(Callback):
                   METHOD_TAG: parent.data.tags.get(METHOD_TAG, "")})
         params = {"depths": format_depths(depths), "role": role, "iteration": iteration,
                   "num_stages": len(depths)}
+        if INIT_SEED_KEY in trial.config:
+            params[INIT_SEED_KEY] = trial.config[INIT_SEED_KEY]
         self.client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()])
         self.run_ids[trial.trial_id] = run.info.run_id
 
@@ -180,6 +185,23 @@ def log_pytorch_model(client: MlflowClient, run_id: str, model: torch.nn.Module,
         mlflow.pytorch.save_model(model, str(path), signature=infer_signature(example, logits),
                                   serialization_format="pickle")
         client.log_artifacts(run_id, str(path), "model")
+
+
+def log_decisions(client: MlflowClient, parent_run_id: str, record: dict) -> None:
+    """Each iteration's stage scores and confidences as parent metrics, stepped by iteration
+    (``importance_A/s1``, ``importance_T/s1``, ``confidence/s1``, ``grows/s1``), and how the search
+    ended as tags: MLflow's charts then show the decisions of a search over its iterations."""
+    metrics = []
+    for step in record["iterations"]:
+        values = {"importance_A": step["importance_A"], "importance_T": step["importance_T"],
+                  "confidence": step["confidence"] or [], "grows": map(float, step["grows"])}
+        metrics += [Metric(f"{name}/s{stage + 1}", float(value), 0, step["iteration"])
+                    for name, per_stage in values.items() for stage, value in enumerate(per_stage)]
+    tags = []
+    if record.get("converged"):
+        tags = [RunTag(CONVERGED_AFTER_TAG, str(record["converged"]["after_iteration"])),
+                RunTag(CONVERGED_REASON_TAG, record["converged"]["reason"])]
+    client.log_batch(parent_run_id, metrics=metrics, tags=tags)
 
 
 def find_parent_run(client: MlflowClient, experiment: str, name: str, method: str) -> str | None:

@@ -2,8 +2,8 @@
 
 Scoring runs outside the trials so that a trial's placement group does not have to hold CPU for it
 and the criteria's memory is paid once per actor.  Actors are created by the driver with their own
-(default zero) CPU request: an actor created inside a trial would be captured by its placement
-group (RAY_NOTES.md).
+(default zero) CPU request: an actor created inside a trial would be captured by the trial's
+placement group and die with it.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import ray
 
+from scoring.bootstrap import bootstrap_stage_scores
 from scoring.criteria import stage_score
 
 
@@ -20,6 +21,13 @@ class ScoringActor:
     def score_stages(self, stage_features: list[np.ndarray], labels: np.ndarray,
                      criterion: str) -> list[float]:
         return [stage_score(features, labels, criterion) for features in stage_features]
+
+    def bootstrap_stages(self, stage_features: list[np.ndarray], labels: np.ndarray,
+                         criterion: str, replicates: int, seed: int, chunk: int = 0
+                         ) -> list[list[float]]:
+        """Per stage, its score on ``replicates`` paired resamples (``scoring.bootstrap``)."""
+        return [bootstrap_stage_scores(features, labels, criterion, replicates, seed, chunk)
+                for features in stage_features]
 
 
 def create_scoring_pool(size: int, num_cpus: float = 0) -> list[ray.actor.ActorHandle]:

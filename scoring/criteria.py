@@ -2,7 +2,8 @@
 and the stage score the growth rule compares.
 
 Criteria are named by import path and imported when used, so checking a name (the CLI does) does
-not import scikit-learn."""
+not import scikit-learn.  A user's own criterion is given by its import path, ``package.module:function``,
+with the same signature."""
 
 from __future__ import annotations
 
@@ -21,9 +22,17 @@ CRITERIA: dict[str, str] = {
 
 
 def get_criterion(name: str) -> Criterion:
-    if name not in CRITERIA:
-        raise ValueError(f"criterion {name!r} is not one of {', '.join(CRITERIA)}")
-    return resolve_name(CRITERIA[name])
+    """A built-in criterion by name, or any function by its ``module:function`` import path."""
+    if name not in CRITERIA and ":" not in name:
+        raise ValueError(f"criterion {name!r} is not one of {', '.join(CRITERIA)} nor an import "
+                         "path module:function")
+    try:
+        criterion = resolve_name(CRITERIA.get(name, name))
+    except (ImportError, AttributeError, ValueError) as error:
+        raise ValueError(f"criterion {name!r} cannot be imported ({error})") from None
+    if not callable(criterion):
+        raise ValueError(f"criterion {name!r} is not a function")
+    return criterion
 
 
 def stage_score(features: np.ndarray, labels: np.ndarray, criterion: str) -> float:

@@ -2,7 +2,7 @@
 
 References: Roffo, Melzi, Castellani and Vinciarelli, "Infinite Latent Feature Selection: A
 Probabilistic Latent Graph-Based Ranking Approach", ICCV 2017; FSLib's ``ILFS.m`` and the Python
-port, whose choices this follows (METHOD_NOTES.md section 5 lists how the copies differ):
+port, whose choices this follows (docs/method.md, "Criteria", lists how the copies differ):
 
 1. **Discriminative quantisation.**  Features are min-max normalised.  For sample n and feature f,
    d_c = (x_nf - mu_cf)^2 / sum_c var_cf is its distance to the mean of class c; the sample's

@@ -2,7 +2,7 @@
 
 References: Roffo, Melzi and Cristani, "Infinite Feature Selection", ICCV 2015; the version
 implemented is FSLib's ``infFS.m`` v4.0 (Aug 2016) with ``supervision = 0`` (its default branch is
-a Fisher variant for binary labels only), as METHOD_NOTES.md section 5 describes step by step.
+a Fisher variant for binary labels only), as docs/method.md, "Criteria", describes step by step.
 
 Features are the nodes of a complete graph.  An edge is strong between features that disagree
 (low rank correlation) and vary a lot; every path of every length through the graph is summed

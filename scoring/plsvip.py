@@ -2,7 +2,7 @@
 
 References: Wold, Johansson and Cocchi, "PLS: partial least squares projections to latent
 structures" (1993) for VIP; Jordao et al., "Stage-Wise Neural Architecture Search", ICPR 2020,
-Sec. III, and the authors' ``vip()`` (METHOD_NOTES.md section 2), which this reproduces.
+Sec. III, and the authors' ``vip()`` (docs/method.md, "Criteria"), which this reproduces.
 """
 
 from __future__ import annotations

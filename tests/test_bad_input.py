@@ -89,6 +89,18 @@ BEFORE_RAY = {
     "negative GPUs": flags("--gpus-per-trial", "-1", fragment="--gpus-per-trial -1"),
     "zero CPUs": flags("--cpus-per-trial", "0", fragment="--cpus-per-trial 0"),
     "unknown criterion": flags("--criterion", "gini", fragment="--criterion 'gini'"),
+    "criterion that cannot be imported": flags("--criterion", "no_such_module:score",
+                                               fragment="criterion 'no_such_module:score' cannot "
+                                                        "be imported"),
+    "unknown no-growth policy": flags("--on-no-growth", "forever",
+                                      fragment="--on-no-growth 'forever': must be one of"),
+    "confidence above one": flags("--min-confidence", "1.5", fragment="--min-confidence 1.5"),
+    "confidence without a bootstrap": flags("--min-confidence", "0.9", "--bootstrap", "0",
+                                            fragment="needs --bootstrap of at least 10"),
+    "negative parameter limit": flags("--max-params", "-1", fragment="--max-params -1.0"),
+    "first network over the MAC limit": flags(
+        "--m0", "2", "--max-macs", "1e6", fragment="--max-macs 1e+06: 2-2-2 has 1.64826e+06, the "
+                                                   "first architecture is already over the limit"),
     "unknown module": flags("--module", "cell9", fragment="--module 'cell9'"),
     "unknown preset": flags("--preset", "slow", fragment="--preset 'slow'"),
     "unknown precision": flags("--precision", "fp8", fragment="--precision 'fp8'"),

@@ -20,7 +20,7 @@ def test_uniform_resnets_match_the_paper(blocks):
 
 
 def test_found_architecture_macs_match_table_iii():
-    # METHOD_NOTES section 6: [6, 8, 6] has 92.7M MACs.
+    # the paper's Table III: [6, 8, 6] has 92.7M MACs.
     assert describe_spec(ArchSpec(depths=(6, 8, 6)))["macs"] == pytest.approx(92.7e6, rel=0.005)
 
 

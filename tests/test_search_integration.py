@@ -35,14 +35,19 @@ def test_scoring_actor_matches_the_direct_call(ray_session):
 
 
 def expected_trajectory(start, delta, iterations, importance_of):
-    """Replay Algorithm 1 on the importances the runs recorded: [(role, depths)] in first-seen order."""
-    seen, current = {}, tuple(start)
+    """Replay Algorithm 1 on the importances the runs recorded, (depths, init seed) -> role in
+    first-seen order; an iteration without growth retrains A and T with seed = its number - 1."""
+    seen, current, seed = {}, tuple(start), 0
     for iteration in range(1, iterations + 1):
         t_depths = deepen_all(current, delta)
-        seen.setdefault(current, "A")
-        seen.setdefault(t_depths, "T")
-        current = grow_depths(current, importance_of[current], importance_of[t_depths], delta)
-    seen.setdefault(current, "final")
+        seen.setdefault((current, seed), "A")
+        seen.setdefault((t_depths, seed), "T")
+        grown = grow_depths(current, importance_of[current, seed],
+                            importance_of[t_depths, seed], delta)
+        if grown == current and iteration < iterations:
+            seed = iteration
+        current = grown
+    seen.setdefault((current, seed), "final")
     return seen, current
 
 
@@ -66,22 +71,23 @@ def check_final_model_loads(client, parent, record, tmp_path):
         assert torch.allclose(loaded.eval()(images), trained(images), atol=1e-6)
 
 
-def check_report_rebuilds(tracking_uri, parent, record, tmp_path):
-    """``python -m nas_service.report`` rebuilds report.md and the plots from MLflow alone."""
+def check_report_rebuilds(tracking_uri, parent, record, tmp_path, run_names):
+    """``python -m nas_service.report`` rebuilds report.md and the plots from MLflow alone: a
+    table row for every trained network, one decision row per iteration that ran."""
     output = tmp_path / "rebuilt"
     assert report_main(["--tracking-uri", tracking_uri, "--run-id", parent.info.run_id,
                         "--output", str(output)]) == 0
     text = (output / "report.md").read_text()
     assert f"Found architecture: `{record['depths']}`" in text
-    assert len(re.findall(r"^\| it\d-[AT]-", text, re.M)) == 4 and "| final-" in text
+    rows = re.findall(r"^\| ((?:it\d-[AT]|final)-[\d-]+) \|", text, re.M)
+    assert sorted(rows) == sorted(run_names)
+    assert len(re.findall(r"^\| \d \| 0 \| ", text, re.M)) == len(record["iterations"])
     for plot in PLOTS:
         assert (output / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_two_iteration_digits_search(ray_session, tmp_path, tracking_uri, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    # m0=3 and 3 epochs: the grown networks differ from every T (seeds 0, 1 and 2 checked), so
-    # the two iterations train five distinct networks.
     config = parse_config(["--iterations", "2", "--m0", "3", "--epochs", "3", "--seed", "0",
                            "--scoring-samples", "400", "--tracking-uri", tracking_uri,
                            "--name", "it-test"])
@@ -100,7 +106,8 @@ def test_two_iteration_digits_search(ray_session, tmp_path, tracking_uri, monkey
     importance_of = {}
     for child in children:
         depths = tuple(int(m) for m in child.data.params["depths"].split("-"))
-        importance_of[depths] = [child.data.metrics[f"importance/s{i}"] for i in (1, 2, 3)]
+        key = depths, int(child.data.params["init_seed"])
+        importance_of[key] = [child.data.metrics[f"importance/s{i}"] for i in (1, 2, 3)]
         assert child.info.status == "FINISHED"
         assert child.info.run_name.endswith(child.data.params["depths"])
         history = client.get_metric_history(child.info.run_id, "val_accuracy")
@@ -118,16 +125,17 @@ def test_two_iteration_digits_search(ray_session, tmp_path, tracking_uri, monkey
         assert child.data.tags["nas.train.compile"] == "off"
 
     roles, final = expected_trajectory((3, 3, 3), 2, 2, importance_of)
-    recorded = {tuple(int(m) for m in c.data.params["depths"].split("-")): c.data.params["role"]
-                for c in children}
-    assert recorded == roles  # one run per distinct architecture, never a retrained one
-    assert sorted(recorded.values()) == ["A", "A", "T", "T", "final"]
+    recorded = {(tuple(int(m) for m in c.data.params["depths"].split("-")),
+                 int(c.data.params["init_seed"])): c.data.params["role"] for c in children}
+    assert recorded == roles  # one run per network (depths and seed), never one trained twice
+    assert len(recorded) >= 3  # A and T of iteration 1 and at least the next T
     assert record["depths"] == "-".join(map(str, final))
 
     parent_artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
     assert {"candidates.csv", "final_architecture.json", "report.md", *PLOTS} <= parent_artifacts
     check_final_model_loads(client, parent, record, tmp_path)
-    check_report_rebuilds(tracking_uri, parent, record, tmp_path)
+    check_report_rebuilds(tracking_uri, parent, record, tmp_path,
+                          [child.info.run_name for child in children])
     local = client.download_artifacts(parent.info.run_id, "final_architecture.json", str(tmp_path))
     assert json.loads(open(local).read())["depths"] == record["depths"]
     assert (tmp_path / "nas_results" / "it-test" / "candidates.csv").exists()

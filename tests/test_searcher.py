@@ -63,14 +63,75 @@ def test_t_is_reused_as_the_next_a_when_every_stage_grows():
     assert searcher.history[0]["grown"] == (3, 3)
 
 
-def test_no_growth_converges_without_retraining():
-    searcher = StageWiseSearcher((6, 6, 6), delta=2, iterations=5)
+def test_no_growth_retrains_a_and_t_from_a_new_initialisation():
+    searcher = StageWiseSearcher((6, 6, 6), delta=2, iterations=2, seed=7)
+    proposals, _ = propose_all(searcher)
+    assert {c["init_seed"] for c in proposals.values()} == {7}
+    for trial_id, config in proposals.items():
+        finish(searcher, trial_id, [0.5] * 3 if config["role"] == "A" else [0.4] * 3)
+    # iteration 2 trains the same depths again, as new trials with a new seed
+    proposals, rest = propose_all(searcher)
+    assert rest is None
+    assert sorted((run_name(c), c["init_seed"]) for c in proposals.values()) == [
+        ("it2-A-6-6-6", 8), ("it2-T-8-8-8", 8)]
+    for trial_id, config in proposals.items():
+        finish(searcher, trial_id, [0.5] * 3 if config["role"] == "A" else [0.4] * 3)
+    # nothing grew again: the found network is it2-A-6-6-6 itself (same depths and seed)
+    assert propose_all(searcher) == ({}, Searcher.FINISHED)
+    assert searcher.final_depths == (6, 6, 6) and searcher.final_run_name() == "it2-A-6-6-6"
+    assert [step["outcome"].split(":")[0] for step in searcher.history] == ["no stage grew"] * 2
+    assert searcher.converged is None and len(searcher.history) == 2
+
+
+def test_no_growth_stops_as_converged_under_stop():
+    searcher = StageWiseSearcher((6, 6, 6), delta=2, iterations=5, on_no_growth="stop")
     proposals, _ = propose_all(searcher)
     for trial_id, config in proposals.items():
         finish(searcher, trial_id, [0.5] * 3 if config["role"] == "A" else [0.4] * 3)
-    proposals, rest = propose_all(searcher)
-    assert proposals == {} and rest == Searcher.FINISHED
-    assert len(searcher.history) == 5 and searcher.final_depths == (6, 6, 6)
+    assert propose_all(searcher) == ({}, Searcher.FINISHED)
+    assert searcher.converged == {"after_iteration": 1, "reason": "no stage grew"}
+    # one iteration ran and only one is recorded; the found network is it1-A, reused
+    assert len(searcher.history) == 1 and searcher.final_run_name() == "it1-A-6-6-6"
+
+
+def test_growth_keeps_the_seed_so_an_equal_t_is_reused_after_a_retrain():
+    searcher = StageWiseSearcher((1, 1), delta=1, iterations=3, seed=0)
+    proposals, _ = propose_all(searcher)
+    for trial_id, config in proposals.items():  # iteration 1: nothing grows
+        finish(searcher, trial_id, [0.5, 0.5] if config["role"] == "A" else [0.4, 0.4])
+    proposals, _ = propose_all(searcher)
+    for trial_id, config in proposals.items():  # iteration 2 (seed 1): every stage grows
+        finish(searcher, trial_id, [0.1, 0.1] if config["role"] == "A" else [0.9, 0.9])
+    proposals, _ = propose_all(searcher)  # A = 2-2 with seed 1 was trained as it2-T: reused
+    assert [(run_name(c), c["init_seed"]) for c in proposals.values()] == [("it3-T-3-3", 1)]
+    finish(searcher, next(iter(proposals)), [0.1, 0.1])
+    assert searcher.history[2]["reused_a"] and searcher.history[2]["run_a"] == "it2-T-2-2"
+
+
+def test_a_resource_limit_ends_the_search_when_nothing_fits():
+    macs = {(1, 1): 10.0, (2, 1): 30.0, (1, 2): 30.0}
+    searcher = StageWiseSearcher((1, 1), delta=1, iterations=3, limits={"macs": 25.0},
+                                 cost_of=lambda depths: {"macs": macs[depths]})
+    proposals, _ = propose_all(searcher)
+    for trial_id, config in proposals.items():
+        finish(searcher, trial_id, [0.1, 0.1] if config["role"] == "A" else [0.9, 0.9])
+    assert propose_all(searcher) == ({}, Searcher.FINISHED)
+    assert searcher.final_depths == (1, 1)
+    assert searcher.converged["reason"] == "growing would exceed --max-macs"
+
+
+def test_min_confidence_uses_the_trials_bootstrap_scores():
+    searcher = StageWiseSearcher((1, 1), delta=1, iterations=1, min_confidence=0.9)
+    proposals, _ = propose_all(searcher)
+    bootstrap = {"A": {"s1": [0.1, 0.2, 0.3, 0.4], "s2": [0.5, 0.5, 0.5, 0.5]},
+                 "T": {"s1": [0.2, 0.3, 0.4, 0.5], "s2": [0.6, 0.4, 0.6, 0.4]}}
+    for trial_id, config in proposals.items():  # T beats A in both stages on the full sample
+        role = config["role"]
+        searcher.on_trial_complete(trial_id, {"importance": {"s1": 0.2 if role == "A" else 0.3,
+                                                             "s2": 0.5 if role == "A" else 0.51},
+                                              "importance_bootstrap": bootstrap[role]})
+    step = searcher.history[0]
+    assert step["confidence"] == [1.0, 0.5] and step["grown"] == (2, 1)
 
 
 def test_a_failed_trial_ends_the_search_with_its_name():

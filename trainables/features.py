@@ -1,13 +1,14 @@
 """What the stage-wise method scores: each stage's output features on a fixed set of training images.
 
-Following the authors' code (METHOD_NOTES.md section 1): the residual sum of the stage's last block
+Following the authors' code (docs/method.md): the residual sum of the stage's last block
 (pre-ReLU), average-pooled with an 8x8 window and stride 8 (not global pooling), flattened.  On a
 32x32 input that gives 4x4x16, 2x2x32 and 1x1x64 features.  For smaller maps (8x8 digits, 28x28
 Fashion-MNIST) the window is capped at the map size so every stage keeps at least one cell.
 
-A and T of an iteration are scored on the same images (``scoring_sample``: a stratified subset of
-the training set chosen by the search seed only), without augmentation, normalised as in training,
-so their scores are comparable.
+A and T of an iteration are scored on the same images (``scoring_sample``: every training image,
+as the authors do, or a stratified subset chosen by the search seed only), without augmentation,
+normalised as in training, so their scores are comparable.  Features leave the network as float32
+(half the bytes through Ray's object store); the criteria compute in float64.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from trainables.training import ImageBatches
 PAPER_POOL_WINDOW = 8
 
 
-def scoring_sample(labels: np.ndarray, num_samples: int, seed: int) -> np.ndarray:
-    """Indices of ``num_samples`` training images, stratified by class; all images if fewer."""
-    if num_samples >= len(labels):
+def scoring_sample(labels: np.ndarray, num_samples: int | None, seed: int) -> np.ndarray:
+    """Indices of ``num_samples`` training images, stratified by class; all images when
+    ``num_samples`` is ``None`` or not fewer than the images."""
+    if num_samples is None or num_samples >= len(labels):
         return np.arange(len(labels))
     index, _ = train_test_split(np.arange(len(labels)), train_size=num_samples, stratify=labels,
                                 random_state=seed)
@@ -41,7 +43,8 @@ def pool_stage_output(output: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def stage_features(model: torch.nn.Module, data: ImageBatches,
                    batch_size: int = 256) -> list[np.ndarray]:
-    """One float64 (N, F_i) matrix per stage, for the images of ``data`` in order."""
+    """One float32 (N, F_i) matrix per stage, for the images of ``data`` in order, computed
+    ``batch_size`` images at a time."""
     model.eval()
     per_stage: list[list[torch.Tensor]] = []
     for x, _ in data.batches(batch_size):
@@ -50,4 +53,4 @@ def stage_features(model: torch.nn.Module, data: ImageBatches,
             per_stage = [[] for _ in outputs]
         for collected, output in zip(per_stage, outputs):
             collected.append(pool_stage_output(output.float()).cpu())
-    return [torch.cat(collected).double().numpy() for collected in per_stage]
+    return [torch.cat(collected).numpy() for collected in per_stage]

@@ -44,7 +44,7 @@ MODULE_TYPES: dict[str, ModuleType] = {
                              stages=4, m0=2, delta=1, base_width=64),
     # NASNet-A cells (the paper's Table IV): 12 conv + separable-conv layers per cell, reduction
     # cells between stages, a stem conv and no counted head (NASNet-241 = 6-6-6); m0 = 2 and
-    # delta = 1 as the authors' cell models imply (METHOD_NOTES section 6)
+    # delta = 1 as the authors' cell models imply (docs/method.md, "Module types")
     "nasnet": ModuleType("trainables.models.nasnet:NASNet", layers_per_module=12, stages=3,
                          m0=2, delta=1, base_width=32, layers_between_stages=12, fixed_layers=1),
 }

@@ -4,7 +4,8 @@ This is the thin Ray layer around ``trainables.training``, ``trainables.features
 ``trainables.metrics``: it resumes from Tune's checkpoint (a retried trial continues at the next
 epoch, and its time and energy totals continue too), reports ``val_accuracy`` every epoch with a
 checkpoint, and in the last epoch also reports test accuracy, the Table III measures and
-``importance/s1..sS`` computed by a scoring actor.
+``importance/s1..sS`` computed by a scoring actor, with the scores of paired bootstrap resamples
+(``importance_bootstrap``) that give the searcher a confidence for each decision.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ SAMPLE_ROLE = "sample"
 # fine-tuned and a from-scratch copy of one network side by side)
 INIT_KEY, EPOCHS_KEY = "init", "epochs"
 SCRATCH, FROM_DONOR = "scratch", "donor"
+# the seed of a trial's initialisation and augmentation (default: the search's seed); a stage-wise
+# iteration that retrains A and T after no stage grew gives them a new one
+INIT_SEED_KEY = "init_seed"
+BOOTSTRAP_KEY = "importance_bootstrap"
 
 
 def trial_identity(config: dict) -> tuple[tuple[int, ...], str, int]:
@@ -59,7 +64,7 @@ class TrialSettings:
     data: DataSplits
     training: TrainingConfig
     criterion: str
-    scoring_samples: int
+    scoring_samples: int | None  # None: every training image
     seed: int
     module: str = "basic"
     widths: tuple[int, ...] | None = None
@@ -70,6 +75,7 @@ class TrialSettings:
     precision: str = "auto"
     compile: str = "auto"
     donor: Donor | None = None  # --transfer-from: candidates start from its weights
+    bootstrap: int = 0  # paired bootstrap replicates of the stage scores (0: none)
 
     def spec_for(self, depths) -> ArchSpec:
         return ArchSpec(depths=tuple(depths), module=self.module, widths=self.widths,
@@ -85,13 +91,26 @@ def _save_checkpoint(folder: str, model, optimizer, epoch: int, spec: ArchSpec,
     return tune.Checkpoint.from_directory(folder)
 
 
-def _score_stages(model, settings: TrialSettings, train: ImageBatches, scorers, trial_id: str):
+def _score_stages(model, settings: TrialSettings, train: ImageBatches, scorers, trial_id: str
+                  ) -> tuple[list[float], list[list[float]] | None]:
+    """(score per stage, bootstrap scores per stage or ``None``).  The replicates are split in
+    chunks over the scoring actors, which score them in parallel while one of them scores the
+    whole sample."""
     sample = scoring_sample(settings.data.y_train, settings.scoring_samples, settings.seed)
     images = train.sibling(settings.data.x_train[sample], settings.data.y_train[sample])
-    features = stage_features(model, images)
-    scorer = scorers[zlib.crc32(trial_id.encode()) % len(scorers)]
-    return ray.get(scorer.score_stages.remote(features, images.labels.cpu().numpy(),
-                                              settings.criterion))
+    features = ray.put(stage_features(model, images))
+    labels = ray.put(images.labels.cpu().numpy())
+    first = zlib.crc32(trial_id.encode()) % len(scorers)
+    scores = scorers[first].score_stages.remote(features, labels, settings.criterion)
+    chunks = [settings.bootstrap // len(scorers) + (k < settings.bootstrap % len(scorers))
+              for k in range(len(scorers))]
+    bootstrap = [scorers[(first + 1 + k) % len(scorers)].bootstrap_stages.remote(
+                     features, labels, settings.criterion, size, settings.seed, k)
+                 for k, size in enumerate(chunks) if size]
+    per_chunk = ray.get(bootstrap)
+    replicates = ([sum((chunk[stage] for chunk in per_chunk), []) for stage in
+                   range(len(per_chunk[0]))] if per_chunk else None)
+    return ray.get(scores), replicates
 
 
 def _data_bytes(data: DataSplits) -> int:
@@ -120,7 +139,8 @@ def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> Non
     training = settings.training
     if EPOCHS_KEY in config:
         training = replace(training, epochs=int(config[EPOCHS_KEY]))
-    torch.manual_seed(settings.seed)
+    init_seed = int(config.get(INIT_SEED_KEY, settings.seed))
+    torch.manual_seed(init_seed)
     model = build_model(spec)
     if settings.donor is not None and config.get(INIT_KEY, FROM_DONOR) == FROM_DONOR:
         transfer_weights(model, settings.donor)  # then fine-tuned; a resumed trial reloads below
@@ -149,7 +169,7 @@ def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> Non
     for epoch in range(start_epoch, epochs):
         started = time.perf_counter()
         emissions.start()
-        generator.manual_seed(settings.seed * 100_003 + epoch)
+        generator.manual_seed(init_seed * 100_003 + epoch)
         loss = trainer.train_epoch(train, epoch, generator, data.flip_ok)
         energy_kwh, emissions_kg = emissions.stop()
         epoch_seconds = time.perf_counter() - started
@@ -196,7 +216,10 @@ def _final_measures(trainer: CandidateTrainer, spec: ArchSpec, settings: TrialSe
     if not settings.score_stages:
         return measures
     started = time.perf_counter()
-    scores = _score_stages(model, settings, train, scorers, tune.get_context().get_trial_id())
+    scores, replicates = _score_stages(model, settings, train, scorers,
+                                       tune.get_context().get_trial_id())
     measures["scoring_seconds"] = time.perf_counter() - started
     measures["importance"] = {f"s{i + 1}": score for i, score in enumerate(scores)}
+    if replicates is not None:  # lists: Tune keeps them, MLflow's metrics skip them
+        measures[BOOTSTRAP_KEY] = {f"s{i + 1}": values for i, values in enumerate(replicates)}
     return measures

@@ -1,10 +1,11 @@
 """Weight transfer from a deeper pre-trained donor (the paper's Section III, Table III).
 
 A candidate's stage i takes the donor's *first* m_i modules of stage i (the paper does not say
-which; DESIGN.md fixes the first), and the stem; the head too when the number of classes matches
-(another data set's head is freshly initialised).  Nothing is averaged or resized: the donor must
-have the same module type and stage widths, and at least as many modules in every stage.  Then the
-candidate is fine-tuned (paper: 50 epochs) instead of trained from scratch.
+which; docs/method.md, "Weight transfer", says why the first), and the stem; the head too when
+the number of classes matches (another data set's head is freshly initialised).  Nothing is
+averaged or resized: the donor must have the same module type and stage widths, and at least as
+many modules in every stage.  Then the candidate is fine-tuned (paper: 50 epochs) instead of
+trained from scratch.
 
 A donor marked ``new_task`` (cross-data-set transfer, ``--transfer-to``) always leaves the head
 fresh (the classes mean something else), adapts the first convolution to another number of input

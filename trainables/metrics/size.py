@@ -3,7 +3,7 @@
 - ``params``: trainable parameters (BN running statistics are buffers, so they are not counted).
 - ``macs``: multiply-accumulates of one forward pass on one image, counted by torch's
   ``FlopCounterMode`` and halved (one MAC = two FLOPs): the paper's "FLOPs" column
-  (METHOD_NOTES.md section 6).
+  (docs/method.md, "Measures").
 - ``memory_mb``: the float32 weights, i.e. 4 bytes per parameter and per floating-point buffer
   (BN running mean/var), in MB (10^6 bytes).  This is what the saved weights take and what Keras'
   ``count_params`` (which includes BN statistics) times 4 bytes gives for the paper's networks.

@@ -1,6 +1,6 @@
 """CIFAR-style residual networks whose stages have independent depths.
 
-Follows the authors' Keras "ResNet v1" (METHOD_NOTES.md section 4): stem conv3x3-BN-ReLU (the
+Follows the authors' Keras "ResNet v1" (docs/method.md, "Networks and training"): stem conv3x3-BN-ReLU (the
 ImageNet stem above 32x32, ``stem_for``); basic
 block conv-BN-ReLU-conv-BN, add, ReLU; the first block of stages 2..S halves the resolution and uses
 a 1x1 projection shortcut (no BN, as in the authors' code); global average pooling and a linear head.

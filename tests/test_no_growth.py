@@ -1,0 +1,78 @@
+"""Real CLI searches in which no stage grows: retrained under ``retrain``, converged under
+``stop``, and in neither an iteration that did not run is shown."""
+
+import csv
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from nas_service.tracking import CONVERGED_AFTER_TAG, PARENT_RUN_ID_TAG
+
+pytestmark = pytest.mark.integration
+
+TESTS = Path(__file__).parent
+
+
+def run_search(folder: Path, policy: str) -> tuple[subprocess.CompletedProcess, MlflowClient]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run(
+        [sys.executable, "-m", "nas_service.run", "--iterations", "2", "--m0", "1", "--epochs",
+         "1", "--scoring-samples", "200", "--bootstrap", "10", "--criterion",
+         "criteria_stubs:tie", "--on-no-growth", policy, "--name", policy],
+        cwd=folder, env=env, capture_output=True, text=True, timeout=400)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done, MlflowClient(f"sqlite:///{folder / 'mlflow.db'}")
+
+
+def children(client: MlflowClient, name: str):
+    experiment = client.get_experiment_by_name("stagewise-nas")
+    parent, = client.search_runs([experiment.experiment_id], f"attributes.run_name = '{name}'")
+    runs = client.search_runs([experiment.experiment_id],
+                              f"tags.`{PARENT_RUN_ID_TAG}` = '{parent.info.run_id}'")
+    return parent, {run.info.run_name: run for run in runs}
+
+
+def test_no_growth_retrains_under_retrain_and_converges_under_stop(tmp_path):
+    done, client = run_search(tmp_path, "retrain")
+    parent, runs = children(client, "retrain")
+    # iteration 2 trained A and T again, as new runs with a new initialisation seed
+    assert sorted(runs) == ["it1-A-1-1-1", "it1-T-3-3-3", "it2-A-1-1-1", "it2-T-3-3-3"]
+    assert {name: run.data.params["init_seed"] for name, run in runs.items()} == {
+        "it1-A-1-1-1": "0", "it1-T-3-3-3": "0", "it2-A-1-1-1": "1", "it2-T-3-3-3": "1"}
+    assert all(run.info.status == "FINISHED" for run in runs.values())
+    # the networks differ (another initialisation), the tie criterion scores them alike
+    assert (runs["it1-A-1-1-1"].data.metrics["val_accuracy"]
+            != runs["it2-A-1-1-1"].data.metrics["val_accuracy"])
+    lines = re.findall(r"^iteration \d.*$", done.stdout, re.M)
+    assert len(lines) == 2 and all("P(T beats A) per stage 0.50, 0.50, 0.50" in line
+                                       for line in lines)
+    assert "1-1-1 (no stage grew: next iteration retrains" in lines[0]
+    assert "reused" not in lines[0] + lines[1]
+    assert "the found network 1-1-1 is it2-A-1-1-1, reused" in done.stdout
+    assert CONVERGED_AFTER_TAG not in parent.data.tags
+    assert parent.data.tags["nas.final_run_id"] == runs["it2-A-1-1-1"].info.run_id
+    history = client.get_metric_history(parent.info.run_id, "confidence/s1")
+    assert [(m.step, m.value) for m in history] == [(1, 0.5), (2, 0.5)]
+    report = (tmp_path / "nas_results" / "retrain" / "report" / "report.md").read_text()
+    assert len(re.findall(r"^\| [12] \| [01] \| 1-1-1 \| 3-3-3 \|", report, re.M)) == 2
+    assert "run `it2-A-1-1-1`" in report
+
+    done, client = run_search(tmp_path, "stop")
+    parent, runs = children(client, "stop")
+    assert sorted(runs) == ["it1-A-1-1-1", "it1-T-3-3-3"]  # nothing after iteration 1
+    assert parent.data.tags[CONVERGED_AFTER_TAG] == "1"
+    assert parent.data.tags["nas.converged_reason"] == "no stage grew"
+    assert re.findall(r"^iteration \d", done.stdout, re.M) == ["iteration 1"]
+    assert "converged after iteration 1: no stage grew" in done.stdout
+    assert "the found network 1-1-1 is it1-A-1-1-1, reused" in done.stdout
+    report = (tmp_path / "nas_results" / "stop" / "report" / "report.md").read_text()
+    assert "converged after iteration 1: no stage grew" in report
+    assert not re.search(r"^\| 2 \|", report, re.M)
+    with open(tmp_path / "nas_results" / "stop" / "candidates.csv") as handle:
+        assert [row["run_name"] for row in csv.DictReader(handle)] == ["it1-A-1-1-1",
+                                                                       "it1-T-3-3-3"]

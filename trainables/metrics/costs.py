@@ -1,0 +1,48 @@
+"""What a network of given depths costs, for growth within resource limits (``--max-macs``,
+``--max-params``, ``--max-latency-ms``).
+
+The searcher asks for the costs of networks it has not trained (every one-stage growth of A), so
+they are computed from a freshly built network with the same definitions the trials report:
+``macs`` and ``params`` exactly (they do not depend on the weights), ``latency_ms`` as
+``cpu_latency_ms`` measures it, on the machine that runs the search.  Each architecture is measured
+once per search and remembered, so a decision never rests on two timings of one network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from trainables.metrics.latency import cpu_latency_ms
+from trainables.metrics.size import count_macs, count_parameters
+from trainables.models import build_model
+from trainables.spec import ArchSpec
+
+# limit name -> the flag that sets it; also the cost names ``NetworkCosts`` returns
+LIMIT_FLAGS = {"macs": "--max-macs", "params": "--max-params", "latency_ms": "--max-latency-ms"}
+
+
+@dataclass
+class NetworkCosts:
+    """depths -> {"macs", "params"[, "latency_ms"]} of ``template`` with those depths."""
+
+    template: ArchSpec
+    latency: bool = False
+    _known: dict = field(default_factory=dict, repr=False)
+
+    def __call__(self, depths: tuple[int, ...]) -> dict[str, float]:
+        depths = tuple(int(m) for m in depths)
+        if depths not in self._known:
+            spec = self.template.with_depths(depths)
+            model = build_model(spec).eval()
+            costs = {"macs": float(count_macs(model, spec.in_channels, spec.image_size)),
+                     "params": float(count_parameters(model))}
+            if self.latency:
+                costs["latency_ms"] = cpu_latency_ms(model, spec.in_channels, spec.image_size)
+            self._known[depths] = costs
+        return self._known[depths]
+
+    def over(self, depths: tuple[int, ...], limits: dict[str, float]) -> list[str]:
+        """``"--max-macs 5e+07: 6-6-6 has 6.1e+07"`` for every limit ``depths`` exceeds."""
+        costs = self(depths)
+        return [f"{LIMIT_FLAGS[name]} {limit:g}: {'-'.join(map(str, depths))} has {costs[name]:g}"
+                for name, limit in limits.items() if costs[name] > limit]
