@@ -7,7 +7,7 @@ import sys
 from typing import Sequence
 
 from nas_service.cli import run_command
-from nas_service.config import SEARCH_ONLY, SearchConfig, build_parser, parse_arguments
+from nas_service.config import SEARCH_ONLY, STAGEWISE_ONLY, SearchConfig, build_parser, parse_arguments
 from nas_service.errors import ConfigError
 
 PROG = "python -m nas_service.baselines"
@@ -26,14 +26,15 @@ def check_baseline(config: SearchConfig, method: str, samples: int | None) -> No
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(PROG, "Random search or ASHA over the stage-wise depth space.",
-                          omit=SEARCH_ONLY)
+                          omit=(*SEARCH_ONLY, *STAGEWISE_ONLY))
     parser.add_argument("--method", required=True, choices=METHODS)
     parser.add_argument("--samples", type=int, help="networks to sample (default: from the budget)")
 
     def command() -> dict:
         arguments = vars(parser.parse_args(argv))
         method, samples = arguments.pop("method"), arguments.pop("samples", None)
-        config = parse_arguments(arguments, default_name=f"{method}-{{dataset}}-{{time}}")
+        config = parse_arguments(arguments, default_name=f"{method}-{{dataset}}-{{time}}",
+                                 needs_validation=True)
         check_baseline(config, method, samples)
         data = config.load_data()
         from nas_service.baseline_search import baseline  # heavy imports, once settings are good

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from trainables.protocol import CONTINUES_KEY
+
 
 @dataclass(frozen=True)
 class Budget:
@@ -24,7 +26,10 @@ class Budget:
 
 
 def spent_by(results: list[dict]) -> dict[str, float]:
-    """Total images, GPU-hours and kgCO2eq of trials, from each one's last result."""
+    """Total images, GPU-hours and kgCO2eq of trials, from each one's last result.  A trial that
+    continues another (``--final-epochs``) carries that trial's totals on, so it replaces it."""
+    continued = {(r.get("config") or {}).get(CONTINUES_KEY) for r in results} - {None}
+    results = [r for r in results if r.get("trial_id") not in continued]
     return {"images": sum(r.get("images_seen", 0) or 0 for r in results),
             "gpu_hours": sum(r.get("gpu_seconds", 0) or 0 for r in results) / 3600.0,
             "emissions_kg": sum(r.get("emissions_kg", 0) or 0 for r in results)}

@@ -6,16 +6,18 @@ import pandas as pd
 
 from nas_service.decisions import decision_record
 from nas_service.searcher import StageWiseSearcher, run_name, stage_scores_from_result
+from trainables.protocol import CONTINUES_KEY
 from trainables.spec import format_depths
 from trainables.trainable import trial_identity
 
-COLUMNS = ["run_name", "iteration", "role", "depths", "depth", "params", "macs", "memory_mb",
-           "cpu_latency_ms", "train_seconds", "gpu_seconds", "energy_kwh", "emissions_kg", "images_seen",
-           "val_accuracy", "test_accuracy"]
+COLUMNS = ["run_name", "iteration", "role", "depths", "epoch", "depth", "params", "macs",
+           "memory_mb", "cpu_latency_ms", "train_seconds", "gpu_seconds", "energy_kwh",
+           "emissions_kg", "images_seen", "val_accuracy", "test_accuracy"]
 
 
 def candidates_table(results, run_ids: dict[str, str]) -> pd.DataFrame:
-    """One row per finished trial, in training order, with its per-stage importance."""
+    """One row per finished trial, in training order, with its per-stage importance; a
+    candidate continued by ``--final-epochs`` has a second row, with more epochs, after it."""
     rows = []
     for result in results:
         metrics = result.metrics or {}
@@ -29,7 +31,8 @@ def candidates_table(results, run_ids: dict[str, str]) -> pd.DataFrame:
         scores = stage_scores_from_result(metrics, len(depths)) or []
         row.update({f"importance_s{i + 1}": score for i, score in enumerate(scores)})
         row["trial_id"] = metrics.get("trial_id")
-        row["mlflow_run_id"] = run_ids.get(row["trial_id"])
+        # a continuation (--final-epochs) logs into the run of the trial it continues
+        row["mlflow_run_id"] = run_ids.get(row["trial_id"], run_ids.get(config.get(CONTINUES_KEY)))
         rows.append(row)
     table = pd.DataFrame(rows)
     if not table.empty:
@@ -45,7 +48,8 @@ def in_training_order(frame: pd.DataFrame) -> pd.DataFrame:
     cheapest first."""
     keys = frame.assign(_reference=frame["role"] == "reference",
                         _order=frame["role"].map(ROLE_ORDER).fillna(len(ROLE_ORDER)))
-    return (keys.sort_values(["_reference", "iteration", "_order", "macs"])
+    order = [c for c in ("_reference", "iteration", "_order", "macs", "epoch") if c in keys]
+    return (keys.sort_values(order, kind="stable")
             .drop(columns=["_reference", "_order"]))
 
 

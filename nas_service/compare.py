@@ -45,7 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         arguments = vars(parser.parse_args(argv))
         seeds_text = arguments.pop("seeds", None)
         criteria_text = arguments.pop("criteria", None)
-        config = parse_arguments(arguments, default_name="compare-{dataset}-{time}")
+        config = parse_arguments(arguments, default_name="compare-{dataset}-{time}",
+                                 needs_validation=True)
         criteria = parse_criteria(criteria_text) if criteria_text else None
         seeds = parse_seeds(seeds_text) if seeds_text else [config.seed]
         data = config.load_data()

@@ -40,6 +40,7 @@ class SearchConfig:
     data_dir: str | None = None
     image_size: int | None = None
     max_train_images: int | None = None
+    val_fraction: float | None = None
     iterations: int = 5
     m0: int | None = None
     stages: int | None = None
@@ -64,6 +65,7 @@ class SearchConfig:
     max_macs: float | None = None
     max_params: float | None = None
     max_latency_ms: float | None = None
+    final_epochs: int | None = None
     scoring_actors: int = 2
     seed: int = 0
     gpus_per_trial: float | None = None
@@ -124,6 +126,8 @@ class SearchConfig:
         the CLIs call it before starting Ray."""
         data = load_dataset(self.dataset, data_dir=self.data_dir, seed=self.seed,
                             **({"image_size": self.image_size} if self.image_size else {}))
+        if self.val_fraction is not None:
+            data = data.with_val_fraction(self.val_fraction, self.seed)
         if self.max_train_images:
             data = data.with_train_subset(self.max_train_images, self.seed)
         return data
@@ -132,7 +136,7 @@ class SearchConfig:
         """The settings of ``--transfer-to``: this protocol on the other data set (at its own
         image size), with the found network's run as the donor of the fine-tuned copy."""
         return replace(self, dataset=self.transfer_to, data_dir=self.transfer_data_dir,
-                       image_size=None, transfer_to=None, transfer_data_dir=None,
+                       image_size=None, val_fraction=None, transfer_to=None, transfer_data_dir=None,
                        transfer_from=f"runs:/{found_run_id}", name=f"{self.name}-to-{self.transfer_to}",
                        resume=False)
 
@@ -164,6 +168,9 @@ FLAG_HELP = {
     "image_size": "resize images to this side (synthetic, imagefolder: default 32; "
                   "tinyimagenet: default 64)",
     "max_train_images": "train on a stratified subset of this many training images",
+    "val_fraction": "share of the training split held out for validation (default: the data "
+                    "set's, 0.1 or 0.2); 0 trains stage-wise on all of it as the authors did "
+                    "(no validation accuracy then)",
     "iterations": "n, stage-wise iterations (2n+1 trained networks)",
     "m0": f"modules per stage of the first architecture (default: {_module_defaults('m0')})",
     "stages": f"number of stages S (default: {_module_defaults('stages')})",
@@ -201,6 +208,9 @@ FLAG_HELP = {
     "max_params": "grow only while the network stays within this many parameters",
     "max_latency_ms": "grow only while the network's CPU latency (batch 1, 1 thread, measured "
                       "on this machine) stays within this many milliseconds",
+    "final_epochs": "after the search, every candidate (each iteration's A, the found network, "
+                    "the references) trains this many more epochs from its checkpoint at the "
+                    "schedule's last learning rate, logged in its own run (the paper: 100)",
     "scoring_actors": "number of Ray scoring actors",
     "seed": "seed of splits, initialisation, augmentation and scoring sample",
     "gpus_per_trial": "GPUs per trial (default: 0.5 when the cluster has GPUs, else 0)",
@@ -233,6 +243,10 @@ class OneLineParser(argparse.ArgumentParser):
 # settings that only ``python -m nas_service.run`` acts on: other entry points do not offer them,
 # so that a user who passes one learns it does nothing there
 SEARCH_ONLY = ("transfer_to", "transfer_data_dir")
+# settings of the stage-wise decisions: ``run`` and ``compare`` (whose stage-wise search uses
+# them) offer them, the entry points that train without deciding do not
+STAGEWISE_ONLY = ("on_no_growth", "bootstrap", "min_confidence", "max_macs", "max_params",
+                  "max_latency_ms", "final_epochs")
 
 
 def build_parser(prog: str = "python -m nas_service.run",
@@ -343,10 +357,12 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
              config.transfer_to, f"must be one of {', '.join(LOADERS)}")
     _require(config.transfer_data_dir is None or config.transfer_to, "transfer-data-dir",
              config.transfer_data_dir, "needs --transfer-to")
-    for flag in ("epochs", "batch_size", "max_train_images", "finetune_epochs"):
+    for flag in ("epochs", "batch_size", "max_train_images", "finetune_epochs", "final_epochs"):
         value = getattr(config, flag)
         _require(value is None or value >= 1, flag.replace("_", "-"), value, "must be at least 1")
     _require(config.lr is None or config.lr > 0, "lr", config.lr, "must be positive")
+    _require(config.val_fraction is None or 0 <= config.val_fraction < 1, "val-fraction",
+             config.val_fraction, "must be at least 0 and below 1")
     for flag in ("budget_images", "budget_gpu_hours", "budget_kgco2"):
         value = getattr(config, flag)
         _require(value is None or value > 0, flag.replace("_", "-"), value, "must be positive")
@@ -440,8 +456,11 @@ def parse_config(argv: Sequence[str] | None = None, prog: str = "python -m nas_s
     return parse_arguments(arguments)
 
 
-def parse_arguments(arguments: dict[str, Any], default_name: str = DEFAULT_NAME) -> SearchConfig:
-    """Parsed flags (and their ``--config`` file) -> a validated ``SearchConfig``."""
+def parse_arguments(arguments: dict[str, Any], default_name: str = DEFAULT_NAME,
+                    needs_validation: bool = False) -> SearchConfig:
+    """Parsed flags (and their ``--config`` file) -> a validated ``SearchConfig``.
+    ``needs_validation``: the entry point chooses or reports by validation accuracy, so
+    ``--val-fraction 0`` is refused."""
     arguments = dict(arguments)
     settings = _read_yaml(arguments.pop("config")) if "config" in arguments else {}
     settings.update(arguments)
@@ -451,5 +470,8 @@ def parse_arguments(arguments: dict[str, Any], default_name: str = DEFAULT_NAME)
         _require(len(str(typed["initial_depths"]).split("-")) == typed["stages"], "initial-depths",
                  typed["initial_depths"], f"has {len(str(typed['initial_depths']).split('-'))} "
                  f"stages but --stages is {typed['stages']}")
+    _require(not needs_validation or typed.get("val_fraction") != 0, "val-fraction", 0.0,
+             "this command chooses and reports networks by validation accuracy; only the "
+             "stage-wise search (python -m nas_service.run) trains without a validation split")
     return validate(SearchConfig(**typed), default_name)
 

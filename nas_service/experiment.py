@@ -197,7 +197,8 @@ def start_experiment(config: SearchConfig, method: str, score_stages: bool = Tru
                              gpus_per_trial=resources["gpu"], country=config.country,
                              score_stages=score_stages, precision=config.precision,
                              compile=config.compile, donor=donor,
-                             bootstrap=config.bootstrap if score_stages else 0)
+                             bootstrap=config.bootstrap if score_stages else 0,
+                             experiment_path=f"{config.storage_path}/{config.name}")
     return Experiment(config, method, settings, resources, client, parent_run_id)
 
 

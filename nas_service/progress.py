@@ -8,6 +8,7 @@ from ray.tune import Callback
 
 from nas_service.errors import error_line
 from nas_service.searcher import run_name, stage_scores_from_result
+from trainables.protocol import CONTINUES_KEY, EXTRA_EPOCHS_KEY
 from trainables.trainable import trial_identity
 
 
@@ -17,8 +18,12 @@ class ProgressPrinter(Callback):
         scores = stage_scores_from_result(result, len(trial_identity(trial.config)[0])) or []
         importance = (", importance [" + ", ".join(f"{score:.4f}" for score in scores) + "]"
                       if scores else "")
-        print(f"[nas] {run_name(trial.config)}: val accuracy "
-              f"{result.get('val_accuracy', float('nan')):.4f} after {result.get('epoch', 0)} epochs"
+        continued = (f" (continued for --final-epochs {trial.config[EXTRA_EPOCHS_KEY]})"
+                     if CONTINUES_KEY in trial.config else "")
+        accuracy = (f"val accuracy {result['val_accuracy']:.4f}" if "val_accuracy" in result
+                    else f"train loss {result.get('train_loss', float('nan')):.4f}")
+        print(f"[nas] {run_name(trial.config)}{continued}: {accuracy} after "
+              f"{result.get('epoch', 0)} epochs"
               f"{importance}, {result.get('time_total_s', 0):.0f} s", flush=True)
 
     def on_trial_recover(self, iteration, trials, trial, **info) -> None:

@@ -69,6 +69,10 @@ def candidates_frame(client: MlflowClient, parent) -> pd.DataFrame:
                "depths": params.get("depths"), "status": child.info.status}
         row.update({key: metrics.get(key) for key in [*MEASURES, "images_seen", "epoch"]})
         row.update({key: value for key, value in metrics.items() if key.startswith("importance/")})
+        if "final_epochs" in params:  # continued: its test accuracy at the search's epochs too
+            first, *_ = sorted(client.get_metric_history(child.info.run_id, "test_accuracy"),
+                               key=lambda metric: metric.step)
+            row["search_test_accuracy"] = first.value
         rows.append(row)
     frame = pd.DataFrame(rows)
     if frame.empty:
@@ -91,7 +95,7 @@ def table_iii(frame: pd.DataFrame) -> pd.DataFrame:
     def percent(column: str) -> pd.Series:
         return (frame[column] * 100).round(2) if column in frame else pd.Series(dtype=float)
 
-    return pd.DataFrame({
+    table = pd.DataFrame({
         "run": frame["run_name"],
         "depths (m1-..-mS)": frame["depths"],
         "depth": frame["depth"].astype("Int64"),
@@ -104,6 +108,10 @@ def table_iii(frame: pd.DataFrame) -> pd.DataFrame:
         "val acc (%)": percent("val_accuracy"),
         "test acc (%)": percent("test_accuracy"),
     })
+    if "search_test_accuracy" in frame:  # --final-epochs: both the paper's columns
+        table.insert(1, "epochs", frame["epoch"].astype("Int64"))
+        table["test acc at the search's epochs (%)"] = percent("search_test_accuracy")
+    return table
 
 
 def plot_stage_depths(record: dict, path: Path) -> None:

@@ -31,12 +31,14 @@ from nas_service.decisions import decision_record, describe_decision
 from nas_service.growth import (NO_GROWTH_POLICIES, deepen_all, grow_within_limits,
                                  stage_confidence, winning_stages)
 from trainables.spec import format_depths
+from trainables.protocol import CONTINUE_FROM_KEY, CONTINUES_KEY, EXTRA_EPOCHS_KEY
 from trainables.trainable import BOOTSTRAP_KEY, INIT_SEED_KEY, trial_identity
 
 logger = logging.getLogger(__name__)
 
 STATE_KEYS = ("iteration", "current", "init_seed", "queue", "live", "trained", "history",
-              "final_depths", "references", "done", "error", "failed_trial_id", "converged")
+              "final_depths", "references", "done", "error", "failed_trial_id", "converged",
+              "continued")
 
 
 def run_name(config: dict) -> str:
@@ -80,6 +82,9 @@ class StageWiseSearcher(Searcher):
             A's is at least this (0: the paper's plain ``>``; needs bootstrap scores otherwise).
         limits: upper bounds on the grown network's costs, e.g. ``{"macs": 5e7}``.
         cost_of: depths -> costs under the names ``limits`` uses (needed with ``limits``).
+        final_epochs: after the references, every candidate (each iteration's A, the found
+            network, the references) continues this many epochs from its checkpoint, as a trial
+            of its own that logs into the candidate's run (the paper's +100 epochs).
         metric, mode: the per-epoch metric trials report (Tune requires one); not used to decide.
     """
 
@@ -88,7 +93,7 @@ class StageWiseSearcher(Searcher):
                  on_no_growth: str = "retrain", min_confidence: float = 0.0,
                  limits: Mapping[str, float] | None = None,
                  cost_of: Callable[[tuple[int, ...]], Mapping[str, float]] | None = None,
-                 metric: str = "val_accuracy", mode: str = "max") -> None:
+                 final_epochs: int = 0, metric: str = "val_accuracy", mode: str = "max") -> None:
         super().__init__(metric=metric, mode=mode)
         if not initial_depths or any(int(m) < 1 for m in initial_depths):
             raise ValueError(f"initial_depths {list(initial_depths)} must be positive integers")
@@ -110,6 +115,8 @@ class StageWiseSearcher(Searcher):
         self.min_confidence = float(min_confidence)
         self.limits = dict(limits or {})
         self.cost_of = cost_of
+        self.final_epochs = int(final_epochs)
+        self.continued: dict[str, str | None] = {}  # trial id -> its continuation's (None: running)
         self.iteration = 1
         self.current: tuple[int, ...] = tuple(int(m) for m in initial_depths)
         self.init_seed = self.seed
@@ -129,8 +136,11 @@ class StageWiseSearcher(Searcher):
 
     @property
     def max_trials(self) -> int:
-        """A and T per iteration, the final candidate and the references (fewer when reused)."""
-        return 2 * self.iterations + 1 + len(self.references)
+        """A and T per iteration, the final candidate and the references (fewer when reused),
+        and a continuation of each candidate with ``final_epochs``."""
+        trained = 2 * self.iterations + 1 + len(self.references)
+        candidates = self.iterations + 1 + len(self.references)
+        return trained + (candidates if self.final_epochs else 0)
 
     @property
     def searching(self) -> bool:
@@ -142,8 +152,35 @@ class StageWiseSearcher(Searcher):
                     self._proposal(deepen_all(self.current, self.delta), "T")]
         if self.final_depths is None:
             return [self._proposal(self.current, "final")]
-        return [{"depths": depths, "role": "reference", "iteration": 0, INIT_SEED_KEY: self.seed}
-                for depths in self.references]
+        return [self._reference(depths) for depths in self.references]
+
+    def _reference(self, depths: tuple[int, ...]) -> dict:
+        return {"depths": depths, "role": "reference", "iteration": 0, INIT_SEED_KEY: self.seed}
+
+    def candidates(self) -> list[dict]:
+        """The trained entries of every candidate, once each: each iteration's A (possibly a
+        reused T), the found network and the references."""
+        keys = [(step["depths_a"], step["init_seed"]) for step in self.history]
+        keys += [(self.final_depths, self.init_seed)] if self.final_depths else []
+        keys += [self._key(self._reference(depths)) for depths in self.references]
+        entries = {}
+        for key in keys:
+            if key in self.trained:
+                entries.setdefault(self.trained[key]["trial_id"], self.trained[key])
+        return list(entries.values())
+
+    def _continuations(self) -> list[dict]:
+        """A continuation of every candidate not continued yet."""
+        proposals = []
+        for entry in self.candidates():
+            if entry["trial_id"] in self.continued:
+                continue
+            proposals.append({**entry["proposal"], CONTINUES_KEY: entry["trial_id"],
+                              CONTINUE_FROM_KEY: f"{entry['run_name']}_{entry['trial_id']}/"
+                                                 f"{entry['checkpoint']}",
+                              EXTRA_EPOCHS_KEY: self.final_epochs})
+            self.continued[entry["trial_id"]] = None
+        return proposals
 
     def _proposal(self, depths: tuple[int, ...], role: str) -> dict:
         return {"depths": depths, "role": role, "iteration": self.iteration,
@@ -166,6 +203,10 @@ class StageWiseSearcher(Searcher):
                 self._close_iteration(needed[0], needed[1])
             elif self.final_depths is None:
                 self.final_depths = self.current
+            elif self.final_epochs and (None in self.continued.values()
+                                        or len(self.continued) < len(self.candidates())):
+                self.queue += self._continuations()
+                return
             else:
                 self.done = True
 
@@ -223,6 +264,14 @@ class StageWiseSearcher(Searcher):
         if proposal is None:
             return
         name = run_name(proposal)
+        if CONTINUES_KEY in proposal:
+            if error:
+                self.error = f"trial {trial_id} (continuing {name}) did not finish: it failed"
+                self.failed_trial_id = trial_id
+                return
+            self.continued[proposal[CONTINUES_KEY]] = trial_id
+            self._advance()
+            return
         num_stages = len(proposal["depths"])
         scores = None if result is None else stage_scores_from_result(result, num_stages)
         if error or scores is None:
@@ -237,7 +286,8 @@ class StageWiseSearcher(Searcher):
             self.failed_trial_id = trial_id
             return
         self.trained[self._key(proposal)] = {
-            "trial_id": trial_id, "run_name": name, "importance": scores,
+            "trial_id": trial_id, "run_name": name, "importance": scores, "proposal": proposal,
+            "checkpoint": (result or {}).get("checkpoint_dir_name"),
             "bootstrap": None if bootstrap is None else [list(map(float, b)) for b in bootstrap],
             self.metric: (result or {}).get(self.metric)}
         self._advance()

@@ -43,7 +43,10 @@ def search(config: SearchConfig, data: DataSplits | None = None,
                                  config.reference_depths, seed=config.seed,
                                  on_no_growth=config.on_no_growth,
                                  min_confidence=config.min_confidence, limits=config.limits,
-                                 cost_of=costs)
+                                 cost_of=costs, final_epochs=config.final_epochs or 0,
+                                 # without a validation split trials report no val_accuracy
+                                 **({"metric": "train_loss", "mode": "min"}
+                                    if config.val_fraction == 0 else {}))
     stopper = experiment.budget_stopper(config.budget())
     tuner = experiment.make_tuner(create_scoring_pool(config.scoring_actors), searcher.max_trials,
                                   search_alg=searcher, stopper=stopper)

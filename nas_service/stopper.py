@@ -18,6 +18,7 @@ from typing import Callable
 from ray import tune
 
 from nas_service.budget import Budget, spent_by
+from trainables.protocol import EXTRA_EPOCHS_KEY
 
 
 class BudgetStopper(tune.Stopper):
@@ -39,9 +40,10 @@ class BudgetStopper(tune.Stopper):
         if not self.seeded:
             self.seeded = True
             for earlier_trial, measures in (self.history() if self.history else {}).items():
-                self.last_results.setdefault(earlier_trial, measures)
+                self.last_results.setdefault(earlier_trial, {**measures, "trial_id": earlier_trial})
         self.last_results[trial_id] = result
-        self.last_was_final = result.get("epoch") == self.epochs
+        extra = int((result.get("config") or {}).get(EXTRA_EPOCHS_KEY, 0))
+        self.last_was_final = result.get("epoch") == self.epochs + extra
         return False
 
     def spent(self) -> dict[str, float]:

@@ -29,6 +29,7 @@ from ray.tune.utils import flatten_dict
 from nas_service.searcher import run_name
 from trainables.spec import ArchSpec, format_depths
 from trainables.checkpoints import ARCHITECTURE_FILE, CHECKPOINT_FILE
+from trainables.protocol import CONTINUES_KEY, EXTRA_EPOCHS_KEY
 from trainables.trainable import INIT_SEED_KEY, trial_identity
 
 PARENT_RUN_ID_TAG = "mlflow.parentRunId"
@@ -110,6 +111,12 @@ class MLflowTrialCallback(Callback):
         return runs[0].info.run_id if runs else None
 
     def on_trial_start(self, iteration, trials, trial, **info) -> None:
+        continues = trial.config.get(CONTINUES_KEY)
+        if continues in self.run_ids and trial.trial_id not in self.run_ids:
+            # --final-epochs: the candidate's own run goes on, its epochs numbered on
+            self.run_ids[trial.trial_id] = self.run_ids[continues]
+            self.client.log_param(self.run_ids[continues], "final_epochs",
+                                  trial.config[EXTRA_EPOCHS_KEY])
         if trial.trial_id not in self.run_ids:
             existing = self._existing_run(trial.trial_id)
             if existing is not None:
@@ -134,7 +141,8 @@ class MLflowTrialCallback(Callback):
         run_id = self.run_ids.get(trial.trial_id)
         if run_id is None:
             return
-        step = int(result.get("training_iteration", 0))
+        # the epoch, not Tune's iteration count: a continuation's epochs follow its run's
+        step = int(result.get("epoch", result.get("training_iteration", 0)))
         timestamp = int(result.get("timestamp", 0) * 1000)
         metrics = [Metric(key, value, timestamp, step)
                    for key, value in numeric_metrics(result).items()]

@@ -7,14 +7,14 @@ import sys
 from typing import Sequence
 
 from nas_service.cli import run_command
-from nas_service.config import SEARCH_ONLY, build_parser, parse_arguments
+from nas_service.config import SEARCH_ONLY, STAGEWISE_ONLY, build_parser, parse_arguments
 
 PROG = "python -m nas_service.train"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(PROG, "Train one architecture, logged to MLflow like a candidate.",
-                          omit=SEARCH_ONLY)
+                          omit=(*SEARCH_ONLY, *STAGEWISE_ONLY))
     parser.add_argument("--depths", help="modules per stage, e.g. 9-9-9 (required unless "
                         "--resume)")
 
@@ -24,7 +24,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error("the following arguments are required: --depths")
         if "depths" in arguments:
             arguments["initial_depths"] = arguments.pop("depths")
-        config = parse_arguments(arguments, default_name="train-{dataset}-{time}")
+        config = parse_arguments(arguments, default_name="train-{dataset}-{time}",
+                                 needs_validation=True)
         data = None if config.resume else config.load_data()  # a resumed run loads its own
         from nas_service.single import train_one  # heavy imports, once settings and data are good
 

@@ -14,7 +14,7 @@ import sys
 from typing import Sequence
 
 from nas_service.cli import run_command
-from nas_service.config import SEARCH_ONLY, build_parser, parse_arguments
+from nas_service.config import SEARCH_ONLY, STAGEWISE_ONLY, build_parser, parse_arguments
 
 PROG = "python -m nas_service.transfer_to"
 
@@ -22,7 +22,7 @@ PROG = "python -m nas_service.transfer_to"
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(PROG, "Train a found network on another data set: from scratch, "
                                 "fine-tuned, and beside the uniform network of closest MACs.",
-                          omit=(*SEARCH_ONLY, "transfer_from"))  # --run-id names the network
+                          omit=(*SEARCH_ONLY, *STAGEWISE_ONLY, "transfer_from"))  # --run-id names the network
     parser.add_argument("--run-id", help="a search's parent run or a candidate's run (required "
                         "unless --resume)")
 
@@ -33,7 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error("the following arguments are required: --run-id")
         if run_id is not None:
             arguments["transfer_from"] = f"runs:/{run_id}"
-        config = parse_arguments(arguments, default_name="transfer-{dataset}-{time}")
+        config = parse_arguments(arguments, default_name="transfer-{dataset}-{time}",
+                                 needs_validation=True)
         data = None if config.resume else config.load_data()
         from nas_service.cross_dataset import transfer_found_network  # heavy imports, once checked
 

@@ -101,6 +101,7 @@ BEFORE_RAY = {
     "first network over the MAC limit": flags(
         "--m0", "2", "--max-macs", "1e6", fragment="--max-macs 1e+06: 2-2-2 has 1.64826e+06, the "
                                                    "first architecture is already over the limit"),
+    "validation fraction of one": flags("--val-fraction", "1", fragment="--val-fraction 1.0"),
     "unknown module": flags("--module", "cell9", fragment="--module 'cell9'"),
     "unknown preset": flags("--preset", "slow", fragment="--preset 'slow'"),
     "unknown precision": flags("--precision", "fp8", fragment="--precision 'fp8'"),

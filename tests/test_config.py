@@ -113,6 +113,15 @@ def test_baseline_and_compare_flags_fail_before_ray(capsys):
     with pytest.raises(SystemExit) as exit_info:
         baselines_main(["--method", "grid"])
     assert exit_info.value.code == 2
+    # methods that choose by validation accuracy need a validation split
+    assert baselines_main(["--method", "asha", "--samples", "4", "--val-fraction", "0"]) == 2
+    assert "--val-fraction 0.0: this command chooses" in capsys.readouterr().err
+    assert compare_main(["--val-fraction", "0"]) == 2
+    assert "only the stage-wise search" in capsys.readouterr().err
+    # and stage-wise-only decisions are not offered where nothing decides
+    with pytest.raises(SystemExit):
+        baselines_main(["--method", "random", "--samples", "2", "--on-no-growth", "stop"])
+    assert "unrecognized arguments: --on-no-growth" in capsys.readouterr().err
 
 
 class HealthyServer(http.server.BaseHTTPRequestHandler):

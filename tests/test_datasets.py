@@ -172,6 +172,20 @@ def test_train_subset_is_stratified_and_keeps_val_and_test():
     assert data.with_train_subset(10_000, seed=0) is data
 
 
+def test_val_fraction_resplits_train_and_val_and_keeps_test():
+    data = load_dataset("digits", seed=0)
+    joined = len(data.y_train) + len(data.y_val)
+    whole = data.with_val_fraction(0, seed=0)  # the authors' protocol: no validation split
+    assert len(whole.y_train) == joined and len(whole.y_val) == 0
+    assert whole.x_val.shape == (0, *data.x_train.shape[1:])
+    assert sorted(whole.y_train) == sorted(np.concatenate([data.y_train, data.y_val]))
+    quarter = data.with_val_fraction(0.25, seed=0)
+    assert len(quarter.y_val) == round(0.25 * joined) and len(quarter.y_train) == joined - len(quarter.y_val)
+    assert np.abs(np.bincount(quarter.y_val) / len(quarter.y_val) - 0.1).max() < 0.02  # stratified
+    assert np.array_equal(quarter.y_val, data.with_val_fraction(0.25, seed=0).y_val)
+    assert whole.y_test is data.y_test and quarter.y_test is data.y_test
+
+
 class RunsCode:
     def __reduce__(self):
         return (print, ("this ran",))

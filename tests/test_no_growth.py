@@ -18,12 +18,13 @@ pytestmark = pytest.mark.integration
 TESTS = Path(__file__).parent
 
 
-def run_search(folder: Path, policy: str) -> tuple[subprocess.CompletedProcess, MlflowClient]:
+def run_search(folder: Path, policy: str, *flags: str
+               ) -> tuple[subprocess.CompletedProcess, MlflowClient]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
     done = subprocess.run(
         [sys.executable, "-m", "nas_service.run", "--iterations", "2", "--m0", "1", "--epochs",
          "1", "--scoring-samples", "200", "--bootstrap", "10", "--criterion",
-         "criteria_stubs:tie", "--on-no-growth", policy, "--name", policy],
+         "criteria_stubs:tie", "--on-no-growth", policy, "--name", policy, *flags],
         cwd=folder, env=env, capture_output=True, text=True, timeout=400)
     assert done.returncode == 0, done.stderr[-3000:]
     return done, MlflowClient(f"sqlite:///{folder / 'mlflow.db'}")
@@ -62,8 +63,12 @@ def test_no_growth_retrains_under_retrain_and_converges_under_stop(tmp_path):
     assert len(re.findall(r"^\| [12] \| [01] \| 1-1-1 \| 3-3-3 \|", report, re.M)) == 2
     assert "run `it2-A-1-1-1`" in report
 
-    done, client = run_search(tmp_path, "stop")
+    # the same, trained as the authors did: on the whole training split, no validation
+    done, client = run_search(tmp_path, "stop", "--val-fraction", "0")
     parent, runs = children(client, "stop")
+    assert "digits: 1x8x8, 10 classes, train 1438, val 0, test 359" in done.stdout
+    assert all("val_accuracy" not in run.data.metrics and run.data.metrics["images_seen"] == 1438
+               for run in runs.values())
     assert sorted(runs) == ["it1-A-1-1-1", "it1-T-3-3-3"]  # nothing after iteration 1
     assert parent.data.tags[CONVERGED_AFTER_TAG] == "1"
     assert parent.data.tags["nas.converged_reason"] == "no stage grew"

@@ -195,3 +195,29 @@ def test_references_are_trained_after_the_final_candidate():
     assert run_name(next(iter(proposals.values()))) == "reference-3-3"
     finish(searcher, next(iter(proposals)), [0.5, 0.5])
     assert searcher.suggest("end") == Searcher.FINISHED and searcher.final_depths == (2, 1)
+
+
+def test_final_epochs_continue_every_candidate_once_after_the_references():
+    searcher = StageWiseSearcher((1, 1), delta=1, iterations=1, references=[(3, 3)],
+                                 final_epochs=5)
+    assert searcher.max_trials == 4 + 3
+    proposals, _ = propose_all(searcher)
+    for trial_id, config in proposals.items():  # stage 1 grows: final 2-1 is new
+        searcher.on_trial_complete(trial_id, {
+            "importance": {"s1": 0.1 if config["role"] == "A" else 0.9, "s2": 0.5},
+            "checkpoint_dir_name": "checkpoint_000003"})
+    for _ in range(2):  # the final, then the reference
+        (trial_id, config), = propose_all(searcher)[0].items()
+        searcher.on_trial_complete(trial_id, {"importance": {"s1": 0.5, "s2": 0.5},
+                                              "checkpoint_dir_name": "checkpoint_000003"})
+    proposals, rest = propose_all(searcher)
+    assert rest is None  # the continuations run, then the search ends
+    continued = sorted((run_name(c), c["continue_from"].split("_")[0], c["extra_epochs"])
+                       for c in proposals.values())
+    assert continued == [("final-2-1", "final-2-1", 5), ("it1-A-1-1", "it1-A-1-1", 5),
+                         ("reference-3-3", "reference-3-3", 5)]
+    assert all(c["continue_from"].endswith(f"_{c['continues']}/checkpoint_000003")
+               for c in proposals.values())
+    for trial_id in proposals:
+        searcher.on_trial_complete(trial_id, {"val_accuracy": 0.9})  # no importance: fine
+    assert searcher.suggest("end") == Searcher.FINISHED and searcher.error is None

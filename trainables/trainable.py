@@ -3,7 +3,8 @@
 This is the thin Ray layer around ``trainables.training``, ``trainables.features`` and
 ``trainables.metrics``: it resumes from Tune's checkpoint (a retried trial continues at the next
 epoch, and its time and energy totals continue too), reports ``val_accuracy`` every epoch with a
-checkpoint, and in the last epoch also reports test accuracy, the Table III measures and
+checkpoint (unless there is no validation split, ``--val-fraction 0``), and in the last epoch
+also reports test accuracy, the Table III measures and
 ``importance/s1..sS`` computed by a scoring actor, with the scores of paired bootstrap resamples
 (``importance_bootstrap``) that give the searcher a confidence for each decision.
 """
@@ -30,7 +31,7 @@ from trainables.metrics.architecture import architecture_measures
 from trainables.metrics.latency import cpu_latency_ms
 from trainables.metrics.emissions import EpochEmissions
 from trainables.models import build_model
-from trainables.protocol import TrainingConfig
+from trainables.protocol import CONTINUE_FROM_KEY, EXTRA_EPOCHS_KEY, TrainingConfig
 from trainables.spec import ArchSpec
 from trainables.training import CandidateTrainer, ImageBatches, channel_stats
 from trainables.transfer import Donor, transfer_weights
@@ -76,6 +77,7 @@ class TrialSettings:
     compile: str = "auto"
     donor: Donor | None = None  # --transfer-from: candidates start from its weights
     bootstrap: int = 0  # paired bootstrap replicates of the stage scores (0: none)
+    experiment_path: str | None = None  # the Tune experiment folder or URI (continuations read it)
 
     def spec_for(self, depths) -> ArchSpec:
         return ArchSpec(depths=tuple(depths), module=self.module, widths=self.widths,
@@ -152,7 +154,7 @@ def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> Non
 
     start_epoch = 0
     totals = {"train_seconds": 0.0, "energy_kwh": 0.0, "emissions_kg": 0.0}
-    checkpoint = tune.get_checkpoint()
+    checkpoint = tune.get_checkpoint() or _continued_checkpoint(config, settings)
     if checkpoint is not None:
         with checkpoint.as_directory() as folder:
             _, state = read_checkpoint(folder, device)
@@ -164,7 +166,9 @@ def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> Non
     size = architecture_measures(model, spec, latency=False)
     emissions = EpochEmissions(settings.country)
     generator = torch.Generator(device="cpu")
-    epochs = training.epochs
+    # a continuation trains on past the schedule's end: learning_rate keeps its last value there
+    epochs = training.epochs + int(config.get(EXTRA_EPOCHS_KEY, 0))
+    score = settings.score_stages and CONTINUE_FROM_KEY not in config
     decision = _compile_now(trainer, acceleration.compile, None, epochs - start_epoch)
     for epoch in range(start_epoch, epochs):
         started = time.perf_counter()
@@ -178,7 +182,8 @@ def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> Non
         totals = {"train_seconds": totals["train_seconds"] + epoch_seconds,
                   "energy_kwh": totals["energy_kwh"] + energy_kwh,
                   "emissions_kg": totals["emissions_kg"] + emissions_kg}
-        metrics = {"epoch": epoch + 1, "train_loss": loss, "val_accuracy": trainer.evaluate(val),
+        metrics = {"epoch": epoch + 1, "train_loss": loss,
+                   **({"val_accuracy": trainer.evaluate(val)} if len(val) else {}),
                    "lr": optimizer.param_groups[0]["lr"], "epoch_seconds": epoch_seconds,
                    "images_seen": (epoch + 1) * len(train), **size,
                    "node_id": ray.get_runtime_context().get_node_id(),
@@ -190,7 +195,7 @@ def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> Non
         decision = decision or _compile_now(trainer, "auto", epoch_seconds, epochs - epoch - 1)
         metrics["acceleration"] = {**acceleration.describe(), "compile": decision.reason}
         if epoch + 1 == epochs:
-            metrics.update(_final_measures(trainer, spec, settings, train, scorers))
+            metrics.update(_final_measures(trainer, spec, settings, train, scorers, score))
         with tempfile.TemporaryDirectory() as folder:
             tune.report(metrics, checkpoint=_save_checkpoint(folder, model, optimizer, epoch + 1,
                                                              spec, totals))
@@ -207,13 +212,21 @@ def _compile_now(trainer: CandidateTrainer, request: str, eager_epoch_seconds: f
     return decision
 
 
+def _continued_checkpoint(config: dict, settings: TrialSettings) -> tune.Checkpoint | None:
+    """The checkpoint of the trial a continuation (``--final-epochs``) starts from: a folder of
+    the same experiment, on local disk or the shared storage's URI."""
+    if CONTINUE_FROM_KEY not in config:
+        return None
+    return tune.Checkpoint(f"{settings.experiment_path}/{config[CONTINUE_FROM_KEY]}")
+
+
 def _final_measures(trainer: CandidateTrainer, spec: ArchSpec, settings: TrialSettings,
-                    train: ImageBatches, scorers: list) -> dict:
+                    train: ImageBatches, scorers: list, score: bool) -> dict:
     data, model = settings.data, trainer.model
     measures = {"cpu_latency_ms": cpu_latency_ms(model, spec.in_channels, spec.image_size)}
     if data.x_test is not None:
         measures["test_accuracy"] = trainer.evaluate(train.sibling(data.x_test, data.y_test))
-    if not settings.score_stages:
+    if not score:
         return measures
     started = time.perf_counter()
     scores, replicates = _score_stages(model, settings, train, scorers,

@@ -60,6 +60,17 @@ class DataSplits:
                                                   1 - num_images / len(self.y_train), seed)
         return replace(self, x_train=x_train, y_train=y_train)
 
+    def with_val_fraction(self, fraction: float, seed: int) -> "DataSplits":
+        """Train and validation joined again and split with ``fraction`` held out for validation
+        (stratified, deterministic in ``seed``); 0 trains on all of them, as the paper's authors
+        did, with an empty validation split.  The test split is untouched."""
+        x = np.concatenate([self.x_train, self.x_val])
+        y = np.concatenate([self.y_train, self.y_val])
+        if fraction == 0:
+            return replace(self, x_train=x, y_train=y, x_val=x[:0], y_val=y[:0])
+        x_train, x_val, y_train, y_val = stratified_split(x, y, fraction, seed)
+        return replace(self, x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val)
+
     def summary(self) -> str:
         sizes = f"train {len(self.y_train)}, val {len(self.y_val)}"
         if self.y_test is not None:
