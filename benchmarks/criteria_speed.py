@@ -1,7 +1,8 @@
 """Seconds per criterion call, and what going through the Ray scoring actor adds.
 
-For N samples (default 2000, the default ``--scoring-samples``) of 10 classes and F features
-(16, 64, 256, 1024: the stage feature counts of CIFAR-sized inputs and beyond), prints the median
+For N samples (default 2000; ``scoring_cost.py`` times the search's default, every training
+image) of 10 classes and F features (16, 64, 256, 1024: the stage feature counts of CIFAR-sized
+inputs and beyond), prints the median
 seconds of each criterion called directly, then, at one F, a scoring call through a real
 ``ScoringActor`` against the direct call (their ratio is the actor's overhead: shipping the
 features and the remote call).  Goal: every criterion under 1 s at F <= 256.

@@ -78,3 +78,16 @@ def test_criteria_speed_times_every_criterion_and_the_actor(tmp_path):
         assert all(row[c] > 0 for c in ("plsvip", "inffs", "ilfs"))
     for timing in result["actor_vs_direct"].values():
         assert timing["ratio"] == pytest.approx(timing["actor_s"] / timing["direct_s"])
+
+
+def test_scoring_cost_times_each_criterion_and_projects_the_bootstrap(tmp_path):
+    out = tmp_path / "scoring.json"
+    run_benchmark("scoring_cost.py", "--samples", "300", "--features", "16,8", "--bootstrap",
+                  "10", "--replicates-timed", "2", "--out", str(out))
+    result = json.loads(out.read_text())
+    assert result["samples"] == 300 and result["bootstrap"] == 10
+    assert [row["criterion"] for row in result["rows"]] == ["plsvip", "inffs", "ilfs"]
+    for row in result["rows"]:
+        assert row["score_seconds"] > 0 and row["bootstrap_seconds_per_replicate"] > 0
+        assert row["bootstrap_seconds_projected"] == pytest.approx(
+            10 * row["bootstrap_seconds_per_replicate"])
