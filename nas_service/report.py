@@ -239,7 +239,8 @@ def render_markdown(parent, frame: pd.DataFrame, record: dict | None) -> str:
               "training epochs; kgCO2eq of training (codecarbon, offline).", ""]
     if record:
         lines += ["## Decisions", "", markdown_table(decisions_table(record)), ""]
-        lines += decision_lines(record)[len(record["iterations"]):] + [""]
+        ending = decision_lines(record)[len(record["iterations"]):]
+        lines += [*ending, ""] if ending else []
     lines += ["## Plots", ""] + [f"![{name}]({name})" for name in PLOTS] + [""]
     return "\n".join(lines)
 
