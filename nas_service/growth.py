@@ -26,6 +26,11 @@ def _check_lengths(depths: Sequence[int], *per_stage: Sequence | None) -> None:
                          "per stage")
 
 
+def deepen_stage(depths: Sequence[int], stage: int, delta: int) -> tuple[int, ...]:
+    """``depths`` with stage ``stage`` (0-based) deepened by ``delta``."""
+    return tuple(int(m) + delta if i == stage else int(m) for i, m in enumerate(depths))
+
+
 def stage_confidence(bootstrap_a: Sequence[Sequence[float]], bootstrap_t: Sequence[Sequence[float]]
                      ) -> list[float]:
     """Per stage, the probability that T's score beats A's: the share of paired bootstrap
@@ -99,14 +104,13 @@ def grow_within_limits(depths: Sequence[int], wins: Sequence[bool], gains: Seque
     base = cost_of(current)
 
     def share(stage: int) -> float:
-        deeper = tuple(m + delta if i == stage else m for i, m in enumerate(current))
-        added = cost_of(deeper)
+        added = cost_of(deepen_stage(current, stage, delta))
         return max((added[name] - base[name]) / limit for name, limit in limits.items())
 
     order = sorted(candidates, key=lambda i: -gains[i] / max(share(i), 1e-12))
     grown, held_back, bound_by = current, [], set()
     for stage in order:
-        deeper = tuple(m + delta if i == stage else m for i, m in enumerate(grown))
+        deeper = deepen_stage(grown, stage, delta)
         over = [name for name, limit in limits.items() if cost_of(deeper)[name] > limit]
         if over:
             held_back.append(stage)
