@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from trainables.metrics.latency import cpu_latency_ms
-from trainables.metrics.size import count_macs, count_parameters
+from trainables.metrics.architecture import architecture_measures
 from trainables.models import build_model
-from trainables.spec import ArchSpec
+from trainables.spec import ArchSpec, format_depths
 
 # limit name -> the flag that sets it; also the cost names ``NetworkCosts`` returns
 LIMIT_FLAGS = {"macs": "--max-macs", "params": "--max-params", "latency_ms": "--max-latency-ms"}
@@ -33,16 +32,15 @@ class NetworkCosts:
         depths = tuple(int(m) for m in depths)
         if depths not in self._known:
             spec = self.template.with_depths(depths)
-            model = build_model(spec).eval()
-            costs = {"macs": float(count_macs(model, spec.in_channels, spec.image_size)),
-                     "params": float(count_parameters(model))}
+            measures = architecture_measures(build_model(spec).eval(), spec, self.latency)
+            costs = {"macs": float(measures["macs"]), "params": float(measures["params"])}
             if self.latency:
-                costs["latency_ms"] = cpu_latency_ms(model, spec.in_channels, spec.image_size)
+                costs["latency_ms"] = measures["cpu_latency_ms"]
             self._known[depths] = costs
         return self._known[depths]
 
     def over(self, depths: tuple[int, ...], limits: dict[str, float]) -> list[str]:
         """``"--max-macs 5e+07: 6-6-6 has 6.1e+07"`` for every limit ``depths`` exceeds."""
         costs = self(depths)
-        return [f"{LIMIT_FLAGS[name]} {limit:g}: {'-'.join(map(str, depths))} has {costs[name]:g}"
+        return [f"{LIMIT_FLAGS[name]} {limit:g}: {format_depths(depths)} has {costs[name]:g}"
                 for name, limit in limits.items() if costs[name] > limit]
