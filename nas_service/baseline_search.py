@@ -1,35 +1,72 @@
-"""Random search and ASHA over the stage-wise space (``python -m nas_service.baselines``).
+"""Random search, ASHA and Optuna TPE over the stage-wise space (``python -m nas_service.baselines``).
 
 Random search is Tune's own ``BasicVariantGenerator`` sampling ``tune.choice`` per stage; ASHA is
-Tune's ``ASHAScheduler`` (on ``val_accuracy``, rungs in epochs) over the same random samples.  Both
-train with the same trainable, data, protocol and resources as stage-wise, each as an MLflow
-parent run (tag ``nas.method``) with its trials as children.  The search space is every depth
-stage-wise can reach (``nas_service.space``).
+Tune's ``ASHAScheduler`` (on ``val_accuracy``, rungs in epochs) over the same random samples; TPE
+is Tune's ``OptunaSearch`` with Optuna's tree-structured Parzen estimator (seeded), which proposes
+each network from the validation accuracies of those trained before it.  All train with the same
+trainable, data, protocol and resources as stage-wise, each as an MLflow parent run (tag
+``nas.method``) with its trials as children.  The search space is every depth stage-wise can
+reach (``nas_service.space``).
 
 Budget: ``--budget-images`` (training images processed, ``nas_service.budget``).  Random search
-trains ``floor(budget / (epochs x training images))`` networks in full; ASHA samples until the
-budget is spent, since it stops most networks early.  ``--samples`` sets the number of networks
-instead.
+and TPE train ``floor(budget / (epochs x training images))`` networks in full; ASHA samples until
+the budget is spent, since it stops most networks early.  ``--samples`` sets the number of
+networks instead.
+
+ASHA's best network by validation accuracy may be one it stopped early, which never computed its
+test accuracy: it is evaluated from its last checkpoint, and its child run is tagged so.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 
+import optuna
 from ray.tune.schedulers import ASHAScheduler
-from ray.tune.search import BasicVariantGenerator
+from ray.tune.search import BasicVariantGenerator, Searcher
+from ray.tune.search.optuna import OptunaSearch
 
 from nas_service.budget import Budget, spent_by
 from nas_service.config import SearchConfig
 from nas_service.baselines import check_baseline
-from nas_service.experiment import (MAX_CONCURRENT_TRIALS, raise_if_trials_failed,
+from nas_service.experiment import (MAX_CONCURRENT_TRIALS, Experiment, raise_if_trials_failed,
                                     start_experiment)
 from nas_service.space import DepthSpace
+from nas_service.tracking import TEST_ACCURACY_SOURCE_TAG
 from trainables.datasets.splits import DataSplits
+from trainables.evaluation import checkpoint_test_accuracy
 
 ASHA_REDUCTION_FACTOR = 3
 # ASHA's sample cap when only a budget bounds it; the budget stopper ends it long before.
 ASHA_MAX_SAMPLES = 1000
+# Tune warns once per result grid about trials that never reported (stopped by the budget before
+# their first epoch ended); those are not failures, and the search says how many there were
+_NEVER_REPORTED = "FileNotFoundError('Could not fetch metrics for"
+
+logger = logging.getLogger(__name__)
+
+
+class _NeverReportedFilter(logging.Filter):
+    """Drops Tune's "Failed to fetch metrics" warning when every trial it lists never reported."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if not message.startswith("Failed to fetch metrics"):
+            return True
+        failures = [line for line in message.splitlines()[1:] if line.startswith("- ")]
+        return not all(_NEVER_REPORTED in line for line in failures)
+
+
+logging.getLogger("ray.tune.analysis.experiment_analysis").addFilter(_NeverReportedFilter())
+
+
+def search_algorithm(method: str, config: SearchConfig) -> Searcher:
+    """The proposer of ``method``, seeded with ``config.seed``."""
+    if method == "tpe":
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # a line per trial otherwise
+        return OptunaSearch(seed=config.seed)
+    return BasicVariantGenerator(random_state=config.seed, max_concurrent=MAX_CONCURRENT_TRIALS)
 
 
 def baseline(config: SearchConfig, method: str, samples: int | None = None,
@@ -40,30 +77,63 @@ def baseline(config: SearchConfig, method: str, samples: int | None = None,
     experiment = start_experiment(config, method, score_stages=False, data=data)
     full_trial_images = config.training().epochs * len(experiment.settings.data.y_train)
     space = DepthSpace.reachable_by_stagewise(config.start_depths, config.delta, config.iterations)
-    if method == "random":
-        num_samples = samples or max(1, math.floor(budget.images / full_trial_images))
-        stop_budget = Budget(None, budget.gpu_hours, budget.emissions_kg)
-        scheduler = None
-    else:
+    if method == "asha":
         num_samples = samples or ASHA_MAX_SAMPLES
         stop_budget = budget
         scheduler = ASHAScheduler(time_attr="training_iteration", max_t=config.training().epochs,
                                   grace_period=1, reduction_factor=ASHA_REDUCTION_FACTOR)
+    else:
+        num_samples = samples or max(1, math.floor(budget.images / full_trial_images))
+        stop_budget = Budget(None, budget.gpu_hours, budget.emissions_kg)
+        scheduler = None
     print(f"[nas] {method}: up to {num_samples} networks from {space.size} in depths "
           f"{space.choices} per stage", flush=True)
     stopper = experiment.budget_stopper(stop_budget)
     tuner = experiment.make_tuner(
-        [], num_samples, search_alg=BasicVariantGenerator(random_state=config.seed,
-                                         max_concurrent=MAX_CONCURRENT_TRIALS),
-        scheduler=scheduler, param_space=space.param_space(), stopper=stopper,
-        metric="val_accuracy", mode="max", callbacks=callbacks)
+        [], num_samples, search_alg=search_algorithm(method, config), scheduler=scheduler,
+        param_space=space.param_space(), stopper=stopper, metric="val_accuracy", mode="max",
+        callbacks=callbacks)
     with experiment.parent_run_status():
         results, table = experiment.fit(tuner)
         raise_if_trials_failed(results, method)
         budget_spent = stopper is not None and stopper.exhausted
         if results.num_terminated + results.num_errors < num_samples and not budget_spent:
             raise experiment.interrupted()  # Tune returns early after Ctrl-C
+        never_reported = sum(1 for result in results if "epoch" not in (result.metrics or {}))
+        if never_reported:
+            print(f"[nas] {method}: {never_reported} network(s) stopped by the budget before "
+                  f"their first epoch ended (not counted as trained)", flush=True)
+        table = evaluate_best_stopped_early(experiment, results, table)
         spent = spent_by([r.metrics for r in results if r.metrics])
         print(f"[nas] {method}: trained {len(table)} networks, spent {spent}", flush=True)
     return {"method": method, "parent_run_id": experiment.parent_run_id, "table": table,
             "spent": spent}
+
+
+def evaluate_best_stopped_early(experiment: Experiment, results, table):
+    """The table with a test accuracy for the best network by validation accuracy: evaluated
+    from its last checkpoint (and logged to its run, tagged so) when it stopped before its last
+    epoch.  Unchanged when there is no test split or the best network has its test accuracy."""
+    if table.empty or experiment.settings.data.x_test is None or "val_accuracy" not in table:
+        return table
+    best = table["val_accuracy"].idxmax()
+    if table.loc[best, "test_accuracy"] == table.loc[best, "test_accuracy"]:  # not NaN
+        return table
+    trial_id, run_id = table.loc[best, "trial_id"], table.loc[best, "mlflow_run_id"]
+    result = next((r for r in results if r.checkpoint is not None
+                   and (r.metrics or {}).get("trial_id") == trial_id), None)
+    if result is None:
+        return table
+    with result.checkpoint.as_directory() as folder:
+        accuracy = checkpoint_test_accuracy(folder, experiment.settings.data)
+    epoch = int(table.loc[best, "epoch"])
+    source = f"checkpoint after epoch {epoch} (stopped early)"
+    if run_id:
+        experiment.client.log_metric(run_id, "test_accuracy", accuracy, step=epoch)
+        experiment.client.set_tag(run_id, TEST_ACCURACY_SOURCE_TAG, source)
+    logger.info("%s: best network %s stopped at epoch %d; test accuracy %.4f from its %s",
+                experiment.method, table.loc[best, "run_name"], epoch, accuracy, source)
+    table = table.copy()
+    table.loc[best, "test_accuracy"] = accuracy
+    experiment.log_table(table)
+    return table

@@ -1,4 +1,4 @@
-"""``python -m nas_service.baselines --method random|asha``: the baselines
+"""``python -m nas_service.baselines --method random|asha|tpe``: the baselines
 (``nas_service.baseline_search``) from the shell; settings are checked before the heavy imports."""
 
 from __future__ import annotations
@@ -7,11 +7,12 @@ import sys
 from typing import Sequence
 
 from nas_service.cli import run_command
-from nas_service.config import SEARCH_ONLY, STAGEWISE_ONLY, SearchConfig, build_parser, parse_arguments
+from nas_service.config import (SCORING, SEARCH_ONLY, STAGEWISE_ONLY, SearchConfig, build_parser,
+                                parse_arguments)
 from nas_service.errors import ConfigError
 
 PROG = "python -m nas_service.baselines"
-METHODS = ("random", "asha")
+METHODS = ("random", "asha", "tpe")
 
 
 def check_baseline(config: SearchConfig, method: str, samples: int | None) -> None:
@@ -25,8 +26,8 @@ def check_baseline(config: SearchConfig, method: str, samples: int | None) -> No
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser(PROG, "Random search or ASHA over the stage-wise depth space.",
-                          omit=(*SEARCH_ONLY, *STAGEWISE_ONLY))
+    parser = build_parser(PROG, "Random search, ASHA or Optuna TPE over the stage-wise depth space.",
+                          omit=(*SEARCH_ONLY, *STAGEWISE_ONLY, *SCORING, "references"))
     parser.add_argument("--method", required=True, choices=METHODS)
     parser.add_argument("--samples", type=int, help="networks to sample (default: from the budget)")
 

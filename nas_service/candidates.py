@@ -16,13 +16,13 @@ COLUMNS = ["run_name", "iteration", "role", "depths", "epoch", "depth", "params"
 
 
 def candidates_table(results, run_ids: dict[str, str]) -> pd.DataFrame:
-    """One row per finished trial, in training order, with its per-stage importance; a
-    candidate continued by ``--final-epochs`` has a second row, with more epochs, after it."""
+    """One row per trial that finished an epoch, in training order, with its per-stage importance;
+    a candidate continued by ``--final-epochs`` has a second row, with more epochs, after it."""
     rows = []
     for result in results:
         metrics = result.metrics or {}
         config = metrics.get("config") or {}
-        if not config:
+        if not config or "epoch" not in metrics:  # stopped before its first epoch ended
             continue
         depths, role, iteration = trial_identity(config)
         row = {"run_name": run_name(config), "iteration": iteration, "role": role,

@@ -28,7 +28,7 @@ from trainables.datasets import LOADERS, DatasetError, load_dataset
 from trainables.metrics.emissions import known_countries
 from trainables.module_types import MODULE_TYPES
 from trainables.protocol import COMPILE_CHOICES, PRECISIONS, PRESETS, TrainingConfig
-from trainables.spec import parse_depths
+from trainables.spec import ArchSpec, parse_depths
 
 if TYPE_CHECKING:
     from trainables.datasets.splits import DataSplits
@@ -108,6 +108,12 @@ class SearchConfig:
         given = {"macs": self.max_macs, "params": self.max_params,
                  "latency_ms": self.max_latency_ms}
         return {name: float(value) for name, value in given.items() if value is not None}
+
+    def network_spec(self, depths: Sequence[int], data: DataSplits) -> ArchSpec:
+        """The network of ``depths`` that these settings build for ``data``."""
+        return ArchSpec(depths=tuple(depths), module=self.module, widths=self.widths,
+                        in_channels=data.in_channels, image_size=data.image_size,
+                        num_classes=data.num_classes)
 
     def budget(self) -> Budget:
         return Budget(self.budget_images, self.budget_gpu_hours, self.budget_kgco2)
@@ -247,6 +253,17 @@ SEARCH_ONLY = ("transfer_to", "transfer_data_dir")
 # them) offer them, the entry points that train without deciding do not
 STAGEWISE_ONLY = ("on_no_growth", "bootstrap", "min_confidence", "max_macs", "max_params",
                   "max_latency_ms", "final_epochs")
+# how stage features are scored: only searches that score stages (stage-wise) use them
+SCORING = ("criterion", "scoring_samples", "scoring_actors")
+# the depth space: what networks a search may build (one given network does not need it)
+SPACE = ("iterations", "m0", "stages", "initial_depths", "delta")
+# what bounds a search of many networks
+BUDGET = ("budget_images", "budget_gpu_hours", "budget_kgco2")
+# the network's module type and widths (a network read from a run brings its own)
+ARCHITECTURE = ("module", "width")
+
+
+OMITTED_KEY = "_omitted_settings"
 
 
 def build_parser(prog: str = "python -m nas_service.run",
@@ -258,6 +275,8 @@ def build_parser(prog: str = "python -m nas_service.run",
     parser = OneLineParser(prog=prog, description=description, argument_default=argparse.SUPPRESS,
                            allow_abbrev=False)
     parser.add_argument("--config", help="YAML file with any of the settings below")
+    # parse_arguments refuses these in the --config file too
+    parser.set_defaults(**{OMITTED_KEY: tuple(omit)})
     types = {f.name: f.type for f in fields(SearchConfig)}
     for key, help_text in FLAG_HELP.items():
         if key in omit:
@@ -462,7 +481,15 @@ def parse_arguments(arguments: dict[str, Any], default_name: str = DEFAULT_NAME,
     ``needs_validation``: the entry point chooses or reports by validation accuracy, so
     ``--val-fraction 0`` is refused."""
     arguments = dict(arguments)
-    settings = _read_yaml(arguments.pop("config")) if "config" in arguments else {}
+    omitted = arguments.pop(OMITTED_KEY, ())
+    settings = {}
+    if "config" in arguments:
+        path = arguments.pop("config")
+        settings = _read_yaml(path)
+        refused = [key for key in settings if key in omitted]
+        if refused:
+            raise ConfigError(f"--config {path}: {refused[0].replace('_', '-')} does not apply to "
+                              "this command (it is not one of its flags either)")
     settings.update(arguments)
     types = {f.name: f.type for f in fields(SearchConfig)}
     typed = {name: _check_type(name, value, types[name]) for name, value in settings.items()}

@@ -31,8 +31,7 @@ from nas_service.report import markdown_table
 from nas_service.tracking import read_json_artifact, trained_network_run
 from trainables.checkpoints import ARCHITECTURE_FILE
 from trainables.datasets.splits import DataSplits
-from trainables.metrics.size import count_macs
-from trainables.models import build_model
+from trainables.metrics.uniform import closest_uniform_depths
 from trainables.spec import ArchSpec, format_depths
 from trainables.trainable import EPOCHS_KEY, FROM_DONOR, INIT_KEY, SCRATCH
 from trainables.transfer import Donor
@@ -40,20 +39,6 @@ from trainables.transfer import Donor
 METHOD = "transfer-to"
 SHOWN = ["role", "depths", "init", "epochs", "depth", "params", "macs", "train_seconds",
          "val_accuracy", "test_accuracy"]
-
-
-def closest_uniform_depths(spec: ArchSpec) -> tuple[int, ...]:
-    """m-m-..-m of ``spec``'s module type, widths and input whose MACs are closest to ``spec``'s.
-
-    Every extra module of a stage adds the same MACs, so a uniform network's MACs are linear in
-    m: two counts give the line, and the closest m is read off it (at least 1)."""
-    def macs(depths: tuple[int, ...]) -> int:
-        return count_macs(build_model(spec.with_depths(depths)), spec.in_channels, spec.image_size)
-
-    stages = spec.num_stages
-    one, two = macs((1,) * stages), macs((2,) * stages)
-    m = 1 + (macs(spec.depths) - one) / (two - one)
-    return (max(1, round(m)),) * stages
 
 
 def transfer_trials(found: tuple[int, ...], references: list[tuple[int, ...]], epochs: int,

@@ -19,12 +19,9 @@ def growth_costs(config: SearchConfig, data: DataSplits) -> NetworkCosts | None:
     if not config.limits:
         return None
     from trainables.metrics.costs import NetworkCosts  # torch: only when limits are given
-    from trainables.spec import ArchSpec
 
-    template = ArchSpec(depths=config.start_depths, module=config.module, widths=config.widths,
-                        in_channels=data.in_channels, image_size=data.image_size,
-                        num_classes=data.num_classes)
-    costs = NetworkCosts(template, latency="latency_ms" in config.limits)
+    costs = NetworkCosts(config.network_spec(config.start_depths, data),
+                         latency="latency_ms" in config.limits)
     over = costs.over(config.start_depths, config.limits)
     if over:
         raise ConfigError(f"{over[0]}, the first architecture is already over the limit: raise "

@@ -39,6 +39,7 @@ FINAL_RUN_ID_TAG = "nas.final_run_id"
 CONVERGED_AFTER_TAG = "nas.converged_after_iteration"
 CONVERGED_REASON_TAG = "nas.converged_reason"
 NODE_ID_TAG = "nas.node_id"
+TEST_ACCURACY_SOURCE_TAG = "nas.test_accuracy_source"
 ACCELERATION_TAG_PREFIX = "nas.train."
 
 

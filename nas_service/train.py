@@ -1,5 +1,7 @@
 """``python -m nas_service.train --depths 9-9-9``: one architecture with a search's protocol
-(``nas_service.single``); every search flag applies (data set, preset, epochs, module...)."""
+(``nas_service.single``); every flag that shapes one network's training applies (data set,
+preset, epochs, module...), and those of a search of many networks (depth space, budget,
+scoring, references) are not offered."""
 
 from __future__ import annotations
 
@@ -7,14 +9,16 @@ import sys
 from typing import Sequence
 
 from nas_service.cli import run_command
-from nas_service.config import SEARCH_ONLY, STAGEWISE_ONLY, build_parser, parse_arguments
+from nas_service.config import (BUDGET, SCORING, SEARCH_ONLY, SPACE, STAGEWISE_ONLY, build_parser,
+                                parse_arguments)
 
 PROG = "python -m nas_service.train"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(PROG, "Train one architecture, logged to MLflow like a candidate.",
-                          omit=(*SEARCH_ONLY, *STAGEWISE_ONLY))
+                          omit=(*SEARCH_ONLY, *STAGEWISE_ONLY, *SCORING, *SPACE, *BUDGET,
+                                "references"))
     parser.add_argument("--depths", help="modules per stage, e.g. 9-9-9 (required unless "
                         "--resume)")
 

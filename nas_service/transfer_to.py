@@ -14,7 +14,8 @@ import sys
 from typing import Sequence
 
 from nas_service.cli import run_command
-from nas_service.config import SEARCH_ONLY, STAGEWISE_ONLY, build_parser, parse_arguments
+from nas_service.config import (ARCHITECTURE, BUDGET, SCORING, SEARCH_ONLY, SPACE, STAGEWISE_ONLY,
+                                build_parser, parse_arguments)
 
 PROG = "python -m nas_service.transfer_to"
 
@@ -22,7 +23,9 @@ PROG = "python -m nas_service.transfer_to"
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(PROG, "Train a found network on another data set: from scratch, "
                                 "fine-tuned, and beside the uniform network of closest MACs.",
-                          omit=(*SEARCH_ONLY, *STAGEWISE_ONLY, "transfer_from"))  # --run-id names the network
+                          # --run-id names the network, which brings its depths, module and widths
+                          omit=(*SEARCH_ONLY, *STAGEWISE_ONLY, *SCORING, *SPACE, *ARCHITECTURE,
+                                *BUDGET, "transfer_from"))
     parser.add_argument("--run-id", help="a search's parent run or a candidate's run (required "
                         "unless --resume)")
 

@@ -125,6 +125,10 @@ BEFORE_RAY = {
     "unknown country": flags("--country", "XYZ", fragment="--country 'XYZ'"),
     "tiny images": flags("--dataset", "synthetic", "--image-size", "4",
                          fragment="--image-size 4"),
+    "a folder for a data set without files": flags(
+        "--data-dir", "/tmp", fragment="--data-dir /tmp: the digits data set does not take it"),
+    "a size for a data set of fixed size": flags(
+        "--image-size", "16", fragment="--image-size 16: the digits data set does not take it"),
     "zero learning rate": flags("--lr", "0", fragment="--lr 0"),
     "zero batch size": flags("--batch-size", "0", fragment="--batch-size 0"),
     "negative budget": flags("--budget-images", "-5", fragment="--budget-images -5.0"),

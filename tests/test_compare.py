@@ -1,10 +1,15 @@
 """A real, small comparison on digits: stage-wise, random search and ASHA at an equal budget."""
 
+import json
+
+import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from nas_service.compare import parse_criteria
-from nas_service.comparison import compare, compare_criteria
+from nas_service.compare import main as compare_main, parse_criteria
+from nas_service.comparison import compare_criteria
+from nas_service.search_quality import hypervolume
+from trainables.spec import parse_depths
 from nas_service.config import ConfigError, parse_config
 from nas_service.stagewise import search
 from nas_service.space import DepthSpace
@@ -20,35 +25,70 @@ def test_space_holds_every_depth_stagewise_can_reach():
     assert space.size == 6 ** 3
 
 
-def test_equal_budget_comparison(ray_session, tmp_path, tracking_uri, monkeypatch):
+def test_equal_budget_study_through_the_cli(ray_session, tmp_path, monkeypatch, capsys):
+    """Stage-wise, random, ASHA and TPE at stage-wise's budget, the references and uniform twins
+    trained beside them, and every number of the study equal to the MLflow runs it came from."""
     monkeypatch.chdir(tmp_path)
-    config = parse_config(["--iterations", "1", "--m0", "2", "--epochs", "3", "--name", "cmp",
-                           "--tracking-uri", tracking_uri, "--scoring-samples", "300"])
-    summary = compare(config, [0])
+    tracking_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert compare_main(["--iterations", "1", "--m0", "1", "--epochs", "2", "--name", "cmp",
+                         "--max-train-images", "400", "--references", "1,2", "--study", "1",
+                         "--tracking-uri", tracking_uri, "--scoring-samples", "300"]) == 0
+    console = capsys.readouterr().out
+    assert "Could not fetch metrics" not in console and "Failed to fetch" not in console
 
-    assert list(summary["method"]) == ["stagewise", "random", "asha"]
-    budget = summary.loc[summary["method"] == "stagewise", "budget used (images)"].item()
-    assert budget > 0
-    assert (summary["budget used (images)"] <= budget).all()
+    folder = tmp_path / "nas_results" / "cmp"
+    study = json.loads((folder / "study.json").read_text())
+    assert study["seeds"] == [0]
+    rows = {row["method"]: row for row in study["per seed"]}
+    assert list(rows) == ["stagewise", "random", "asha", "tpe"]
 
     client = MlflowClient(tracking_uri)
     experiment = client.get_experiment_by_name("stagewise-nas")
     runs = client.search_runs([experiment.experiment_id])
-    parents = [r for r in runs if PARENT_RUN_ID_TAG not in r.data.tags
-               and r.data.tags.get(METHOD_TAG) in ("stagewise", "random", "asha")]
-    assert sorted(r.data.tags[METHOD_TAG] for r in parents) == ["asha", "random", "stagewise"]
-    for parent in parents:
-        children = [r for r in runs if r.data.tags.get(PARENT_RUN_ID_TAG) == parent.info.run_id]
-        assert children, parent.data.tags[METHOD_TAG]
-        # within budget by the numbers each trial logged
-        assert sum(c.data.metrics.get("images_seen", 0) for c in children) <= budget
-        space = DepthSpace.reachable_by_stagewise((2, 2, 2), 2, 1)
-        assert all(space.contains(tuple(map(int, c.data.params["depths"].split("-"))))
-                   for c in children)
-    comparison = [r for r in runs if r.data.tags.get(METHOD_TAG) == "comparison"]
-    assert len(comparison) == 1
-    artifacts = {a.path for a in client.list_artifacts(comparison[0].info.run_id)}
-    assert {"comparison.md", "comparison.csv", "pareto.png"} <= artifacts
+    parents = {r.data.tags[METHOD_TAG]: r for r in runs if PARENT_RUN_ID_TAG not in r.data.tags}
+    assert set(parents) == {"stagewise", "random", "asha", "tpe", "uniform", "comparison"}
+
+    def children(method):
+        return [r for r in runs if r.data.tags.get(PARENT_RUN_ID_TAG) == parents[method].info.run_id
+                and "epoch" in r.data.metrics]
+
+    budget = sum(c.data.metrics["images_seen"] for c in children("stagewise"))
+    uniform = pd.DataFrame([{"depths": c.data.params["depths"], "macs": c.data.metrics["macs"],
+                             "test_accuracy": c.data.metrics["test_accuracy"]}
+                            for c in children("uniform")])
+    # the references, and the uniform networks around every best network's MACs
+    assert {"1-1-1", "2-2-2"} <= set(uniform["depths"])
+    ref_macs = study["hypervolume reference point"]["macs"]
+    space = DepthSpace.reachable_by_stagewise((1, 1, 1), 2, 1)
+    for method, row in rows.items():
+        trained = children(method)
+        assert trained and all(space.contains(parse_depths(c.data.params["depths"]))
+                               for c in trained)
+        spent = sum(c.data.metrics["images_seen"] for c in trained)
+        assert spent <= budget and row["budget used (images)"] == spent
+        assert row["networks trained"] == len(trained)
+        best = max(trained, key=lambda c: c.data.metrics["val_accuracy"])
+        assert row["best depths"] == best.data.params["depths"]
+        assert row["best test acc (%)"] == round(100 * best.data.metrics["test_accuracy"], 2)
+        assert row["hypervolume"] == round(hypervolume(
+            [c.data.metrics["macs"] for c in trained],
+            [c.data.metrics["val_accuracy"] for c in trained], ref_macs), 4)
+        # the uniform gap by hand: linear in MACs between the nearest uniform networks
+        macs, accuracy = best.data.metrics["macs"], best.data.metrics["test_accuracy"]
+        below = uniform[uniform["macs"] <= macs].sort_values("macs").iloc[-1]
+        above = uniform[uniform["macs"] >= macs].sort_values("macs").iloc[0]
+        weight = 0 if above["macs"] == below["macs"] else \
+            (macs - below["macs"]) / (above["macs"] - below["macs"])
+        expected = accuracy - (below["test_accuracy"]
+                               + weight * (above["test_accuracy"] - below["test_accuracy"]))
+        assert row["uniform gap (points)"] == pytest.approx(round(100 * expected, 2), abs=0.006)
+    assert float(parents["tpe"].data.params["budget_images"]) == budget
+
+    artifacts = {a.path for a in client.list_artifacts(parents["comparison"].info.run_id)}
+    assert {"comparison.md", "comparison.csv", "pareto.png", "study.json", "study.md",
+            "study.png"} <= artifacts
+    tpe = rows["tpe"]
+    assert f"| tpe | 1 | {tpe['best test acc (%)']:.4g} |" in (folder / "study.md").read_text()
 
 
 def test_a_budget_ends_stagewise_cleanly(ray_session, tmp_path, tracking_uri, monkeypatch):
@@ -69,12 +109,15 @@ def test_criteria_comparison_runs_one_search_per_criterion(ray_session, tmp_path
                                                            monkeypatch):
     monkeypatch.chdir(tmp_path)
     config = parse_config(["--iterations", "1", "--m0", "1", "--epochs", "2", "--name", "crit",
-                           "--tracking-uri", tracking_uri, "--scoring-samples", "300"])
+                           "--tracking-uri", tracking_uri, "--scoring-samples", "300",
+                           "--references", "2"])
     table = compare_criteria(config, ["inffs", "ilfs"])
 
-    # per criterion: iteration 1 is the start, iteration 2 the final architecture
-    assert list(zip(table["criterion"], table["iteration"])) == [
-        ("inffs", 1), ("inffs", 2), ("ilfs", 1), ("ilfs", 2)]
+    # per criterion: iteration 1 is the start, iteration 2 the final architecture; the reference
+    # trained once after them
+    assert list(zip(table["criterion"], table["iteration"].fillna(0))) == [
+        ("inffs", 1), ("inffs", 2), ("ilfs", 1), ("ilfs", 2), ("uniform", 0)]
+    assert table["depths"].iloc[-1] == "2-2-2" and table["test acc (%)"].iloc[-1] > 0
     assert (table.loc[table["iteration"] == 1, "depths"] == "1-1-1").all()
     assert (table["params (M)"] > 0).all() and table["val acc (%)"].between(0, 100).all()
     client = MlflowClient(tracking_uri)

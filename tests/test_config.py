@@ -122,6 +122,18 @@ def test_baseline_and_compare_flags_fail_before_ray(capsys):
     with pytest.raises(SystemExit):
         baselines_main(["--method", "random", "--samples", "2", "--on-no-growth", "stop"])
     assert "unrecognized arguments: --on-no-growth" in capsys.readouterr().err
+    # nor flags that would make the comparison unequal, nor search settings for one network
+    for main, argv, flag in ((compare_main, ["--max-macs", "1e6"], "--max-macs"),
+                             (compare_main, ["--final-epochs", "2"], "--final-epochs"),
+                             (baselines_main, ["--method", "tpe", "--criterion", "ilfs"],
+                              "--criterion")):
+        with pytest.raises(SystemExit):
+            main(argv)
+        assert f"unrecognized arguments: {flag}" in capsys.readouterr().err
+    assert compare_main(["--study", "2", "--seeds", "0,1"]) == 2
+    assert "--study 2 and --seeds 0,1: give one of them" in capsys.readouterr().err
+    assert compare_main(["--criteria", "plsvip,ilfs", "--study"]) == 2
+    assert "--criteria runs one search per criterion" in capsys.readouterr().err
 
 
 class HealthyServer(http.server.BaseHTTPRequestHandler):

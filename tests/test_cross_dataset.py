@@ -10,7 +10,8 @@ import pytest
 import torch
 from mlflow.tracking import MlflowClient
 
-from nas_service.cross_dataset import closest_uniform_depths, transfer_trials
+from nas_service.cross_dataset import transfer_trials
+from trainables.metrics.uniform import closest_uniform_depths
 from nas_service.run import main as run_main
 from nas_service.tracking import PARENT_RUN_ID_TAG, downloaded_checkpoint
 from trainables.checkpoints import read_checkpoint

@@ -7,6 +7,7 @@ loading digits never imports torchvision.
 
 from __future__ import annotations
 
+import inspect
 from pkgutil import resolve_name
 
 from trainables.datasets.errors import DatasetError
@@ -24,11 +25,26 @@ LOADERS: dict[str, str] = {
 }
 
 
+# options a user sets by flag, which a loader that does not name them would silently ignore
+FLAG_OPTIONS = {"data_dir": "--data-dir", "image_size": "--image-size"}
+
+
 def load_dataset(name: str, **options):
-    """Load a data set by name; ``options`` are the loader's keywords (data_dir, seed, image_size...)."""
+    """Load a data set by name; ``options`` are the loader's keywords (data_dir, seed, image_size...).
+
+    A ``data_dir`` or ``image_size`` given to a loader that does not take it is an error, not a
+    no-op: digits has no files to point at, and CIFAR or IDX images keep their native size."""
     if name not in LOADERS:
         raise DatasetError(f"--dataset {name!r} is not one of {', '.join(LOADERS)}")
-    return resolve_name(LOADERS[name])(**options)
+    loader = resolve_name(LOADERS[name])
+    parameters = inspect.signature(loader).parameters
+    named = {key for key, p in parameters.items() if p.kind is not p.VAR_KEYWORD}
+    for key, flag in FLAG_OPTIONS.items():
+        if options.get(key) is not None and named and key not in named:
+            why = "it has no files to read" if key == "data_dir" else "its images keep their size"
+            raise DatasetError(f"{flag} {options[key]}: the {name} data set does not take it "
+                               f"({why})")
+    return loader(**options)
 
 
 __all__ = ["DatasetError", "LOADERS", "load_dataset"]

@@ -9,6 +9,7 @@ because torchvision insists on the official md5 sums, which rules out subsets an
 from __future__ import annotations
 
 import pickle
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -59,9 +60,5 @@ def load(name: str, data_dir: str | None = None, seed: int = 0, val_fraction: fl
                            val_fraction=val_fraction, seed=seed)
 
 
-def load_cifar10(**options) -> DataSplits:
-    return load("cifar10", **options)
-
-
-def load_cifar100(**options) -> DataSplits:
-    return load("cifar100", **options)
+load_cifar10 = partial(load, "cifar10")
+load_cifar100 = partial(load, "cifar100")
