@@ -118,6 +118,9 @@ def reference_macs(config: SearchConfig, data: DataSplits) -> float:
 def method_summary(method: str, seed: int, trials: pd.DataFrame, budget_images: float,
                    uniform: pd.DataFrame, ref_macs: float) -> dict:
     """One row of the comparison: the best network by validation accuracy and what was spent."""
+    if trials.empty:  # a budget smaller than one epoch of one network
+        return {"method": method, "seed": seed, "networks trained": 0, "budget used (images)": 0,
+                "budget used (%)": 0.0}
     best = best_trial(trials)
     used = trials["images_seen"].sum()
     tested = pd.notna(best.get("test_accuracy"))
