@@ -36,6 +36,7 @@ from mlflow.tracking import MlflowClient  # noqa: E402
 
 from nas_service.baseline_search import baseline  # noqa: E402
 from nas_service.config import SearchConfig  # noqa: E402
+from nas_service.errors import SearchInterrupted  # noqa: E402
 from nas_service.pareto import pareto_front  # noqa: E402
 from nas_service.report import candidates_frame, markdown_table  # noqa: E402
 from nas_service.search_quality import hypervolume, mean_and_spread, uniform_gap  # noqa: E402
@@ -254,24 +255,43 @@ def study_markdown(record: dict) -> str:
         "![study.png](study.png)", "", "![pareto.png](pareto.png)", ""])
 
 
+def run_seed(client: MlflowClient, config: SearchConfig, seed: int, data: DataSplits
+             ) -> tuple[dict[str, str], dict[str, pd.DataFrame], pd.DataFrame]:
+    """Every method, then the uniform networks, with one seed: (method -> parent run, method ->
+    its trained networks, the uniform networks)."""
+    parents = run_methods(config, seed, data)
+    trials = {method: trained(candidates_frame(client, client.get_run(run_id)))
+              for method, run_id in parents.items()}
+    why = uniform_networks(config, data, {m: best_trial(t)["depths"]
+                                          for m, t in trials.items() if not t.empty})
+    outcome = train_uniform(replace(config, seed=seed, name=f"{config.name}-s{seed}-uniform"),
+                            [parse_depths(d) for d in why], data, why)
+    parents["uniform"] = outcome["parent_run_id"]
+    return parents, trials, candidates_frame(client, client.get_run(outcome["parent_run_id"]))
+
+
+STUDY_FILES = ("comparison.md", "comparison.csv", "comparison_trials.csv", "pareto.png",
+               "study.json", "study.md", "study.png")
+
+
 def compare(config: SearchConfig, seeds: Sequence[int], data: DataSplits | None = None
             ) -> pd.DataFrame:
     """Every method and the uniform networks per seed; ``data`` are the splits of
-    ``config.seed`` (other seeds split the data differently and load their own)."""
+    ``config.seed`` (other seeds split the data differently and load their own).  The files are
+    rewritten after every seed, so a long study shows (and a crash keeps) the seeds done."""
     client = MlflowClient(config.tracking_uri)
+    folder = Path(config.storage_path) / config.name
     rows, all_trials, uniform_all, parents_by_seed = [], [], [], {}
     for seed in seeds:
         seed_data = data if data is not None and seed == config.seed else \
             replace(config, seed=seed).load_data()
-        parents = run_methods(config, seed, seed_data)
-        trials = {method: trained(candidates_frame(client, client.get_run(run_id)))
-                  for method, run_id in parents.items()}
-        why = uniform_networks(config, seed_data, {m: best_trial(t)["depths"]
-                                                   for m, t in trials.items()})
-        outcome = train_uniform(replace(config, seed=seed, name=f"{config.name}-s{seed}-uniform"),
-                                [parse_depths(d) for d in why], seed_data, why)
-        parents["uniform"] = outcome["parent_run_id"]
-        uniform = candidates_frame(client, client.get_run(outcome["parent_run_id"]))
+        try:
+            parents, trials, uniform = run_seed(client, config, seed, seed_data)
+        except SearchInterrupted:
+            raise SearchInterrupted(
+                f"comparison interrupted in seed {seed}; MLflow keeps every network that "
+                f"finished{' and ' + str(folder / 'study.md') + ' the seeds done' if rows else ''}. "
+                "A comparison cannot be resumed yet: run it again under a new --name") from None
         ref_macs = reference_macs(config, seed_data)
         budget_images = trials["stagewise"]["images_seen"].sum()
         for method, frame in trials.items():
@@ -280,32 +300,37 @@ def compare(config: SearchConfig, seeds: Sequence[int], data: DataSplits | None 
         all_trials.append(uniform.assign(method="uniform", seed=seed))
         uniform_all += uniform_rows(seed, uniform)
         parents_by_seed[seed] = parents
-    summary = pd.DataFrame(rows)
-    uniform_table = pd.DataFrame(uniform_all)
-    folder = Path(config.storage_path) / config.name
-    folder.mkdir(parents=True, exist_ok=True)
-    summary.to_csv(folder / "comparison.csv", index=False)
-    trials_table = pd.concat(all_trials, ignore_index=True)
-    trials_table.to_csv(folder / "comparison_trials.csv", index=False)
-    plot_pareto(trials_table, folder / "pareto.png")
-    plot_study(summary, uniform_table, folder / "study.png")
-    record = study_record(config, seeds, summary, uniform_table, ref_macs, parents_by_seed)
-    (folder / "study.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
-    (folder / "study.md").write_text(study_markdown(record))
-    (folder / "comparison.md").write_text("\n".join([
-        "# Stage-wise vs random search vs ASHA vs TPE at an equal budget", "",
-        markdown_table(summary), "", "## Uniform networks", "", markdown_table(uniform_table), "",
-        "![pareto.png](pareto.png)", "", "Mean and spread over seeds: [study.md](study.md)", ""]))
+        write_study(folder, study_record(config, list(parents_by_seed), pd.DataFrame(rows),
+                                         pd.DataFrame(uniform_all), ref_macs, parents_by_seed),
+                    pd.concat(all_trials, ignore_index=True))
+        print(f"[nas] compare: seed {seed} done; {folder / 'study.md'} holds seeds "
+              f"{', '.join(map(str, parents_by_seed))}", flush=True)
+    summary, uniform_table = pd.DataFrame(rows), pd.DataFrame(uniform_all)
     parent_ids = [run_id for parents in parents_by_seed.values() for run_id in parents.values()]
-    log_comparison_run(client, config, "comparison", parent_ids, folder,
-                       ("comparison.md", "comparison.csv", "comparison_trials.csv", "pareto.png",
-                        "study.json", "study.md", "study.png"))
+    log_comparison_run(client, config, "comparison", parent_ids, folder, STUDY_FILES)
     with pd.option_context("display.width", 250, "display.max_columns", 30):
-        print("\n" + summary.drop(columns=["uniform at equal MACs"]).to_string(index=False))
+        print("\n" + summary.drop(columns=["uniform at equal MACs"], errors="ignore")
+              .to_string(index=False))
         print("\nUniform networks:\n" + uniform_table.to_string(index=False))
     print(f"[nas] comparison: {folder / 'comparison.md'}; over seeds: {folder / 'study.md'}",
           flush=True)
     return summary
+
+
+def write_study(folder: Path, record: dict, trials: pd.DataFrame) -> None:
+    """``STUDY_FILES`` into ``folder``, from the study record and every network trained."""
+    folder.mkdir(parents=True, exist_ok=True)
+    summary, uniform = pd.DataFrame(record["per seed"]), pd.DataFrame(record["uniform networks"])
+    summary.to_csv(folder / "comparison.csv", index=False)
+    trials.to_csv(folder / "comparison_trials.csv", index=False)
+    plot_pareto(trials, folder / "pareto.png")
+    plot_study(summary, uniform, folder / "study.png")
+    (folder / "study.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
+    (folder / "study.md").write_text(study_markdown(record))
+    (folder / "comparison.md").write_text("\n".join([
+        "# Stage-wise vs random search vs ASHA vs TPE at an equal budget", "",
+        markdown_table(summary), "", "## Uniform networks", "", markdown_table(uniform), "",
+        "![pareto.png](pareto.png)", "", "Mean and spread over seeds: [study.md](study.md)", ""]))
 
 
 def criterion_rows(criterion: str, record: dict, trials: pd.DataFrame) -> list[dict]:

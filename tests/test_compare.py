@@ -93,11 +93,12 @@ def test_equal_budget_study_through_the_cli(ray_session, tmp_path, monkeypatch, 
 
 def test_a_budget_ends_stagewise_cleanly(ray_session, tmp_path, tracking_uri, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    # 1078 training images: 3 epochs of A and T (6468 images) fit, iteration 2 does not.
-    config = parse_config(["--iterations", "3", "--m0", "1", "--epochs", "3", "--name", "budget",
-                           "--budget-images", "8000", "--tracking-uri", tracking_uri])
+    # 300 training images: 2 epochs of A and T (1200 images) fit, iteration 2 does not.
+    config = parse_config(["--iterations", "3", "--m0", "1", "--epochs", "2", "--name", "budget",
+                           "--max-train-images", "300", "--budget-images", "2000",
+                           "--tracking-uri", tracking_uri])
     record = search(config)
-    assert record["stopped_by_budget"] and record["spent"]["images"] <= 8000
+    assert record["stopped_by_budget"] and record["spent"]["images"] <= 2000
     assert len(record["iterations"]) == 1
     client = MlflowClient(tracking_uri)
     experiment = client.get_experiment_by_name("stagewise-nas")
