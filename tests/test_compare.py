@@ -110,7 +110,7 @@ def test_criteria_comparison_runs_one_search_per_criterion(ray_session, tmp_path
                                                            monkeypatch):
     monkeypatch.chdir(tmp_path)
     config = parse_config(["--iterations", "1", "--m0", "1", "--epochs", "2", "--name", "crit",
-                           "--tracking-uri", tracking_uri, "--scoring-samples", "300",
+                           "--tracking-uri", tracking_uri, "--max-train-images", "300",
                            "--references", "2"])
     table = compare_criteria(config, ["inffs", "ilfs"])
 

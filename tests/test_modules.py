@@ -83,7 +83,7 @@ def test_a_search_runs_end_to_end_with_each_module(ray_session, tmp_path, tracki
     monkeypatch.chdir(tmp_path)
     config = parse_config(["--module", module, "--width", "4", "--m0", "1",
                            "--iterations", "1", "--epochs", "1", "--dataset", "synthetic",
-                           "--image-size", "16", "--scoring-samples", "100",
+                           "--image-size", "16", "--max-train-images", "200",
                            "--tracking-uri", tracking_uri, "--name", module])
     record = search(config)
     assert len(record["depths"].split("-")) == stages
