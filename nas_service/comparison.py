@@ -229,7 +229,8 @@ def spread_text(mean: float, spread: float, seeds: int) -> str:
     """``mean ± spread``; the mean alone for one seed (no spread to show), n/a without values."""
     if pd.isna(mean):
         return "n/a"
-    return f"{mean:.4g}" if seeds == 1 else f"{mean:.4g} ± {spread:.2g}"
+    number = f"{mean:.0f}" if abs(mean) >= 1e4 else f"{mean:.4g}"  # images: no 6e+04
+    return number if seeds == 1 else f"{number} ± {spread:.2g}"
 
 
 def study_markdown(record: dict) -> str:
