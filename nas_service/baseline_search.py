@@ -73,8 +73,10 @@ def baseline(config: SearchConfig, method: str, samples: int | None = None,
              data: DataSplits | None = None, callbacks: tuple = ()) -> dict:
     """Run one baseline; returns its parent run id, trials table and the budget it spent."""
     check_baseline(config, method, samples)
-    budget = config.budget()
     experiment = start_experiment(config, method, score_stages=False, data=data)
+    resumed, config = config.resume, experiment.config  # a resumed search's saved settings
+    samples = _samples_of(experiment, samples, resumed)
+    budget = config.budget()
     full_trial_images = config.training().epochs * len(experiment.settings.data.y_train)
     space = DepthSpace.reachable_by_stagewise(config.start_depths, config.delta, config.iterations)
     if method == "asha":
@@ -108,6 +110,17 @@ def baseline(config: SearchConfig, method: str, samples: int | None = None,
         print(f"[nas] {method}: trained {len(table)} networks, spent {spent}", flush=True)
     return {"method": method, "parent_run_id": experiment.parent_run_id, "table": table,
             "spent": spent}
+
+
+def _samples_of(experiment: Experiment, samples: int | None, resumed: bool) -> int | None:
+    """``--samples``, kept on the parent run (param ``samples``) so that a resumed search, whose
+    saved settings do not hold it, samples as many networks as the search it continues."""
+    if resumed:
+        saved = experiment.client.get_run(experiment.parent_run_id).data.params.get("samples")
+        return int(saved) if saved else None
+    if samples is not None:
+        experiment.client.log_param(experiment.parent_run_id, "samples", samples)
+    return samples
 
 
 def evaluate_best_stopped_early(experiment: Experiment, results, table):

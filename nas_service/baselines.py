@@ -21,7 +21,10 @@ def check_baseline(config: SearchConfig, method: str, samples: int | None) -> No
         raise ConfigError(f"--method {method!r}: must be one of {', '.join(METHODS)}")
     if samples is not None and samples < 1:
         raise ConfigError(f"--samples {samples}: must be at least 1")
-    if samples is None and config.budget_images is None:
+    if samples is not None and config.resume:
+        raise ConfigError(f"--samples {samples}: --resume continues with the saved search's "
+                          "number of networks, so this would be ignored")
+    if samples is None and config.budget_images is None and not config.resume:
         raise ConfigError("--samples or --budget-images is required for a baseline")
 
 
@@ -37,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = parse_arguments(arguments, default_name=f"{method}-{{dataset}}-{{time}}",
                                  needs_validation=True)
         check_baseline(config, method, samples)
-        data = config.load_data()
+        data = None if config.resume else config.load_data()  # a resumed one loads its own
         from nas_service.baseline_search import baseline  # heavy imports, once settings are good
 
         return baseline(config, method, samples, data)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import tempfile
 import time
@@ -264,6 +265,8 @@ ARCHITECTURE = ("module", "width")
 
 
 OMITTED_KEY = "_omitted_settings"
+# what ``--resume`` reads from the command line: everything else comes from the saved search
+RESUME_READS = ("resume", "name", "tracking_uri", "storage_path", "experiment")
 
 
 def build_parser(prog: str = "python -m nas_service.run",
@@ -337,6 +340,8 @@ def _require(condition: bool, flag: str, value: Any, what: str) -> None:
 
 
 DEFAULT_NAME = "stagewise-{dataset}-{time}"
+# a search's name is a folder name under the storage path: nothing that could leave it or need quoting
+SEARCH_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchConfig:
@@ -415,8 +420,16 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
     _check_tracking_uri(config.tracking_uri)
     config.storage_path = _writable_storage(config.storage_path or os.environ.get("NAS_STORAGE_PATH")
                                             or str(Path.cwd() / "nas_results"))
-    config.name = config.name or default_name.format(dataset=config.dataset,
-                                                     time=time.strftime("%Y%m%d-%H%M%S"))
+    if config.name is None:
+        config.name = default_name.format(dataset=config.dataset,
+                                          time=time.strftime("%Y%m%d-%H%M%S"))
+    _require(SEARCH_NAME.fullmatch(config.name) is not None, "name", config.name,
+             "must be 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit "
+             "(it names a folder under --storage-path and the MLflow parent run)")
+    folder = Path(config.storage_path) / config.name
+    _require(config.resume or "://" in config.storage_path or not folder.exists(), "name",
+             config.name, f"a search of that name is already in {folder}: continue it with "
+             "--resume, or choose another --name")
     return config
 
 
@@ -497,6 +510,12 @@ def parse_arguments(arguments: dict[str, Any], default_name: str = DEFAULT_NAME,
         _require(len(str(typed["initial_depths"]).split("-")) == typed["stages"], "initial-depths",
                  typed["initial_depths"], f"has {len(str(typed['initial_depths']).split('-'))} "
                  f"stages but --stages is {typed['stages']}")
+    ignored = sorted(set(typed) - set(RESUME_READS)) if typed.get("resume") else []
+    if ignored:
+        raise ConfigError(f"--{ignored[0].replace('_', '-')} {typed[ignored[0]]!r}: --resume "
+                          "continues with the search's saved settings, so this would be ignored: "
+                          "give only --name and where the search lives (--storage-path, "
+                          "--tracking-uri, --experiment)")
     _require(not needs_validation or typed.get("val_fraction") != 0, "val-fraction", 0.0,
              "this command chooses and reports networks by validation accuracy; only the "
              "stage-wise search (python -m nas_service.run) trains without a validation split")

@@ -66,6 +66,11 @@ def flags(*argv, fragment):
     return lambda tmp_path: (list(argv), fragment)
 
 
+def existing_search(tmp_path):
+    (tmp_path / "nas_results" / "taken").mkdir(parents=True)
+    return ["--name", "taken"], "--name 'taken': a search of that name is already in"
+
+
 def unwritable_storage(tmp_path):
     (tmp_path / "file").write_text("")
     return ["--storage-path", str(tmp_path / "file" / "sub")], "--storage-path"
@@ -131,6 +136,11 @@ BEFORE_RAY = {
         "--data-dir", "/tmp", fragment="--data-dir /tmp: the digits data set does not take it"),
     "a size for a data set of fixed size": flags(
         "--image-size", "16", fragment="--image-size 16: the digits data set does not take it"),
+    "a name that leaves the storage path": flags("--name", "../../escape",
+                                                 fragment="--name '../../escape': must be"),
+    "a name with a space": flags("--name", "my search", fragment="--name 'my search': must be"),
+    "an empty name": flags("--name", "", fragment="--name '': must be"),
+    "the name of an existing search": existing_search,
     "zero learning rate": flags("--lr", "0", fragment="--lr 0"),
     "zero batch size": flags("--batch-size", "0", fragment="--batch-size 0"),
     "negative budget": flags("--budget-images", "-5", fragment="--budget-images -5.0"),

@@ -64,8 +64,8 @@ def every_flag(command: str, main, tmp_path) -> tuple[list[str], dict]:
     argv = [*argv, "--tracking-uri", expected["tracking_uri"], "--storage-path",
             expected["storage_path"]]
     for key in sorted(offered - {"tracking_uri", "storage_path"}):
-        if key == "resume" and command == "run":
-            continue  # run --resume takes everything from the saved search: walked without it
+        if key == "resume":
+            continue  # --resume takes everything from the saved search: walked on its own below
         text, value = VALUES[key]
         flag = "--" + key.replace("_", "-")
         argv += [flag] if text is None else [flag, text]
@@ -163,3 +163,21 @@ def test_every_compare_flag_reaches_every_method_and_the_uniform_networks(captur
         # references are trained once per seed beside the methods, not inside stage-wise
         assert_reached(settings, expected, skip={"seed", "name", "budget_images", "references"})
     assert set(uniform_networks(config, data, {})) == {"2-2-2-2", "3-3-3-3"}
+
+
+@pytest.mark.parametrize("command", ["run", "baselines", "train", "transfer_to"])
+def test_resume_reads_only_where_the_search_lives_and_refuses_the_rest(command, captured,
+                                                                       tmp_path, capsys):
+    main = {"run": run_main, "baselines": baselines_main, "train": train_main,
+            "transfer_to": transfer_to_main}[command]
+    where = ["--resume", "--name", "walk", "--tracking-uri", f"sqlite:///{tmp_path / 'w.db'}",
+             "--storage-path", str(tmp_path), "--experiment", "walk",
+             *(["--method", "tpe"] if command == "baselines" else [])]
+    assert main(where) == 0
+    name = {"run": "search", "baselines": "baseline", "train": "train_one",
+            "transfer_to": "transfer_found_network"}[command]
+    config = captured[name][0]
+    assert config.resume and (config.name, config.experiment) == ("walk", "walk")
+    assert main([*where, "--epochs", "3"]) == 2
+    assert "--epochs 3: --resume continues with the search's saved settings" in \
+        capsys.readouterr().err
