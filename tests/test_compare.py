@@ -127,11 +127,18 @@ def test_criteria_comparison_runs_one_search_per_criterion(ray_session, tmp_path
                if r.data.tags.get(METHOD_TAG) == "stagewise"}
     assert parents["crit-inffs"].data.params["criterion"] == "inffs"
     assert parents["crit-ilfs"].data.params["criterion"] == "ilfs"
+    first_a = {}
     for name in ("crit-inffs", "crit-ilfs"):  # the search really used its criterion's scores
         children = client.search_runs([experiment.experiment_id],
                                       f"tags.`{PARENT_RUN_ID_TAG}` = '{parents[name].info.run_id}'")
         scores = [c.data.metrics["importance/s1"] for c in children]
         assert all(0 <= score <= 99 for score in scores), scores
+        first, = [c for c in children if c.info.run_name == "it1-A-1-1-1"]
+        first_a[name] = first.data.metrics
+    # the same network (same seed, same data) scored by two criteria: trained alike, scored apart
+    assert first_a["crit-inffs"]["val_accuracy"] == first_a["crit-ilfs"]["val_accuracy"]
+    assert all(first_a["crit-inffs"][f"importance/s{i}"] != first_a["crit-ilfs"][f"importance/s{i}"]
+               for i in (1, 2, 3))
     assert (tmp_path / "nas_results" / "crit" / "criteria.md").exists()
 
 
