@@ -42,7 +42,7 @@ from nas_service.report import candidates_frame, markdown_table  # noqa: E402
 from nas_service.search_quality import hypervolume, mean_and_spread, uniform_gap  # noqa: E402
 from nas_service.space import DepthSpace  # noqa: E402
 from nas_service.stagewise import search  # noqa: E402
-from nas_service.tracking import METHOD_TAG, experiment_id  # noqa: E402
+from nas_service.tracking import FINAL_RUN_ID_TAG, METHOD_TAG, experiment_id  # noqa: E402
 from nas_service.uniform_search import train_uniform  # noqa: E402
 from trainables.datasets.splits import DataSplits  # noqa: E402
 from trainables.metrics.size import count_macs  # noqa: E402
@@ -52,8 +52,12 @@ from trainables.spec import format_depths, parse_depths  # noqa: E402
 
 BASELINES = ("random", "asha", "tpe")
 METHODS = ("stagewise", *BASELINES)
+# the network stage-wise returns (the grown A after its last iteration), which need not be the
+# best it trained by validation accuracy (often the last T): a row of its own
+FOUND = "stagewise (found)"
 METHOD_STYLES = {"stagewise": ("tab:green", "o", "-"), "random": ("tab:blue", "s", "--"),
                  "asha": ("tab:orange", "^", ":"), "tpe": ("tab:purple", "v", "-."),
+                 FOUND: ("darkgreen", "*", "-"),
                  "uniform": ("tab:gray", "D", "-")}
 # what the study averages over seeds, per method
 STUDY_COLUMNS = ["best test acc (%)", "best MACs (M)", "best params (M)", "hypervolume",
@@ -83,6 +87,15 @@ def run_methods(config: SearchConfig, seed: int, data: DataSplits | None = None
         outcome = baseline(method_config(config, seed, method, budget_images), method, data=data)
         parents[method] = outcome["parent_run_id"]
     return parents
+
+
+def found_network(client: MlflowClient, parent_run_id: str, trials: pd.DataFrame
+                  ) -> pd.Series | None:
+    """The row of the network a stage-wise search returned (its parent's ``nas.final_run_id``);
+    ``None`` when it was never trained (a budget ended the search first)."""
+    run_id = client.get_run(parent_run_id).data.tags.get(FINAL_RUN_ID_TAG)
+    rows = trials[trials["run_id"] == run_id]
+    return rows.iloc[-1] if run_id and not rows.empty else None
 
 
 def trained(trials: pd.DataFrame) -> pd.DataFrame:
@@ -139,6 +152,20 @@ def method_summary(method: str, seed: int, trials: pd.DataFrame, budget_images: 
             "no test accuracy",
             "hypervolume": round(hypervolume(trials["macs"], trials["val_accuracy"], ref_macs), 4),
             "total kgCO2eq": float(f"{trials['emissions_kg'].sum():.3g}")}
+
+
+def found_summary(seed: int, found: pd.Series, uniform: pd.DataFrame) -> dict:
+    """The row of the network stage-wise returned: its measures and uniform gap; what the search
+    spent and its front are stage-wise's row."""
+    gap = uniform_gap(found["macs"], found["test_accuracy"], uniform)
+    return {"method": FOUND, "seed": seed, "best depths": found["depths"],
+            "best epochs": int(found["epoch"]),
+            "best val acc (%)": round(100 * found["val_accuracy"], 2),
+            "best test acc (%)": round(100 * found["test_accuracy"], 2),
+            "best params (M)": round(found["params"] / 1e6, 4),
+            "best MACs (M)": round(found["macs"] / 1e6, 3),
+            "uniform gap (points)": round(100 * gap.gap, 2),
+            "uniform at equal MACs": f"{' / '.join(gap.between)} ({gap.note})"}
 
 
 def uniform_rows(seed: int, uniform: pd.DataFrame) -> list[dict]:
@@ -212,7 +239,8 @@ def study_record(config: SearchConfig, seeds: Sequence[int], summary: pd.DataFra
     """What ``study.json`` holds: the settings, the rules, every row and the mean and spread."""
     return {"settings": {key: value for key, value in asdict(config).items() if value is not None},
             "seeds": list(seeds),
-            "best network": "the trial of highest validation accuracy, per method and seed",
+            "best network": "the trial of highest validation accuracy, per method and seed; "
+                            f"'{FOUND}': the network stage-wise returned",
             "budget": "training images (epochs x images) stage-wise spent, per seed; the "
                       "baselines get the same; uniform networks are charged to no method",
             "hypervolume reference point": {"macs": ref_macs, "val_accuracy": 0.0,
@@ -257,18 +285,22 @@ def study_markdown(record: dict) -> str:
 
 
 def run_seed(client: MlflowClient, config: SearchConfig, seed: int, data: DataSplits
-             ) -> tuple[dict[str, str], dict[str, pd.DataFrame], pd.DataFrame]:
+             ) -> tuple[dict[str, str], dict[str, pd.DataFrame], pd.Series | None, pd.DataFrame]:
     """Every method, then the uniform networks, with one seed: (method -> parent run, method ->
-    its trained networks, the uniform networks)."""
+    its trained networks, the network stage-wise returned, the uniform networks)."""
     parents = run_methods(config, seed, data)
     trials = {method: trained(candidates_frame(client, client.get_run(run_id)))
               for method, run_id in parents.items()}
-    why = uniform_networks(config, data, {m: best_trial(t)["depths"]
-                                          for m, t in trials.items() if not t.empty})
+    bests = {m: best_trial(t)["depths"] for m, t in trials.items() if not t.empty}
+    found = found_network(client, parents["stagewise"], trials["stagewise"])
+    if found is not None:
+        bests[FOUND] = found["depths"]
+    why = uniform_networks(config, data, bests)
     outcome = train_uniform(replace(config, seed=seed, name=f"{config.name}-s{seed}-uniform"),
                             [parse_depths(d) for d in why], data, why)
     parents["uniform"] = outcome["parent_run_id"]
-    return parents, trials, candidates_frame(client, client.get_run(outcome["parent_run_id"]))
+    return (parents, trials, found,
+            candidates_frame(client, client.get_run(outcome["parent_run_id"])))
 
 
 STUDY_FILES = ("comparison.md", "comparison.csv", "comparison_trials.csv", "pareto.png",
@@ -287,7 +319,7 @@ def compare(config: SearchConfig, seeds: Sequence[int], data: DataSplits | None 
         seed_data = data if data is not None and seed == config.seed else \
             replace(config, seed=seed).load_data()
         try:
-            parents, trials, uniform = run_seed(client, config, seed, seed_data)
+            parents, trials, found, uniform = run_seed(client, config, seed, seed_data)
         except SearchInterrupted:
             raise SearchInterrupted(
                 f"comparison interrupted in seed {seed}; MLflow keeps every network that "
@@ -298,6 +330,8 @@ def compare(config: SearchConfig, seeds: Sequence[int], data: DataSplits | None 
         for method, frame in trials.items():
             rows.append(method_summary(method, seed, frame, budget_images, uniform, ref_macs))
             all_trials.append(frame.assign(method=method, seed=seed))
+            if method == "stagewise" and found is not None:
+                rows.append(found_summary(seed, found, uniform))
         all_trials.append(uniform.assign(method="uniform", seed=seed))
         uniform_all += uniform_rows(seed, uniform)
         parents_by_seed[seed] = parents
