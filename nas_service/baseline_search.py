@@ -24,7 +24,7 @@ import math
 
 import optuna
 from ray.tune.schedulers import ASHAScheduler
-from ray.tune.search import BasicVariantGenerator, Searcher
+from ray.tune.search import BasicVariantGenerator, SearchAlgorithm, Searcher
 from ray.tune.search.optuna import OptunaSearch
 
 from nas_service.budget import Budget, spent_by
@@ -40,28 +40,11 @@ from trainables.evaluation import checkpoint_test_accuracy
 ASHA_REDUCTION_FACTOR = 3
 # ASHA's sample cap when only a budget bounds it; the budget stopper ends it long before.
 ASHA_MAX_SAMPLES = 1000
-# Tune warns once per result grid about trials that never reported (stopped by the budget before
-# their first epoch ended); those are not failures, and the search says how many there were
-_NEVER_REPORTED = "FileNotFoundError('Could not fetch metrics for"
 
 logger = logging.getLogger(__name__)
 
 
-class _NeverReportedFilter(logging.Filter):
-    """Drops Tune's "Failed to fetch metrics" warning when every trial it lists never reported."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if not message.startswith("Failed to fetch metrics"):
-            return True
-        failures = [line for line in message.splitlines()[1:] if line.startswith("- ")]
-        return not all(_NEVER_REPORTED in line for line in failures)
-
-
-logging.getLogger("ray.tune.analysis.experiment_analysis").addFilter(_NeverReportedFilter())
-
-
-def search_algorithm(method: str, config: SearchConfig) -> Searcher:
+def search_algorithm(method: str, config: SearchConfig) -> SearchAlgorithm | Searcher:
     """The proposer of ``method``, seeded with ``config.seed``."""
     if method == "tpe":
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # a line per trial otherwise

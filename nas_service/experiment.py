@@ -6,6 +6,7 @@ how trials are proposed and scheduled; everything around that lives here.
 
 from __future__ import annotations
 
+import logging
 import os
 import shlex
 from dataclasses import asdict, dataclass
@@ -45,6 +46,24 @@ os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 os.environ.setdefault("TUNE_PRINT_ALL_TRIAL_ERRORS", "0")
 
 MAX_CONCURRENT_TRIALS = 2  # A and T of an iteration side by side; baselines get the same
+
+# Tune warns once per result grid about trials that never reported (stopped by the budget before
+# their first epoch ended); those are not failures, and the baselines say how many there were
+_NEVER_REPORTED = "FileNotFoundError('Could not fetch metrics for"
+
+
+class NeverReportedFilter(logging.Filter):
+    """Drops Tune's "Failed to fetch metrics" warning when every trial it lists never reported."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if not message.startswith("Failed to fetch metrics"):
+            return True
+        failures = [line for line in message.splitlines()[1:] if line.startswith("- ")]
+        return not all(_NEVER_REPORTED in line for line in failures)
+
+
+logging.getLogger("ray.tune.analysis.experiment_analysis").addFilter(NeverReportedFilter())
 
 
 SEARCH_CONFIG_ARTIFACT = "search_config.json"

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from nas_service.baseline_search import _NeverReportedFilter
+from nas_service.experiment import NeverReportedFilter
 from nas_service.compare import study_seeds
 from nas_service.errors import ConfigError
 from nas_service.search_quality import hypervolume, mean_and_spread, uniform_gap
@@ -93,7 +93,7 @@ def test_tunes_warning_about_trials_that_never_reported_is_dropped_only_for_them
                                  "\n".join(["Failed to fetch metrics for 1 trial(s):", *lines]),
                                  None, None)
 
-    keep = _NeverReportedFilter().filter
+    keep = NeverReportedFilter().filter
     assert not keep(record(never))
     assert keep(record(never, "- sample-1-1-1: OSError('disk')"))
     assert keep(logging.LogRecord("ray", logging.WARNING, "", 0, "other", None, None))
