@@ -25,6 +25,8 @@ from trainables.training import CandidateTrainer, ImageBatches, channel_stats
 
 from benchmark_io import environment, write_json  # this folder (scripts run from here)
 
+DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"  # package dataset-fashion-mnist
+
 
 def train_and_test(data, spec: ArchSpec, config: TrainingConfig, acceleration: Acceleration,
                    seed: int) -> dict:
@@ -49,7 +51,8 @@ def train_and_test(data, spec: ArchSpec, config: TrainingConfig, acceleration: A
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", default="idx")
-    parser.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
+    parser.add_argument("--data-dir", help="the data set's folder (idx default: Debian's "
+                        f"Fashion-MNIST, {DEBIAN_FASHION_MNIST})")
     parser.add_argument("--depths", default="3-3-3", help="a small ResNet (ResNet-20)")
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--lr", type=float, default=0.05)
@@ -62,7 +65,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args(argv)
 
-    data = load_dataset(args.dataset, data_dir=args.data_dir, seed=args.seed)
+    data_dir = args.data_dir or (DEBIAN_FASHION_MNIST if args.dataset == "idx" else None)
+    data = load_dataset(args.dataset, data_dir=data_dir, seed=args.seed)
     if args.max_train_images:
         data = data.with_train_subset(args.max_train_images, args.seed)
     spec = ArchSpec(depths=parse_depths(args.depths), in_channels=data.in_channels,
