@@ -99,7 +99,8 @@ def cluster(tmp_path):
                                 f"sqlite:///{tmp_path / 'server.db'}", "--artifacts-destination",
                                 str(tmp_path / "artifacts")], env, tmp_path / "mlflow.log"))
         tracking = f"http://127.0.0.1:{mlflow_port}"
-        wait_for(lambda: http_ok(f"{tracking}/health"), 90, "MLflow server")
+        # its 4 workers take over a minute to answer on a busy 2-core machine
+        wait_for(lambda: http_ok(f"{tracking}/health"), 180, "MLflow server")
         wait_for(lambda: b"worker" in subprocess.run(
             [str(BIN / "ray"), "status", f"--address=127.0.0.1:{gcs_port}"], env=env,
             capture_output=True, timeout=30).stdout, 90, "Ray worker node")
