@@ -135,21 +135,11 @@ def method_summary(method: str, seed: int, trials: pd.DataFrame, budget_images: 
     if trials.empty:  # a budget smaller than one epoch of one network
         return {"method": method, "seed": seed, "networks trained": 0, "budget used (images)": 0,
                 "budget used (%)": 0.0}
-    best = best_trial(trials)
     used = trials["images_seen"].sum()
-    tested = pd.notna(best.get("test_accuracy"))
-    gap = uniform_gap(best["macs"], best["test_accuracy"], uniform) if tested else None
     return {"method": method, "seed": seed, "networks trained": len(trials),
             "budget used (images)": int(used),
             "budget used (%)": round(100 * used / budget_images, 1),
-            "best depths": best["depths"], "best epochs": int(best["epoch"]),
-            "best val acc (%)": round(100 * best["val_accuracy"], 2),
-            "best test acc (%)": round(100 * best["test_accuracy"], 2) if tested else None,
-            "best params (M)": round(best["params"] / 1e6, 4),
-            "best MACs (M)": round(best["macs"] / 1e6, 3),
-            "uniform gap (points)": round(100 * gap.gap, 2) if gap else None,
-            "uniform at equal MACs": f"{' / '.join(gap.between)} ({gap.note})" if gap else
-            "no test accuracy",
+            **best_network_columns(best_trial(trials), uniform),
             "hypervolume": round(hypervolume(trials["macs"], trials["val_accuracy"], ref_macs), 4),
             "total kgCO2eq": float(f"{trials['emissions_kg'].sum():.3g}")}
 
@@ -157,15 +147,21 @@ def method_summary(method: str, seed: int, trials: pd.DataFrame, budget_images: 
 def found_summary(seed: int, found: pd.Series, uniform: pd.DataFrame) -> dict:
     """The row of the network stage-wise returned: its measures and uniform gap; what the search
     spent and its front are stage-wise's row."""
-    gap = uniform_gap(found["macs"], found["test_accuracy"], uniform)
-    return {"method": FOUND, "seed": seed, "best depths": found["depths"],
-            "best epochs": int(found["epoch"]),
-            "best val acc (%)": round(100 * found["val_accuracy"], 2),
-            "best test acc (%)": round(100 * found["test_accuracy"], 2),
-            "best params (M)": round(found["params"] / 1e6, 4),
-            "best MACs (M)": round(found["macs"] / 1e6, 3),
-            "uniform gap (points)": round(100 * gap.gap, 2),
-            "uniform at equal MACs": f"{' / '.join(gap.between)} ({gap.note})"}
+    return {"method": FOUND, "seed": seed, **best_network_columns(found, uniform)}
+
+
+def best_network_columns(network: pd.Series, uniform: pd.DataFrame) -> dict:
+    """The ``best ...`` columns of one trained network, with its uniform gap when it was tested."""
+    tested = pd.notna(network.get("test_accuracy"))
+    gap = uniform_gap(network["macs"], network["test_accuracy"], uniform) if tested else None
+    return {"best depths": network["depths"], "best epochs": int(network["epoch"]),
+            "best val acc (%)": round(100 * network["val_accuracy"], 2),
+            "best test acc (%)": round(100 * network["test_accuracy"], 2) if tested else None,
+            "best params (M)": round(network["params"] / 1e6, 4),
+            "best MACs (M)": round(network["macs"] / 1e6, 3),
+            "uniform gap (points)": round(100 * gap.gap, 2) if gap else None,
+            "uniform at equal MACs": f"{' / '.join(gap.between)} ({gap.note})" if gap else
+            "no test accuracy"}
 
 
 def uniform_rows(seed: int, uniform: pd.DataFrame) -> list[dict]:
