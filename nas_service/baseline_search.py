@@ -81,9 +81,8 @@ def baseline(config: SearchConfig, method: str, samples: int | None = None,
     with experiment.parent_run_status():
         results, table = experiment.fit(tuner)
         raise_if_trials_failed(results, method)
-        budget_spent = stopper is not None and stopper.exhausted
-        if results.num_terminated + results.num_errors < num_samples and not budget_spent:
-            raise experiment.interrupted()  # Tune returns early after Ctrl-C
+        if experiment.stop_requested:
+            raise experiment.interrupted()
         never_reported = sum(1 for result in results if "epoch" not in (result.metrics or {}))
         if never_reported:
             print(f"[nas] {method}: {never_reported} network(s) stopped by the budget before "

@@ -1,5 +1,5 @@
 """How every entry point ends: exit 2 with one line for bad input, 1 for a failed search, 130
-after Ctrl-C."""
+after Ctrl-C (143 after SIGTERM, 129 after SIGHUP, which stop a search the same way)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,16 @@ import time
 from typing import Callable
 
 from nas_service.errors import ConfigError, SearchFailed, SearchInterrupted
+from nas_service.stop_signals import interrupted_status, interruption_name, stop_like_ctrl_c
 from trainables.datasets import DatasetError
-
-
-INTERRUPTED = 130  # the shell's status for a program ended by SIGINT
 
 
 def run_command(prog: str, command: Callable[[], object]) -> int:
     """Run ``command``; bad settings or data -> status 2, a search that failed -> status 1,
-    Ctrl-C -> 130 with the command that resumes."""
+    Ctrl-C, SIGTERM or SIGHUP -> 128 + the signal, with the command that resumes."""
     started = time.perf_counter()
     show_library_log()
+    stop_like_ctrl_c()
     try:
         command()
     except (ConfigError, DatasetError) as error:
@@ -30,7 +29,11 @@ def run_command(prog: str, command: Callable[[], object]) -> int:
         return 1
     except SearchInterrupted as error:
         print(f"{prog}: {error}", file=sys.stderr)
-        return INTERRUPTED
+        return interrupted_status()
+    except KeyboardInterrupt:  # outside a search's trials (loading data, starting Ray)
+        print(f"{prog}: stopped by {interruption_name()} outside a search's trials; what "
+              "finished is in MLflow", file=sys.stderr)
+        return interrupted_status()
     print(f"[nas] done in {time.perf_counter() - started:.0f} s", flush=True)
     return 0
 

@@ -7,6 +7,7 @@ import os
 import ray
 
 from nas_service.config import ConfigError
+from nas_service.stop_signals import stop_handlers_kept
 
 SHARED_GPU_FRACTION = 0.5  # A and T of an iteration share one GPU
 
@@ -18,10 +19,11 @@ def connect() -> None:
     ``ray start`` on this machine wrote to /tmp/ray, and wait on it if that cluster is gone."""
     if ray.is_initialized():
         return
-    if os.environ.get("RAY_ADDRESS"):
-        ray.init(log_to_driver=True)
-    else:
-        ray.init(address="local", include_dashboard=False, log_to_driver=True)
+    with stop_handlers_kept():  # SIGTERM keeps stopping the search as Ctrl-C does
+        if os.environ.get("RAY_ADDRESS"):
+            ray.init(log_to_driver=True)
+        else:
+            ray.init(address="local", include_dashboard=False, log_to_driver=True)
 
 
 def trial_resources(cpus_per_trial: float, gpus_per_trial: float | None) -> dict[str, float]:

@@ -8,8 +8,10 @@ CLI turns it into one line on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
+import socket
 import sys
 import tempfile
 import time
@@ -25,11 +27,11 @@ from nas_service.budget import Budget
 from nas_service.errors import ConfigError
 from nas_service.growth import NO_GROWTH_POLICIES
 from scoring.criteria import CRITERIA, get_criterion
-from trainables.datasets import LOADERS, DatasetError, load_dataset
+from trainables.datasets import LOADERS, DatasetError, load_dataset, loader_options
 from trainables.metrics.emissions import known_countries
 from trainables.module_types import MODULE_TYPES
 from trainables.protocol import COMPILE_CHOICES, PRECISIONS, PRESETS, TrainingConfig
-from trainables.spec import ArchSpec, parse_depths
+from trainables.spec import ArchSpec, min_image_size, parse_depths
 
 if TYPE_CHECKING:
     from trainables.datasets.splits import DataSplits
@@ -136,8 +138,30 @@ class SearchConfig:
         if self.val_fraction is not None:
             data = data.with_val_fraction(self.val_fraction, self.seed)
         if self.max_train_images:
+            if self.max_train_images < data.num_classes:
+                raise ConfigError(f"--max-train-images {self.max_train_images}: {data.name} has "
+                                  f"{data.num_classes} classes and the subset keeps at least one "
+                                  f"image of each: give {data.num_classes} or more")
             data = data.with_train_subset(self.max_train_images, self.seed)
+        self.check_fits(data)
         return data
+
+    def check_fits(self, data: DataSplits) -> None:
+        """The networks of these settings can be built for ``data``: a ``ConfigError`` now, not
+        a trial that fails after Ray has started."""
+        stages, side = len(self.start_depths), data.image_size
+        if side < min_image_size(stages):
+            resize = (" or a larger --image-size" if "image_size" in loader_options(self.dataset)
+                      else "")
+            raise ConfigError(f"--stages {stages}: {data.name} images are {side}x{side}, and "
+                              f"{stages} stages need at least {min_image_size(stages)}x"
+                              f"{min_image_size(stages)} (every stage after the first halves "
+                              f"them; --module {self.module} has {MODULE_TYPES[self.module].stages}"
+                              f" by default): give fewer --stages{resize}")
+        try:
+            self.network_spec(self.start_depths, data)
+        except ValueError as error:
+            raise ConfigError(f"{data.name}: {error}") from None
 
     def transfer_target(self, found_run_id: str = "") -> SearchConfig:
         """The settings of ``--transfer-to``: this protocol on the other data set (at its own
@@ -294,13 +318,25 @@ def build_parser(prog: str = "python -m nas_service.run",
     return parser
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice (plain YAML keeps the last silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        keys = [self.construct_object(key, deep=deep) for key, _ in node.value]
+        repeated = next((key for index, key in enumerate(keys) if key in keys[:index]), None)
+        if repeated is not None:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {repeated!r} is given twice", node.start_mark)
+        return super().construct_mapping(node, deep)
+
+
 def _read_yaml(path: str) -> dict[str, Any]:
     try:
         text = Path(path).read_text()
     except OSError as error:
         raise ConfigError(f"--config {path}: cannot read it ({error.strerror})") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as error:
         raise ConfigError(f"--config {path}: not valid YAML ({str(error).splitlines()[0]})") from None
     if data is None:
@@ -326,12 +362,18 @@ def _check_type(name: str, value: Any, kind: str) -> Any:
             raise ConfigError(f"--{name.replace('_', '-')} {value!r}: must be true or false")
         return value
     converter = {"int": int, "float": float, "str": str}[kind.replace(" | None", "")]
+    flag = f"--{name.replace('_', '-')} {value!r}"
     if converter is int and isinstance(value, float) and not value.is_integer():
-        raise ConfigError(f"--{name.replace('_', '-')} {value!r}: must be an integer")
+        raise ConfigError(f"{flag}: must be an integer")
+    if converter is not str and isinstance(value, bool):  # YAML's `epochs: true` is not 1
+        raise ConfigError(f"{flag}: must be {kind.split()[0]}, not true or false")
     try:
-        return converter(value)
+        converted = converter(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"--{name.replace('_', '-')} {value!r}: must be {kind.split()[0]}") from None
+        raise ConfigError(f"{flag}: must be {kind.split()[0]}") from None
+    if converter is float and not math.isfinite(converted):
+        raise ConfigError(f"{flag}: must be a finite number")
+    return converted
 
 
 def _require(condition: bool, flag: str, value: Any, what: str) -> None:
@@ -340,12 +382,17 @@ def _require(condition: bool, flag: str, value: Any, what: str) -> None:
 
 
 DEFAULT_NAME = "stagewise-{dataset}-{time}"
+MAX_IMAGE_SIZE = 512
 # a search's name is a folder name under the storage path: nothing that could leave it or need quoting
 SEARCH_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchConfig:
     """Check every value; fill in the defaults that depend on the working directory and time."""
+    for flag in ("data_dir", "transfer_data_dir", "transfer_from"):  # ~ from YAML, or --x=~/..
+        value = getattr(config, flag)
+        if value and not value.startswith("runs:/"):
+            setattr(config, flag, os.path.expanduser(value))
     _require(config.dataset in LOADERS, "dataset", config.dataset, f"must be one of {', '.join(LOADERS)}")
     _require(config.module in MODULE_TYPES, "module", config.module,
              f"must be one of {', '.join(MODULE_TYPES)}")
@@ -392,8 +439,9 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
         _require(value is None or value > 0, flag.replace("_", "-"), value, "must be positive")
     _require(config.scoring_samples is None or config.scoring_samples >= 10, "scoring-samples",
              config.scoring_samples, "must be at least 10")
-    _require(config.image_size is None or config.image_size >= 8, "image-size", config.image_size,
-             "must be at least 8")
+    _require(config.image_size is None or 8 <= config.image_size <= MAX_IMAGE_SIZE, "image-size",
+             config.image_size, f"must be between 8 and {MAX_IMAGE_SIZE} (images are held in "
+             "memory as uint8: 50,000 of 512x512 RGB take 39 GB)")
     _require(config.cpus_per_trial > 0, "cpus-per-trial", config.cpus_per_trial, "must be positive")
     _require(config.gpus_per_trial is None or config.gpus_per_trial >= 0, "gpus-per-trial",
              config.gpus_per_trial, "must be 0 or more")
@@ -408,6 +456,10 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
         parts = str(config.references).split(",")
         _require(all(p.strip().isdigit() and int(p) >= 1 for p in parts), "references",
                  config.references, "must be positive integers separated by commas, e.g. 7,9,18")
+        repeated = [p for index, p in enumerate(parts) if int(p) in map(int, parts[:index])]
+        _require(not repeated, "references", config.references,
+                 f"{repeated[0].strip() if repeated else ''} is given twice (each is trained once)")
+    _require(0 <= config.seed < 2 ** 32, "seed", config.seed, "must be between 0 and 2**32 - 1")
     _require(not config.resume or bool(config.name), "resume", config.resume,
              "needs --name, the name of the search to continue")
     if config.initial_depths is not None:
@@ -415,6 +467,7 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
             parse_depths(config.initial_depths)
         except ValueError as error:
             raise ConfigError(f"--initial-depths: {error}") from None
+    _check_ray_address(os.environ.get("RAY_ADDRESS"))
     # on clusters both usually come from the environment (deploy/): MLflow's own variable and ours
     config.tracking_uri = default_tracking_uri(config.tracking_uri)
     _check_tracking_uri(config.tracking_uri)
@@ -430,6 +483,11 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
     _require(config.resume or "://" in config.storage_path or not folder.exists(), "name",
              config.name, f"a search of that name is already in {folder}: continue it with "
              "--resume, or choose another --name")
+    if config.resume and "://" not in config.storage_path and not folder.is_dir():
+        raise ConfigError(f"--resume --name {config.name}: no search of that name in "
+                          f"{config.storage_path}; nothing to resume")
+    if config.resume or str(config.transfer_from).startswith("runs:/"):
+        require_existing_store(config.tracking_uri)
     return config
 
 
@@ -468,14 +526,56 @@ def _check_tracking_uri(uri: str) -> None:
                               "not writable")
 
 
+def require_existing_store(uri: str) -> None:
+    """A command that reads a search needs the MLflow store it was recorded in: a missing sqlite
+    file is named now (opening it would create an empty store and take seconds), a server must
+    answer."""
+    _check_tracking_uri(uri)
+    if urllib.parse.urlparse(uri).scheme == "sqlite":
+        path = Path(uri.removeprefix("sqlite:///"))
+        if not path.is_file():
+            raise ConfigError(f"--tracking-uri {uri!r}: no MLflow store there ({path} does not "
+                              "exist): give the --tracking-uri the search recorded into")
+
+
+RAY_ADDRESS_TIMEOUT_S = 5.0
+
+
+def _check_ray_address(address: str | None) -> None:
+    """The cluster that ``RAY_ADDRESS`` names must answer now: ``ray.init`` would retry for
+    minutes, printing warnings.  (``ray job submit`` gives its drivers a GCS ``host:port``.)"""
+    if not address or address in ("auto", "local"):
+        return
+    scheme, _, target = address.rpartition("://")
+    if scheme in ("http", "https"):
+        raise ConfigError(f"RAY_ADDRESS {address!r}: that is a dashboard address, for `ray job "
+                          "submit`; to run here, give the head node's host:port (port 6379 by "
+                          "default), or submit this command with `ray job submit`")
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"RAY_ADDRESS {address!r}: must be host:port (the head node, port 6379 "
+                          "by default), ray://host:port or auto")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), RAY_ADDRESS_TIMEOUT_S).close()
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise ConfigError(f"RAY_ADDRESS {address!r}: no cluster answers there ({reason}): "
+                          "start one with `ray start --head`, or unset RAY_ADDRESS to start a "
+                          "local one") from None
+
+
 def _writable_storage(path: str) -> str:
     """Local storage must be a folder we can write; URIs (s3://, gs://) are checked by Tune."""
     if "://" in path:
         return path
     folder = Path(path).expanduser().resolve()
+    existing = folder  # created when the first trial starts: a refused run leaves no folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"--storage-path {path!r}: {existing} is a file, not a folder")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=folder).close()
+        tempfile.TemporaryFile(dir=existing).close()
     except OSError as error:
         raise ConfigError(f"--storage-path {path!r}: not writable ({error.strerror})") from None
     return str(folder)

@@ -14,7 +14,8 @@ import sys
 from typing import Sequence
 
 from nas_service.cli import run_command
-from nas_service.config import OneLineParser, SearchConfig, default_tracking_uri
+from nas_service.config import (OneLineParser, SearchConfig, default_tracking_uri,
+                                require_existing_store)
 from nas_service.errors import ConfigError
 
 PROG = "python -m nas_service.ensemble"
@@ -47,14 +48,16 @@ def ensemble(tracking_uri: str, top: int, experiment: str | None = None,
     from mlflow.tracking import MlflowClient
 
     from nas_service.experiment import SEARCH_CONFIG_ARTIFACT
-    from nas_service.tracking import PARENT_RUN_ID_TAG, downloaded_checkpoint, read_json_artifact
+    from nas_service.tracking import (PARENT_RUN_ID_TAG, downloaded_checkpoint,
+                                      read_json_artifact, search_parent_run)
     from trainables.checkpoints import load_trained_model
     from trainables.metrics.size import count_parameters
     from trainables.training import ImageBatches, channel_stats
 
+    require_existing_store(tracking_uri)
     client = MlflowClient(tracking_uri)
     if run_id is not None:
-        parents = [client.get_run(run_id)]
+        parents = [search_parent_run(client, run_id)]
     else:
         found = client.get_experiment_by_name(experiment)
         if found is None:

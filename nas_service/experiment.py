@@ -28,9 +28,11 @@ from nas_service.cluster import connect, trial_resources
 from nas_service.config import SearchConfig
 from nas_service.errors import ConfigError, SearchFailed, SearchInterrupted, error_line
 from nas_service.progress import ProgressPrinter
+from nas_service.stop_signals import graceful_stop, interruption_name
 from nas_service.searcher import run_name
 from nas_service.tracking import (MLflowTrialCallback, downloaded_checkpoint, find_parent_run,
-                                  last_trial_measures, log_json_artifact, read_json_artifact,
+                                  budget_was_spent, last_trial_measures, log_json_artifact,
+                                  mark_budget_spent, read_json_artifact,
                                   start_parent_run, trial_runs)
 from trainables.datasets.splits import DataSplits
 from trainables.spec import ArchSpec
@@ -82,6 +84,7 @@ class Experiment:
     resources: dict[str, float]
     client: MlflowClient
     parent_run_id: str
+    stop_requested: bool = False  # a stop signal ended ``fit`` early
 
     @property
     def folder(self) -> Path:
@@ -93,7 +96,16 @@ class Experiment:
         return BudgetStopper(budget, len(self.settings.data.y_train),
                              self.settings.training.epochs, MAX_CONCURRENT_TRIALS,
                              history=partial(last_trial_measures, self.config.tracking_uri,
-                                             self.parent_run_id))
+                                             self.parent_run_id),
+                             on_exhausted=partial(mark_budget_spent, self.config.tracking_uri,
+                                                  self.parent_run_id))
+
+    def budget_spent(self, stopper: BudgetStopper | None) -> bool:
+        """Whether the budget ended this search: after a resume Tune ran the stopper it had
+        pickled, not ``stopper``, and that one left a tag on the parent run."""
+        if stopper is None:
+            return False
+        return stopper.exhausted or budget_was_spent(self.client, self.parent_run_id)
 
     def make_tuner(self, scorers: list, num_samples: int, search_alg=None, scheduler=None,
                    param_space: dict | None = None, stopper: BudgetStopper | None = None,
@@ -132,7 +144,8 @@ class Experiment:
 
     @contextmanager
     def parent_run_status(self):
-        """Ends the parent run FINISHED when the block completes, KILLED on Ctrl-C, else FAILED.
+        """Ends the parent run FINISHED when the block completes, KILLED on Ctrl-C (or SIGTERM,
+        SIGHUP: ``stop_signals``), else FAILED.
 
         A second Ctrl-C (Tune handles the first one) becomes ``SearchInterrupted`` too."""
         status = "FAILED"
@@ -149,21 +162,27 @@ class Experiment:
             self.client.set_terminated(self.parent_run_id, status)
 
     def interrupted(self) -> SearchInterrupted:
-        """The error for a search stopped by Ctrl-C: it names the command that continues it."""
+        """The error for a search stopped by Ctrl-C (or SIGTERM, SIGHUP): it names the command
+        that continues it."""
         module, *method_flag = RESUME_ENTRY_POINTS.get(self.method, ("baselines", "--method",
                                                                       self.method))
         command = ["python", "-m", f"nas_service.{module}", *method_flag, "--resume", "--name",
                    self.config.name, "--storage-path", self.config.storage_path,
                    "--tracking-uri", self.config.tracking_uri, "--experiment",
                    self.config.experiment]
-        return SearchInterrupted(f"search interrupted; Tune saved its state and MLflow run "
-                                 f"{self.parent_run_id} keeps what finished. Resume with: "
-                                 f"{shlex.join(command)}")
+        return SearchInterrupted(f"search interrupted ({interruption_name()}); Tune saved its "
+                                 f"state and MLflow run {self.parent_run_id} keeps what "
+                                 f"finished. Resume with: {shlex.join(command)}")
 
     def fit(self, tuner: tune.Tuner):
         """Run the trials; their table is written (``log_table``) before anything else is decided,
-        so a search that then fails or was interrupted still leaves it.  Returns (results, table)."""
-        results = tuner.fit()
+        so a search that then fails or was interrupted still leaves it.  Returns (results, table).
+
+        Ctrl-C, SIGTERM and SIGHUP stop the trials gracefully (``stop_requested`` says so
+        afterwards; Tune itself returns as if the search had ended)."""
+        with graceful_stop() as request:
+            results = tuner.fit()
+        self.stop_requested = request.requested
         table = candidates_table(results, self.child_run_ids())
         self.log_table(table)
         return results, table

@@ -19,13 +19,14 @@ Formats:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from pathlib import Path
 from typing import Sequence
 
 from nas_service.cli import run_command
-from nas_service.config import OneLineParser, default_tracking_uri
+from nas_service.config import OneLineParser, default_tracking_uri, require_existing_store
 from nas_service.errors import ConfigError
 
 PROG = "python -m nas_service.export"
@@ -45,6 +46,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def writable_output(path: Path, fmt: str) -> Path:
+    """``--output``, checked before any work: its folder exists and is writable, and a folder
+    format (``mlflow``) does not overwrite what is there."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ConfigError(f"--output {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ConfigError(f"--output {path}: folder {folder} is not writable")
+    if fmt == "mlflow" and path.exists():
+        raise ConfigError(f"--output {path}: already exists (an MLflow model folder is never "
+                          "overwritten)")
+    return path
+
+
 def export(run_id: str, fmt: str, output: str | None, tracking_uri: str,
            register: str | None = None) -> Path:
     """Write the candidate of ``run_id`` in ``fmt``; returns the path written."""
@@ -55,6 +70,8 @@ def export(run_id: str, fmt: str, output: str | None, tracking_uri: str,
     from nas_service.tracking import downloaded_checkpoint, log_pytorch_model, trained_network_run
     from trainables.checkpoints import ARCHITECTURE_FILE, load_trained_model
 
+    path = writable_output(Path(output or f"{run_id}{SUFFIXES[fmt]}"), fmt)
+    require_existing_store(tracking_uri)
     client = MlflowClient(tracking_uri)
     try:
         run_id = trained_network_run(client, run_id)  # a parent: its found network
@@ -62,7 +79,6 @@ def export(run_id: str, fmt: str, output: str | None, tracking_uri: str,
             spec, model = load_trained_model(folder)
     except MlflowException as error:
         raise ConfigError(f"--run-id {run_id}: {error.message}") from None
-    path = Path(output or f"{run_id}{SUFFIXES[fmt]}")
     example = torch.zeros(1, spec.in_channels, spec.image_size, spec.image_size)
     if fmt == "torchscript":
         with warnings.catch_warnings():  # "deprecated": known, and said in the docstring

@@ -23,9 +23,10 @@ import pandas as pd  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
 
 from nas_service.candidates import in_training_order  # noqa: E402
-from nas_service.config import OneLineParser  # noqa: E402
+from nas_service.config import OneLineParser, require_existing_store  # noqa: E402
+from nas_service.errors import ConfigError  # noqa: E402
 from nas_service.decisions import confidence_text, decision_lines, network_text  # noqa: E402
-from nas_service.tracking import METHOD_TAG, PARENT_RUN_ID_TAG  # noqa: E402
+from nas_service.tracking import METHOD_TAG, PARENT_RUN_ID_TAG, search_parent_run  # noqa: E402
 
 PROG = "python -m nas_service.report"
 PLOTS = ("stage_depths.png", "importance.png", "accuracy_vs_macs.png", "accuracy_vs_emissions.png")
@@ -43,9 +44,13 @@ def find_parent_run(client: MlflowClient, experiment: str, run_id: str | None):
     """The given parent run, or the newest stage-wise parent run of the experiment."""
     if run_id:
         try:
-            return client.get_run(run_id)
-        except Exception:
-            raise ReportError(f"--run-id {run_id!r}: no such MLflow run") from None
+            run = search_parent_run(client, run_id)
+        except ConfigError as error:
+            raise ReportError(str(error)) from None
+        if run.data.tags[METHOD_TAG] != "stagewise":
+            raise ReportError(f"--run-id {run_id}: a {run.data.tags[METHOD_TAG]} search; reports "
+                              "are written for stage-wise searches (compare writes the others')")
+        return run
     found = client.get_experiment_by_name(experiment)
     if found is None:
         raise ReportError(f"--experiment {experiment!r}: no such MLflow experiment")
@@ -277,14 +282,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tracking-uri", default=f"sqlite:///{Path.cwd() / 'mlflow.db'}")
     parser.add_argument("--output", help="folder for report.md and plots (default: ./report-<run>)")
     args = parser.parse_args(argv)
-    client = MlflowClient(args.tracking_uri)
     try:
-        parent = find_parent_run(client, args.experiment, args.run_id)
-    except ReportError as error:
+        require_existing_store(args.tracking_uri)
+        parent = find_parent_run(MlflowClient(args.tracking_uri), args.experiment, args.run_id)
+    except (ConfigError, ReportError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
     output = Path(args.output or f"report-{parent.info.run_name}")
-    for path in write_report(client, parent.info.run_id, output):
+    for path in write_report(MlflowClient(args.tracking_uri), parent.info.run_id, output):
         print(path)
     return 0
 

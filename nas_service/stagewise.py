@@ -55,9 +55,10 @@ def search(config: SearchConfig, data: DataSplits | None = None,
         results, table = experiment.fit(tuner)
         if config.resume:  # Tune ran the searcher it restored; read back its final state
             searcher.restore_from_dir(str(experiment.folder))
-        budget_spent = stopper is not None and stopper.exhausted
-        if searcher.error is None and not searcher.done and not budget_spent:
-            raise experiment.interrupted()  # Tune returns early after Ctrl-C
+        budget_spent = experiment.budget_spent(stopper)
+        if experiment.stop_requested or (searcher.error is None and not searcher.done
+                                          and not budget_spent):
+            raise experiment.interrupted()
         if searcher.error is not None and not budget_spent:
             raise SearchFailed(f"search stopped: {searcher.error}"
                                f"{failure_cause(results, searcher.failed_trial_id)}; finished "

@@ -8,7 +8,9 @@ after each epoch and can be exceeded by at most one epoch per running trial.
 
 A resumed search gets back the stopper Tune pickled when the search started, which has seen no
 result; ``history`` (the trials' last measures as MLflow holds them) fills in, at the first result
-after a start or a resume, what was spent before, so a budget holds across crashes.
+after a start or a resume, what was spent before, so a budget holds across crashes.  For the same
+reason the driver cannot ask its own stopper object whether the budget ended a resumed search:
+``on_exhausted`` records it where the driver reads it (a tag on the MLflow parent run).
 """
 
 from __future__ import annotations
@@ -25,12 +27,14 @@ class BudgetStopper(tune.Stopper):
     """Ends the whole experiment when the budget is (about to be) spent; ``exhausted`` says so."""
 
     def __init__(self, budget: Budget, epoch_images: int, epochs: int, concurrency: int,
-                 history: Callable[[], dict[str, dict]] | None = None) -> None:
+                 history: Callable[[], dict[str, dict]] | None = None,
+                 on_exhausted: Callable[[], None] | None = None) -> None:
         self.budget = budget
         self.epoch_images = epoch_images
         self.epochs = epochs
         self.concurrency = concurrency
         self.history = history  # picklable: trial id -> its last measures, from before a resume
+        self.on_exhausted = on_exhausted  # picklable too: called once, when the budget ends
         self.last_results: dict[str, dict] = {}
         self.last_was_final = False
         self.exhausted = False
@@ -60,4 +64,7 @@ class BudgetStopper(tune.Stopper):
                 budget.emissions_kg is not None and spent["emissions_kg"] >= budget.emissions_kg]
         if any(caps) and not self.last_was_final:
             self.exhausted = True
+        if self.exhausted and self.on_exhausted is not None:
+            self.on_exhausted()
+            self.on_exhausted = None
         return self.exhausted

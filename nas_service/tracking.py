@@ -20,12 +20,14 @@ import mlflow.pytorch
 import numpy as np
 import torch
 from mlflow.entities import Metric, Param, Run, RunTag
+from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 from ray.tune import Callback
 from ray.tune.result import AUTO_RESULT_KEYS
 from ray.tune.utils import flatten_dict
 
+from nas_service.errors import ConfigError
 from nas_service.searcher import run_name
 from trainables.spec import ArchSpec, format_depths
 from trainables.checkpoints import ARCHITECTURE_FILE, CHECKPOINT_FILE
@@ -40,6 +42,7 @@ CONVERGED_AFTER_TAG = "nas.converged_after_iteration"
 CONVERGED_REASON_TAG = "nas.converged_reason"
 NODE_ID_TAG = "nas.node_id"
 TEST_ACCURACY_SOURCE_TAG = "nas.test_accuracy_source"
+BUDGET_SPENT_TAG = "nas.budget_spent"  # the budget stopper ended the search
 ACCELERATION_TAG_PREFIX = "nas.train."
 
 
@@ -84,6 +87,10 @@ class MLflowTrialCallback(Callback):
         self.tracking_uri = tracking_uri
         self.parent_run_id = parent_run_id
         self.run_ids: dict[str, str] = {}
+        # trial id -> the last epoch its run holds; a trial that restarts from an older
+        # checkpoint (its driver was killed after logging a later epoch) trains those epochs
+        # again, bit for bit, and they are not logged twice
+        self.logged_epoch: dict[str, int] = {}
         self._client: MlflowClient | None = None
 
     @property
@@ -123,7 +130,10 @@ class MLflowTrialCallback(Callback):
             if existing is not None:
                 self.run_ids[trial.trial_id] = existing
         if trial.trial_id in self.run_ids:
-            self.client.update_run(self.run_ids[trial.trial_id], status="RUNNING")
+            run_id = self.run_ids[trial.trial_id]
+            self.client.update_run(run_id, status="RUNNING")
+            epochs = self.client.get_metric_history(run_id, "epoch")
+            self.logged_epoch[trial.trial_id] = max((m.step for m in epochs), default=0)
             return
         parent = self.client.get_run(self.parent_run_id)
         depths, role, iteration = trial_identity(trial.config)
@@ -144,6 +154,9 @@ class MLflowTrialCallback(Callback):
             return
         # the epoch, not Tune's iteration count: a continuation's epochs follow its run's
         step = int(result.get("epoch", result.get("training_iteration", 0)))
+        if step <= self.logged_epoch.get(trial.trial_id, 0):
+            return
+        self.logged_epoch[trial.trial_id] = step
         timestamp = int(result.get("timestamp", 0) * 1000)
         metrics = [Metric(key, value, timestamp, step)
                    for key, value in numeric_metrics(result).items()]
@@ -232,16 +245,53 @@ def trial_runs(client: MlflowClient, parent_run_id: str) -> dict[str, Run]:
     return {run.data.tags[TRIAL_ID_TAG]: run for run in runs if TRIAL_ID_TAG in run.data.tags}
 
 
+def mark_budget_spent(tracking_uri: str, parent_run_id: str) -> None:
+    MlflowClient(tracking_uri).set_tag(parent_run_id, BUDGET_SPENT_TAG, "true")
+
+
+def budget_was_spent(client: MlflowClient, parent_run_id: str) -> bool:
+    return client.get_run(parent_run_id).data.tags.get(BUDGET_SPENT_TAG) == "true"
+
+
 def last_trial_measures(tracking_uri: str, parent_run_id: str) -> dict[str, dict[str, float]]:
     """trial id -> the last value of every metric its child run of ``parent_run_id`` logged."""
     runs = trial_runs(MlflowClient(tracking_uri), parent_run_id)
     return {trial_id: dict(run.data.metrics) for trial_id, run in runs.items()}
 
 
+def existing_run(client: MlflowClient, run_id: str, flag: str = "--run-id") -> Run:
+    """The run ``run_id``; a ``ConfigError`` naming it when the store has none."""
+    try:
+        return client.get_run(run_id)
+    except MlflowException:
+        raise ConfigError(f"{flag} {run_id!r}: no such MLflow run in this store") from None
+
+
+def search_parent_run(client: MlflowClient, run_id: str, flag: str = "--run-id") -> Run:
+    """The parent run of a search; a candidate's run or a run of something else is a
+    ``ConfigError`` that says what it is (and, for a candidate, which parent to give)."""
+    run = existing_run(client, run_id, flag)
+    parent = run.data.tags.get(PARENT_RUN_ID_TAG)
+    if parent:
+        raise ConfigError(f"{flag} {run_id}: that is the run of one candidate "
+                          f"({run.info.run_name}); its search's parent run is {parent}")
+    if METHOD_TAG not in run.data.tags:
+        raise ConfigError(f"{flag} {run_id}: not the parent run of a search (it has no "
+                          f"{METHOD_TAG} tag)")
+    return run
+
+
 def trained_network_run(client: MlflowClient, run_id: str) -> str:
     """The run holding a trained network: a candidate's run itself, or for a search's parent run
     the child of its found architecture (tag ``nas.final_run_id``)."""
-    return client.get_run(run_id).data.tags.get(FINAL_RUN_ID_TAG, run_id)
+    run = existing_run(client, run_id)
+    if PARENT_RUN_ID_TAG in run.data.tags:
+        return run_id
+    search_parent_run(client, run_id)
+    if FINAL_RUN_ID_TAG not in run.data.tags:
+        raise ConfigError(f"--run-id {run_id}: this search has no found network (it did not "
+                          "finish); give one of its candidates' runs")
+    return run.data.tags[FINAL_RUN_ID_TAG]
 
 
 @contextmanager

@@ -43,7 +43,7 @@ def train_uniform(config: SearchConfig, depths: Sequence[tuple[int, ...]],
     with experiment.parent_run_status():
         results, table = experiment.fit(tuner)
         raise_if_trials_failed(results, "uniform networks")
-        if len(table) < len(trials):
+        if experiment.stop_requested:
             raise experiment.interrupted()
         log_json_artifact(experiment.client, experiment.parent_run_id, "uniform.json",
                           {"networks": [format_depths(t["depths"]) for t in trials],

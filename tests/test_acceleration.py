@@ -98,7 +98,8 @@ def test_a_compiled_step_matches_the_eager_one(digits):
     assert eager.compile_seconds is None
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.skipif(not torch.cuda.is_available(),
+                    reason="needs a CUDA GPU and NAS_TEST_GPU=1 (conftest hides GPUs otherwise)")
 def test_on_a_gpu_both_placements_serve_the_same_batches():
     device = torch.device("cuda")
     images = np.random.default_rng(0).integers(0, 256, (300, 3, 32, 32), dtype=np.uint8)

@@ -2,14 +2,17 @@
 bad value, never a traceback; all but the resource requests fail before Ray starts."""
 
 import gzip
+import io
 import json
 import pickle
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 from test_datasets import make_idx_folder, write_cifar, write_idx
 
 
@@ -55,6 +58,75 @@ def empty_image_folder(tmp_path):
             str(tmp_path / "photos"))
 
 
+def cifar_label(label, fragment):
+    def build(tmp_path):
+        write_cifar(tmp_path, "cifar10")
+        batch = tmp_path / "cifar-10-batches-py" / "data_batch_1"
+        content = pickle.loads(batch.read_bytes())
+        content[b"labels"][0] = label
+        batch.write_bytes(pickle.dumps(content))
+        return ["--dataset", "cifar10", "--data-dir", str(tmp_path)], fragment
+    return build
+
+
+def npz_file(fragment, **arrays):
+    def build(tmp_path):
+        np.savez(tmp_path / "data.npz", **arrays)
+        return ["--dataset", "npz", "--data-dir", str(tmp_path / "data.npz")], fragment
+    return build
+
+
+def npz_of(labels, fragment, count=40):
+    images = np.random.default_rng(0).integers(0, 256, (count, 8, 8), dtype=np.uint8)
+    return npz_file(fragment, x=images, y=np.asarray(labels, dtype=np.int64))
+
+
+def raw_file(filename, content: bytes, dataset, fragment):
+    def build(tmp_path):
+        (tmp_path / filename).write_bytes(content)
+        return ["--dataset", dataset, "--data-dir", str(tmp_path / filename)], fragment
+    return build
+
+
+def npy_named_npz(tmp_path):
+    np.save(tmp_path / "data.npy", np.zeros((4, 8, 8), np.uint8))
+    (tmp_path / "data.npy").rename(tmp_path / "data.npz")
+    return (["--dataset", "npz", "--data-dir", str(tmp_path / "data.npz")],
+            "data.npz is one array, not an .npz archive")
+
+
+def idx_variant(fragment, n_train=60, test_size=12, labels=None):
+    def build(tmp_path):
+        make_idx_folder(tmp_path, compress=False, n_train=n_train)
+        if test_size != 12:
+            write_idx(tmp_path / "t10k-images-idx3-ubyte", np.zeros((20, test_size, test_size),
+                                                                     np.uint8), compress=False)
+        if labels is not None:
+            write_idx(tmp_path / "train-labels-idx1-ubyte", np.resize(labels, n_train),
+                      compress=False)
+        return ["--dataset", "idx", "--data-dir", str(tmp_path)], fragment
+    return build
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A valid 1x1 PNG whose header says ``width`` x ``height`` (CRC fixed up)."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (1, 1)).save(buffer, "PNG")
+    data = bytearray(buffer.getvalue())
+    data[16:24] = width.to_bytes(4, "big") + height.to_bytes(4, "big")
+    data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")
+    return bytes(data)
+
+
+def decompression_bomb(tmp_path):
+    for name in ("a", "b"):
+        (tmp_path / "photos" / name).mkdir(parents=True)
+        Image.new("RGB", (8, 8)).save(tmp_path / "photos" / name / "ok.png")
+    (tmp_path / "photos" / "a" / "huge.png").write_bytes(png_claiming(40000, 40000))
+    return (["--dataset", "imagefolder", "--data-dir", str(tmp_path / "photos")],
+            "huge.png is too large to decode safely")
+
+
 def config_file(text, fragment):
     def build(tmp_path):
         (tmp_path / "search.yaml").write_text(text)
@@ -64,6 +136,11 @@ def config_file(text, fragment):
 
 def flags(*argv, fragment):
     return lambda tmp_path: (list(argv), fragment)
+
+
+def environment(variables, *argv, fragment):
+    """A case whose environment has ``variables`` (set for it alone)."""
+    return lambda tmp_path: (list(argv), fragment, variables)
 
 
 def existing_search(tmp_path):
@@ -87,6 +164,31 @@ BEFORE_RAY = {
     "labels out of range": cifar_label_out_of_range,
     "missing CIFAR batch": cifar_missing_batch,
     "empty image folder": empty_image_folder,
+    "negative npz label": npz_of([-1] + [0, 1] * 19 + [1], "labels must be in [0, 1], found -1..1"),
+    "a label of 10**12": npz_of([0, 1] * 19 + [0, 10 ** 12],
+                                "labels must be 0..1000000000000 with training images of every "
+                                "class; 3 of the 1000000000001 classes"),
+    "single-class npz": npz_of([0] * 40, "1 class; a classifier needs at least 2"),
+    "npz with empty arrays": npz_file("has no images", x=np.zeros((0, 8, 8), np.uint8),
+                                      y=np.zeros(0, np.int64)),
+    "empty .npz file": raw_file("data.npz", b"", "npz", "data.npz is not a readable .npz file"),
+    ".npy given as npz": npy_named_npz,
+    "IDX without images": idx_variant("train-images-idx3-ubyte holds no images", n_train=0),
+    "IDX test images of another size": idx_variant("every split must hold images of one shape",
+                                                   test_size=10),
+    "IDX labels with gaps": idx_variant("labels must be 0..254 with training images of every "
+                                        "class; 3 of the 255 classes", labels=[0, 127, 254]),
+    "CIFAR label -1": cifar_label(-1, "labels must be in [0, 9], found -1..9"),
+    "fractional CIFAR label": cifar_label(3.7, "its labels must be integers, found 3.7"),
+    "image decompression bomb": decompression_bomb,
+    "synthetic images too large to hold": flags("--dataset", "synthetic", "--image-size", "1024",
+                                                fragment="--image-size 1024: must be between 8 "
+                                                         "and 512"),
+    "more stages than the images allow": flags(
+        "--stages", "5", fragment="--stages 5: digits images are 8x8, and 5 stages need at "
+                                  "least 32x32"),
+    "a module type whose stages the images cannot hold": flags(
+        "--module", "bottleneck", fragment="--stages 4: digits images are 8x8"),
     "m0 0": flags("--m0", "0", fragment="--m0 0: must be at least 1"),
     "delta 0": flags("--delta", "0", fragment="--delta 0: must be at least 1"),
     "delta negative": flags("--delta", "-2", fragment="--delta -2"),
@@ -123,6 +225,8 @@ BEFORE_RAY = {
                                         fragment="--initial-depths '6-6': has 2 stages"),
     "depth of zero": flags("--initial-depths", "6-0-6", fragment="6-0-6"),
     "bad references": flags("--references", "7,x", fragment="--references '7,x'"),
+    "a reference given twice": flags("--references", "7,07", fragment="--references '7,07': 07 is "
+                                                                       "given twice"),
     "unwritable storage path": unwritable_storage,
     "unreachable tracking server": flags("--tracking-uri", "http://127.0.0.1:9",
                                          fragment="--tracking-uri 'http://127.0.0.1:9': cannot "
@@ -136,6 +240,18 @@ BEFORE_RAY = {
         "--data-dir", "/tmp", fragment="--data-dir /tmp: the digits data set does not take it"),
     "a size for a data set of fixed size": flags(
         "--image-size", "16", fragment="--image-size 16: the digits data set does not take it"),
+    "an unreachable Ray cluster": environment({"RAY_ADDRESS": "127.0.0.1:1"}, fragment=(
+        "RAY_ADDRESS '127.0.0.1:1': no cluster answers there (Connection refused)")),
+    "a dashboard address as RAY_ADDRESS": environment(
+        {"RAY_ADDRESS": "http://127.0.0.1:8265"},
+        fragment="RAY_ADDRESS 'http://127.0.0.1:8265': that is a dashboard address"),
+    "an infinite learning rate": flags("--lr", "inf", fragment="--lr inf: must be a finite number"),
+    "a boolean for a number in YAML": config_file("epochs: true\n",
+                                                  "--epochs True: must be int, not true or false"),
+    "a YAML key given twice": config_file("m0: 2\nm0: 3\n", "key 'm0' is given twice"),
+    "a negative seed": flags("--seed", "-1", fragment="--seed -1: must be between 0 and 2**32 - 1"),
+    "fewer training images than classes": flags(
+        "--max-train-images", "5", fragment="--max-train-images 5: digits has 10 classes"),
     "a name that leaves the storage path": flags("--name", "../../escape",
                                                  fragment="--name '../../escape': must be"),
     "a name with a space": flags("--name", "my search", fragment="--name 'my search': must be"),
@@ -167,14 +283,18 @@ RUN_ALL = """
 import contextlib, io, json, os, sys
 from nas_service.run import main
 cases, results = json.load(open(sys.argv[1])), {}
-for name, (argv, cwd) in cases.items():
+for name, (argv, cwd, variables) in cases.items():
     os.chdir(cwd)
+    saved = dict(os.environ)
+    os.environ.update(variables)
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             code = main(argv)
         except SystemExit as stop:
             code = stop.code
+    os.environ.clear()
+    os.environ.update(saved)
     results[name] = {"code": code, "stdout": out.getvalue(), "stderr": err.getvalue(),
                      "ray imported": "ray" in sys.modules}
 json.dump(results, open(sys.argv[2], "w"))
@@ -188,8 +308,8 @@ def before_ray_results(tmp_path_factory):
     cases, fragments = {}, {}
     for name, build in BEFORE_RAY.items():
         folder = tmp_path_factory.mktemp("case")
-        argv, fragments[name] = build(folder)
-        cases[name] = (argv, str(folder))
+        argv, fragments[name], *variables = build(folder)
+        cases[name] = (argv, str(folder), variables[0] if variables else {})
     listing = tmp_path_factory.mktemp("cases")
     (listing / "cases.json").write_text(json.dumps(cases))
     done = subprocess.run([sys.executable, "-c", RUN_ALL, str(listing / "cases.json"),
@@ -209,6 +329,7 @@ def test_bad_input_fails_before_ray_in_one_line(before_ray_results, name):
     assert lines[0].startswith("python -m nas_service.run: error: ")
     assert "Ray" not in result["stdout"] + result["stderr"] and not result["ray imported"]
     assert not (folder / "mlflow.db").exists()  # nothing recorded
+    assert not (folder / "nas_results").exists() or name == "the name of an existing search"
 
 
 @pytest.mark.parametrize("build", AFTER_RAY.values(), ids=AFTER_RAY.keys())

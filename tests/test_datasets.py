@@ -144,6 +144,18 @@ def test_image_folder_without_splits_keeps_exact_pixels(tmp_path):
     assert any(np.array_equal(saved, image) for image in everything)
 
 
+def test_image_folder_reads_a_folder_behind_links_once(tmp_path):
+    """A link back up the tree (and a second link to a class folder already read) adds no image;
+    torchvision's ImageFolder would repeat them until the path grew too long."""
+    write_image_folder(tmp_path / "photos", per_class=10, size=8)
+    (tmp_path / "photos" / "cat" / "loop").symlink_to(tmp_path / "photos" / "cat")
+    (tmp_path / "photos" / "cat" / "again").symlink_to(tmp_path / "photos" / "cat" / "loop")
+    data = load_dataset("imagefolder", data_dir=str(tmp_path / "photos"), image_size=8, seed=0)
+    assert len(data.y_train) + len(data.y_val) + len(data.y_test) == 20
+    images = np.concatenate([data.x_train, data.x_val, data.x_test]).reshape(20, -1)
+    assert len(np.unique(images, axis=0)) == 20  # no image in two splits
+
+
 def test_digits_split_is_stratified_and_seeded():
     first, again, other = (load_dataset("digits", seed=s) for s in (0, 0, 1))
     np.testing.assert_array_equal(first.y_val, again.y_val)
@@ -266,6 +278,18 @@ def test_downsampled_imagenet_batches(tmp_path):
     val_rows, val_labels = written["val_data"]
     assert data.y_test[:3].tolist() == [label - 1 for label in val_labels[:3]]  # one-based
     np.testing.assert_array_equal(data.x_test[5, 2].ravel(), val_rows[5][512:768])  # B plane
+
+
+def test_downsampled_imagenet_npz_archives(tmp_path):
+    """The official ``_npz`` downloads: ``train_data_batch_N.npz`` and ``val_data.npz``."""
+    written = write_downsampled_imagenet(tmp_path)
+    for name, (rows, labels) in written.items():
+        folder = next(tmp_path.rglob(name)).parent
+        (folder / name).unlink()
+        np.savez(folder / f"{name}.npz", data=rows, labels=np.asarray(labels), mean=rows.mean(0))
+    data = load_dataset("imagenet32", data_dir=str(tmp_path), seed=0)
+    assert len(data.y_train) + len(data.y_val) == 2000 and len(data.y_test) == 1000
+    assert data.y_test[:3].tolist() == [label - 1 for label in written["val_data"][1][:3]]
 
 
 def test_downsampled_imagenet_with_zero_based_labels_is_refused(tmp_path):

@@ -1,13 +1,30 @@
 """deploy/: every manifest loads and is what it claims, checked offline."""
 
+import re
 from pathlib import Path
 
 import ray
 import yaml
 from ray.autoscaler._private.util import fillout_defaults, validate_config
 
-DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
-RAY_IMAGE = f"rayproject/ray:{ray.__version__}"
+ROOT = Path(__file__).resolve().parents[1]
+DEPLOY = ROOT / "deploy"
+
+
+def pinned_ray_version() -> str:
+    """The Ray that pyproject.toml pins: what every manifest must run (not whatever Ray this
+    machine has, which a new release would change)."""
+    ray_pin = re.search(r'"ray\[[a-z,]+\]([^"]*)"', (ROOT / "pyproject.toml").read_text()).group(1)
+    assert ray_pin.startswith("=="), f"pyproject must pin Ray exactly, as deploy/ does: {ray_pin}"
+    return ray_pin.removeprefix("==")
+
+
+RAY_VERSION = pinned_ray_version()
+RAY_IMAGE = f"rayproject/ray:{RAY_VERSION}"
+
+
+def test_the_installed_ray_is_the_pinned_one():
+    assert ray.__version__ == RAY_VERSION
 
 
 def documents(path: Path) -> list[dict]:
@@ -26,7 +43,7 @@ def test_every_yaml_loads():
 
 
 def check_ray_cluster_spec(spec: dict) -> None:
-    assert spec["rayVersion"] == ray.__version__
+    assert spec["rayVersion"] == RAY_VERSION
     head = spec["headGroupSpec"]
     assert head["rayStartParams"]["num-gpus"] == "0"
     for container in containers(head["template"]):

@@ -113,9 +113,3 @@ def test_ctrl_c_then_a_killed_driver_and_resume_finish_the_search(tmp_path):
             r.data.params["role"] for r in after} == roles
     assert f"Found architecture: {format_depths(final)} " in done.stdout
 
-
-def test_resume_of_an_unknown_search_is_a_clear_error(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "nas_service.run", "--resume", "--name", "nope"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2
-    assert "--resume --name nope: no stagewise search of that name" in done.stderr

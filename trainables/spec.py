@@ -14,6 +14,12 @@ from dataclasses import asdict, dataclass
 from trainables.module_types import MODULE_TYPES
 
 
+def min_image_size(num_stages: int) -> int:
+    """The smallest image side a network of ``num_stages`` stages takes: every stage after the
+    first halves the feature maps, and the last must keep at least 2x2 for its pooling."""
+    return max(8, 2 ** num_stages)
+
+
 def format_depths(depths: tuple[int, ...] | list[int]) -> str:
     """``(6, 8, 6)`` -> ``"6-8-6"``: the spelling used in run names, params and the CLI."""
     return "-".join(str(int(m)) for m in depths)
@@ -67,9 +73,9 @@ class ArchSpec:
             )
         if self.in_channels not in (1, 3):
             raise ValueError(f"in_channels {self.in_channels} must be 1 or 3")
-        min_size = 2 ** (len(self.depths))
-        if self.image_size < max(8, min_size):
-            raise ValueError(f"image_size {self.image_size} must be at least {max(8, min_size)}")
+        if self.image_size < min_image_size(len(self.depths)):
+            raise ValueError(f"image_size {self.image_size} must be at least "
+                             f"{min_image_size(len(self.depths))}")
         if self.num_classes < 2:
             raise ValueError(f"num_classes {self.num_classes} must be at least 2")
 

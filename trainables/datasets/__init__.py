@@ -29,6 +29,12 @@ LOADERS: dict[str, str] = {
 FLAG_OPTIONS = {"data_dir": "--data-dir", "image_size": "--image-size"}
 
 
+def loader_options(name: str) -> set[str]:
+    """The keywords the loader of data set ``name`` names (e.g. ``image_size``)."""
+    parameters = inspect.signature(resolve_name(LOADERS[name])).parameters
+    return {key for key, p in parameters.items() if p.kind is not p.VAR_KEYWORD}
+
+
 def load_dataset(name: str, **options):
     """Load a data set by name; ``options`` are the loader's keywords (data_dir, seed, image_size...).
 
@@ -37,8 +43,7 @@ def load_dataset(name: str, **options):
     if name not in LOADERS:
         raise DatasetError(f"--dataset {name!r} is not one of {', '.join(LOADERS)}")
     loader = resolve_name(LOADERS[name])
-    parameters = inspect.signature(loader).parameters
-    named = {key for key, p in parameters.items() if p.kind is not p.VAR_KEYWORD}
+    named = loader_options(name)
     for key, flag in FLAG_OPTIONS.items():
         if options.get(key) is not None and named and key not in named:
             why = "it has no files to read" if key == "data_dir" else "its images keep their size"
@@ -47,4 +52,4 @@ def load_dataset(name: str, **options):
     return loader(**options)
 
 
-__all__ = ["DatasetError", "LOADERS", "load_dataset"]
+__all__ = ["DatasetError", "LOADERS", "load_dataset", "loader_options"]

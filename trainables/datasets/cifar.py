@@ -16,7 +16,7 @@ import numpy as np
 
 from trainables.datasets.errors import DatasetError
 from trainables.datasets.safe_pickle import load_data_pickle
-from trainables.datasets.splits import DataSplits, from_train_test
+from trainables.datasets.splits import checked_labels, DataSplits, from_train_test
 
 LAYOUTS = {
     "cifar10": ("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)], "test_batch",
@@ -29,7 +29,7 @@ def _read_batch(path: Path, label_key: bytes) -> tuple[np.ndarray, np.ndarray]:
     try:
         batch = load_data_pickle(path)
         data = np.asarray(batch[b"data"], dtype=np.uint8)
-        labels = np.asarray(batch[label_key], dtype=np.int64)
+        labels = checked_labels(f"CIFAR batch {path}", "its", batch[label_key])
     except (OSError, pickle.UnpicklingError, KeyError, EOFError, TypeError, ValueError) as error:
         raise DatasetError(f"CIFAR batch {path} is not a CIFAR python pickle: {error!r}") from None
     if data.ndim != 2 or data.shape[1] != 3072 or len(data) != len(labels):

@@ -64,6 +64,8 @@ def _read_pair(folder: Path, split_names: tuple[str, ...]):
     if len(images) != len(labels):
         raise DatasetError(f"{images_path} has {len(images)} images but {labels_path} has "
                            f"{len(labels)} labels")
+    if not len(images):
+        raise DatasetError(f"IDX file {images_path} holds no images")
     return images[:, None, :, :], labels
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from trainables.datasets.errors import DatasetError
-from trainables.datasets.splits import DataSplits, from_train_test, stratified_split
+from trainables.datasets.splits import DataSplits, check_classes, from_train_test, stratified_split
 
 
 def _channels_first(images: np.ndarray, path: Path, key: str) -> np.ndarray:
@@ -59,7 +59,14 @@ def load(data_dir: str | None = None, seed: int = 0, val_fraction: float = 0.1,
                            "y_train (or x, y)")
     path = _find_file(data_dir)
     try:
-        archive = dict(np.load(path, allow_pickle=False))
+        loaded = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise DatasetError(f"{path} is not a readable .npz file: {error}") from None
+    if not isinstance(loaded, np.lib.npyio.NpzFile):  # np.save's single array, renamed .npz
+        raise DatasetError(f"{path} is one array, not an .npz archive of named arrays: save it "
+                           "with numpy.savez(path, x_train=..., y_train=...)")
+    try:
+        archive = dict(loaded)
     except (OSError, ValueError, zipfile.BadZipFile) as error:
         raise DatasetError(f"{path} is not a readable .npz file: {error}") from None
     splits = {}
@@ -73,6 +80,10 @@ def load(data_dir: str | None = None, seed: int = 0, val_fraction: float = 0.1,
     if "train" not in splits and "all" not in splits:
         raise DatasetError(f"{path} needs x_train and y_train (or x and y); it has "
                            f"{', '.join(sorted(archive)) or 'nothing'}")
+    name = f"npz:{path.stem}"
+    num_classes = max((int(y.max()) for _, y in splits.values() if len(y)), default=-1) + 1
+    check_classes(f"{path}: {'y_train' if 'train' in splits else 'y'}",
+                  splits.get("train", splits.get("all"))[1], num_classes)
     if "train" not in splits:
         x, y = splits["all"]
         x_train, x_test, y_train, y_test = stratified_split(x, y, 0.2, seed)
@@ -80,8 +91,6 @@ def load(data_dir: str | None = None, seed: int = 0, val_fraction: float = 0.1,
     shapes = {name: x.shape[1:] for name, (x, _) in splits.items()}
     if len(set(shapes.values())) != 1:
         raise DatasetError(f"{path}: every split must have the same image shape, got {shapes}")
-    num_classes = int(max(y.max() for _, y in splits.values())) + 1
-    name = f"npz:{path.stem}"
     x_test, y_test = splits.get("test", (None, None))
     if "val" in splits:
         return DataSplits(name, *splits["train"], *splits["val"], x_test, y_test, num_classes,

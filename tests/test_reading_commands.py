@@ -1,0 +1,65 @@
+"""Commands that read a search from MLflow (report, ensemble, export, --resume) check the store and
+the run first: one line naming the bad value, exit status 2, and no store created where none was."""
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from nas_service import ensemble, export, report
+from nas_service.run import main as run_main
+from nas_service.tracking import PARENT_RUN_ID_TAG, start_parent_run
+
+
+@pytest.fixture
+def store(tmp_path):
+    """A stage-wise parent with one candidate, a random-search parent and an unrelated run."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    parent = start_parent_run(client, "stagewise-nas", "search", "stagewise", {})
+    baseline = start_parent_run(client, "stagewise-nas", "random", "random", {})
+    experiment = client.get_run(parent).info.experiment_id
+    child = client.create_run(experiment, run_name="it1-A-1-1-1",
+                              tags={PARENT_RUN_ID_TAG: parent}).info.run_id
+    other = client.create_run(experiment, run_name="notebook").info.run_id
+    return {"uri": uri, "parent": parent, "baseline": baseline, "child": child, "other": other}
+
+
+def test_report_refuses_runs_that_are_not_a_stage_wise_search(store, capsys):
+    cases = {store["child"]: f"its search's parent run is {store['parent']}",
+             store["other"]: "not the parent run of a search",
+             store["baseline"]: "a random search; reports are written for stage-wise searches",
+             "f" * 32: "no such MLflow run in this store"}
+    for run_id, fragment in cases.items():
+        assert report.main(["--run-id", run_id, "--tracking-uri", store["uri"]]) == 2
+        assert fragment in capsys.readouterr().err
+    client = MlflowClient(store["uri"])
+    assert not client.list_artifacts(store["child"])  # nothing logged into the wrong run
+
+
+def test_ensemble_and_export_name_the_bad_run(store, tmp_path, capsys):
+    assert ensemble.main(["--run-id", store["child"], "--tracking-uri", store["uri"]]) == 2
+    assert f"its search's parent run is {store['parent']}" in capsys.readouterr().err
+    assert ensemble.main(["--run-id", "nosuchrun", "--tracking-uri", store["uri"]]) == 2
+    assert "--run-id 'nosuchrun': no such MLflow run" in capsys.readouterr().err
+    assert export.main(["--run-id", store["parent"], "--format", "pt2",
+                        "--tracking-uri", store["uri"]]) == 2
+    assert "this search has no found network (it did not finish)" in capsys.readouterr().err
+    missing = tmp_path / "missing" / "net.pt2"
+    assert export.main(["--run-id", store["child"], "--format", "pt2", "--output", str(missing),
+                        "--tracking-uri", store["uri"]]) == 2
+    assert f"--output {missing}: folder {missing.parent} does not exist" in capsys.readouterr().err
+
+
+def test_a_missing_store_is_named_and_not_created(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    uri = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    commands = [(report.main, ["--run-id", "abc"]), (ensemble.main, ["--run-id", "abc"]),
+                (export.main, ["--run-id", "abc", "--format", "pt2"])]
+    for command, argv in commands:
+        assert command([*argv, "--tracking-uri", uri]) == 2
+        assert f"--tracking-uri '{uri}': no MLflow store there" in capsys.readouterr().err
+    (tmp_path / "nas_results" / "search").mkdir(parents=True)
+    assert run_main(["--resume", "--name", "search", "--tracking-uri", uri]) == 2
+    assert "no MLflow store there" in capsys.readouterr().err
+    assert run_main(["--resume", "--name", "nosuch"]) == 2
+    assert "--resume --name nosuch: no search of that name in" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nas_results"]

@@ -1,0 +1,64 @@
+"""SIGTERM (``docker stop``, Kubernetes, Slurm, ``timeout``) and SIGHUP stop a search as Ctrl-C
+does: Tune saves its state, the parent run ends KILLED, no child stays RUNNING, and the printed
+command, run as printed, finishes the search."""
+
+import os
+import shlex
+import signal
+import subprocess
+import sys
+
+import pytest
+from mlflow.tracking import MlflowClient
+from test_resume import children, epoch_times, wait_for
+
+from nas_service.cli import run_command
+
+EPOCHS = 2
+SAMPLES = 2
+
+
+def test_sigterm_stops_a_baseline_that_its_printed_command_resumes(tmp_path):
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    name = "terminated"
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nas_service.baselines", "--method", "random", "--samples",
+         str(SAMPLES), "--epochs", str(EPOCHS), "--m0", "1", "--max-train-images", "400",
+         "--name", name], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True)
+    wait_for(client, name, process, lambda finished, running: any(
+        r.data.metrics.get("epoch") == 1 for r in running))
+    process.send_signal(signal.SIGTERM)  # the driver alone, as docker stop or a pod deletion
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM, _ + stderr[-3000:]
+    assert "SIGTERM received" not in stderr and "Traceback" not in stderr  # no stack dump
+    message = stderr.strip().splitlines()[-1]
+    assert "search interrupted (SIGTERM)" in message, message
+    parent, runs = children(client, name)
+    assert parent.info.status == "KILLED"
+    assert runs and all(r.info.status != "RUNNING" for r in runs)
+
+    command = shlex.split(message.split("Resume with: ")[1])
+    assert command[:3] == ["python", "-m", "nas_service.baselines"]
+    done = subprocess.run([sys.executable, *command[1:]], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    parent, runs = children(client, name)
+    assert parent.info.status == "FINISHED"
+    assert len(runs) == SAMPLES and all(r.info.status == "FINISHED" for r in runs)
+    for run in runs:  # the interrupted trial went on from its checkpoint: each epoch logged once
+        assert sorted(step for step, _ in epoch_times(client, run)) == [1, 2]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_stop_signal_outside_a_search_ends_the_command_in_one_line(capsys, signum):
+    saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        status = run_command("prog", lambda: os.kill(os.getpid(), signum))
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+    assert status == 128 + signum
+    assert capsys.readouterr().err == (f"prog: stopped by {signal.Signals(signum).name} outside "
+                                       "a search's trials; what finished is in MLflow\n")
