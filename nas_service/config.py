@@ -508,6 +508,12 @@ def default_tracking_uri(uri: str | None) -> str:
     return uri or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+# where MLflow can record runs ("" is a plain folder path, a file store)
+TRACKING_SCHEMES = ("", "file", "sqlite", "http", "https", "postgresql", "mysql", "mssql",
+                    "databricks")
+
+
 def _check_tracking_uri(uri: str) -> None:
     """An MLflow server must answer now, and a sqlite file's folder must exist: a search must not
     train for hours and then fail to record its first candidate."""
@@ -520,10 +526,30 @@ def _check_tracking_uri(uri: str) -> None:
             raise ConfigError(f"--tracking-uri {uri!r}: cannot reach the MLflow server "
                               f"({reason})") from None
     elif scheme == "sqlite":
-        folder = Path(uri.removeprefix("sqlite:///")).parent
+        path = Path(uri.removeprefix("sqlite:///"))
+        folder = path.parent
         if not folder.is_dir() or not os.access(folder, os.W_OK):
             raise ConfigError(f"--tracking-uri {uri!r}: folder {folder} does not exist or is "
                               "not writable")
+        if path.is_dir():
+            raise ConfigError(f"--tracking-uri {uri!r}: {path} is a folder, not a database file")
+        if path.is_file() and path.stat().st_size:
+            with open(path, "rb") as handle:
+                if handle.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+                    raise ConfigError(f"--tracking-uri {uri!r}: {path} is not an SQLite "
+                                      "database")
+    elif scheme.split("+")[0] not in TRACKING_SCHEMES and not (len(scheme) == 1 and os.name == "nt"):
+        raise ConfigError(f"--tracking-uri {uri!r}: MLflow stores runs at sqlite:///<file>, "
+                          "http(s)://<server>, file:<folder> or a database URI (postgresql://, "
+                          "mysql://, mssql://)")
+
+
+def store_exists(uri: str) -> bool:
+    """Whether the MLflow store at ``uri`` exists already (a sqlite file is created on first use;
+    other stores are assumed to exist)."""
+    if urllib.parse.urlparse(uri).scheme != "sqlite":
+        return True
+    return Path(uri.removeprefix("sqlite:///")).is_file()
 
 
 def require_existing_store(uri: str) -> None:
@@ -531,11 +557,10 @@ def require_existing_store(uri: str) -> None:
     file is named now (opening it would create an empty store and take seconds), a server must
     answer."""
     _check_tracking_uri(uri)
-    if urllib.parse.urlparse(uri).scheme == "sqlite":
-        path = Path(uri.removeprefix("sqlite:///"))
-        if not path.is_file():
-            raise ConfigError(f"--tracking-uri {uri!r}: no MLflow store there ({path} does not "
-                              "exist): give the --tracking-uri the search recorded into")
+    if not store_exists(uri):
+        raise ConfigError(f"--tracking-uri {uri!r}: no MLflow store there "
+                          f"({uri.removeprefix('sqlite:///')} does not exist): give the "
+                          "--tracking-uri the search recorded into")
 
 
 RAY_ADDRESS_TIMEOUT_S = 5.0
@@ -564,9 +589,24 @@ def _check_ray_address(address: str | None) -> None:
                           "local one") from None
 
 
+def _check_remote_storage(uri: str) -> None:
+    """A storage URI that pyarrow (Tune's file system layer) can open, whose location answers:
+    a scheme without a file system or a bucket that cannot be listed is one line now, not a
+    traceback after Ray started with the parent run left RUNNING."""
+    import pyarrow.fs  # Ray's own dependency; imported only for URIs
+
+    try:
+        filesystem, location = pyarrow.fs.FileSystem.from_uri(uri)
+        filesystem.get_file_info(location.split("/")[0] or location)
+    except Exception as error:  # pyarrow raises ArrowInvalid, OSError, ... with one-line causes
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ConfigError(f"--storage-path {uri!r}: cannot use it ({reason})") from None
+
+
 def _writable_storage(path: str) -> str:
     """Local storage must be a folder we can write; URIs (s3://, gs://) are checked by Tune."""
     if "://" in path:
+        _check_remote_storage(path)
         return path
     folder = Path(path).expanduser().resolve()
     existing = folder  # created when the first trial starts: a refused run leaves no folder

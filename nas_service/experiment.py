@@ -25,19 +25,22 @@ from nas_service.budget import Budget
 from nas_service.candidates import candidates_table
 from nas_service.stopper import BudgetStopper
 from nas_service.cluster import connect, trial_resources
-from nas_service.config import SearchConfig
+from nas_service.config import SearchConfig, store_exists
 from nas_service.errors import ConfigError, SearchFailed, SearchInterrupted, error_line
+from nas_service.limits import cpu_cost_warnings
 from nas_service.progress import ProgressPrinter
 from nas_service.stop_signals import graceful_stop, interruption_name
 from nas_service.searcher import run_name
-from nas_service.tracking import (MLflowTrialCallback, downloaded_checkpoint, find_parent_run,
-                                  budget_was_spent, last_trial_measures, log_json_artifact,
-                                  mark_budget_spent, read_json_artifact,
+from nas_service.tracking import (MLflowTrialCallback, budget_was_spent, check_experiment_open,
+                                  downloaded_checkpoint, find_parent_run, last_trial_measures,
+                                  log_json_artifact, mark_budget_spent, read_json_artifact,
                                   start_parent_run, trial_runs)
 from trainables.datasets.splits import DataSplits
 from trainables.spec import ArchSpec
 from trainables.trainable import TrialSettings, train_candidate
 from trainables.transfer import Donor, TransferError, load_donor
+
+logger = logging.getLogger(__name__)
 
 # Checkpointing every epoch is intended; Tune's "snapshotting too often" warning is noise here.
 os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
@@ -216,8 +219,13 @@ def start_experiment(config: SearchConfig, method: str, score_stages: bool = Tru
     donor = (donor_for or resolve_donor)(config, data.in_channels) if config.transfer_from else None
     training = config.training()
     print(f"[nas] {method}: {data.summary()}; {training.epochs} epochs per network", flush=True)
+    if store_exists(config.tracking_uri):  # opening a sqlite store creates it: not before Ray
+        check_experiment_open(MlflowClient(config.tracking_uri), config.experiment)
     connect()
     resources = trial_resources(config.cpus_per_trial, config.gpus_per_trial)
+    if not resources["gpu"]:
+        for warning in cpu_cost_warnings(config, data, needed_depths(config)):
+            logger.warning("warning: %s", warning)
     client = MlflowClient(config.tracking_uri)  # opening a sqlite store creates it: not before
     if parent_run_id is None:
         parent_run_id = start_parent_run(client, config.experiment, config.name, method,

@@ -1,12 +1,18 @@
 """Resource limits of a search (``--max-macs``, ``--max-params``, ``--max-latency-ms``), checked
-against the first architecture before Ray starts."""
+against the first architecture before Ray starts, and warnings of settings that would keep a CPU
+busy for days."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from nas_service.config import SearchConfig
 from nas_service.errors import ConfigError
+
+# beyond these a CPU trains one network for hours (ResNet-56 on CIFAR-10: 0.13 G MACs per image,
+# 50,000 images x 200 epochs = 1e7 image-epochs, days on a CPU)
+CPU_MACS_WARNING = 1e9
+CPU_IMAGE_EPOCHS_WARNING = 1e6
 
 if TYPE_CHECKING:
     from trainables.datasets.splits import DataSplits
@@ -27,3 +33,25 @@ def growth_costs(config: SearchConfig, data: DataSplits) -> NetworkCosts | None:
         raise ConfigError(f"{over[0]}, the first architecture is already over the limit: raise "
                           "the limit or start smaller (--m0, --initial-depths)")
     return costs
+
+
+def cpu_cost_warnings(config: SearchConfig, data: DataSplits, deepest: Sequence[int]
+                      ) -> list[str]:
+    """One line per extreme cost of training on CPUs: the deepest network's MACs per image
+    (estimated without building it) and the image-epochs of one network."""
+    from trainables.metrics.costs import estimated_size
+
+    warnings = []
+    spec = config.network_spec(deepest, data)
+    macs = estimated_size(spec)["macs"]
+    if macs > CPU_MACS_WARNING:
+        warnings.append(f"the deepest network this search may train, {spec.depths_text} (width "
+                        f"{spec.widths[0]}), has {macs:.3g} MACs per {data.image_size}x"
+                        f"{data.image_size} image: each epoch of it will take hours on CPUs "
+                        "(ResNet-56 on CIFAR-10 has 1.3e+08)")
+    image_epochs = len(data.y_train) * config.training().epochs
+    if image_epochs > CPU_IMAGE_EPOCHS_WARNING:
+        warnings.append(f"{len(data.y_train)} training images x {config.training().epochs} "
+                        f"epochs = {image_epochs:.3g} image-epochs per network on CPUs: consider "
+                        "--max-train-images, fewer --epochs or a GPU")
+    return warnings

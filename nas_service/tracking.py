@@ -60,6 +60,16 @@ def experiment_id(client: MlflowClient, name: str) -> str:
     return experiment.experiment_id if experiment else client.create_experiment(name)
 
 
+def check_experiment_open(client: MlflowClient, name: str) -> None:
+    """MLflow refuses runs in an experiment deleted in the UI (it keeps it, ``deleted``, until
+    garbage collection): a ``ConfigError`` saying how to restore it, before any training."""
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None and experiment.lifecycle_stage == "deleted":
+        raise ConfigError(f"--experiment {name!r}: deleted in MLflow; restore it with `mlflow "
+                          f"experiments restore --experiment-id {experiment.experiment_id}`, or "
+                          "give another --experiment")
+
+
 def start_parent_run(client: MlflowClient, experiment: str, name: str, method: str,
                      params: dict[str, Any]) -> str:
     """Create the search's parent run with its resolved settings as params; returns its id."""

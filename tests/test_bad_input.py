@@ -233,6 +233,17 @@ BEFORE_RAY = {
                                                   "reach the MLflow server"),
     "tracking file in a missing folder": flags("--tracking-uri", "sqlite:////nowhere/mlflow.db",
                                                fragment="folder /nowhere does not exist"),
+    "a tracking URI MLflow cannot store runs at": flags(
+        "--tracking-uri", "ftp://x", fragment="--tracking-uri 'ftp://x': MLflow stores runs at"),
+    "a folder as the sqlite file": lambda tmp_path: (
+        ["--tracking-uri", f"sqlite:///{tmp_path}"], f"{tmp_path} is a folder, not a database"),
+    "a sqlite URI to another kind of file": lambda tmp_path: (
+        (tmp_path / "notes.db").write_text("hello"),
+        ["--tracking-uri", f"sqlite:///{tmp_path / 'notes.db'}"],
+        "notes.db is not an SQLite database")[1:],
+    "a storage URI without a file system": flags(
+        "--storage-path", "foo://bucket/x",
+        fragment="--storage-path 'foo://bucket/x': cannot use it (Unrecognized filesystem type"),
     "unknown country": flags("--country", "XYZ", fragment="--country 'XYZ'"),
     "tiny images": flags("--dataset", "synthetic", "--image-size", "4",
                          fragment="--image-size 4"),

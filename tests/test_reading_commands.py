@@ -63,3 +63,16 @@ def test_a_missing_store_is_named_and_not_created(tmp_path, monkeypatch, capsys)
     assert run_main(["--resume", "--name", "nosuch"]) == 2
     assert "--resume --name nosuch: no search of that name in" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nas_results"]
+
+
+def test_a_search_into_a_deleted_experiment_is_refused_before_training(store, tmp_path,
+                                                                       monkeypatch, capsys):
+    client = MlflowClient(store["uri"])
+    experiment = client.get_experiment_by_name("stagewise-nas").experiment_id
+    client.delete_experiment(experiment)
+    monkeypatch.chdir(tmp_path)
+    assert run_main(["--tracking-uri", store["uri"], "--name", "s"]) == 2
+    err = capsys.readouterr().err
+    assert (f"--experiment 'stagewise-nas': deleted in MLflow; restore it with `mlflow experiments "
+            f"restore --experiment-id {experiment}`") in err
+    assert not (tmp_path / "nas_results").exists()

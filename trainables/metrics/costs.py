@@ -44,3 +44,33 @@ class NetworkCosts:
         costs = self(depths)
         return [f"{LIMIT_FLAGS[name]} {limit:g}: {format_depths(depths)} has {costs[name]:g}"
                 for name, limit in limits.items() if costs[name] > limit]
+
+
+def estimated_size(spec: ArchSpec) -> dict[str, float]:
+    """``macs`` and ``params`` of ``spec`` without building it: from ``S + 1`` small networks
+    built on the meta device (no memory), the one with ``min(depth, 3)`` modules per stage plus,
+    per stage, what one more module adds.  Past a stage's first modules (the first changes the
+    resolution, and a NASNet cell reads the two before it) every module has the same shapes, so
+    the sum is exact (tests/test_costs.py); building ``1000-1000-1000`` itself takes a minute."""
+    import torch
+
+    from trainables.metrics.size import count_macs, count_parameters
+
+    def size(depths: tuple[int, ...]) -> tuple[int, int]:
+        with torch.device("meta"):
+            model = build_model(spec.with_depths(depths))
+        return count_macs(model, spec.in_channels, spec.image_size), count_parameters(model)
+
+    anchor = tuple(min(depth, ANCHOR_DEPTH) for depth in spec.depths)
+    base_macs, base_params = size(anchor)
+    macs, params = float(base_macs), float(base_params)
+    for stage, depth in enumerate(spec.depths):
+        if depth > ANCHOR_DEPTH:
+            one_more = tuple(m + (i == stage) for i, m in enumerate(anchor))
+            stage_macs, stage_params = size(one_more)
+            macs += (depth - ANCHOR_DEPTH) * (stage_macs - base_macs)
+            params += (depth - ANCHOR_DEPTH) * (stage_params - base_params)
+    return {"macs": macs, "params": params}
+
+
+ANCHOR_DEPTH = 3  # modules per stage from which every further module has the same shapes
