@@ -8,10 +8,12 @@ from typing import Sequence
 
 from nas_service.config import OneLineParser
 from trainables.metrics.architecture import describe_spec
+from trainables.metrics.costs import estimated_size
 from trainables.module_types import MODULE_TYPES
 from trainables.spec import ArchSpec, parse_depths
 
 PROG = "python -m nas_service.describe"
+SLOW_TO_BUILD = 1000  # modules: building and timing more takes minutes on a CPU
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -32,6 +34,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
+    if sum(spec.depths) > SLOW_TO_BUILD:
+        size = estimated_size(spec)
+        print(f"{PROG}: warning: {sum(spec.depths)} modules take minutes to build and time; "
+              f"without building: {size['macs']:.4g} MACs, {size['params']:.4g} params",
+              file=sys.stderr, flush=True)
     print(json.dumps({**describe_spec(spec, latency=not args.no_latency), "spec": spec.to_dict()}, indent=2))
     return 0
 
