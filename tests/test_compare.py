@@ -13,7 +13,7 @@ from trainables.spec import parse_depths
 from nas_service.config import ConfigError, parse_config
 from nas_service.stagewise import search
 from nas_service.space import DepthSpace
-from nas_service.tracking import FINAL_RUN_ID_TAG, METHOD_TAG, PARENT_RUN_ID_TAG
+from nas_service.tracking import BUDGET_SPENT_TAG, FINAL_RUN_ID_TAG, METHOD_TAG, PARENT_RUN_ID_TAG
 
 pytestmark = pytest.mark.integration
 
@@ -108,6 +108,8 @@ def test_a_budget_ends_stagewise_cleanly(ray_session, tmp_path, tracking_uri, mo
     experiment = client.get_experiment_by_name("stagewise-nas")
     parent, = client.search_runs([experiment.experiment_id], "attributes.run_name = 'budget'")
     assert parent.info.status == "FINISHED"
+    # what a resumed search's driver reads (its own stopper object is not the one Tune ran)
+    assert parent.data.tags[BUDGET_SPENT_TAG] == "true"
 
 
 def test_criteria_comparison_runs_one_search_per_criterion(ray_session, tmp_path, tracking_uri,
