@@ -208,7 +208,9 @@ def plot_study(summary: pd.DataFrame, uniform: pd.DataFrame, path: Path) -> None
         rows = summary[(summary["method"] == method) & summary["best test acc (%)"].notna()]
         if not rows.empty:
             axis.scatter(rows["best MACs (M)"], rows["best test acc (%)"], color=color,
-                         marker=marker, s=60, label=f"{method}: best network (each seed)")
+                         marker=marker, s=60,
+                         label=f"{method}: {'returned' if method == FOUND else 'best'} network "
+                               "(each seed)")
     axis.set_xlabel("MACs of one image (millions)")
     axis.set_ylabel("test accuracy (%)")
     axis.set_title("Each method's best network against uniform networks of equal cost")
