@@ -146,7 +146,8 @@ def test_cluster_settings_come_from_the_environment(tmp_path, monkeypatch, track
     config = parse_config([])
     assert config.tracking_uri == tracking_server
     assert config.storage_path == str(tmp_path / "shared")
-    assert parse_config(["--storage-path", "s3://bucket/nas"]).storage_path == "s3://bucket/nas"
+    remote = f"file://{tmp_path}/remote"  # a URI, kept as given (Tune writes through pyarrow)
+    assert parse_config(["--storage-path", remote]).storage_path == remote
 
 
 def test_a_home_folder_in_paths_is_expanded(tmp_path, monkeypatch):
