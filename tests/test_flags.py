@@ -59,6 +59,7 @@ def every_flag(command: str, main, tmp_path) -> tuple[list[str], dict]:
     missing = offered - set(VALUES) - {"tracking_uri", "storage_path"}
     assert not missing, f"give the new flag(s) {missing} a value in VALUES"
     argv, expected = OWN_ARGUMENTS.get(command, ([], {}))
+    (tmp_path / "walk.db").touch()  # --transfer-from runs:/... reads an existing store
     expected = {**expected, "tracking_uri": f"sqlite:///{tmp_path / 'walk.db'}",
                 "storage_path": str(tmp_path / "results")}
     argv = [*argv, "--tracking-uri", expected["tracking_uri"], "--storage-path",
@@ -173,6 +174,8 @@ def test_resume_reads_only_where_the_search_lives_and_refuses_the_rest(command, 
     where = ["--resume", "--name", "walk", "--tracking-uri", f"sqlite:///{tmp_path / 'w.db'}",
              "--storage-path", str(tmp_path), "--experiment", "walk",
              *(["--method", "tpe"] if command == "baselines" else [])]
+    (tmp_path / "w.db").touch()  # the store and the Tune folder of the search to resume
+    (tmp_path / "walk").mkdir()
     assert main(where) == 0
     name = {"run": "search", "baselines": "baseline", "train": "train_one",
             "transfer_to": "transfer_found_network"}[command]
