@@ -141,8 +141,7 @@ def test_a_search_then_trains_its_found_network_on_another_data_set(ray_session,
 
 @pytest.mark.parametrize("module,argv,fragment", [
     ("transfer_to", [], "required: --run-id"),
-    ("transfer_to", ["--run-id", "nosuchrun"], "--run-id nosuchrun: Run with id=nosuchrun not "
-                                               "found"),
+    ("transfer_to", ["--run-id", "nosuchrun"], "no MLflow store there"),  # none in tmp_path
     ("transfer_to", ["--run-id", "x", "--transfer-from", "y"], "unrecognized arguments: "
                                                                "--transfer-from"),
     ("train", ["--depths", "2-2-2", "--transfer-to", "idx"], "unrecognized arguments: "

@@ -93,7 +93,7 @@ def test_register_puts_the_model_in_the_registry(found, tmp_path):
 def test_an_unknown_run_is_a_clear_error(found, capsys):
     assert export_main(["--run-id", "0123456789abcdef", "--format", "pt2", "--tracking-uri",
                         found["uri"]]) == 2
-    assert "--run-id 0123456789abcdef" in capsys.readouterr().err
+    assert "--run-id '0123456789abcdef': no such MLflow run" in capsys.readouterr().err
 
 
 def test_ensemble_of_the_best_candidates(found):
