@@ -38,12 +38,23 @@ def run_command(prog: str, command: Callable[[], object]) -> int:
     return 0
 
 
+class _CurrentStdout:
+    """Whatever ``sys.stdout`` is when a record is written, as ``print`` does: a caller that
+    redirects stdout after the first command (a notebook cell, a test) still gets the lines."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
 def show_library_log() -> None:
     """The library's ``logging`` records (the searcher's decisions as they are made) on stdout,
     one ``[nas]`` line each, as the CLI prints its own lines."""
     library = logging.getLogger("nas_service")
     if not library.handlers:
-        handler = logging.StreamHandler(sys.stdout)
+        handler = logging.StreamHandler(_CurrentStdout())
         handler.setFormatter(logging.Formatter("[nas] %(message)s"))
         library.addHandler(handler)
         library.setLevel(logging.INFO)

@@ -21,6 +21,9 @@ def ray_session():
     """A local 2-CPU Ray instance shared by every test that needs Ray."""
     import ray
 
+    # the workers import what the tests define (e.g. tests/criteria_stubs.py's criteria)
+    tests = os.path.dirname(os.path.abspath(__file__))
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [tests, os.environ.get("PYTHONPATH")]))
     # address="local": never join a cluster that `ray start` (the cluster test) left behind
     ray.init(address="local", num_cpus=2, num_gpus=0, include_dashboard=False,
              object_store_memory=300 * 1024 ** 2,

@@ -1,32 +1,30 @@
-"""Real CLI searches in which no stage grows: retrained under ``retrain``, converged under
-``stop``, and in neither an iteration that did not run is shown."""
+"""Searches in which no stage grows, through the CLI's ``main`` in the test session's Ray:
+retrained under ``retrain``, converged under ``stop``, and in neither an iteration that did not
+run is shown."""
 
 import csv
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from mlflow.tracking import MlflowClient
 
+from nas_service.run import main
 from nas_service.tracking import CONVERGED_AFTER_TAG, PARENT_RUN_ID_TAG
 
 pytestmark = pytest.mark.integration
 
-TESTS = Path(__file__).parent
 
-
-def run_search(folder: Path, policy: str, *flags: str
-               ) -> tuple[subprocess.CompletedProcess, MlflowClient]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run(
-        [sys.executable, "-m", "nas_service.run", "--iterations", "2", "--m0", "1", "--epochs",
-         "1", "--scoring-samples", "200", "--bootstrap", "10", "--criterion",
-         "criteria_stubs:tie", "--on-no-growth", policy, "--name", policy, *flags],
-        cwd=folder, env=env, capture_output=True, text=True, timeout=400)
-    assert done.returncode == 0, done.stderr[-3000:]
+def run_search(folder: Path, capsys, policy: str, *flags: str
+               ) -> tuple[SimpleNamespace, MlflowClient]:
+    """``python -m nas_service.run`` with a criterion that scores A and T alike (workers import
+    ``criteria_stubs`` from tests/, which conftest puts on their path)."""
+    code = main(["--iterations", "2", "--m0", "1", "--epochs", "1", "--scoring-samples", "200",
+                 "--bootstrap", "10", "--criterion", "criteria_stubs:tie", "--on-no-growth",
+                 policy, "--name", policy, *flags])
+    done = SimpleNamespace(stdout=capsys.readouterr().out)
+    assert code == 0, done.stdout[-3000:]
     return done, MlflowClient(f"sqlite:///{folder / 'mlflow.db'}")
 
 
@@ -38,8 +36,10 @@ def children(client: MlflowClient, name: str):
     return parent, {run.info.run_name: run for run in runs}
 
 
-def test_no_growth_retrains_under_retrain_and_converges_under_stop(tmp_path):
-    done, client = run_search(tmp_path, "retrain")
+def test_no_growth_retrains_under_retrain_and_converges_under_stop(ray_session, tmp_path,
+                                                                   monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    done, client = run_search(tmp_path, capsys, "retrain")
     parent, runs = children(client, "retrain")
     # iteration 2 trained A and T again, as new runs with a new initialisation seed
     assert sorted(runs) == ["it1-A-1-1-1", "it1-T-3-3-3", "it2-A-1-1-1", "it2-T-3-3-3"]
@@ -64,7 +64,7 @@ def test_no_growth_retrains_under_retrain_and_converges_under_stop(tmp_path):
     assert "run `it2-A-1-1-1`" in report
 
     # the same, trained as the authors did: on the whole training split, no validation
-    done, client = run_search(tmp_path, "stop", "--val-fraction", "0")
+    done, client = run_search(tmp_path, capsys, "stop", "--val-fraction", "0")
     parent, runs = children(client, "stop")
     assert "digits: 1x8x8, 10 classes, train 1438, val 0, test 359" in done.stdout
     assert all("val_accuracy" not in run.data.metrics and run.data.metrics["images_seen"] == 1438

@@ -15,7 +15,7 @@ from test_resume import children, epoch_times, wait_for
 from nas_service.cli import run_command
 
 EPOCHS = 2
-SAMPLES = 2
+SAMPLES = 1
 
 
 def test_sigterm_stops_a_baseline_that_its_printed_command_resumes(tmp_path):
