@@ -43,6 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def ensemble(tracking_uri: str, top: int, experiment: str | None = None,
              run_id: str | None = None) -> dict:
+    require_existing_store(tracking_uri)  # before the imports, which take seconds
     import numpy as np
     import torch
     from mlflow.tracking import MlflowClient
@@ -54,7 +55,6 @@ def ensemble(tracking_uri: str, top: int, experiment: str | None = None,
     from trainables.metrics.size import count_parameters
     from trainables.training import ImageBatches, channel_stats
 
-    require_existing_store(tracking_uri)
     client = MlflowClient(tracking_uri)
     if run_id is not None:
         parents = [search_parent_run(client, run_id)]

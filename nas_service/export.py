@@ -63,6 +63,8 @@ def writable_output(path: Path, fmt: str) -> Path:
 def export(run_id: str, fmt: str, output: str | None, tracking_uri: str,
            register: str | None = None) -> Path:
     """Write the candidate of ``run_id`` in ``fmt``; returns the path written."""
+    path = writable_output(Path(output or f"{run_id}{SUFFIXES[fmt]}"), fmt)
+    require_existing_store(tracking_uri)  # both before the imports, which take seconds
     import torch
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
@@ -70,8 +72,6 @@ def export(run_id: str, fmt: str, output: str | None, tracking_uri: str,
     from nas_service.tracking import downloaded_checkpoint, log_pytorch_model, trained_network_run
     from trainables.checkpoints import ARCHITECTURE_FILE, load_trained_model
 
-    path = writable_output(Path(output or f"{run_id}{SUFFIXES[fmt]}"), fmt)
-    require_existing_store(tracking_uri)
     client = MlflowClient(tracking_uri)
     try:
         run_id = trained_network_run(client, run_id)  # a parent: its found network
