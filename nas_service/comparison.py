@@ -38,7 +38,7 @@ from nas_service.baseline_search import baseline  # noqa: E402
 from nas_service.config import SearchConfig  # noqa: E402
 from nas_service.errors import SearchInterrupted  # noqa: E402
 from nas_service.pareto import pareto_front  # noqa: E402
-from nas_service.report import candidates_frame, markdown_table  # noqa: E402
+from nas_service.reporting import candidates_frame, markdown_table  # noqa: E402
 from nas_service.search_quality import hypervolume, mean_and_spread, uniform_gap  # noqa: E402
 from nas_service.space import DepthSpace  # noqa: E402
 from nas_service.stagewise import search  # noqa: E402

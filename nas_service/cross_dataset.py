@@ -27,7 +27,7 @@ from nas_service.errors import ConfigError
 from nas_service.experiment import (Experiment, load_donor_source, raise_if_trials_failed,
                                      start_experiment)
 from nas_service.fixed_searcher import FixedSearcher
-from nas_service.report import markdown_table
+from nas_service.reporting import markdown_table
 from nas_service.tracking import read_json_artifact, trained_network_run
 from trainables.checkpoints import ARCHITECTURE_FILE
 from trainables.datasets.splits import DataSplits

@@ -13,7 +13,7 @@ from nas_service.candidates import final_architecture
 from nas_service.config import SearchConfig
 from nas_service.errors import SearchFailed
 from nas_service.experiment import Experiment, failure_cause, start_experiment
-from nas_service.report import write_report
+from nas_service.reporting import write_report
 from nas_service.searcher import StageWiseSearcher
 from nas_service.decisions import decision_lines
 from nas_service.limits import growth_costs

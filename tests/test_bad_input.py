@@ -368,7 +368,7 @@ def test_entry_points_check_settings_before_importing_anything_heavy():
     MLflow, pandas or scikit-learn before its settings are checked."""
     script = ("import importlib, sys\n"
               "for name in ('run', 'baselines', 'compare', 'train', 'transfer_to', 'export', "
-              "'ensemble'):\n"
+              "'ensemble', 'report'):\n"
               "    importlib.import_module(f'nas_service.{name}')\n"
               "print(sorted(m for m in ('ray', 'torch', 'mlflow', 'pandas', 'sklearn') "
               "if m in sys.modules))")

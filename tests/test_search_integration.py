@@ -14,7 +14,7 @@ from mlflow.tracking import MlflowClient
 
 from nas_service.config import parse_config
 from nas_service.growth import deepen_all, grow_depths
-from nas_service.report import PLOTS
+from nas_service.reporting import PLOTS
 from nas_service.report import main as report_main
 from nas_service.stagewise import search
 from nas_service.tracking import FINAL_RUN_ID_TAG, PARENT_RUN_ID_TAG
