@@ -11,6 +11,7 @@ import time
 from mlflow.tracking import MlflowClient
 from test_search_integration import expected_trajectory
 
+from nas_service.run import main as run_main
 from nas_service.tracking import PARENT_RUN_ID_TAG
 from trainables.spec import format_depths, parse_depths
 
@@ -67,7 +68,8 @@ def assert_one_finished_run_per_candidate(client: MlflowClient, name: str) -> No
         assert sorted(steps) == list(range(1, EPOCHS + 1)), (run.info.run_name, steps)
 
 
-def test_ctrl_c_then_a_killed_driver_and_resume_finish_the_search(tmp_path):
+def test_ctrl_c_then_a_killed_driver_and_resume_finish_the_search(ray_session, tmp_path,
+                                                                    monkeypatch, capsys):
     """Ctrl-C while a candidate has trained one epoch; resumed, that candidate goes on from its
     checkpoint and the resumed driver is SIGKILLed (with its local Ray) part-way through it; a
     second resume ends the search with every candidate trained and logged once, the decisions
@@ -96,10 +98,12 @@ def test_ctrl_c_then_a_killed_driver_and_resume_finish_the_search(tmp_path):
     os.killpg(process.pid, signal.SIGKILL)  # the driver and the local Ray it started
     process.wait()
 
-    done = subprocess.run([sys.executable, "-m", "nas_service.run", "--resume", "--name", name],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "RAY_AUTH_MODE": "disabled"})
-    assert done.returncode == 0, done.stderr[-3000:]
+    # the last resume in the session's Ray, through the CLI's main (a process would spend 20 s
+    # starting its own Ray)
+    monkeypatch.chdir(tmp_path)
+    code = run_main(["--resume", "--name", name])
+    done = capsys.readouterr()
+    assert code == 0, done.err[-3000:]
     assert_one_finished_run_per_candidate(client, name)
     _, after = children(client, name)
     for run in after:
@@ -111,5 +115,5 @@ def test_ctrl_c_then_a_killed_driver_and_resume_finish_the_search(tmp_path):
     roles, final = expected_trajectory((1, 1, 1), 2, 2, importance_of)  # basic: delta 2
     assert {(parse_depths(r.data.params["depths"]), int(r.data.params["init_seed"])):
             r.data.params["role"] for r in after} == roles
-    assert f"Found architecture: {format_depths(final)} " in done.stdout
+    assert f"Found architecture: {format_depths(final)} " in done.out
 
