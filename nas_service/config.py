@@ -515,7 +515,8 @@ TRACKING_SCHEMES = ("", "file", "sqlite", "http", "https", "postgresql", "mysql"
 
 
 def _check_tracking_uri(uri: str) -> None:
-    """An MLflow server must answer now, and a sqlite file's folder must exist: a search must not
+    """An MLflow server must answer now, a sqlite file's folder must exist and the file, if any,
+    be an SQLite database, and the scheme must be one MLflow records runs at: a search must not
     train for hours and then fail to record its first candidate."""
     scheme = urllib.parse.urlparse(uri).scheme
     if scheme in ("http", "https"):
@@ -604,7 +605,8 @@ def _check_remote_storage(uri: str) -> None:
 
 
 def _writable_storage(path: str) -> str:
-    """Local storage must be a folder we can write; URIs (s3://, gs://) are checked by Tune."""
+    """Local storage must be a folder we can write (or create); URIs (s3://, gs://) must open
+    through pyarrow (``_check_remote_storage``)."""
     if "://" in path:
         _check_remote_storage(path)
         return path

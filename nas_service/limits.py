@@ -49,9 +49,10 @@ def cpu_cost_warnings(config: SearchConfig, data: DataSplits, deepest: Sequence[
                         f"{spec.widths[0]}), has {macs:.3g} MACs per {data.image_size}x"
                         f"{data.image_size} image: each epoch of it will take hours on CPUs "
                         "(ResNet-56 on CIFAR-10 has 1.3e+08)")
-    image_epochs = len(data.y_train) * config.training().epochs
+    epochs = config.training().epochs
+    image_epochs = len(data.y_train) * epochs
     if image_epochs > CPU_IMAGE_EPOCHS_WARNING:
-        warnings.append(f"{len(data.y_train)} training images x {config.training().epochs} "
+        warnings.append(f"{len(data.y_train)} training images x {epochs} "
                         f"epochs = {image_epochs:.3g} image-epochs per network on CPUs: consider "
                         "--max-train-images, fewer --epochs or a GPU")
     return warnings

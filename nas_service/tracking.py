@@ -281,14 +281,18 @@ def search_parent_run(client: MlflowClient, run_id: str, flag: str = "--run-id")
     """The parent run of a search; a candidate's run or a run of something else is a
     ``ConfigError`` that says what it is (and, for a candidate, which parent to give)."""
     run = existing_run(client, run_id, flag)
-    parent = run.data.tags.get(PARENT_RUN_ID_TAG)
+    _check_search_parent(run, flag)
+    return run
+
+
+def _check_search_parent(run: Run, flag: str) -> None:
+    run_id, parent = run.info.run_id, run.data.tags.get(PARENT_RUN_ID_TAG)
     if parent:
         raise ConfigError(f"{flag} {run_id}: that is the run of one candidate "
                           f"({run.info.run_name}); its search's parent run is {parent}")
     if METHOD_TAG not in run.data.tags:
         raise ConfigError(f"{flag} {run_id}: not the parent run of a search (it has no "
                           f"{METHOD_TAG} tag)")
-    return run
 
 
 def trained_network_run(client: MlflowClient, run_id: str) -> str:
@@ -297,7 +301,7 @@ def trained_network_run(client: MlflowClient, run_id: str) -> str:
     run = existing_run(client, run_id)
     if PARENT_RUN_ID_TAG in run.data.tags:
         return run_id
-    search_parent_run(client, run_id)
+    _check_search_parent(run, "--run-id")
     if FINAL_RUN_ID_TAG not in run.data.tags:
         raise ConfigError(f"--run-id {run_id}: this search has no found network (it did not "
                           "finish); give one of its candidates' runs")
