@@ -20,11 +20,10 @@ import time
 
 import numpy as np
 import ray
+from benchmark_io import environment, write_json  # this folder (scripts run from here)
 
 from scoring.actor import create_scoring_pool
 from scoring.criteria import CRITERIA, stage_score
-
-from benchmark_io import environment, write_json  # this folder (scripts run from here)
 
 
 def median_seconds(call, repeats: int) -> float:
@@ -60,7 +59,7 @@ def main(argv=None) -> dict:
         x, y = stage_features(args.samples, count)
         row = {"features": count}
         for criterion in CRITERIA:
-            row[criterion] = median_seconds(lambda: stage_score(x, y, criterion), args.repeats)
+            row[criterion] = median_seconds(lambda x=x, y=y, c=criterion: stage_score(x, y, c), args.repeats)
         rows.append(row)
         print(f"N={args.samples} F={count}: " + ", ".join(f"{c} {row[c]:.3f} s" for c in CRITERIA),
               flush=True)
@@ -70,8 +69,8 @@ def main(argv=None) -> dict:
     x, y = stage_features(args.samples, args.actor_features)
     overhead = {}
     for criterion in CRITERIA:
-        direct = median_seconds(lambda: stage_score(x, y, criterion), args.repeats)
-        remote = median_seconds(lambda: ray.get(actor.score_stages.remote([x], y, criterion)),
+        direct = median_seconds(lambda c=criterion: stage_score(x, y, c), args.repeats)
+        remote = median_seconds(lambda c=criterion: ray.get(actor.score_stages.remote([x], y, c)),
                                 args.repeats)
         overhead[criterion] = {"direct_s": direct, "actor_s": remote, "ratio": remote / direct}
         print(f"F={args.actor_features} {criterion}: direct {direct:.3f} s, through the actor "

@@ -15,6 +15,7 @@ import argparse
 import time
 
 import torch
+from benchmark_io import environment, write_json  # this folder (scripts run from here)
 
 from trainables.acceleration import Acceleration, choose_acceleration
 from trainables.datasets import load_dataset
@@ -22,8 +23,6 @@ from trainables.models import build_model
 from trainables.protocol import TrainingConfig
 from trainables.spec import ArchSpec, parse_depths
 from trainables.training import CandidateTrainer, ImageBatches, channel_stats
-
-from benchmark_io import environment, write_json  # this folder (scripts run from here)
 
 DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"  # package dataset-fashion-mnist
 

@@ -18,14 +18,13 @@ import time
 
 import ray
 import torch
+from benchmark_io import environment, write_json  # this folder (scripts run from here)
 from ray import tune
 
 from trainables.datasets import load_dataset
 from trainables.protocol import TrainingConfig
 from trainables.spec import parse_depths
 from trainables.trainable import TrialSettings, train_candidate
-
-from benchmark_io import environment, write_json  # this folder (scripts run from here)
 
 
 def fit_seconds(settings: TrialSettings, candidates: list[tuple[int, ...]], resources: dict,

@@ -17,11 +17,10 @@ import argparse
 import time
 
 import numpy as np
+from benchmark_io import environment, write_json  # this folder (scripts run from here)
 
 from scoring.bootstrap import bootstrap_stage_scores
 from scoring.criteria import CRITERIA, stage_score
-
-from benchmark_io import environment, write_json  # this folder (scripts run from here)
 
 RESNET56_STAGE_FEATURES = (256, 128, 64)
 
@@ -56,8 +55,8 @@ def main(argv=None) -> dict:
     stage_score(*stage_features(100, 8, 0), "plsvip")  # warm-up: imports, BLAS threads
     rows = []
     for criterion in args.criteria.split(","):
-        score_s = seconds(lambda: [stage_score(x, y, criterion) for x, y in stages])
-        timed_s = seconds(lambda: [bootstrap_stage_scores(x, y, criterion, args.replicates_timed, 0)
+        score_s = seconds(lambda c=criterion: [stage_score(x, y, c) for x, y in stages])
+        timed_s = seconds(lambda c=criterion: [bootstrap_stage_scores(x, y, c, args.replicates_timed, 0)
                                    for x, y in stages])
         per_replicate = timed_s / args.replicates_timed
         row = {"criterion": criterion, "score_seconds": score_s,

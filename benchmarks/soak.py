@@ -1,7 +1,7 @@
 """Long-run check: does the driver's memory grow with the number of trials?
 
 Runs a random search of ``--trials`` networks on digits through the real service path
-(``nas_service.baseline_search``: Tune, the MLflow callback, checkpoints) and prints the driver's
+(``nas_service.methods.baselines``: Tune, the MLflow callback, checkpoints) and prints the driver's
 resident memory before, after every ``--every`` finished trials, and at the end, with the growth
 per trial.  Ray has had driver memory growth bugs; a steady slope here is one.
 
@@ -15,12 +15,11 @@ import tempfile
 import time
 
 import psutil
+from benchmark_io import write_json  # this folder (scripts run from here)
 from ray import tune
 
-from nas_service.baseline_search import baseline
 from nas_service.config import parse_config
-
-from benchmark_io import write_json  # this folder (scripts run from here)
+from nas_service.methods.baselines import baseline
 
 
 def rss_mb() -> float:

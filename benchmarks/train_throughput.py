@@ -24,6 +24,7 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
+from benchmark_io import environment, write_json  # this folder (scripts run from here)
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 
@@ -32,8 +33,6 @@ from trainables.models import build_model
 from trainables.protocol import TrainingConfig
 from trainables.spec import ArchSpec, format_depths, parse_depths
 from trainables.training import CandidateTrainer, ImageBatches, channel_stats, make_optimizer
-
-from benchmark_io import environment, write_json  # this folder (scripts run from here)
 
 PAPER_TRAIN_IMAGES = 50_000
 PAPER_EPOCHS = 200
@@ -169,7 +168,7 @@ def main(argv=None) -> dict:
         for batch_size in map(int, args.batch_sizes.split(",")):
             config = TrainingConfig(epochs=1, lr=0.01, batch_size=batch_size)
 
-            def fresh_model():
+            def fresh_model(spec=spec):
                 torch.manual_seed(0)
                 return build_model(spec)
 

@@ -1,88 +1,9 @@
-"""``python -m nas_service.compare``: stage-wise, random search, ASHA and TPE at an equal budget
-beside uniform networks, over one or several seeds (``--study K``: K seeds), or one stage-wise
-search per importance criterion (``nas_service.comparison``).
-
-Settings and data are checked before Ray, MLflow and torch are imported (``nas_service.cli``).
-Flags that would apply to stage-wise alone and make the comparison unequal (the resource limits,
-``--final-epochs``) are not offered, nor ``--resume`` (a comparison is not resumable yet).
-"""
-
-from __future__ import annotations
+"""``python -m nas_service.compare``: kept for scripts and ``ray job submit``; the same command as
+``stagewise-nas compare`` (``nas_service.cli.compare``)."""
 
 import sys
-from typing import Sequence
 
-from nas_service.cli import run_command
-from nas_service.config import SEARCH_ONLY, build_parser, parse_arguments
-from nas_service.errors import ConfigError
-from scoring.criteria import CRITERIA
-
-PROG = "python -m nas_service.compare"
-# stage-wise settings the baselines cannot follow, and resuming, which a comparison cannot do yet
-NOT_COMPARABLE = ("max_macs", "max_params", "max_latency_ms", "final_epochs", "resume")
-DEFAULT_STUDY_SEEDS = 3
-
-
-def parse_criteria(text: str) -> list[str]:
-    criteria = [part.strip() for part in text.split(",")]
-    unknown = [c for c in criteria if c not in CRITERIA]
-    if unknown or len(set(criteria)) != len(criteria):
-        raise ConfigError(f"--criteria {text!r}: must be distinct names among "
-                          f"{', '.join(CRITERIA)}, separated by commas")
-    return criteria
-
-
-def parse_seeds(text: str) -> list[int]:
-    try:
-        seeds = [int(part) for part in text.split(",")]
-    except ValueError:
-        raise ConfigError(f"--seeds {text!r}: must be integers separated by commas, e.g. 0,1,2") from None
-    return seeds
-
-
-def study_seeds(seeds_text: str | None, study: int | None, seed: int) -> list[int]:
-    """``--seeds`` as given, else ``--study K`` seeds from ``--seed`` on, else ``--seed``."""
-    if study is not None and study < 1:
-        raise ConfigError(f"--study {study}: must be at least 1 seed")
-    if seeds_text and study is not None:
-        raise ConfigError(f"--study {study} and --seeds {seeds_text}: give one of them")
-    if seeds_text:
-        return parse_seeds(seeds_text)
-    return list(range(seed, seed + (study or 1)))
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser(PROG, "Stage-wise, random search, ASHA and TPE at an equal budget, "
-                          "beside uniform networks.", omit=(*SEARCH_ONLY, *NOT_COMPARABLE))
-    parser.add_argument("--seeds", help="repeat with these seeds, e.g. 0,1,2 (default: --seed)")
-    parser.add_argument("--study", type=int, nargs="?", const=DEFAULT_STUDY_SEEDS, metavar="K",
-                        help=f"repeat with K seeds from --seed on (default K: "
-                        f"{DEFAULT_STUDY_SEEDS}); mean and spread in study.md")
-    parser.add_argument("--criteria", help="compare importance criteria instead of search "
-                        f"methods, e.g. {','.join(CRITERIA)}")
-
-    def command() -> None:
-        arguments = vars(parser.parse_args(argv))
-        seeds_text = arguments.pop("seeds", None)
-        study = arguments.pop("study", None)
-        criteria_text = arguments.pop("criteria", None)
-        config = parse_arguments(arguments, default_name="compare-{dataset}-{time}",
-                                 needs_validation=True)
-        criteria = parse_criteria(criteria_text) if criteria_text else None
-        if criteria and (seeds_text or study is not None):
-            raise ConfigError("--criteria runs one search per criterion with --seed; --seeds and "
-                              "--study repeat the comparison of search methods")
-        seeds = study_seeds(seeds_text, study, config.seed)
-        data = config.load_data()
-        from nas_service.comparison import compare, compare_criteria  # heavy, once checked
-
-        if criteria:
-            compare_criteria(config, criteria, data)
-        else:
-            compare(config, seeds, data)
-
-    return run_command(PROG, command)
-
+from nas_service.cli.compare import main
 
 if __name__ == "__main__":
     sys.exit(main())

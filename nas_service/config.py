@@ -17,19 +17,20 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from nas_service.budget import Budget
-from nas_service.errors import ConfigError
-from nas_service.growth import NO_GROWTH_POLICIES
+from nas_service.core.budget import Budget
+from nas_service.core.errors import ConfigError
+from nas_service.core.growth import NO_GROWTH_POLICIES
 from scoring.criteria import CRITERIA, get_criterion
-from trainables.datasets import LOADERS, DatasetError, load_dataset, loader_options
+from trainables.datasets import LOADERS, DatasetError, load_dataset, loader, loader_options
 from trainables.metrics.emissions import known_countries
-from trainables.module_types import MODULE_TYPES
+from trainables.module_types import MODULE_TYPES, module_type
 from trainables.protocol import COMPILE_CHOICES, PRECISIONS, PRESETS, TrainingConfig
 from trainables.spec import ArchSpec, min_image_size, parse_depths
 
@@ -156,7 +157,7 @@ class SearchConfig:
             raise ConfigError(f"--stages {stages}: {data.name} images are {side}x{side}, and "
                               f"{stages} stages need at least {min_image_size(stages)}x"
                               f"{min_image_size(stages)} (every stage after the first halves "
-                              f"them; --module {self.module} has {MODULE_TYPES[self.module].stages}"
+                              f"them; --module {self.module} has {module_type(self.module).stages}"
                               f" by default): give fewer --stages{resize}")
         try:
             self.network_spec(self.start_depths, data)
@@ -194,7 +195,8 @@ def _module_defaults(field: str) -> str:
 
 
 FLAG_HELP = {
-    "dataset": f"data set: {', '.join(LOADERS)}",
+    "dataset": f"data set: {', '.join(LOADERS)}, or the import path package.module:function "
+               "of your own loader",
     "data_dir": "folder of the data set's files (cifar10/100, idx, imagefolder)",
     "image_size": "resize images to this side (synthetic, imagefolder: default 32; "
                   "tinyimagenet: default 64)",
@@ -209,7 +211,8 @@ FLAG_HELP = {
     "delta": f"modules added to a stage when it grows (default: {_module_defaults('delta')})",
     "references": "uniform networks to train after the search for comparison, as modules per "
                   "stage, e.g. 7,9,18 (ResNet44/56/110)",
-    "module": f"module type: {', '.join(MODULE_TYPES)}",
+    "module": f"module type: {', '.join(MODULE_TYPES)}, or the import path "
+              "package.module:ATTRIBUTE of your own ModuleType",
     "width": "channels of the first stage, doubled at every stage (default: "
              f"{_module_defaults('base_width')})",
     "preset": f"training protocol: {', '.join(PRESETS)}",
@@ -393,15 +396,20 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
         value = getattr(config, flag)
         if value and not value.startswith("runs:/"):
             setattr(config, flag, os.path.expanduser(value))
-    _require(config.dataset in LOADERS, "dataset", config.dataset, f"must be one of {', '.join(LOADERS)}")
-    _require(config.module in MODULE_TYPES, "module", config.module,
-             f"must be one of {', '.join(MODULE_TYPES)}")
-    module_type = MODULE_TYPES[config.module]
+    _check_dataset("dataset", config.dataset)
+    _require(config.module in MODULE_TYPES or ":" in config.module, "module", config.module,
+             f"must be one of {', '.join(MODULE_TYPES)} or an import path "
+             "package.module:ATTRIBUTE of a ModuleType")
+    try:
+        kind = module_type(config.module)
+    except ValueError as error:
+        reason = str(error).removeprefix(f"module {config.module!r} ")
+        raise ConfigError(f"--module {config.module!r}: {reason}") from None
     if config.stages is None and config.initial_depths:
         config.stages = len(str(config.initial_depths).split("-"))
     for flag in ("m0", "stages", "delta"):  # the module type's defaults
         if getattr(config, flag) is None:
-            setattr(config, flag, getattr(module_type, flag))
+            setattr(config, flag, getattr(kind, flag))
     _require(config.width is None or config.width >= 1, "width", config.width,
              "must be at least 1")
     _require(config.preset in PRESETS, "preset", config.preset, f"must be one of {', '.join(PRESETS)}")
@@ -424,8 +432,8 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
                  "does not exist: give a checkpoint folder or runs:/<run id>")
     _require(config.finetune_epochs is None or config.transfer_from or config.transfer_to,
              "finetune-epochs", config.finetune_epochs, "needs --transfer-from or --transfer-to")
-    _require(config.transfer_to is None or config.transfer_to in LOADERS, "transfer-to",
-             config.transfer_to, f"must be one of {', '.join(LOADERS)}")
+    if config.transfer_to is not None:
+        _check_dataset("transfer-to", config.transfer_to)
     _require(config.transfer_data_dir is None or config.transfer_to, "transfer-data-dir",
              config.transfer_data_dir, "needs --transfer-to")
     for flag in ("epochs", "batch_size", "max_train_images", "finetune_epochs", "final_epochs"):
@@ -489,6 +497,33 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
     if config.resume or str(config.transfer_from).startswith("runs:/"):
         require_existing_store(config.tracking_uri)
     return config
+
+
+BASELINE_METHODS = ("random", "asha", "tpe")
+
+
+def check_baseline(config: SearchConfig, method: str, samples: int | None) -> None:
+    """A baseline needs a known method and something that bounds it (a sample count or budget)."""
+    if method not in BASELINE_METHODS:
+        raise ConfigError(f"--method {method!r}: must be one of {', '.join(BASELINE_METHODS)}")
+    if samples is not None and samples < 1:
+        raise ConfigError(f"--samples {samples}: must be at least 1")
+    if samples is not None and config.resume:
+        raise ConfigError(f"--samples {samples}: --resume continues with the saved search's "
+                          "number of networks, so this would be ignored")
+    if samples is None and config.budget_images is None and not config.resume:
+        raise ConfigError("--samples or --budget-images is required for a baseline")
+
+
+def _check_dataset(flag: str, name: str) -> None:
+    """A built-in data set, or an import path that imports to a loader function."""
+    _require(name in LOADERS or ":" in name, flag, name,
+             f"must be one of {', '.join(LOADERS)} or an import path package.module:function")
+    try:
+        loader(name)
+    except DatasetError as error:
+        reason = str(error).removeprefix(f"--dataset {name!r} ")
+        raise ConfigError(f"--{flag} {name!r}: {reason}") from None
 
 
 def _check_criterion(name: str) -> None:
@@ -646,6 +681,23 @@ def parse_arguments(arguments: dict[str, Any], default_name: str = DEFAULT_NAME,
             raise ConfigError(f"--config {path}: {refused[0].replace('_', '-')} does not apply to "
                               "this command (it is not one of its flags either)")
     settings.update(arguments)
+    return _resolved(settings, default_name, needs_validation)
+
+
+def resolve(config: SearchConfig, default_name: str = DEFAULT_NAME,
+            needs_validation: bool = False) -> SearchConfig:
+    """A ``SearchConfig`` built in Python, checked exactly as the command line checks its flags
+    (the settings that differ from the defaults count as given).  Returns a new, validated
+    config with the defaults that depend on the working directory and the time filled in;
+    ``config`` itself is left as it was.  Raises ``ConfigError`` naming the bad setting."""
+    defaults = SearchConfig()
+    given = {f.name: getattr(config, f.name) for f in fields(SearchConfig)
+             if getattr(config, f.name) != getattr(defaults, f.name)}
+    return _resolved(given, default_name, needs_validation)
+
+
+def _resolved(settings: dict[str, Any], default_name: str, needs_validation: bool) -> SearchConfig:
+    """The settings given (flags, a YAML file or a Python config), typed and validated."""
     types = {f.name: f.type for f in fields(SearchConfig)}
     typed = {name: _check_type(name, value, types[name]) for name, value in settings.items()}
     if typed.get("initial_depths") and "stages" in typed:

@@ -4,10 +4,11 @@ busy for days."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from nas_service.config import SearchConfig
-from nas_service.errors import ConfigError
+from nas_service.core.errors import ConfigError
 
 # beyond these a CPU trains one network for hours (ResNet-56 on CIFAR-10: 0.13 G MACs per image,
 # 50,000 images x 200 epochs = 1e7 image-epochs, days on a CPU)

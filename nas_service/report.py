@@ -1,51 +1,9 @@
-"""``python -m nas_service.report``: a search's report, rebuilt from MLflow alone
-(``nas_service.reporting`` writes it).
-
-The store and the run are checked before the seconds of imports the report needs (matplotlib,
-pandas, MLflow, torch), so a wrong ``--tracking-uri`` or ``--run-id`` is one line at once.
-"""
-
-from __future__ import annotations
+"""``python -m nas_service.report``: kept for scripts and ``ray job submit``; the same command as
+``stagewise-nas report`` (``nas_service.cli.report``)."""
 
 import sys
-from pathlib import Path
-from typing import Sequence
 
-from nas_service.config import OneLineParser, default_tracking_uri, require_existing_store
-from nas_service.errors import ConfigError
-
-PROG = "python -m nas_service.report"
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = OneLineParser(prog=PROG, description="Rebuild a search's report from MLflow.")
-    parser.add_argument("--experiment", default="stagewise-nas", help="MLflow experiment name")
-    parser.add_argument("--run-id", help="parent run id (default: the newest stage-wise search)")
-    parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: "
-                        "$MLFLOW_TRACKING_URI, else sqlite:///<cwd>/mlflow.db)")
-    parser.add_argument("--output", help="folder for report.md and plots (default: ./report-<run>)")
-    args = parser.parse_args(argv)
-    tracking_uri = default_tracking_uri(args.tracking_uri)
-    try:
-        require_existing_store(tracking_uri)
-    except ConfigError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 2
-    from mlflow.tracking import MlflowClient
-
-    from nas_service.reporting import ReportError, find_parent_run, write_report
-
-    client = MlflowClient(tracking_uri)
-    try:
-        parent = find_parent_run(client, args.experiment, args.run_id)
-    except ReportError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 2
-    output = Path(args.output or f"report-{parent.info.run_name}")
-    for path in write_report(client, parent.info.run_id, output):
-        print(path)
-    return 0
-
+from nas_service.cli.report import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -12,9 +12,10 @@ import logging
 import math
 import subprocess
 import tempfile
-from pathlib import Path
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from pathlib import Path
+from typing import Any
 
 import mlflow.pytorch
 import numpy as np
@@ -27,12 +28,11 @@ from ray.tune import Callback
 from ray.tune.result import AUTO_RESULT_KEYS
 from ray.tune.utils import flatten_dict
 
-from nas_service.errors import ConfigError
-from nas_service.searcher import run_name
-from trainables.spec import ArchSpec, format_depths
+from nas_service.core.errors import ConfigError
+from nas_service.core.trials import run_name
 from trainables.checkpoints import ARCHITECTURE_FILE, CHECKPOINT_FILE
-from trainables.protocol import CONTINUES_KEY, EXTRA_EPOCHS_KEY
-from trainables.trainable import INIT_SEED_KEY, trial_identity
+from trainables.spec import ArchSpec, format_depths
+from trainables.trial_config import CONTINUES_KEY, EXTRA_EPOCHS_KEY, INIT_SEED_KEY, trial_identity
 
 PARENT_RUN_ID_TAG = "mlflow.parentRunId"
 METHOD_TAG = "nas.method"
@@ -122,10 +122,7 @@ class MLflowTrialCallback(Callback):
     def _existing_run(self, trial_id: str) -> str | None:
         """The child run of ``trial_id`` when a resumed search meets a trial logged before the
         driver died (after the last state Tune saved)."""
-        runs = self.client.search_runs(
-            [self.client.get_run(self.parent_run_id).info.experiment_id],
-            f"tags.`{PARENT_RUN_ID_TAG}` = '{self.parent_run_id}' and "
-            f"tags.`{TRIAL_ID_TAG}` = '{trial_id}'")
+        runs = child_runs(self.client, self.parent_run_id, f"tags.`{TRIAL_ID_TAG}` = '{trial_id}'")
         return runs[0].info.run_id if runs else None
 
     def on_trial_start(self, iteration, trials, trial, **info) -> None:
@@ -236,23 +233,32 @@ def log_decisions(client: MlflowClient, parent_run_id: str, record: dict) -> Non
     client.log_batch(parent_run_id, metrics=metrics, tags=tags)
 
 
-def find_parent_run(client: MlflowClient, experiment: str, name: str, method: str) -> str | None:
-    """The newest parent run called ``name`` of ``method`` in ``experiment``, if any."""
+def find_parent_run(client: MlflowClient, experiment: str, method: str,
+                    name: str | None = None) -> Run | None:
+    """The newest parent run of ``method`` in ``experiment`` (called ``name``, if given)."""
     found = client.get_experiment_by_name(experiment)
     if found is None:
         return None
     runs = client.search_runs([found.experiment_id], f"tags.`{METHOD_TAG}` = '{method}'",
                               order_by=["attributes.start_time DESC"])
-    return next((run.info.run_id for run in runs
-                 if run.info.run_name == name and PARENT_RUN_ID_TAG not in run.data.tags), None)
+    return next((run for run in runs if PARENT_RUN_ID_TAG not in run.data.tags
+                 and (name is None or run.info.run_name == name)), None)
+
+
+def child_runs(client: MlflowClient, parent: Run | str, condition: str = "") -> list[Run]:
+    """The child runs of a search's parent run (a ``Run`` or its id), optionally only those
+    that meet an MLflow filter ``condition`` too (``"attributes.status = 'FINISHED'"``)."""
+    if isinstance(parent, str):
+        parent = client.get_run(parent)
+    query = f"tags.`{PARENT_RUN_ID_TAG}` = '{parent.info.run_id}'"
+    return client.search_runs([parent.info.experiment_id],
+                              f"{query} and {condition}" if condition else query)
 
 
 def trial_runs(client: MlflowClient, parent_run_id: str) -> dict[str, Run]:
     """trial id -> the MLflow child run of ``parent_run_id`` that trial logs to."""
-    parent = client.get_run(parent_run_id)
-    runs = client.search_runs([parent.info.experiment_id],
-                              filter_string=f"tags.`{PARENT_RUN_ID_TAG}` = '{parent_run_id}'")
-    return {run.data.tags[TRIAL_ID_TAG]: run for run in runs if TRIAL_ID_TAG in run.data.tags}
+    return {run.data.tags[TRIAL_ID_TAG]: run for run in child_runs(client, parent_run_id)
+            if TRIAL_ID_TAG in run.data.tags}
 
 
 def mark_budget_spent(tracking_uri: str, parent_run_id: str) -> None:

@@ -5,7 +5,7 @@ the third or fourth decimal.  Re-scoring each network on resampled copies of the
 shows how much of that difference is the choice of images.  A and T are scored on the same images
 (``trainables.features.scoring_sample``) and here draw the same resamples (the generator depends on
 the seed and the labels only), so replicate b of A pairs with replicate b of T and
-``nas_service.growth.stage_confidence`` turns the pairs into a probability.
+``nas_service.core.growth.stage_confidence`` turns the pairs into a probability.
 """
 
 from __future__ import annotations

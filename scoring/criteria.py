@@ -7,8 +7,8 @@ with the same signature."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pkgutil import resolve_name
-from typing import Callable
 
 import numpy as np
 

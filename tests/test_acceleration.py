@@ -4,8 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from trainables.acceleration import (EXPECTED_COMPILE_SPEEDUP, Acceleration, choose_acceleration,
-                                     decide_compile, fits_in_memory)
+from trainables.acceleration import (
+    EXPECTED_COMPILE_SPEEDUP,
+    Acceleration,
+    choose_acceleration,
+    decide_compile,
+    fits_in_memory,
+)
 from trainables.datasets import load_dataset
 from trainables.models import build_model
 from trainables.protocol import TrainingConfig
@@ -108,7 +113,7 @@ def test_on_a_gpu_both_placements_serve_the_same_batches():
     batches = [list(ImageBatches(images, labels, mean, std, device, on_device).batches(
         128, torch.Generator().manual_seed(1), augment_padding=4, flip=True))
         for on_device in (True, False)]
-    for (x_device, y_device), (x_host, y_host) in zip(*batches):
+    for (x_device, y_device), (x_host, y_host) in zip(*batches, strict=True):
         assert x_device.is_cuda and x_host.is_cuda
         torch.testing.assert_close(x_device, x_host)
         assert torch.equal(y_device, y_host)

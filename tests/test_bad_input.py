@@ -292,7 +292,7 @@ AFTER_RAY = {  # only the cluster knows what it holds
 # its exit status and whether Ray had been imported by then
 RUN_ALL = """
 import contextlib, io, json, os, sys
-from nas_service.run import main
+from nas_service.cli.run import main
 cases, results = json.load(open(sys.argv[1])), {}
 for name, (argv, cwd, variables) in cases.items():
     os.chdir(cwd)
@@ -347,7 +347,7 @@ def test_bad_input_fails_before_ray_in_one_line(before_ray_results, name):
 def test_impossible_resources_fail_before_any_trial(ray_session, tmp_path, monkeypatch, capsys,
                                                     build):
     """In the test session's Ray (a CLI process would spend 15 s starting its own)."""
-    from nas_service.run import main
+    from nas_service.cli.run import main
 
     monkeypatch.chdir(tmp_path)
     argv, fragment = build(tmp_path)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nas_service.growth import stage_confidence, winning_stages
+from nas_service.core.growth import stage_confidence, winning_stages
 from scoring.bootstrap import bootstrap_indices, bootstrap_stage_scores
 from scoring.criteria import stage_score
 

@@ -1,5 +1,5 @@
-from nas_service.budget import Budget, spent_by
-from nas_service.stopper import BudgetStopper
+from nas_service.core.budget import Budget, spent_by
+from nas_service.tune.stopper import BudgetStopper
 
 
 def test_spent_sums_the_last_results():
@@ -63,8 +63,14 @@ def test_a_resumed_stopper_counts_what_was_spent_before_from_mlflow(tracking_uri
 
     from mlflow.tracking import MlflowClient
 
-    from nas_service.tracking import (PARENT_RUN_ID_TAG, TRIAL_ID_TAG, budget_was_spent,
-                                      last_trial_measures, mark_budget_spent, start_parent_run)
+    from nas_service.tracking import (
+        PARENT_RUN_ID_TAG,
+        TRIAL_ID_TAG,
+        budget_was_spent,
+        last_trial_measures,
+        mark_budget_spent,
+        start_parent_run,
+    )
 
     client = MlflowClient(tracking_uri)
     parent = start_parent_run(client, "budget", "search", "stagewise", {})

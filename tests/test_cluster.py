@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from nas_service.cluster import trial_resources
 from nas_service.config import ConfigError
 from nas_service.tracking import NODE_ID_TAG, PARENT_RUN_ID_TAG
+from nas_service.tune.cluster import trial_resources
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 BIN = Path(sys.executable).parent

@@ -6,14 +6,15 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from nas_service.compare import main as compare_main, parse_criteria
-from nas_service.comparison import compare_criteria
-from nas_service.search_quality import hypervolume
-from trainables.spec import parse_depths
+from nas_service.cli.compare import main as compare_main
+from nas_service.cli.compare import parse_criteria
 from nas_service.config import ConfigError, parse_config
-from nas_service.stagewise import search
-from nas_service.space import DepthSpace
+from nas_service.core.search_quality import hypervolume
+from nas_service.core.space import DepthSpace
+from nas_service.methods.comparison import compare_criteria
+from nas_service.methods.stagewise import search
 from nas_service.tracking import BUDGET_SPENT_TAG, FINAL_RUN_ID_TAG, METHOD_TAG, PARENT_RUN_ID_TAG
+from trainables.spec import parse_depths
 
 pytestmark = pytest.mark.integration
 
@@ -122,7 +123,7 @@ def test_criteria_comparison_runs_one_search_per_criterion(ray_session, tmp_path
 
     # per criterion: iteration 1 is the start, iteration 2 the final architecture; the reference
     # trained once after them
-    assert list(zip(table["criterion"], table["iteration"].fillna(0))) == [
+    assert list(zip(table["criterion"], table["iteration"].fillna(0), strict=True)) == [
         ("inffs", 1), ("inffs", 2), ("ilfs", 1), ("ilfs", 2), ("uniform", 0)]
     assert table["depths"].iloc[-1] == "2-2-2" and table["test acc (%)"].iloc[-1] > 0
     assert (table.loc[table["iteration"] == 1, "depths"] == "1-1-1").all()

@@ -85,8 +85,8 @@ def test_unwritable_storage_path(tmp_path):
 
 
 def test_baseline_and_compare_flags_fail_before_ray(capsys):
-    from nas_service.baselines import main as baselines_main
-    from nas_service.compare import main as compare_main
+    from nas_service.cli.baselines import main as baselines_main
+    from nas_service.cli.compare import main as compare_main
 
     assert baselines_main(["--method", "random"]) == 2
     assert "--samples or --budget-images" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""A found network on another data set (``--transfer-to``, ``nas_service.transfer_to``): what the
+"""A found network on another data set (``--transfer-to``, ``nas_service.cli.transfer_to``): what the
 fine-tuned copy takes from the search's weights, the uniform network of closest MACs, and a real
 search on digits whose found network then trains on 3-channel synthetic images."""
 
@@ -10,12 +10,12 @@ import pytest
 import torch
 from mlflow.tracking import MlflowClient
 
-from nas_service.cross_dataset import transfer_trials
-from trainables.metrics.uniform import closest_uniform_depths
-from nas_service.run import main as run_main
+from nas_service.cli.run import main as run_main
+from nas_service.methods.cross_dataset import transfer_trials
 from nas_service.tracking import PARENT_RUN_ID_TAG, downloaded_checkpoint
 from trainables.checkpoints import read_checkpoint
 from trainables.metrics.size import count_macs
+from trainables.metrics.uniform import closest_uniform_depths
 from trainables.models import build_model
 from trainables.spec import ArchSpec
 from trainables.transfer import Donor, adapt_input_conv, transfer_weights

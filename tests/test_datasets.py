@@ -44,8 +44,9 @@ def test_idx_folder_gz_and_raw(tmp_path, compress):
     np.testing.assert_array_equal(data.x_test[:, 0], written["t10k"][0])
     np.testing.assert_array_equal(data.y_test, written["t10k"][1])
     # every training image is one of the written ones, with its own label
-    lookup = {img.tobytes(): label for img, label in zip(*written["train"])}
-    assert all(lookup[img[0].tobytes()] == label for img, label in zip(data.x_train, data.y_train))
+    lookup = {img.tobytes(): label for img, label in zip(*written["train"], strict=True)}
+    assert all(lookup[img[0].tobytes()] == label
+               for img, label in zip(data.x_train, data.y_train, strict=True))
 
 
 def test_idx_header_is_checked(tmp_path):

@@ -11,9 +11,9 @@ import pytest
 import torch
 from mlflow.tracking import MlflowClient
 
+from nas_service.cli.export import main as export_main
 from nas_service.config import parse_config
-from nas_service.export import main as export_main
-from nas_service.stagewise import search
+from nas_service.methods.stagewise import search
 from nas_service.tracking import FINAL_RUN_ID_TAG
 from trainables.models import build_model
 from trainables.spec import ArchSpec
@@ -97,7 +97,7 @@ def test_an_unknown_run_is_a_clear_error(found, capsys):
 
 
 def test_ensemble_of_the_best_candidates(found):
-    from nas_service.ensemble import ensemble
+    from nas_service.reporting.ensemble import ensemble
 
     record = ensemble(found["uri"], top=2, run_id=found["parent"])
     client = MlflowClient(found["uri"])
@@ -107,7 +107,7 @@ def test_ensemble_of_the_best_candidates(found):
     best_two = sorted(children.values(), key=lambda r: -r.data.metrics["val_accuracy"])[:2]
     assert record["members"] == [r.info.run_name for r in best_two]
     # the test split is rebuilt from the saved settings: members score what their runs logged
-    for name, accuracy in zip(record["members"], record["member_test_accuracy"]):
+    for name, accuracy in zip(record["members"], record["member_test_accuracy"], strict=True):
         assert accuracy == pytest.approx(children[name].data.metrics["test_accuracy"], abs=1e-9)
     assert record["params"] == sum(int(children[n].data.metrics["params"])
                                    for n in record["members"])

@@ -13,19 +13,19 @@ import argparse
 
 import pytest
 
-import nas_service.baseline_search
-import nas_service.comparison
-import nas_service.cross_dataset
-import nas_service.run
-import nas_service.single
-import nas_service.stagewise
-from nas_service.baselines import main as baselines_main
-from nas_service.compare import main as compare_main
-from nas_service.comparison import METHODS, method_config, uniform_networks
+import nas_service.api
+import nas_service.methods.baselines
+import nas_service.methods.comparison
+import nas_service.methods.cross_dataset
+import nas_service.methods.single
+import nas_service.methods.stagewise
+from nas_service.cli.baselines import main as baselines_main
+from nas_service.cli.compare import main as compare_main
+from nas_service.cli.run import main as run_main
+from nas_service.cli.train import main as train_main
+from nas_service.cli.transfer_to import main as transfer_to_main
 from nas_service.config import OMITTED_KEY, SearchConfig
-from nas_service.run import main as run_main
-from nas_service.train import main as train_main
-from nas_service.transfer_to import main as transfer_to_main
+from nas_service.methods.comparison import METHODS, method_config, uniform_networks
 from trainables.datasets import load_dataset
 
 # setting -> (the flag's text, the value the settings must then hold); none is a default
@@ -104,16 +104,16 @@ def captured(monkeypatch):
         calls["search"] = (config,)
         return {"settings": config, "measures": {"mlflow_run_id": "found"}, "depths": "1-1-1"}
 
-    monkeypatch.setattr(nas_service.stagewise, "search", search)
-    for module, name in ((nas_service.baseline_search, "baseline"),
-                         (nas_service.comparison, "compare"),
-                         (nas_service.single, "train_one"),
-                         (nas_service.cross_dataset, "transfer_found_network")):
+    monkeypatch.setattr(nas_service.methods.stagewise, "search", search)
+    for module, name in ((nas_service.methods.baselines, "baseline"),
+                         (nas_service.methods.comparison, "compare"),
+                         (nas_service.methods.single, "train_one"),
+                         (nas_service.methods.cross_dataset, "transfer_found_network")):
         monkeypatch.setattr(module, name, lambda *args, name=name, **kwargs:
                             calls.__setitem__(name, args) or {})
-    monkeypatch.setattr(nas_service.cross_dataset, "transfer_started", lambda config: False)
+    monkeypatch.setattr(nas_service.methods.cross_dataset, "transfer_started", lambda config: False)
     # the resource limits reach the searcher through the search's settings (checked there)
-    monkeypatch.setattr(nas_service.run, "growth_costs", lambda config, data: None)
+    monkeypatch.setattr(nas_service.api, "growth_costs", lambda config, data: None)
     return calls
 
 

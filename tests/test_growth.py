@@ -1,7 +1,14 @@
+import itertools
+
 import pytest
 
-from nas_service.growth import (deepen_all, grow_depths, grow_within_limits, stage_confidence,
-                                 winning_stages)
+from nas_service.core.growth import (
+    deepen_all,
+    grow_depths,
+    grow_within_limits,
+    stage_confidence,
+    winning_stages,
+)
 
 
 def test_t_deepens_every_stage():
@@ -27,8 +34,8 @@ def test_growth_uses_delta():
 def test_authors_stored_trajectory_is_reproducible_by_the_rule():
     # the trajectory stored with the authors' code (ResNet, PLS, m0 6, delta 2)
     trajectory = [(6, 8, 6), (8, 10, 6), (10, 12, 6), (10, 12, 8), (10, 14, 8)]
-    for before, after in zip(trajectory, trajectory[1:]):
-        grew = [b != a for b, a in zip(before, after)]
+    for before, after in itertools.pairwise(trajectory):
+        grew = [b != a for b, a in zip(before, after, strict=True)]
         scores_t = [1.0 if g else 0.0 for g in grew]
         assert grow_depths(before, [0.5] * 3, scores_t, 2) == after
 
@@ -60,7 +67,7 @@ def test_min_confidence_blocks_a_growth_the_strict_rule_makes():
 
 def linear_costs(per_module):
     """MACs linear in the modules of each stage, like a residual network's."""
-    return lambda depths: {"macs": sum(c * m for c, m in zip(per_module, depths)),
+    return lambda depths: {"macs": sum(c * m for c, m in zip(per_module, depths, strict=True)),
                            "params": float(sum(depths))}
 
 

@@ -6,7 +6,7 @@ from mlflow.tracking import MlflowClient
 
 from nas_service.config import parse_config
 from nas_service.limits import growth_costs
-from nas_service.stagewise import search
+from nas_service.methods.stagewise import search
 from nas_service.tracking import PARENT_RUN_ID_TAG
 
 pytestmark = pytest.mark.integration
@@ -23,12 +23,12 @@ def test_a_search_grows_within_max_macs_and_continues_its_candidates(ray_session
                            "--name", "limited"])
     record = search(config, config.load_data(), growth_costs(config, config.load_data()))
     step, = record["iterations"]
-    wins = [t > a for a, t in zip(step["importance_A"], step["importance_T"])]
+    wins = [t > a for a, t in zip(step["importance_A"], step["importance_T"], strict=True)]
     assert step["grows"] == wins
     grown = [stage for stage in range(3) if step["next"].split("-")[stage] == "3"]
     if sum(wins) >= 1:  # every stage adds the same MACs: the largest gain goes first, alone
         gains = [t - a if won else float("-inf")
-                 for a, t, won in zip(step["importance_A"], step["importance_T"], wins)]
+                 for a, t, won in zip(step["importance_A"], step["importance_T"], wins, strict=True)]
         assert grown == [gains.index(max(gains))]
         assert step["held_back_by_limit"] == [i + 1 for i in range(3) if wins[i] and i not in grown]
         assert step["bound_by"] == (["macs"] if sum(wins) >= 2 else [])

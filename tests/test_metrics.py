@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from trainables.metrics.architecture import describe_spec
+from trainables.metrics.emissions import EpochEmissions, known_countries
 from trainables.metrics.latency import cpu_latency_ms
 from trainables.metrics.size import memory_mb
-from trainables.metrics.emissions import EpochEmissions, known_countries
 from trainables.models import build_model
 from trainables.spec import ArchSpec
 

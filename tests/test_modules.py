@@ -9,7 +9,7 @@ import torchvision
 from mlflow.tracking import MlflowClient
 
 from nas_service.config import parse_config
-from nas_service.stagewise import search
+from nas_service.methods.stagewise import search
 from nas_service.tracking import PARENT_RUN_ID_TAG
 from trainables.metrics.size import count_macs, count_parameters
 from trainables.models import build_model

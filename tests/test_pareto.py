@@ -1,6 +1,6 @@
 import pytest
 
-from nas_service.pareto import pareto_front
+from nas_service.core.pareto import pareto_front
 
 
 def test_hand_made_front():

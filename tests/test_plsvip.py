@@ -1,9 +1,8 @@
 import numpy as np
 import pytest
 
-from scoring.criteria import stage_score
+from scoring.criteria import get_criterion, stage_score
 from scoring.plsvip import plsvip, vip_scores
-from scoring.criteria import get_criterion
 
 
 def test_vip_formula_on_hand_computed_matrices():

@@ -5,7 +5,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from nas_service import ensemble, export, report
-from nas_service.run import main as run_main
+from nas_service.cli.run import main as run_main
 from nas_service.tracking import PARENT_RUN_ID_TAG, start_parent_run
 
 

@@ -85,7 +85,7 @@ def test_widths_double_per_stage_by_default():
 def test_describe_cli_prints_resnet56(capsys):
     import json
 
-    from nas_service.describe import main
+    from nas_service.cli.describe import main
 
     assert main(["--depths", "9-9-9"]) == 0
     described = json.loads(capsys.readouterr().out)

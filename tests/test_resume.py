@@ -11,7 +11,7 @@ import time
 from mlflow.tracking import MlflowClient
 from test_search_integration import expected_trajectory
 
-from nas_service.run import main as run_main
+from nas_service.cli.run import main as run_main
 from nas_service.tracking import PARENT_RUN_ID_TAG
 from trainables.spec import format_depths, parse_depths
 

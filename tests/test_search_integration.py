@@ -12,11 +12,11 @@ import pytest
 import torch
 from mlflow.tracking import MlflowClient
 
+from nas_service.cli.report import main as report_main
 from nas_service.config import parse_config
-from nas_service.growth import deepen_all, grow_depths
-from nas_service.reporting import PLOTS
-from nas_service.report import main as report_main
-from nas_service.stagewise import search
+from nas_service.core.growth import deepen_all, grow_depths
+from nas_service.methods.stagewise import search
+from nas_service.reporting.report import PLOTS
 from nas_service.tracking import FINAL_RUN_ID_TAG, PARENT_RUN_ID_TAG
 from scoring.actor import create_scoring_pool
 from scoring.criteria import stage_score

@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 import torch
 
-from nas_service.experiment import NeverReportedFilter
-from nas_service.compare import study_seeds
-from nas_service.errors import ConfigError
-from nas_service.search_quality import hypervolume, mean_and_spread, uniform_gap
+from nas_service.cli.compare import study_seeds
+from nas_service.core.errors import ConfigError
+from nas_service.core.search_quality import hypervolume, mean_and_spread, uniform_gap
+from nas_service.tune.experiment import NeverReportedFilter
 from trainables.checkpoints import ARCHITECTURE_FILE, CHECKPOINT_FILE
 from trainables.datasets import load_dataset
 from trainables.evaluation import checkpoint_test_accuracy
@@ -123,7 +123,7 @@ def test_the_best_network_stopped_early_is_tested_from_its_checkpoint(tmp_path):
     from mlflow.tracking import MlflowClient
     from ray import tune
 
-    from nas_service.baseline_search import evaluate_best_stopped_early
+    from nas_service.methods.baselines import evaluate_best_stopped_early
     from nas_service.tracking import TEST_ACCURACY_SOURCE_TAG
 
     data = load_dataset("digits", seed=0)

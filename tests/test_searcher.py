@@ -3,7 +3,8 @@
 import pytest
 from ray.tune.search import Searcher
 
-from nas_service.searcher import StageWiseSearcher, run_name
+from nas_service.core.trials import run_name
+from nas_service.tune.searcher import StageWiseSearcher
 
 TRIAL_COUNTER = iter(range(10_000))
 

@@ -12,8 +12,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 from test_resume import children, epoch_times, wait_for
 
-from nas_service.baselines import main as baselines_main
-from nas_service.cli import run_command
+from nas_service.cli.baselines import main as baselines_main
+from nas_service.cli.common import run_command
 
 EPOCHS = 2
 SAMPLES = 1

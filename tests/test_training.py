@@ -8,8 +8,14 @@ from trainables.features import pool_stage_output, scoring_sample, stage_feature
 from trainables.models import build_model
 from trainables.protocol import PRESETS, TrainingConfig
 from trainables.spec import ArchSpec
-from trainables.training import (CandidateTrainer, ImageBatches, channel_stats, evaluate,
-                                 learning_rate, make_optimizer)
+from trainables.training import (
+    CandidateTrainer,
+    ImageBatches,
+    channel_stats,
+    evaluate,
+    learning_rate,
+    make_optimizer,
+)
 
 
 def test_paper_schedule_divides_by_ten_at_100_and_150():
@@ -23,7 +29,7 @@ def test_crop_moves_content_by_at_most_the_padding():
     images = torch.arange(2 * 8 * 8, dtype=torch.float32).reshape(2, 1, 8, 8) + 1
     cropped = random_crop(images, 2, generator)
     assert cropped.shape == images.shape
-    for original, shifted in zip(images, cropped):
+    for original, shifted in zip(images, cropped, strict=True):
         matches = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
                    if torch.equal(shifted[0, 2:6, 2:6], original[0, 2 + dy:6 + dy, 2 + dx:6 + dx])]
         assert len(matches) == 1
@@ -57,7 +63,7 @@ def test_stage_features_follow_the_authors_pooling(size, features):
     assert [s.shape for s in stages] == [(5, f) for f in features]
     assert all(s.dtype == np.float32 for s in stages)  # half the bytes through the object store
     whole = stage_features(model, data, batch_size=5)  # batches change nothing (eval mode)
-    assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(stages, whole))
+    assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(stages, whole, strict=True))
 
 
 def test_pooling_is_an_8x8_average_flattened_as_hwc():

@@ -51,6 +51,6 @@ def stage_features(model: torch.nn.Module, data: ImageBatches,
         outputs = model.forward_stages(x)
         if not per_stage:
             per_stage = [[] for _ in outputs]
-        for collected, output in zip(per_stage, outputs):
+        for collected, output in zip(per_stage, outputs, strict=True):
             collected.append(pool_stage_output(output.float()).cpu())
     return [torch.cat(collected).numpy() for collected in per_stage]

@@ -1,12 +1,14 @@
 """Module types a stage can be built from, and what each brings to a search by default.
 
 Plain data without torch (the CLI checks ``--module`` against it before importing anything
-heavy); the network classes are named by import path and built by ``trainables.models``.
+heavy); the network classes are named by import path and built by ``trainables.models``.  A user's
+own module type is a ``ModuleType`` given by import path (``module_type``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pkgutil import resolve_name
 
 
 @dataclass(frozen=True)
@@ -48,3 +50,22 @@ MODULE_TYPES: dict[str, ModuleType] = {
     "nasnet": ModuleType("trainables.models.nasnet:NASNet", layers_per_module=12, stages=3,
                          m0=2, delta=1, base_width=32, layers_between_stages=12, fixed_layers=1),
 }
+
+
+def module_type(name: str) -> ModuleType:
+    """A built-in module type by name, or a user's ``ModuleType`` by its import path
+    ``package.module:ATTRIBUTE`` (its ``builder`` names the ``nn.Module`` class, which takes an
+    ``ArchSpec`` and has ``forward_stages``); a ``ValueError`` naming the problem otherwise."""
+    if name in MODULE_TYPES:
+        return MODULE_TYPES[name]
+    if ":" not in name:
+        raise ValueError(f"module {name!r} is not one of {', '.join(MODULE_TYPES)} nor an import "
+                         "path package.module:ATTRIBUTE of a ModuleType")
+    try:
+        found = resolve_name(name)
+    except (ImportError, AttributeError, ValueError) as error:
+        raise ValueError(f"module {name!r} cannot be imported ({error})") from None
+    if not isinstance(found, ModuleType):
+        raise ValueError(f"module {name!r} is a {type(found).__name__}, not a "
+                         "trainables.module_types.ModuleType")
+    return found

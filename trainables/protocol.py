@@ -10,10 +10,6 @@ from dataclasses import asdict, dataclass
 
 PRECISIONS = ("auto", "bf16", "fp32")
 
-# trial-config keys of a continuation (``--final-epochs``): the trial that trained the network
-# (its MLflow run is continued), the checkpoint it resumes from (relative to the experiment
-# folder) and the epochs it adds; at the last learning rate of the schedule
-CONTINUES_KEY, CONTINUE_FROM_KEY, EXTRA_EPOCHS_KEY = "continues", "continue_from", "extra_epochs"
 COMPILE_CHOICES = ("auto", "on", "off")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
-from trainables.module_types import MODULE_TYPES
+from trainables.module_types import module_type
 
 
 def min_image_size(num_stages: int) -> int:
@@ -42,7 +42,8 @@ class ArchSpec:
 
     Attributes:
         depths: modules per stage (m_1..m_S).
-        module: module type, a key of ``trainables.module_types.MODULE_TYPES``.
+        module: module type, a key of ``trainables.module_types.MODULE_TYPES`` or the import
+            path of a ``ModuleType``.
         widths: channels of each stage, one entry per stage; by default the module type's base
             width doubled at every stage (16/32/64 for the CIFAR ResNets, 64..512 for
             bottlenecks, whose blocks output 4x that).
@@ -60,9 +61,7 @@ class ArchSpec:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "depths", tuple(int(m) for m in self.depths))
-        if self.module not in MODULE_TYPES:
-            raise ValueError(f"module {self.module!r} is not one of {', '.join(MODULE_TYPES)}")
-        base = MODULE_TYPES[self.module].base_width
+        base = module_type(self.module).base_width
         widths = self.widths or tuple(base * 2 ** i for i in range(len(self.depths)))
         object.__setattr__(self, "widths", tuple(int(w) for w in widths))
         if not self.depths or any(m < 1 for m in self.depths):
@@ -87,16 +86,15 @@ class ArchSpec:
     def depth(self) -> int:
         """Layer count as in the models' names (ResNet-56 = 9-9-9 basic, ResNet-50 = 3-4-6-3
         bottleneck, NASNet-241 = 6-6-6 cells; ``ModuleType`` says how each counts)."""
-        module_type = MODULE_TYPES[self.module]
-        return (module_type.layers_per_module * sum(self.depths)
-                + module_type.layers_between_stages * (self.num_stages - 1)
-                + module_type.fixed_layers)
+        kind = module_type(self.module)
+        return (kind.layers_per_module * sum(self.depths)
+                + kind.layers_between_stages * (self.num_stages - 1) + kind.fixed_layers)
 
     @property
     def depths_text(self) -> str:
         return format_depths(self.depths)
 
-    def with_depths(self, depths: tuple[int, ...]) -> "ArchSpec":
+    def with_depths(self, depths: tuple[int, ...]) -> ArchSpec:
         return ArchSpec(depths=tuple(depths), module=self.module, widths=self.widths,
                         in_channels=self.in_channels, image_size=self.image_size,
                         num_classes=self.num_classes)
@@ -111,5 +109,5 @@ class ArchSpec:
         return json.dumps(self.to_dict(), indent=2)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ArchSpec":
+    def from_dict(cls, data: dict) -> ArchSpec:
         return cls(**data)

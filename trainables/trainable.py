@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -28,34 +27,23 @@ from trainables.checkpoints import ARCHITECTURE_FILE, CHECKPOINT_FILE, read_chec
 from trainables.datasets.splits import DataSplits
 from trainables.features import scoring_sample, stage_features
 from trainables.metrics.architecture import architecture_measures
-from trainables.metrics.latency import cpu_latency_ms
 from trainables.metrics.emissions import EpochEmissions
+from trainables.metrics.latency import cpu_latency_ms
 from trainables.models import build_model
-from trainables.protocol import CONTINUE_FROM_KEY, EXTRA_EPOCHS_KEY, TrainingConfig
+from trainables.protocol import TrainingConfig
 from trainables.spec import ArchSpec
+from trainables.stage_importance import stage_importance
 from trainables.training import CandidateTrainer, ImageBatches, channel_stats
 from trainables.transfer import Donor, transfer_weights
-
-STAGE_DEPTHS_KEY = "stage_depths"
-SAMPLE_ROLE = "sample"
-# optional trial-config keys: "init": "scratch" trains a trial from scratch although the search has
-# a donor; "epochs" overrides the search's epochs for that trial (cross-data-set transfer trains a
-# fine-tuned and a from-scratch copy of one network side by side)
-INIT_KEY, EPOCHS_KEY = "init", "epochs"
-SCRATCH, FROM_DONOR = "scratch", "donor"
-# the seed of a trial's initialisation and augmentation (default: the search's seed); a stage-wise
-# iteration that retrains A and T after no stage grew gives them a new one
-INIT_SEED_KEY = "init_seed"
-BOOTSTRAP_KEY = "importance_bootstrap"
-
-
-def trial_identity(config: dict) -> tuple[tuple[int, ...], str, int]:
-    """(depths, role, iteration) of a trial config.  Stage-wise proposals carry them directly;
-    configs sampled by Tune (random search, ASHA) carry ``stage_depths: {m1: .., m2: ..}``."""
-    if "depths" in config:
-        return tuple(int(m) for m in config["depths"]), config["role"], int(config["iteration"])
-    stages = config[STAGE_DEPTHS_KEY]
-    return tuple(int(stages[f"m{i + 1}"]) for i in range(len(stages))), SAMPLE_ROLE, 0
+from trainables.trial_config import (
+    CONTINUE_FROM_KEY,
+    EPOCHS_KEY,
+    EXTRA_EPOCHS_KEY,
+    FROM_DONOR,
+    INIT_KEY,
+    INIT_SEED_KEY,
+    trial_identity,
+)
 
 
 @dataclass(frozen=True)
@@ -91,28 +79,6 @@ def _save_checkpoint(folder: str, model, optimizer, epoch: int, spec: ArchSpec,
                 "totals": totals}, Path(folder) / CHECKPOINT_FILE)
     (Path(folder) / ARCHITECTURE_FILE).write_text(spec.to_json())
     return tune.Checkpoint.from_directory(folder)
-
-
-def _score_stages(model, settings: TrialSettings, train: ImageBatches, scorers, trial_id: str
-                  ) -> tuple[list[float], list[list[float]] | None]:
-    """(score per stage, bootstrap scores per stage or ``None``).  The replicates are split in
-    chunks over the scoring actors, which score them in parallel while one of them scores the
-    whole sample."""
-    sample = scoring_sample(settings.data.y_train, settings.scoring_samples, settings.seed)
-    images = train.sibling(settings.data.x_train[sample], settings.data.y_train[sample])
-    features = ray.put(stage_features(model, images))
-    labels = ray.put(images.labels.cpu().numpy())
-    first = zlib.crc32(trial_id.encode()) % len(scorers)
-    scores = scorers[first].score_stages.remote(features, labels, settings.criterion)
-    chunks = [settings.bootstrap // len(scorers) + (k < settings.bootstrap % len(scorers))
-              for k in range(len(scorers))]
-    bootstrap = [scorers[(first + 1 + k) % len(scorers)].bootstrap_stages.remote(
-                     features, labels, settings.criterion, size, settings.seed, k)
-                 for k, size in enumerate(chunks) if size]
-    per_chunk = ray.get(bootstrap)
-    replicates = ([sum((chunk[stage] for chunk in per_chunk), []) for stage in
-                   range(len(per_chunk[0]))] if per_chunk else None)
-    return ray.get(scores), replicates
 
 
 def _data_bytes(data: DataSplits) -> int:
@@ -229,10 +195,11 @@ def _final_measures(trainer: CandidateTrainer, spec: ArchSpec, settings: TrialSe
     if not score:
         return measures
     started = time.perf_counter()
-    scores, replicates = _score_stages(model, settings, train, scorers,
-                                       tune.get_context().get_trial_id())
+    sample = scoring_sample(data.y_train, settings.scoring_samples, settings.seed)
+    images = train.sibling(data.x_train[sample], data.y_train[sample])
+    measures.update(stage_importance(stage_features(model, images), images.labels.cpu().numpy(),
+                                     settings.criterion, bootstrap=settings.bootstrap,
+                                     seed=settings.seed, scorers=scorers,
+                                     spread_key=tune.get_context().get_trial_id()))
     measures["scoring_seconds"] = time.perf_counter() - started
-    measures["importance"] = {f"s{i + 1}": score for i, score in enumerate(scores)}
-    if replicates is not None:  # lists: Tune keeps them, MLflow's metrics skip them
-        measures[BOOTSTRAP_KEY] = {f"s{i + 1}": values for i, values in enumerate(replicates)}
     return measures

@@ -43,7 +43,7 @@ class ImageBatches:
         self.mean = mean.to(device)[None, :, None, None]
         self.std = std.to(device)[None, :, None, None]
 
-    def sibling(self, images: np.ndarray, labels: np.ndarray) -> "ImageBatches":
+    def sibling(self, images: np.ndarray, labels: np.ndarray) -> ImageBatches:
         """Other images served with this set's normalisation and placement (val/test/scoring)."""
         return ImageBatches(images, labels, self.mean.flatten(), self.std.flatten(), self.device,
                             self.on_device)

@@ -59,7 +59,7 @@ class Donor:
         if spec.in_channels != in_channels:
             raise TransferError(f"donor takes {spec.in_channels}-channel images, the data has "
                                 f"{in_channels}")
-        for stage, (have, need) in enumerate(zip(spec.depths, depths), start=1):
+        for stage, (have, need) in enumerate(zip(spec.depths, depths, strict=True), start=1):
             if have < need:
                 raise TransferError(f"donor stage {stage} has {have} modules, the search needs up "
                                     f"to {need} (donor {spec.depths_text})")

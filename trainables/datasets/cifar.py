@@ -16,7 +16,7 @@ import numpy as np
 
 from trainables.datasets.errors import DatasetError
 from trainables.datasets.safe_pickle import load_data_pickle
-from trainables.datasets.splits import checked_labels, DataSplits, from_train_test
+from trainables.datasets.splits import DataSplits, checked_labels, from_train_test
 
 LAYOUTS = {
     "cifar10": ("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)], "test_batch",

@@ -19,7 +19,7 @@ import numpy as np
 
 from trainables.datasets.errors import DatasetError
 from trainables.datasets.safe_pickle import load_data_pickle
-from trainables.datasets.splits import checked_labels, DataSplits, from_train_test
+from trainables.datasets.splits import DataSplits, checked_labels, from_train_test
 
 NUM_CLASSES = 1000
 

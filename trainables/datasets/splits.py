@@ -59,7 +59,7 @@ class DataSplits:
     def image_size(self) -> int:
         return int(self.x_train.shape[2])
 
-    def with_train_subset(self, num_images: int, seed: int) -> "DataSplits":
+    def with_train_subset(self, num_images: int, seed: int) -> DataSplits:
         """Keep a stratified ``num_images`` of the training split (quick experiments on big sets);
         validation and test stay whole."""
         if num_images >= len(self.y_train):
@@ -68,7 +68,7 @@ class DataSplits:
                                                   1 - num_images / len(self.y_train), seed)
         return replace(self, x_train=x_train, y_train=y_train)
 
-    def with_val_fraction(self, fraction: float, seed: int) -> "DataSplits":
+    def with_val_fraction(self, fraction: float, seed: int) -> DataSplits:
         """Train and validation joined again and split with ``fraction`` held out for validation
         (stratified, deterministic in ``seed``); 0 trains on all of them, as the paper's authors
         did, with an empty validation split.  The test split is untouched."""

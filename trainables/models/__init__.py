@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from pkgutil import resolve_name
 
-from trainables.module_types import MODULE_TYPES
+from trainables.module_types import module_type
 from trainables.spec import ArchSpec
 
 
 def build_model(spec: ArchSpec):
     """Build the ``torch.nn.Module`` a spec describes; its module type picks the class."""
-    return resolve_name(MODULE_TYPES[spec.module].builder)(spec)
+    return resolve_name(module_type(spec.module).builder)(spec)
 
 
 __all__ = ["build_model"]

@@ -15,7 +15,6 @@ from trainables.models.staged import StagedNetwork, stem_for
 from trainables.spec import ArchSpec
 
 
-
 class Bottleneck(TorchvisionBottleneck):
     """torchvision's block, plus the output before the final ReLU for the stage scorer."""
 
@@ -36,7 +35,7 @@ class BottleneckResNet(StagedNetwork):
         in_channels = spec.widths[0]
         self.stem = stem_for(spec.in_channels, in_channels, spec.image_size)
         stages = []
-        for index, (num_blocks, width) in enumerate(zip(spec.depths, spec.widths)):
+        for index, (num_blocks, width) in enumerate(zip(spec.depths, spec.widths, strict=True)):
             stride = 1 if index == 0 else 2
             out_channels = width * Bottleneck.expansion
             downsample = None

@@ -150,7 +150,7 @@ class NASNet(StagedNetwork):
         # (channels, resolution divisor) of the two latest hidden states: older, previous
         older = previous = (stem_channels, 1)
         stages = []
-        for index, (num_cells, width) in enumerate(zip(spec.depths, spec.widths)):
+        for index, (num_cells, width) in enumerate(zip(spec.depths, spec.widths, strict=True)):
             cells: list[nn.Module] = []
             kinds = ([ReductionCell] if index > 0 else []) + [NormalCell] * num_cells
             for kind in kinds:

@@ -52,7 +52,7 @@ class StageResNet(StagedNetwork):
         self.stem = stem_for(spec.in_channels, stem_width, spec.image_size)
         stages = []
         in_channels = stem_width
-        for index, (num_blocks, width) in enumerate(zip(spec.depths, spec.widths)):
+        for index, (num_blocks, width) in enumerate(zip(spec.depths, spec.widths, strict=True)):
             first_stride = 1 if index == 0 else 2
             blocks = [BasicBlock(in_channels, width, first_stride)]
             blocks += [BasicBlock(width, width) for _ in range(num_blocks - 1)]

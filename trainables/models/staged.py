@@ -13,7 +13,6 @@ from torch import nn
 
 from trainables.spec import ArchSpec
 
-
 SMALL_IMAGE_SIZE = 32
 
 

@@ -1,0 +1,35 @@
+"""``python -m nas_service.ensemble`` (``stagewise-nas ensemble``): the ensemble of the best
+candidates (``nas_service.reporting.ensemble``) from the shell."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from nas_service.cli.common import run_command
+from nas_service.config import OneLineParser, default_tracking_uri, require_existing_store
+from nas_service.core.errors import ConfigError
+
+PROG = "python -m nas_service.ensemble"
+
+
+def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
+    parser = OneLineParser(prog=prog, description="Ensemble the best candidates of searches.")
+    scope = parser.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--experiment", help="every search of this MLflow experiment")
+    scope.add_argument("--run-id", help="one search's parent run")
+    parser.add_argument("--top", type=int, default=3, help="members: the K best by val accuracy")
+    parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: "
+                        "$MLFLOW_TRACKING_URI, else sqlite:///<cwd>/mlflow.db)")
+
+    def command() -> dict:
+        args = parser.parse_args(argv)
+        if args.top < 1:
+            raise ConfigError(f"--top {args.top}: must be at least 1")
+        tracking_uri = default_tracking_uri(args.tracking_uri)
+        require_existing_store(tracking_uri)  # before the imports, which take seconds
+        from nas_service.reporting.ensemble import ensemble
+
+        return ensemble(tracking_uri, args.top, args.experiment, args.run_id)
+
+    return run_command(prog, command)
+

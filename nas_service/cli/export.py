@@ -1,0 +1,42 @@
+"""``python -m nas_service.export`` (``stagewise-nas export``): a trained candidate as a file
+that runs elsewhere (``nas_service.reporting.export``, which lists the formats)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from nas_service.cli.common import run_command
+from nas_service.config import OneLineParser, default_tracking_uri, require_existing_store
+from nas_service.reporting.export_formats import FORMATS, SUFFIXES, writable_output
+
+PROG = "python -m nas_service.export"
+
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    parser = OneLineParser(prog=prog, description="Export a trained candidate.")
+    parser.add_argument("--run-id", required=True, help="a candidate's or a search's MLflow run")
+    parser.add_argument("--format", required=True, choices=FORMATS)
+    parser.add_argument("--output", help="file or folder to write (default: ./<run id><suffix>)")
+    parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: "
+                        "$MLFLOW_TRACKING_URI, else sqlite:///<cwd>/mlflow.db)")
+    parser.add_argument("--register", metavar="NAME", help="also register it in the MLflow "
+                        "model registry under this name")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
+    parser = build_parser(prog)
+
+    def command() -> Path:
+        args = parser.parse_args(argv)
+        tracking_uri = default_tracking_uri(args.tracking_uri)
+        writable_output(Path(args.output or f"{args.run_id}{SUFFIXES[args.format]}"), args.format)
+        require_existing_store(tracking_uri)  # both before the imports, which take seconds
+        from nas_service.reporting.export import export
+
+        return export(args.run_id, args.format, args.output, tracking_uri, args.register)
+
+    return run_command(prog, command)
+

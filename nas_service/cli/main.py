@@ -1,0 +1,66 @@
+"""``stagewise-nas <command>``: one console command for every entry point.
+
+Each command is the module that ``python -m nas_service.<module>`` runs, with the same flags,
+messages and exit statuses; only the program name in messages differs.  A command's module is
+imported when it is chosen, and checks its settings before importing Ray, MLflow or torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+
+PROG = "stagewise-nas"
+# command -> (module under nas_service.cli, one line for the help)
+COMMANDS = {
+    "run": ("run", "stage-wise search (the paper's method); --transfer-to tries the found "
+                   "network on another data set"),
+    "baselines": ("baselines", "random search, ASHA or Optuna TPE over the same depth space"),
+    "compare": ("compare", "stage-wise and the baselines at an equal budget, beside uniform "
+                           "networks; --study K over seeds"),
+    "train": ("train", "train one given architecture, logged like a candidate"),
+    "transfer-to": ("transfer_to", "train a found network on another data set"),
+    "report": ("report", "rebuild a search's report from MLflow"),
+    "describe": ("describe", "depth, parameters, MACs, memory and CPU latency of a network"),
+    "export": ("export", "write a trained network as TorchScript, torch.export, a state dict "
+                         "or an MLflow model"),
+    "ensemble": ("ensemble", "average the softmax of the best candidates of searches"),
+}
+
+
+def usage() -> str:
+    width = max(map(len, COMMANDS))
+    lines = [f"usage: {PROG} <command> [flags]   ({PROG} <command> --help for its flags)", "",
+             "commands:"]
+    lines += [f"  {name:<{width}}  {summary}" for name, (_, summary) in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def package_version() -> str:
+    try:
+        return version("stagewise-nas")
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        return "unknown (not installed)"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command named first in ``argv``; its exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:
+        print(usage(), file=sys.stderr)
+        return 2
+    if argv[0] in ("-h", "--help"):
+        print(usage())
+        return 0
+    if argv[0] == "--version":
+        print(f"{PROG} {package_version()}")
+        return 0
+    name, *flags = argv
+    if name not in COMMANDS:
+        print(f"{PROG}: error: unknown command {name!r} (choose from {', '.join(COMMANDS)})",
+              file=sys.stderr)
+        return 2
+    module = importlib.import_module(f"nas_service.cli.{COMMANDS[name][0]}")
+    return module.main(flags, prog=f"{PROG} {name}")

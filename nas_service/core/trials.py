@@ -1,0 +1,36 @@
+"""A trial's name and its per-stage results, read from its config and reports.
+
+The name (``it2-T-8-10-6``) is the Tune trial's and the MLflow run's, so the console, the MLflow UI
+and the reports name a network the same way.
+"""
+
+from __future__ import annotations
+
+from trainables.spec import format_depths
+from trainables.trial_config import trial_identity
+
+
+def run_name(config: dict) -> str:
+    """The trial's and the MLflow run's name: ``it2-T-8-10-6``, ``final-10-12-8``, ``sample-4-6-4``."""
+    depths, role, iteration = trial_identity(config)
+    if role in ("A", "T"):
+        return f"it{iteration}-{role}-{format_depths(depths)}"
+    return f"{role}-{format_depths(depths)}"
+
+
+def per_stage_from_result(result: dict, key: str, num_stages: int) -> list | None:
+    """``key``'s per-stage values from a trial result, nested (``key: {s1: ..}``) or flattened
+    (``key/s1``); ``None`` when absent."""
+    nested = result.get(key)
+    try:
+        if isinstance(nested, dict):
+            return [nested[f"s{i + 1}"] for i in range(num_stages)]
+        return [result[f"{key}/s{i + 1}"] for i in range(num_stages)]
+    except KeyError:
+        return None
+
+
+def stage_scores_from_result(result: dict, num_stages: int) -> list[float] | None:
+    """Per-stage importance from a trial result."""
+    scores = per_stage_from_result(result, "importance", num_stages)
+    return None if scores is None else [float(score) for score in scores]

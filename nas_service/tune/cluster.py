@@ -1,0 +1,42 @@
+"""Connecting to Ray and sizing trials from what the cluster has, not what the driver's machine has."""
+
+from __future__ import annotations
+
+import os
+
+import ray
+
+from nas_service.config import ConfigError
+from nas_service.tune.stop_signals import stop_handlers_kept
+
+SHARED_GPU_FRACTION = 0.5  # A and T of an iteration share one GPU
+
+
+def connect() -> None:
+    """Join the cluster in ``RAY_ADDRESS`` (e.g. inside ``ray job submit``), else start a local one.
+
+    ``address="local"``: a bare ``ray.init()`` would instead try the address that the last
+    ``ray start`` on this machine wrote to /tmp/ray, and wait on it if that cluster is gone."""
+    if ray.is_initialized():
+        return
+    with stop_handlers_kept():  # SIGTERM keeps stopping the search as Ctrl-C does
+        if os.environ.get("RAY_ADDRESS"):
+            ray.init(log_to_driver=True)
+        else:
+            ray.init(address="local", include_dashboard=False, log_to_driver=True)
+
+
+def trial_resources(cpus_per_trial: float, gpus_per_trial: float | None) -> dict[str, float]:
+    """Resources of one trial; a request that no alive node can ever hold is a ``ConfigError``."""
+    nodes = [node["Resources"] for node in ray.nodes() if node.get("Alive")]
+    most_cpus = max((node.get("CPU", 0.0) for node in nodes), default=0.0)
+    most_gpus = max((node.get("GPU", 0.0) for node in nodes), default=0.0)
+    if gpus_per_trial is None:
+        gpus_per_trial = SHARED_GPU_FRACTION if most_gpus >= 1 else 0.0
+    if cpus_per_trial > most_cpus:
+        raise ConfigError(f"--cpus-per-trial {cpus_per_trial}: no node of the cluster has that many "
+                          f"CPUs (the largest has {most_cpus:g})")
+    if gpus_per_trial > most_gpus:
+        raise ConfigError(f"--gpus-per-trial {gpus_per_trial}: no node of the cluster has that many "
+                          f"GPUs (the largest has {most_gpus:g})")
+    return {"cpu": cpus_per_trial, "gpu": gpus_per_trial}

@@ -1,0 +1,332 @@
+"""What every search method shares: data, Ray, trial resources, the MLflow parent run, the Tuner.
+
+``nas_service.cli.run`` (stage-wise) and ``nas_service.cli.baselines`` (random search, ASHA) differ only in
+how trials are proposed and scheduled; everything around that lives here.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from functools import partial
+from pathlib import Path
+
+import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+from ray import tune
+from ray.tune.search import Searcher
+
+from nas_service.config import SearchConfig, store_exists
+from nas_service.core.budget import Budget
+from nas_service.core.candidates import candidates_table
+from nas_service.core.errors import ConfigError, SearchFailed, SearchInterrupted, error_line
+from nas_service.core.trials import run_name
+from nas_service.limits import cpu_cost_warnings
+from nas_service.tracking import (
+    MLflowTrialCallback,
+    budget_was_spent,
+    check_experiment_open,
+    downloaded_checkpoint,
+    find_parent_run,
+    last_trial_measures,
+    log_json_artifact,
+    mark_budget_spent,
+    read_json_artifact,
+    start_parent_run,
+    trial_runs,
+)
+from nas_service.tune.cluster import connect, trial_resources
+from nas_service.tune.progress import ProgressPrinter
+from nas_service.tune.stop_signals import graceful_stop, interruption_name
+from nas_service.tune.stopper import BudgetStopper
+from trainables.datasets.splits import DataSplits
+from trainables.spec import ArchSpec
+from trainables.trainable import TrialSettings, train_candidate
+from trainables.transfer import Donor, TransferError, load_donor
+
+logger = logging.getLogger(__name__)
+
+# Checkpointing every epoch is intended; Tune's "snapshotting too often" warning is noise here.
+os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+# Tune's rich console tables repeat every epoch; ProgressPrinter gives one line per candidate.
+os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+# ...and one line per failure, instead of a page of Ray internals (the traceback stays in the
+# trial folder's error.txt)
+os.environ.setdefault("TUNE_PRINT_ALL_TRIAL_ERRORS", "0")
+
+MAX_CONCURRENT_TRIALS = 2  # A and T of an iteration side by side; baselines get the same
+
+# Tune warns once per result grid about trials that never reported (stopped by the budget before
+# their first epoch ended); those are not failures, and the baselines say how many there were
+_NEVER_REPORTED = "FileNotFoundError('Could not fetch metrics for"
+
+
+class NeverReportedFilter(logging.Filter):
+    """Drops Tune's "Failed to fetch metrics" warning when every trial it lists never reported."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if not message.startswith("Failed to fetch metrics"):
+            return True
+        failures = [line for line in message.splitlines()[1:] if line.startswith("- ")]
+        return not all(_NEVER_REPORTED in line for line in failures)
+
+
+logging.getLogger("ray.tune.analysis.experiment_analysis").addFilter(NeverReportedFilter())
+
+
+SEARCH_CONFIG_ARTIFACT = "search_config.json"
+# method -> the entry point (and its extra flags) that resumes it; baselines name their method
+RESUME_ENTRY_POINTS = {"stagewise": ("run",), "train": ("train",),
+                       "transfer-to": ("transfer_to",)}
+
+
+@dataclass
+class Experiment:
+    """One search's shared state: its settings, data, resources and MLflow parent run."""
+
+    config: SearchConfig
+    method: str
+    settings: TrialSettings
+    resources: dict[str, float]
+    client: MlflowClient
+    parent_run_id: str
+    stop_requested: bool = False  # a stop signal ended ``fit`` early
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.config.storage_path) / self.config.name
+
+    def budget_stopper(self, budget: Budget) -> BudgetStopper | None:
+        if not budget.limited:
+            return None
+        return BudgetStopper(budget, len(self.settings.data.y_train),
+                             self.settings.training.epochs, MAX_CONCURRENT_TRIALS,
+                             history=partial(last_trial_measures, self.config.tracking_uri,
+                                             self.parent_run_id),
+                             on_exhausted=partial(mark_budget_spent, self.config.tracking_uri,
+                                                  self.parent_run_id))
+
+    def budget_spent(self, stopper: BudgetStopper | None) -> bool:
+        """Whether the budget ended this search: after a resume Tune ran the stopper it had
+        pickled, not ``stopper``, and that one left a tag on the parent run."""
+        if stopper is None:
+            return False
+        return stopper.exhausted or budget_was_spent(self.client, self.parent_run_id)
+
+    def make_tuner(self, scorers: list, num_samples: int, search_alg=None, scheduler=None,
+                   param_space: dict | None = None, stopper: BudgetStopper | None = None,
+                   metric: str | None = None, mode: str | None = None,
+                   callbacks: tuple[tune.Callback, ...] = ()) -> tune.Tuner:
+        """A Tuner over ``train_candidate`` with MLflow children and one progress line per trial."""
+        trainable = tune.with_resources(
+            tune.with_parameters(train_candidate, settings=self.settings, scorers=scorers),
+            self.resources)
+        if self.config.resume:
+            # the searcher, stopper and callbacks come back from Tune's saved state; unfinished
+            # trials continue from their last checkpoint, failed ones get another attempt
+            return tune.Tuner.restore(str(self.folder), trainable, resume_unfinished=True,
+                                      resume_errored=True)
+        return tune.Tuner(
+            trainable,
+            param_space=param_space,
+            tune_config=tune.TuneConfig(
+                search_alg=search_alg, scheduler=scheduler, metric=metric, mode=mode,
+                num_samples=num_samples,
+                # a Searcher is limited by Tune; other search algorithms limit themselves
+                max_concurrent_trials=MAX_CONCURRENT_TRIALS if isinstance(search_alg, Searcher)
+                else None,
+                # a fresh actor per trial: reusing a finished trial's actor saves ~0.7 s but lets
+                # the next trial wait for it on the same node instead of starting on a free one
+                reuse_actors=False,
+                trial_name_creator=lambda trial: run_name(trial.config),
+                trial_dirname_creator=lambda trial: f"{run_name(trial.config)}_{trial.trial_id}"),
+            run_config=tune.RunConfig(
+                name=self.config.name, storage_path=self.config.storage_path, stop=stopper,
+                callbacks=[MLflowTrialCallback(self.config.tracking_uri, self.parent_run_id),
+                           ProgressPrinter(), *callbacks],
+                checkpoint_config=tune.CheckpointConfig(num_to_keep=1), verbose=0,
+                failure_config=tune.FailureConfig(max_failures=1)),
+        )
+
+    @contextmanager
+    def parent_run_status(self):
+        """Ends the parent run FINISHED when the block completes, KILLED on Ctrl-C (or SIGTERM,
+        SIGHUP: ``stop_signals``), else FAILED.
+
+        A second Ctrl-C (Tune handles the first one) becomes ``SearchInterrupted`` too."""
+        status = "FAILED"
+        try:
+            yield
+            status = "FINISHED"
+        except KeyboardInterrupt:
+            status = "KILLED"
+            raise self.interrupted() from None
+        except SearchInterrupted:
+            status = "KILLED"
+            raise
+        finally:
+            self.client.set_terminated(self.parent_run_id, status)
+
+    def interrupted(self) -> SearchInterrupted:
+        """The error for a search stopped by Ctrl-C (or SIGTERM, SIGHUP): it names the command
+        that continues it."""
+        module, *method_flag = RESUME_ENTRY_POINTS.get(self.method, ("baselines", "--method",
+                                                                      self.method))
+        command = ["python", "-m", f"nas_service.{module}", *method_flag, "--resume", "--name",
+                   self.config.name, "--storage-path", self.config.storage_path,
+                   "--tracking-uri", self.config.tracking_uri, "--experiment",
+                   self.config.experiment]
+        return SearchInterrupted(f"search interrupted ({interruption_name()}); Tune saved its "
+                                 f"state and MLflow run {self.parent_run_id} keeps what "
+                                 f"finished. Resume with: {shlex.join(command)}")
+
+    def fit(self, tuner: tune.Tuner):
+        """Run the trials; their table is written (``log_table``) before anything else is decided,
+        so a search that then fails or was interrupted still leaves it.  Returns (results, table).
+
+        Ctrl-C, SIGTERM and SIGHUP stop the trials gracefully (``stop_requested`` says so
+        afterwards; Tune itself returns as if the search had ended)."""
+        with graceful_stop() as request:
+            results = tuner.fit()
+        self.stop_requested = request.requested
+        table = candidates_table(results, self.child_run_ids())
+        self.log_table(table)
+        return results, table
+
+    def child_run_ids(self) -> dict[str, str]:
+        return child_run_ids(self.client, self.parent_run_id)
+
+    def log_table(self, table: pd.DataFrame) -> None:
+        """``candidates.csv`` next to Tune's files and on the parent run."""
+        if table.empty or "://" in str(self.folder):
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / "candidates.csv"
+        table.to_csv(path, index=False)
+        self.client.log_artifact(self.parent_run_id, str(path))
+
+
+def start_experiment(config: SearchConfig, method: str, score_stages: bool = True,
+                     data: DataSplits | None = None,
+                     donor_for: Callable[[SearchConfig, int], Donor] | None = None) -> Experiment:
+    """Load the data unless given (bad files fail before Ray), join Ray, size trials, open the
+    parent run.
+
+    With ``config.resume`` the saved settings of the search ``config.name`` replace ``config`` and
+    its parent run is reopened.  ``donor_for(config, in_channels)`` loads and checks the
+    ``--transfer-from`` donor (default ``resolve_donor``)."""
+    parent_run_id = None
+    if config.resume:
+        config, parent_run_id = saved_search(MlflowClient(config.tracking_uri), config, method)
+    data = data if data is not None else config.load_data()
+    donor = (donor_for or resolve_donor)(config, data.in_channels) if config.transfer_from else None
+    training = config.training()
+    logger.info(f"{method}: {data.summary()}; {training.epochs} epochs per network")
+    if store_exists(config.tracking_uri):  # opening a sqlite store creates it: not before Ray
+        check_experiment_open(MlflowClient(config.tracking_uri), config.experiment)
+    connect()
+    resources = trial_resources(config.cpus_per_trial, config.gpus_per_trial)
+    if not resources["gpu"]:
+        for warning in cpu_cost_warnings(config, data, needed_depths(config)):
+            logger.warning("warning: %s", warning)
+    client = MlflowClient(config.tracking_uri)  # opening a sqlite store creates it: not before
+    if parent_run_id is None:
+        parent_run_id = start_parent_run(client, config.experiment, config.name, method,
+                                         config.to_params())
+        log_json_artifact(client, parent_run_id, SEARCH_CONFIG_ARTIFACT, asdict(config))
+    else:
+        client.update_run(parent_run_id, status="RUNNING")
+    logger.info(f"MLflow parent run {parent_run_id} in experiment {config.experiment!r} at "
+                f"{config.tracking_uri}; Tune files in {config.storage_path}/{config.name}; "
+                f"each trial uses {resources}")
+    settings = TrialSettings(data=data, training=training, criterion=config.criterion,
+                             scoring_samples=config.scoring_samples, seed=config.seed,
+                             module=config.module, widths=config.widths,
+                             threads=max(1, int(config.cpus_per_trial)),
+                             gpus_per_trial=resources["gpu"], country=config.country,
+                             score_stages=score_stages, precision=config.precision,
+                             compile=config.compile, donor=donor,
+                             bootstrap=config.bootstrap if score_stages else 0,
+                             experiment_path=f"{config.storage_path}/{config.name}")
+    return Experiment(config, method, settings, resources, client, parent_run_id)
+
+
+def needed_depths(config: SearchConfig) -> tuple[int, ...]:
+    """Per stage, the most modules any network of this search can have: the last iteration's T
+    (start + iterations x delta) or a deeper reference."""
+    deepest = [m + config.iterations * config.delta for m in config.start_depths]
+    for reference in config.reference_depths:
+        deepest = [max(a, b) for a, b in zip(deepest, reference, strict=True)]
+    return tuple(deepest)
+
+
+def resolve_donor(config: SearchConfig, in_channels: int) -> Donor:
+    """The ``--transfer-from`` donor, checked against every network the search may build."""
+    donor = load_donor_source(config)
+    widths = ArchSpec(depths=config.start_depths, module=config.module, widths=config.widths).widths
+    try:
+        donor.check_can_give(needed_depths(config), config.module, widths, in_channels)
+    except TransferError as error:
+        raise ConfigError(f"--transfer-from {config.transfer_from}: {error}") from None
+    return donor
+
+
+def load_donor_source(config: SearchConfig) -> Donor:
+    """The network ``--transfer-from`` names: a checkpoint folder or ``runs:/<run id>``."""
+    source = str(config.transfer_from)
+    try:
+        if source.startswith("runs:/"):
+            run_id = source.removeprefix("runs:/").split("/")[0]
+            with downloaded_checkpoint(MlflowClient(config.tracking_uri), run_id) as folder:
+                return load_donor(folder)
+        return load_donor(source)
+    except TransferError as error:
+        raise ConfigError(f"--transfer-from {source}: {error}") from None
+    except MlflowException as error:
+        raise ConfigError(f"--transfer-from {source}: {error.message}") from None
+
+
+def saved_search(client: MlflowClient, config: SearchConfig, method: str
+                 ) -> tuple[SearchConfig, str]:
+    """(settings, parent run id) of the search to resume; where it lives comes from ``config``."""
+    where = (f"in experiment {config.experiment!r} at {config.tracking_uri} and Tune folder "
+             f"{config.storage_path}/{config.name}")
+    parent = find_parent_run(client, config.experiment, method, config.name)
+    parent_run_id = parent.info.run_id if parent is not None else None
+    folder = Path(config.storage_path) / config.name
+    if parent_run_id is None or not tune.Tuner.can_restore(str(folder)):
+        raise ConfigError(f"--resume --name {config.name}: no {method} search of that name "
+                          f"{where}; nothing to resume")
+    saved = read_json_artifact(client, parent_run_id, SEARCH_CONFIG_ARTIFACT)
+    location = {key: getattr(config, key) for key in
+                ("tracking_uri", "storage_path", "experiment", "name", "resume")}
+    logger.info(f"resuming {config.name} (MLflow run {parent_run_id}) with its saved settings")
+    return SearchConfig(**{**saved, **location}), parent_run_id
+
+
+def raise_if_trials_failed(results, what: str) -> None:
+    """``SearchFailed`` naming how many trials of ``what`` failed and the first one's cause."""
+    errors = [result for result in results if result.error is not None]
+    if errors:
+        raise SearchFailed(f"{what}: {len(errors)} trial(s) failed, e.g. "
+                           f"{error_line(errors[0].error)}")
+
+
+def trial_error(results, trial_id: str | None) -> BaseException | None:
+    """The error of trial ``trial_id`` in Tune's results, if it failed."""
+    return next((result.error for result in results
+                 if result.error is not None and trial_id and str(result.path).endswith(trial_id)),
+                None)
+
+
+def child_run_ids(client: MlflowClient, parent_run_id: str) -> dict[str, str]:
+    """trial id -> MLflow run id of the parent's children."""
+    return {trial_id: run.info.run_id
+            for trial_id, run in trial_runs(client, parent_run_id).items()}
+

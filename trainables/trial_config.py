@@ -1,0 +1,40 @@
+"""The keys of a trial's config: the contract between the searchers that propose trials and the
+trainable that trains them.
+
+Plain data, no torch or Ray, so that the searchers, the MLflow bookkeeping and the reports read a
+trial's identity without importing the training stack.  Two shapes reach the trainable:
+
+* a stage-wise proposal, ``{"depths": [m1, .., mS], "role": "A" | "T" | "final" | "reference",
+  "iteration": k, "init_seed": s}``, plus the optional keys below;
+* a point that Tune sampled from the depth space (random search, ASHA, TPE),
+  ``{"stage_depths": {"m1": .., "mS": ..}}``, whose role is ``"sample"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+STAGE_DEPTHS_KEY = "stage_depths"
+SAMPLE_ROLE = "sample"
+# the seed of a trial's initialisation and augmentation (default: the search's seed); a stage-wise
+# iteration that retrains A and T after no stage grew gives them a new one
+INIT_SEED_KEY = "init_seed"
+# "init": "scratch" trains a trial from scratch although the search has a donor; "epochs"
+# overrides the search's epochs for that trial (cross-data-set transfer trains a fine-tuned and a
+# from-scratch copy of one network side by side)
+INIT_KEY, EPOCHS_KEY = "init", "epochs"
+SCRATCH, FROM_DONOR = "scratch", "donor"
+# a continuation (``--final-epochs``): the trial that trained the network (its MLflow run is
+# continued), the checkpoint it resumes from (relative to the experiment folder) and the epochs
+# it adds, at the last learning rate of the schedule
+CONTINUES_KEY, CONTINUE_FROM_KEY, EXTRA_EPOCHS_KEY = "continues", "continue_from", "extra_epochs"
+# the result key of the paired bootstrap replicates of the stage scores
+BOOTSTRAP_KEY = "importance_bootstrap"
+
+
+def trial_identity(config: Mapping) -> tuple[tuple[int, ...], str, int]:
+    """(depths, role, iteration) of a trial config, in either shape."""
+    if "depths" in config:
+        return tuple(int(m) for m in config["depths"]), config["role"], int(config["iteration"])
+    stages = config[STAGE_DEPTHS_KEY]
+    return tuple(int(stages[f"m{i + 1}"]) for i in range(len(stages))), SAMPLE_ROLE, 0
