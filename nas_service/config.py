@@ -1,8 +1,11 @@
 """The search configuration: defaults, a YAML file, then command-line flags, validated up front.
 
-Every flag can also be set in ``--config search.yaml`` (keys spelled like the flags, with ``-`` or
-``_``).  Any bad value raises ``ConfigError`` naming the flag and the value before Ray starts; the
-CLI turns it into one line on stderr and exit status 2.
+Each setting is declared once, as a field of ``SearchConfig`` (``setting``: default, help text,
+groups); its flag, its YAML key (spelled like the flag, with ``-`` or ``_``), its type check and
+its MLflow param derive from that declaration.  ``validate`` checks the values and returns a new
+config with the derived defaults; ``preflight`` then checks what lies outside the process (the
+MLflow store, the storage, the cluster).  Any bad value raises ``ConfigError`` naming the flag and
+the value before Ray starts; the CLI turns it into one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
@@ -18,9 +21,9 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args, get_type_hints
 
 import yaml
 
@@ -38,53 +41,140 @@ if TYPE_CHECKING:
     from trainables.datasets.splits import DataSplits
 
 
+def _module_defaults(field: str) -> str:
+    """``basic 6, bottleneck 2, ...``: a module-type default, as the help text shows it."""
+    return ", ".join(f"{name} {getattr(kind, field)}" for name, kind in MODULE_TYPES.items())
+
+
+
+
+def setting(default: Any, help: str, *groups: str) -> Any:
+    """One setting of ``SearchConfig``: its default, its ``--help`` text and the groups that
+    commands leave out (``settings_in``).  The flag, the YAML key, the type check and the MLflow
+    param all derive from this one declaration."""
+    return field(default=default, metadata={"help": help, "groups": groups})
+
+
 @dataclass
 class SearchConfig:
-    dataset: str = "digits"
-    data_dir: str | None = None
-    image_size: int | None = None
-    max_train_images: int | None = None
-    val_fraction: float | None = None
-    iterations: int = 5
-    m0: int | None = None
-    stages: int | None = None
-    initial_depths: str | None = None
-    delta: int | None = None
-    references: str | None = None
-    module: str = "basic"
-    width: int | None = None
-    preset: str = "quick"
-    epochs: int | None = None
-    transfer_from: str | None = None
-    finetune_epochs: int | None = None
-    transfer_to: str | None = None
-    transfer_data_dir: str | None = None
-    lr: float | None = None
-    batch_size: int | None = None
-    criterion: str = "plsvip"
-    scoring_samples: int | None = None
-    bootstrap: int = 20
-    min_confidence: float = 0.0
-    on_no_growth: str = "retrain"
-    max_macs: float | None = None
-    max_params: float | None = None
-    max_latency_ms: float | None = None
-    final_epochs: int | None = None
-    scoring_actors: int = 2
-    seed: int = 0
-    gpus_per_trial: float | None = None
-    cpus_per_trial: float = 1.0
-    country: str = "USA"
-    precision: str = "auto"
-    compile: str = "auto"
-    budget_images: float | None = None
-    budget_gpu_hours: float | None = None
-    budget_kgco2: float | None = None
-    tracking_uri: str | None = None
-    experiment: str = "stagewise-nas"
-    storage_path: str | None = None
-    name: str | None = None
-    resume: bool = False
+    """Every setting of a search, one field per command-line flag (``--max-train-images`` is
+    ``max_train_images``) and YAML key.  ``resolve`` checks a config and fills in the defaults
+    that depend on the module type, the working directory and the time."""
+
+    dataset: str = setting(
+        "digits", f"data set: {', '.join(LOADERS)}, or the import path package.module:function "
+        "of your own loader")
+    data_dir: str | None = setting(
+        None, "folder of the data set's files (cifar10/100, idx, imagefolder)")
+    image_size: int | None = setting(
+        None, "resize images to this side (synthetic, imagefolder: default 32; "
+        "tinyimagenet: default 64)")
+    max_train_images: int | None = setting(
+        None, "train on a stratified subset of this many training images")
+    val_fraction: float | None = setting(
+        None, "share of the training split held out for validation (default: the data "
+        "set's, 0.1 or 0.2); 0 trains stage-wise on all of it as the authors did "
+        "(no validation accuracy then)")
+    iterations: int = setting(
+        5, "n, stage-wise iterations (2n+1 trained networks)", "space")
+    m0: int | None = setting(
+        None, f"modules per stage of the first architecture (default: {_module_defaults('m0')})", "space")
+    stages: int | None = setting(
+        None, f"number of stages S (default: {_module_defaults('stages')})", "space")
+    initial_depths: str | None = setting(
+        None, "first architecture as m1-m2-..-mS (overrides --m0/--stages)", "space")
+    delta: int | None = setting(
+        None, f"modules added to a stage when it grows (default: {_module_defaults('delta')})", "space")
+    references: str | None = setting(
+        None, "uniform networks to train after the search for comparison, as modules per "
+        "stage, e.g. 7,9,18 (ResNet44/56/110)")
+    module: str = setting(
+        "basic", f"module type: {', '.join(MODULE_TYPES)}, or the import path "
+        "package.module:ATTRIBUTE of your own ModuleType", "architecture")
+    width: int | None = setting(
+        None, "channels of the first stage, doubled at every stage (default: "
+        f"{_module_defaults('base_width')})", "architecture")
+    preset: str = setting(
+        "quick", f"training protocol: {', '.join(PRESETS)}")
+    epochs: int | None = setting(
+        None, "training epochs per candidate (default: the preset's)")
+    transfer_from: str | None = setting(
+        None, "start every candidate from a deeper trained donor: a checkpoint folder "
+        "(architecture.json + checkpoint.pt) or an MLflow run, runs:/<run id>")
+    finetune_epochs: int | None = setting(
+        None, "epochs of fine-tuning after --transfer-from, and of the fine-tuned copy "
+        "of --transfer-to (default: --epochs)")
+    transfer_to: str | None = setting(
+        None, "after the search, train the found network on this data set too: from "
+        "scratch, fine-tuned from the search's weights (fresh head), and the uniform "
+        "network of closest MACs (python -m nas_service.transfer_to does it later)", "search_only")
+    transfer_data_dir: str | None = setting(
+        None, "folder of the --transfer-to data set's files", "search_only")
+    lr: float | None = setting(
+        None, "initial learning rate (default: the preset's)")
+    batch_size: int | None = setting(
+        None, "training batch size (default: the preset's)")
+    criterion: str = setting(
+        "plsvip", f"stage importance criterion: {', '.join(CRITERIA)}, or the import path "
+        "module:function of your own (features, labels) -> per-feature scores", "scoring")
+    scoring_samples: int | None = setting(
+        None, "score the stage features of a stratified sample of this many training "
+        "images (default: every training image, as the authors do)", "scoring")
+    bootstrap: int = setting(
+        20, "paired bootstrap replicates of the stage scores that give every decision its "
+        "confidence P(T beats A) (0: none)", "stagewise_only")
+    min_confidence: float = setting(
+        0.0, "grow a stage only when P(T beats A) is at least this (default 0: the "
+        "paper's rule, T's score higher)", "stagewise_only")
+    on_no_growth: str = setting(
+        "retrain", f"when no stage grows: {' or '.join(NO_GROWTH_POLICIES)} (retrain: the next "
+        "iteration trains A and T again from a new initialisation, as the authors' "
+        "code does; stop: the search ends as converged)", "stagewise_only")
+    max_macs: float | None = setting(
+        None, "grow only while the network stays within this many MACs per image", "stagewise_only")
+    max_params: float | None = setting(
+        None, "grow only while the network stays within this many parameters", "stagewise_only")
+    max_latency_ms: float | None = setting(
+        None, "grow only while the network's CPU latency (batch 1, 1 thread, measured "
+        "on this machine) stays within this many milliseconds", "stagewise_only")
+    final_epochs: int | None = setting(
+        None, "after the search, every candidate (each iteration's A, the found network, "
+        "the references) trains this many more epochs from its checkpoint at the "
+        "schedule's last learning rate, logged in its own run (the paper: 100)", "stagewise_only")
+    scoring_actors: int = setting(
+        2, "number of Ray scoring actors", "scoring")
+    seed: int = setting(
+        0, "seed of splits, initialisation, augmentation and scoring sample")
+    gpus_per_trial: float | None = setting(
+        None, "GPUs per trial (default: 0.5 when the cluster has GPUs, else 0)")
+    cpus_per_trial: float = setting(
+        1.0, "CPUs per trial")
+    country: str = setting(
+        "USA", "ISO 3166-1 alpha-3 code of the electricity mix for kgCO2eq (codecarbon, offline)")
+    precision: str = setting(
+        "auto", "auto (bf16 on GPUs that support it, else fp32), bf16 or fp32")
+    compile: str = setting(
+        "auto", "torch.compile the training step: auto (on a GPU when the time it saves exceeds "
+        "the time it costs), on or off")
+    budget_images: float | None = setting(
+        None, "stop the search when this many training images (epochs x images) are spent", "budget")
+    budget_gpu_hours: float | None = setting(
+        None, "stop the search when this many GPU-hours are spent", "budget")
+    budget_kgco2: float | None = setting(
+        None, "stop the search when training has emitted this many kgCO2eq", "budget")
+    tracking_uri: str | None = setting(
+        None, "MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else "
+        "sqlite:///<cwd>/mlflow.db)")
+    experiment: str = setting(
+        "stagewise-nas", "MLflow experiment name")
+    storage_path: str | None = setting(
+        None, "Tune storage: a folder, a shared mount or a URI such as s3://bucket/path "
+        "(default: $NAS_STORAGE_PATH, else <cwd>/nas_results)")
+    name: str | None = setting(
+        None, "name of this search (Tune experiment folder, MLflow parent run)")
+    resume: bool = setting(
+        False, "continue the search --name after a crash or Ctrl-C, with its saved settings "
+        "(same --storage-path, --tracking-uri and --experiment)")
 
     @property
     def start_depths(self) -> tuple[int, ...]:
@@ -189,84 +279,6 @@ class SearchConfig:
         return params
 
 
-def _module_defaults(field: str) -> str:
-    """``basic 6, bottleneck 2, ...``: a module-type default, as the help text shows it."""
-    return ", ".join(f"{name} {getattr(kind, field)}" for name, kind in MODULE_TYPES.items())
-
-
-FLAG_HELP = {
-    "dataset": f"data set: {', '.join(LOADERS)}, or the import path package.module:function "
-               "of your own loader",
-    "data_dir": "folder of the data set's files (cifar10/100, idx, imagefolder)",
-    "image_size": "resize images to this side (synthetic, imagefolder: default 32; "
-                  "tinyimagenet: default 64)",
-    "max_train_images": "train on a stratified subset of this many training images",
-    "val_fraction": "share of the training split held out for validation (default: the data "
-                    "set's, 0.1 or 0.2); 0 trains stage-wise on all of it as the authors did "
-                    "(no validation accuracy then)",
-    "iterations": "n, stage-wise iterations (2n+1 trained networks)",
-    "m0": f"modules per stage of the first architecture (default: {_module_defaults('m0')})",
-    "stages": f"number of stages S (default: {_module_defaults('stages')})",
-    "initial_depths": "first architecture as m1-m2-..-mS (overrides --m0/--stages)",
-    "delta": f"modules added to a stage when it grows (default: {_module_defaults('delta')})",
-    "references": "uniform networks to train after the search for comparison, as modules per "
-                  "stage, e.g. 7,9,18 (ResNet44/56/110)",
-    "module": f"module type: {', '.join(MODULE_TYPES)}, or the import path "
-              "package.module:ATTRIBUTE of your own ModuleType",
-    "width": "channels of the first stage, doubled at every stage (default: "
-             f"{_module_defaults('base_width')})",
-    "preset": f"training protocol: {', '.join(PRESETS)}",
-    "epochs": "training epochs per candidate (default: the preset's)",
-    "transfer_from": "start every candidate from a deeper trained donor: a checkpoint folder "
-                     "(architecture.json + checkpoint.pt) or an MLflow run, runs:/<run id>",
-    "finetune_epochs": "epochs of fine-tuning after --transfer-from, and of the fine-tuned copy "
-                       "of --transfer-to (default: --epochs)",
-    "transfer_to": "after the search, train the found network on this data set too: from "
-                   "scratch, fine-tuned from the search's weights (fresh head), and the uniform "
-                   "network of closest MACs (python -m nas_service.transfer_to does it later)",
-    "transfer_data_dir": "folder of the --transfer-to data set's files",
-    "lr": "initial learning rate (default: the preset's)",
-    "batch_size": "training batch size (default: the preset's)",
-    "criterion": f"stage importance criterion: {', '.join(CRITERIA)}, or the import path "
-                 "module:function of your own (features, labels) -> per-feature scores",
-    "scoring_samples": "score the stage features of a stratified sample of this many training "
-                       "images (default: every training image, as the authors do)",
-    "bootstrap": "paired bootstrap replicates of the stage scores that give every decision its "
-                 "confidence P(T beats A) (0: none)",
-    "min_confidence": "grow a stage only when P(T beats A) is at least this (default 0: the "
-                      "paper's rule, T's score higher)",
-    "on_no_growth": f"when no stage grows: {' or '.join(NO_GROWTH_POLICIES)} (retrain: the next "
-                    "iteration trains A and T again from a new initialisation, as the authors' "
-                    "code does; stop: the search ends as converged)",
-    "max_macs": "grow only while the network stays within this many MACs per image",
-    "max_params": "grow only while the network stays within this many parameters",
-    "max_latency_ms": "grow only while the network's CPU latency (batch 1, 1 thread, measured "
-                      "on this machine) stays within this many milliseconds",
-    "final_epochs": "after the search, every candidate (each iteration's A, the found network, "
-                    "the references) trains this many more epochs from its checkpoint at the "
-                    "schedule's last learning rate, logged in its own run (the paper: 100)",
-    "scoring_actors": "number of Ray scoring actors",
-    "seed": "seed of splits, initialisation, augmentation and scoring sample",
-    "gpus_per_trial": "GPUs per trial (default: 0.5 when the cluster has GPUs, else 0)",
-    "cpus_per_trial": "CPUs per trial",
-    "country": "ISO 3166-1 alpha-3 code of the electricity mix for kgCO2eq (codecarbon, offline)",
-    "precision": "auto (bf16 on GPUs that support it, else fp32), bf16 or fp32",
-    "compile": "torch.compile the training step: auto (on a GPU when the time it saves exceeds "
-               "the time it costs), on or off",
-    "budget_images": "stop the search when this many training images (epochs x images) are spent",
-    "budget_gpu_hours": "stop the search when this many GPU-hours are spent",
-    "budget_kgco2": "stop the search when training has emitted this many kgCO2eq",
-    "tracking_uri": "MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else "
-                    "sqlite:///<cwd>/mlflow.db)",
-    "experiment": "MLflow experiment name",
-    "storage_path": "Tune storage: a folder, a shared mount or a URI such as s3://bucket/path "
-                    "(default: $NAS_STORAGE_PATH, else <cwd>/nas_results)",
-    "name": "name of this search (Tune experiment folder, MLflow parent run)",
-    "resume": "continue the search --name after a crash or Ctrl-C, with its saved settings "
-              "(same --storage-path, --tracking-uri and --experiment)",
-}
-
-
 class OneLineParser(argparse.ArgumentParser):
     """argparse that reports errors in one line (no usage block), exit status 2."""
 
@@ -274,22 +286,32 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-# settings that only ``python -m nas_service.run`` acts on: other entry points do not offer them,
-# so that a user who passes one learns it does nothing there
-SEARCH_ONLY = ("transfer_to", "transfer_data_dir")
-# settings of the stage-wise decisions: ``run`` and ``compare`` (whose stage-wise search uses
-# them) offer them, the entry points that train without deciding do not
-STAGEWISE_ONLY = ("on_no_growth", "bootstrap", "min_confidence", "max_macs", "max_params",
-                  "max_latency_ms", "final_epochs")
-# how stage features are scored: only searches that score stages (stage-wise) use them
-SCORING = ("criterion", "scoring_samples", "scoring_actors")
-# the depth space: what networks a search may build (one given network does not need it)
-SPACE = ("iterations", "m0", "stages", "initial_depths", "delta")
-# what bounds a search of many networks
-BUDGET = ("budget_images", "budget_gpu_hours", "budget_kgco2")
-# the network's module type and widths (a network read from a run brings its own)
-ARCHITECTURE = ("module", "width")
+def settings_in(group: str) -> tuple[str, ...]:
+    """The settings declared in ``group``, in declaration order."""
+    return tuple(f.name for f in fields(SearchConfig) if group in f.metadata["groups"])
 
+
+# settings that only the stage-wise search (``run``) acts on: other commands do not offer them,
+# so that a user who passes one learns it does nothing there
+SEARCH_ONLY = settings_in("search_only")
+# settings of the stage-wise decisions: ``run`` and ``compare`` (whose stage-wise search uses
+# them) offer them, the commands that train without deciding do not
+STAGEWISE_ONLY = settings_in("stagewise_only")
+# how stage features are scored: only searches that score stages (stage-wise) use them
+SCORING = settings_in("scoring")
+# the depth space: what networks a search may build (one given network does not need it)
+SPACE = settings_in("space")
+# what bounds a search of many networks
+BUDGET = settings_in("budget")
+# the network's module type and widths (a network read from a run brings its own)
+ARCHITECTURE = settings_in("architecture")
+
+
+def setting_kind(name: str) -> tuple[type, bool]:
+    """(bool, int, float or str; whether ``None`` is allowed) of a setting, from its annotation."""
+    annotation = get_type_hints(SearchConfig)[name]
+    kinds = [kind for kind in get_args(annotation) or (annotation,) if kind is not type(None)]
+    return kinds[0], type(None) in get_args(annotation)
 
 OMITTED_KEY = "_omitted_settings"
 # what ``--resume`` reads from the command line: everything else comes from the saved search
@@ -307,18 +329,21 @@ def build_parser(prog: str = "python -m nas_service.run",
     parser.add_argument("--config", help="YAML file with any of the settings below")
     # parse_arguments refuses these in the --config file too
     parser.set_defaults(**{OMITTED_KEY: tuple(omit)})
-    types = {f.name: f.type for f in fields(SearchConfig)}
-    for key, help_text in FLAG_HELP.items():
-        if key in omit:
-            continue
-        flag = "--" + key.replace("_", "-")
-        kind = types[key].replace(" | None", "")
-        if kind == "bool":
-            parser.add_argument(flag, dest=key, action="store_true", help=help_text)
-            continue
-        converter = {"int": int, "float": float, "str": str}[kind]
-        parser.add_argument(flag, dest=key, type=converter, help=help_text, metavar=kind.upper())
+    for declared in fields(SearchConfig):
+        if declared.name not in omit:
+            add_setting(parser, declared.name)
     return parser
+
+
+def add_setting(parser: argparse.ArgumentParser, name: str, **overrides: Any) -> None:
+    """The flag of setting ``name`` as declared in ``SearchConfig`` (commands that take only a
+    few settings, such as ``report``, add theirs this way); ``overrides`` go to argparse."""
+    declared = next(f for f in fields(SearchConfig) if f.name == name)
+    kind, _ = setting_kind(name)
+    options: dict[str, Any] = ({"action": "store_true"} if kind is bool else
+                               {"type": kind, "metavar": kind.__name__.upper()})
+    parser.add_argument("--" + name.replace("_", "-"), dest=name,
+                        help=declared.metadata["help"], **{**options, **overrides})
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -357,23 +382,24 @@ def _read_yaml(path: str) -> dict[str, Any]:
     return settings
 
 
-def _check_type(name: str, value: Any, kind: str) -> Any:
-    if value is None and "None" in kind:
+def _check_type(name: str, value: Any) -> Any:
+    """``value`` as the type setting ``name`` declares, or a ``ConfigError`` naming both."""
+    converter, optional = setting_kind(name)
+    if value is None and optional:
         return None
-    if kind == "bool":
+    if converter is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"--{name.replace('_', '-')} {value!r}: must be true or false")
         return value
-    converter = {"int": int, "float": float, "str": str}[kind.replace(" | None", "")]
-    flag = f"--{name.replace('_', '-')} {value!r}"
+    flag, kind = f"--{name.replace('_', '-')} {value!r}", converter.__name__
     if converter is int and isinstance(value, float) and not value.is_integer():
         raise ConfigError(f"{flag}: must be an integer")
     if converter is not str and isinstance(value, bool):  # YAML's `epochs: true` is not 1
-        raise ConfigError(f"{flag}: must be {kind.split()[0]}, not true or false")
+        raise ConfigError(f"{flag}: must be {kind}, not true or false")
     try:
         converted = converter(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"{flag}: must be {kind.split()[0]}") from None
+        raise ConfigError(f"{flag}: must be {kind}") from None
     if converter is float and not math.isfinite(converted):
         raise ConfigError(f"{flag}: must be a finite number")
     return converted
@@ -391,7 +417,10 @@ SEARCH_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchConfig:
-    """Check every value; fill in the defaults that depend on the working directory and time."""
+    """Check every value and fill in the defaults that depend on the module type, the working
+    directory and the time; returns a new config.  Reads no file and asks no server: what must
+    hold outside this process is ``preflight``'s."""
+    config = replace(config)
     for flag in ("data_dir", "transfer_data_dir", "transfer_from"):  # ~ from YAML, or --x=~/..
         value = getattr(config, flag)
         if value and not value.startswith("runs:/"):
@@ -427,9 +456,6 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
     for flag in ("iterations", "m0", "stages", "delta", "scoring_actors"):
         _require(getattr(config, flag) >= 1, flag.replace("_", "-"), getattr(config, flag),
                  "must be at least 1")
-    if config.transfer_from and not config.transfer_from.startswith("runs:/"):
-        _require(Path(config.transfer_from).exists(), "transfer-from", config.transfer_from,
-                 "does not exist: give a checkpoint folder or runs:/<run id>")
     _require(config.finetune_epochs is None or config.transfer_from or config.transfer_to,
              "finetune-epochs", config.finetune_epochs, "needs --transfer-from or --transfer-to")
     if config.transfer_to is not None:
@@ -475,11 +501,10 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
             parse_depths(config.initial_depths)
         except ValueError as error:
             raise ConfigError(f"--initial-depths: {error}") from None
-    _check_ray_address(os.environ.get("RAY_ADDRESS"))
     # on clusters both usually come from the environment (deploy/): MLflow's own variable and ours
     config.tracking_uri = default_tracking_uri(config.tracking_uri)
-    _check_tracking_uri(config.tracking_uri)
-    config.storage_path = _writable_storage(config.storage_path or os.environ.get("NAS_STORAGE_PATH")
+    config.storage_path = _storage_location(config.storage_path
+                                            or os.environ.get("NAS_STORAGE_PATH")
                                             or str(Path.cwd() / "nas_results"))
     if config.name is None:
         config.name = default_name.format(dataset=config.dataset,
@@ -487,6 +512,19 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
     _require(SEARCH_NAME.fullmatch(config.name) is not None, "name", config.name,
              "must be 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit "
              "(it names a folder under --storage-path and the MLflow parent run)")
+    return config
+
+
+def preflight(config: SearchConfig) -> None:
+    """What a validated config needs outside this process, checked before Ray starts: the
+    donor folder, the cluster in ``RAY_ADDRESS``, the MLflow store, the storage, and that the
+    search's folder is new (or, for ``resume``, there).  A ``ConfigError`` naming the setting."""
+    if config.transfer_from and not config.transfer_from.startswith("runs:/"):
+        _require(Path(config.transfer_from).exists(), "transfer-from", config.transfer_from,
+                 "does not exist: give a checkpoint folder or runs:/<run id>")
+    _check_ray_address(os.environ.get("RAY_ADDRESS"))
+    _check_tracking_uri(config.tracking_uri)
+    _check_storage(config.storage_path)
     folder = Path(config.storage_path) / config.name
     _require(config.resume or "://" in config.storage_path or not folder.exists(), "name",
              config.name, f"a search of that name is already in {folder}: continue it with "
@@ -496,7 +534,6 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
                           f"{config.storage_path}; nothing to resume")
     if config.resume or str(config.transfer_from).startswith("runs:/"):
         require_existing_store(config.tracking_uri)
-    return config
 
 
 BASELINE_METHODS = ("random", "asha", "tpe")
@@ -516,8 +553,11 @@ def check_baseline(config: SearchConfig, method: str, samples: int | None) -> No
 
 
 def _check_dataset(flag: str, name: str) -> None:
-    """A built-in data set, or an import path that imports to a loader function."""
-    _require(name in LOADERS or ":" in name, flag, name,
+    """A built-in data set (not imported: digits would import scikit-learn), or an import path
+    that imports to a loader function."""
+    if name in LOADERS:
+        return
+    _require(":" in name, flag, name,
              f"must be one of {', '.join(LOADERS)} or an import path package.module:function")
     try:
         loader(name)
@@ -639,13 +679,18 @@ def _check_remote_storage(uri: str) -> None:
         raise ConfigError(f"--storage-path {uri!r}: cannot use it ({reason})") from None
 
 
-def _writable_storage(path: str) -> str:
+def _storage_location(path: str) -> str:
+    """A local storage path made absolute (``~`` expanded); URIs (s3://, gs://) as given."""
+    return path if "://" in path else str(Path(path).expanduser().resolve())
+
+
+def _check_storage(path: str) -> None:
     """Local storage must be a folder we can write (or create); URIs (s3://, gs://) must open
     through pyarrow (``_check_remote_storage``)."""
     if "://" in path:
         _check_remote_storage(path)
-        return path
-    folder = Path(path).expanduser().resolve()
+        return
+    folder = Path(path)
     existing = folder  # created when the first trial starts: a refused run leaves no folder
     while not existing.exists():
         existing = existing.parent
@@ -655,7 +700,6 @@ def _writable_storage(path: str) -> str:
         tempfile.TemporaryFile(dir=existing).close()
     except OSError as error:
         raise ConfigError(f"--storage-path {path!r}: not writable ({error.strerror})") from None
-    return str(folder)
 
 
 def parse_config(argv: Sequence[str] | None = None, prog: str = "python -m nas_service.run"
@@ -698,8 +742,7 @@ def resolve(config: SearchConfig, default_name: str = DEFAULT_NAME,
 
 def _resolved(settings: dict[str, Any], default_name: str, needs_validation: bool) -> SearchConfig:
     """The settings given (flags, a YAML file or a Python config), typed and validated."""
-    types = {f.name: f.type for f in fields(SearchConfig)}
-    typed = {name: _check_type(name, value, types[name]) for name, value in settings.items()}
+    typed = {name: _check_type(name, value) for name, value in settings.items()}
     if typed.get("initial_depths") and "stages" in typed:
         _require(len(str(typed["initial_depths"]).split("-")) == typed["stages"], "initial-depths",
                  typed["initial_depths"], f"has {len(str(typed['initial_depths']).split('-'))} "
@@ -713,5 +756,7 @@ def _resolved(settings: dict[str, Any], default_name: str, needs_validation: boo
     _require(not needs_validation or typed.get("val_fraction") != 0, "val-fraction", 0.0,
              "this command chooses and reports networks by validation accuracy; only the "
              "stage-wise search (python -m nas_service.run) trains without a validation split")
-    return validate(SearchConfig(**typed), default_name)
+    config = validate(SearchConfig(**typed), default_name)
+    preflight(config)
+    return config
 

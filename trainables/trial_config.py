@@ -12,7 +12,7 @@ trial's identity without importing the training stack.  Two shapes reach the tra
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 STAGE_DEPTHS_KEY = "stage_depths"
 SAMPLE_ROLE = "sample"
@@ -30,6 +30,13 @@ SCRATCH, FROM_DONOR = "scratch", "donor"
 CONTINUES_KEY, CONTINUE_FROM_KEY, EXTRA_EPOCHS_KEY = "continues", "continue_from", "extra_epochs"
 # the result key of the paired bootstrap replicates of the stage scores
 BOOTSTRAP_KEY = "importance_bootstrap"
+
+
+def trial_config(depths: Sequence[int], role: str, iteration: int = 0, **options) -> dict:
+    """A proposal-shaped trial config: the one way the searchers and methods build one.
+    ``options`` are the optional keys above (``INIT_SEED_KEY``, ``EPOCHS_KEY``, ...)."""
+    return {"depths": [int(m) for m in depths], "role": role, "iteration": int(iteration),
+            **options}
 
 
 def trial_identity(config: Mapping) -> tuple[tuple[int, ...], str, int]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from nas_service.cli.common import run_command
-from nas_service.config import OneLineParser, default_tracking_uri, require_existing_store
+from nas_service.config import OneLineParser, add_setting, default_tracking_uri, require_existing_store
 from nas_service.core.errors import ConfigError
 
 PROG = "python -m nas_service.ensemble"
@@ -18,8 +18,7 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
     scope.add_argument("--experiment", help="every search of this MLflow experiment")
     scope.add_argument("--run-id", help="one search's parent run")
     parser.add_argument("--top", type=int, default=3, help="members: the K best by val accuracy")
-    parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: "
-                        "$MLFLOW_TRACKING_URI, else sqlite:///<cwd>/mlflow.db)")
+    add_setting(parser, "tracking_uri", metavar="URI")
 
     def command() -> dict:
         args = parser.parse_args(argv)

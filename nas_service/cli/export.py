@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from nas_service.cli.common import run_command
-from nas_service.config import OneLineParser, default_tracking_uri, require_existing_store
+from nas_service.config import OneLineParser, add_setting, default_tracking_uri, require_existing_store
 from nas_service.reporting.export_formats import FORMATS, SUFFIXES, writable_output
 
 PROG = "python -m nas_service.export"
@@ -19,8 +19,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser.add_argument("--run-id", required=True, help="a candidate's or a search's MLflow run")
     parser.add_argument("--format", required=True, choices=FORMATS)
     parser.add_argument("--output", help="file or folder to write (default: ./<run id><suffix>)")
-    parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: "
-                        "$MLFLOW_TRACKING_URI, else sqlite:///<cwd>/mlflow.db)")
+    add_setting(parser, "tracking_uri", metavar="URI")
     parser.add_argument("--register", metavar="NAME", help="also register it in the MLflow "
                         "model registry under this name")
     return parser

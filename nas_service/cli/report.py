@@ -11,7 +11,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from nas_service.config import OneLineParser, default_tracking_uri, require_existing_store
+from nas_service.config import (
+    OneLineParser,
+    SearchConfig,
+    add_setting,
+    default_tracking_uri,
+    require_existing_store,
+)
 from nas_service.core.errors import ConfigError
 
 PROG = "python -m nas_service.report"
@@ -19,10 +25,9 @@ PROG = "python -m nas_service.report"
 
 def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
     parser = OneLineParser(prog=prog, description="Rebuild a search's report from MLflow.")
-    parser.add_argument("--experiment", default="stagewise-nas", help="MLflow experiment name")
+    add_setting(parser, "experiment", default=SearchConfig.experiment, metavar="NAME")
     parser.add_argument("--run-id", help="parent run id (default: the newest stage-wise search)")
-    parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: "
-                        "$MLFLOW_TRACKING_URI, else sqlite:///<cwd>/mlflow.db)")
+    add_setting(parser, "tracking_uri", metavar="URI")
     parser.add_argument("--output", help="folder for report.md and plots (default: ./report-<run>)")
     args = parser.parse_args(argv)
     tracking_uri = default_tracking_uri(args.tracking_uri)

@@ -39,7 +39,7 @@ from trainables.datasets.splits import DataSplits
 from trainables.metrics.uniform import closest_uniform_depths
 from trainables.spec import ArchSpec, format_depths
 from trainables.transfer import Donor
-from trainables.trial_config import EPOCHS_KEY, FROM_DONOR, INIT_KEY, SCRATCH
+from trainables.trial_config import EPOCHS_KEY, FROM_DONOR, INIT_KEY, SCRATCH, trial_config
 
 logger = logging.getLogger(__name__)
 
@@ -51,13 +51,11 @@ SHOWN = ["role", "depths", "init", "epochs", "depth", "params", "macs", "train_s
 def transfer_trials(found: tuple[int, ...], references: list[tuple[int, ...]], epochs: int,
                     finetune_epochs: int) -> list[dict]:
     """Trial configs: the found network from scratch and fine-tuned, then the references."""
-    trials = [{"depths": list(found), "role": "scratch", "iteration": 0, INIT_KEY: SCRATCH,
-               EPOCHS_KEY: epochs},
-              {"depths": list(found), "role": "finetuned", "iteration": 0, INIT_KEY: FROM_DONOR,
-               EPOCHS_KEY: finetune_epochs}]
+    trials = [trial_config(found, "scratch", **{INIT_KEY: SCRATCH, EPOCHS_KEY: epochs}),
+              trial_config(found, "finetuned", **{INIT_KEY: FROM_DONOR,
+                                                  EPOCHS_KEY: finetune_epochs})]
     for depths in dict.fromkeys(references):
-        trials.append({"depths": list(depths), "role": "reference", "iteration": 0,
-                       INIT_KEY: SCRATCH, EPOCHS_KEY: epochs})
+        trials.append(trial_config(depths, "reference", **{INIT_KEY: SCRATCH, EPOCHS_KEY: epochs}))
     return trials
 
 

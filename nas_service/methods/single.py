@@ -15,6 +15,7 @@ from nas_service.tracking import FINAL_RUN_ID_TAG
 from nas_service.tune.experiment import raise_if_trials_failed, start_experiment
 from trainables.datasets.splits import DataSplits
 from trainables.spec import format_depths
+from trainables.trial_config import trial_config
 
 logger = logging.getLogger(__name__)
 
@@ -25,8 +26,7 @@ def train_one(config: SearchConfig, data: DataSplits | None = None) -> dict:
     """Train ``config.start_depths``; returns the parent and child run ids and the measures."""
     experiment = start_experiment(config, "train", score_stages=False, data=data)
     depths = list(experiment.config.start_depths)  # a resumed run's are its saved ones
-    tuner = experiment.make_tuner([], 1, param_space={"depths": depths, "role": ROLE,
-                                                      "iteration": 0})
+    tuner = experiment.make_tuner([], 1, param_space=trial_config(depths, ROLE))
     with experiment.parent_run_status():
         results, table = experiment.fit(tuner)
         raise_if_trials_failed(results, f"training {format_depths(depths)}")

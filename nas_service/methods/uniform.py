@@ -19,7 +19,7 @@ from nas_service.tune.experiment import raise_if_trials_failed, start_experiment
 from nas_service.tune.fixed_searcher import FixedSearcher
 from trainables.datasets.splits import DataSplits
 from trainables.spec import format_depths
-from trainables.trial_config import INIT_SEED_KEY
+from trainables.trial_config import INIT_SEED_KEY, trial_config
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +30,7 @@ ROLE = "reference"
 def uniform_trials(depths: Sequence[tuple[int, ...]], seed: int) -> list[dict]:
     """Trial configs, cheapest first, each network once."""
     unique = sorted(dict.fromkeys(tuple(d) for d in depths), key=lambda d: (sum(d), d))
-    return [{"depths": list(d), "role": ROLE, "iteration": 0, INIT_SEED_KEY: seed}
-            for d in unique]
+    return [trial_config(d, ROLE, **{INIT_SEED_KEY: seed}) for d in unique]
 
 
 def train_uniform(config: SearchConfig, depths: Sequence[tuple[int, ...]],

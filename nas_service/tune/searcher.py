@@ -43,6 +43,7 @@ from trainables.trial_config import (
     CONTINUES_KEY,
     EXTRA_EPOCHS_KEY,
     INIT_SEED_KEY,
+    trial_config,
 )
 
 logger = logging.getLogger(__name__)
@@ -238,7 +239,7 @@ class StageWiseSearcher(Searcher):
         if self.queue:
             proposal = self.queue.pop(0)
             self.live[trial_id] = proposal
-            return {**proposal, "depths": list(proposal["depths"])}
+            return trial_config(**proposal)
         if self.done:
             return Searcher.FINISHED
         return None
