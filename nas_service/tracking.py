@@ -43,6 +43,8 @@ CONVERGED_REASON_TAG = "nas.converged_reason"
 NODE_ID_TAG = "nas.node_id"
 TEST_ACCURACY_SOURCE_TAG = "nas.test_accuracy_source"
 BUDGET_SPENT_TAG = "nas.budget_spent"  # the budget stopper ended the search
+# the resolved settings of a search, on its parent run: resume and ensembles read them back
+SEARCH_CONFIG_ARTIFACT = "search_config.json"
 ACCELERATION_TAG_PREFIX = "nas.train."
 
 

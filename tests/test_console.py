@@ -80,3 +80,17 @@ def test_python_dash_m_package_is_the_console_command():
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stderr.startswith("stagewise-nas describe: error: depths '0-1-1'")
+
+
+def test_an_interrupted_search_names_the_command_that_resumes_it_as_it_was_started():
+    from nas_service.core.errors import SearchInterrupted
+
+    stopped = SearchInterrupted("search interrupted (SIGTERM).", "transfer-to",
+                                ("--resume", "--name", "a b"))
+    assert str(stopped) == ("search interrupted (SIGTERM). Resume with: stagewise-nas "
+                            "transfer-to --resume --name 'a b'")
+    assert stopped.text("python -m nas_service") == (
+        "search interrupted (SIGTERM). Resume with: python -m nas_service.transfer_to --resume "
+        "--name 'a b'")
+    assert SearchInterrupted("comparison interrupted.").text("stagewise-nas") == (
+        "comparison interrupted.")

@@ -27,8 +27,9 @@ def run_command(prog: str, command: Callable[[], object]) -> int:
     except SearchFailed as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 1
-    except SearchInterrupted as error:
-        print(f"{prog}: {error}", file=sys.stderr)
+    except SearchInterrupted as error:  # resumed as this command was spelled
+        program = "python -m nas_service" if prog.startswith("python -m") else prog.split()[0]
+        print(f"{prog}: {error.text(program)}", file=sys.stderr)
         return interrupted_status()
     except KeyboardInterrupt:  # outside a search's trials (loading data, starting Ray)
         print(f"{prog}: stopped by {interruption_name()} outside a search's trials; what "

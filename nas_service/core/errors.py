@@ -1,5 +1,7 @@
 """The errors that end a command, each with its exit status (``nas_service.cli.common``); they import
-nothing, so the CLI can report bad settings before loading Ray, MLflow or torch."""
+nothing heavy, so the CLI can report bad settings before loading Ray, MLflow or torch."""
+
+import shlex
 
 
 class ConfigError(ValueError):
@@ -11,7 +13,31 @@ class SearchFailed(RuntimeError):
 
 
 class SearchInterrupted(RuntimeError):
-    """Ctrl-C: Tune saved its state; the message says how to resume."""
+    """Ctrl-C, SIGTERM or SIGHUP stopped a search; Tune saved its state.
+
+    ``command`` (``run``, ``baselines``, ...) and ``resume_arguments`` are what continues it; the
+    message names them as the console command spells them, ``resume_command`` as another
+    program (``python -m nas_service``) does.
+    """
+
+    def __init__(self, message: str, command: str = "",
+                 resume_arguments: tuple[str, ...] = ()) -> None:
+        self.message, self.command, self.resume_arguments = message, command, resume_arguments
+        super().__init__(self.text("stagewise-nas"))
+
+    def resume_command(self, program: str) -> list[str]:
+        """The command line that continues the search: ``stagewise-nas run --resume ...`` or,
+        for ``program`` ``python -m nas_service``, ``python -m nas_service.run --resume ...``."""
+        if program == "python -m nas_service":
+            head = ["python", "-m", f"nas_service.{self.command.replace('-', '_')}"]
+        else:
+            head = [program, self.command]
+        return [*head, *self.resume_arguments]
+
+    def text(self, program: str) -> str:
+        if not self.command:
+            return self.message
+        return f"{self.message} Resume with: {shlex.join(self.resume_command(program))}"
 
 
 def error_line(error: BaseException | str) -> str:

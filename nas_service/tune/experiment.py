@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shlex
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -28,6 +27,7 @@ from nas_service.core.errors import ConfigError, SearchFailed, SearchInterrupted
 from nas_service.core.trials import run_name
 from nas_service.limits import cpu_cost_warnings
 from nas_service.tracking import (
+    SEARCH_CONFIG_ARTIFACT,
     MLflowTrialCallback,
     budget_was_spent,
     check_experiment_open,
@@ -80,10 +80,8 @@ class NeverReportedFilter(logging.Filter):
 logging.getLogger("ray.tune.analysis.experiment_analysis").addFilter(NeverReportedFilter())
 
 
-SEARCH_CONFIG_ARTIFACT = "search_config.json"
-# method -> the entry point (and its extra flags) that resumes it; baselines name their method
-RESUME_ENTRY_POINTS = {"stagewise": ("run",), "train": ("train",),
-                       "transfer-to": ("transfer_to",)}
+# method -> the command (and its extra flags) that resumes it; baselines name their method
+RESUME_COMMANDS = {"stagewise": ("run",), "train": ("train",), "transfer-to": ("transfer-to",)}
 
 
 @dataclass
@@ -176,15 +174,14 @@ class Experiment:
     def interrupted(self) -> SearchInterrupted:
         """The error for a search stopped by Ctrl-C (or SIGTERM, SIGHUP): it names the command
         that continues it."""
-        module, *method_flag = RESUME_ENTRY_POINTS.get(self.method, ("baselines", "--method",
-                                                                      self.method))
-        command = ["python", "-m", f"nas_service.{module}", *method_flag, "--resume", "--name",
-                   self.config.name, "--storage-path", self.config.storage_path,
-                   "--tracking-uri", self.config.tracking_uri, "--experiment",
-                   self.config.experiment]
-        return SearchInterrupted(f"search interrupted ({interruption_name()}); Tune saved its "
-                                 f"state and MLflow run {self.parent_run_id} keeps what "
-                                 f"finished. Resume with: {shlex.join(command)}")
+        command, *method_flag = RESUME_COMMANDS.get(self.method, ("baselines", "--method",
+                                                                  self.method))
+        return SearchInterrupted(
+            f"search interrupted ({interruption_name()}); Tune saved its state and MLflow run "
+            f"{self.parent_run_id} keeps what finished.", command,
+            (*method_flag, "--resume", "--name", self.config.name, "--storage-path",
+             self.config.storage_path, "--tracking-uri", self.config.tracking_uri,
+             "--experiment", self.config.experiment))
 
     def fit(self, tuner: tune.Tuner):
         """Run the trials; their table is written (``log_table``) before anything else is decided,
