@@ -2,9 +2,9 @@
 fine-tuned copy takes from the search's weights, the uniform network of closest MACs, and a real
 search on digits whose found network then trains on 3-channel synthetic images."""
 
-import subprocess
-import sys
+import importlib
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -149,7 +149,12 @@ def test_a_search_then_trains_its_found_network_on_another_data_set(ray_session,
     ("baselines", ["--method", "random", "--transfer-to", "idx"],
      "unrecognized arguments: --transfer-to"),
 ])
-def test_entry_points_refuse_transfer_flags_they_would_ignore(tmp_path, module, argv, fragment):
-    done = subprocess.run([sys.executable, "-m", f"nas_service.{module}", *argv],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+def test_entry_points_refuse_transfer_flags_they_would_ignore(tmp_path, monkeypatch, capsys,
+                                                              module, argv, fragment):
+    monkeypatch.chdir(tmp_path)
+    try:
+        status = importlib.import_module(f"nas_service.cli.{module}").main(argv)
+    except SystemExit as stop:  # argparse's own errors
+        status = stop.code
+    done = SimpleNamespace(returncode=status, stderr=capsys.readouterr().err)
     assert done.returncode == 2 and fragment in done.stderr, done.stderr

@@ -2,9 +2,8 @@
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import mlflow.pytorch
 import numpy as np
@@ -13,6 +12,7 @@ import torch
 from mlflow.tracking import MlflowClient
 
 from nas_service.cli.report import main as report_main
+from nas_service.cli.run import main as run_main
 from nas_service.config import parse_config
 from nas_service.core.growth import deepen_all, grow_depths
 from nas_service.methods.stagewise import search
@@ -141,12 +141,16 @@ def test_two_iteration_digits_search(ray_session, tmp_path, tracking_uri, monkey
     assert (tmp_path / "nas_results" / "it-test" / "candidates.csv").exists()
 
 
-def test_a_diverging_candidate_ends_the_search_in_one_line(tmp_path):
+def test_a_diverging_candidate_ends_the_search_in_one_line(ray_session, tmp_path, monkeypatch,
+                                                           capsys):
     """NaN loss: one retry, then exit 1 with one line naming the trial and the divergence; no
-    Ray traceback on the console (it is in the trial's error.txt); the parent run FAILED."""
-    done = subprocess.run([sys.executable, "-m", "nas_service.run", "--iterations", "3", "--m0",
-                           "1", "--epochs", "1", "--lr", "1e6", "--name", "diverges"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    Ray traceback on the console (it is in the trial's error.txt); the parent run FAILED.  Through
+    the CLI's ``main`` in the session's Ray."""
+    monkeypatch.chdir(tmp_path)
+    status = run_main(["--iterations", "3", "--m0", "1", "--epochs", "1", "--lr", "1e6",
+                       "--name", "diverges"])
+    captured = capsys.readouterr()
+    done = SimpleNamespace(returncode=status, stdout=captured.out, stderr=captured.err)
     assert done.returncode == 1, done.stderr[-2000:]
     assert "Traceback" not in done.stderr + done.stdout
     last = done.stderr.strip().splitlines()[-1]
