@@ -13,6 +13,8 @@ normalised as in training, so their scores are comparable.  Features leave the n
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -40,17 +42,23 @@ def pool_stage_output(output: torch.Tensor) -> torch.Tensor:
     return pooled.permute(0, 2, 3, 1).flatten(1)
 
 
-@torch.no_grad()
 def stage_features(model: torch.nn.Module, data: ImageBatches,
                    batch_size: int = 256) -> list[np.ndarray]:
     """One float32 (N, F_i) matrix per stage, for the images of ``data`` in order, computed
     ``batch_size`` images at a time."""
+    return pooled_stage_outputs(model, (x for x, _ in data.batches(batch_size)))
+
+
+@torch.no_grad()
+def pooled_stage_outputs(model: torch.nn.Module,
+                         batches: Iterable[torch.Tensor]) -> list[np.ndarray]:
+    """One float32 (N, F_i) matrix per stage of ``model`` (its ``forward_stages``), the outputs
+    for ``batches`` of images pooled and stacked in order."""
     model.eval()
     per_stage: list[list[torch.Tensor]] = []
-    for x, _ in data.batches(batch_size):
+    for x in batches:
         outputs = model.forward_stages(x)
-        if not per_stage:
-            per_stage = [[] for _ in outputs]
+        per_stage = per_stage or [[] for _ in outputs]
         for collected, output in zip(per_stage, outputs, strict=True):
             collected.append(pool_stage_output(output.float()).cpu())
     return [torch.cat(collected).numpy() for collected in per_stage]

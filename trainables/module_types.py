@@ -59,13 +59,13 @@ def module_type(name: str) -> ModuleType:
     if name in MODULE_TYPES:
         return MODULE_TYPES[name]
     if ":" not in name:
-        raise ValueError(f"module {name!r} is not one of {', '.join(MODULE_TYPES)} nor an import "
+        raise ValueError(f"module {name!r}: must be one of {', '.join(MODULE_TYPES)} or an import "
                          "path package.module:ATTRIBUTE of a ModuleType")
     try:
         found = resolve_name(name)
     except (ImportError, AttributeError, ValueError) as error:
-        raise ValueError(f"module {name!r} cannot be imported ({error})") from None
+        raise ValueError(f"module {name!r}: cannot be imported ({error})") from None
     if not isinstance(found, ModuleType):
-        raise ValueError(f"module {name!r} is a {type(found).__name__}, not a "
+        raise ValueError(f"module {name!r}: is a {type(found).__name__}, not a "
                          "trainables.module_types.ModuleType")
     return found

@@ -25,25 +25,17 @@ import torch
 
 from scoring.bootstrap import bootstrap_stage_scores
 from scoring.criteria import stage_score
-from trainables.features import pool_stage_output
+from trainables.features import pooled_stage_outputs
 from trainables.trial_config import BOOTSTRAP_KEY
 
 IMPORTANCE_KEY = "importance"
 
 
-@torch.no_grad()
 def stage_features_of(model: torch.nn.Module, images: torch.Tensor,
                       batch_size: int = 256) -> list[np.ndarray]:
     """One float32 (N, F_i) matrix per stage of ``model`` for ``images`` (N, C, H, W): each
     stage's output, pooled as the authors do (``trainables.features``)."""
-    model.eval()
-    per_stage: list[list[torch.Tensor]] = []
-    for start in range(0, len(images), batch_size):
-        outputs = model.forward_stages(images[start:start + batch_size])
-        per_stage = per_stage or [[] for _ in outputs]
-        for collected, output in zip(per_stage, outputs, strict=True):
-            collected.append(pool_stage_output(output.float()).cpu())
-    return [torch.cat(collected).numpy() for collected in per_stage]
+    return pooled_stage_outputs(model, images.split(batch_size))
 
 
 def stage_importance(features: Sequence[np.ndarray], labels: np.ndarray, criterion: str = "plsvip",

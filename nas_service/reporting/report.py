@@ -4,7 +4,8 @@ Reads a stage-wise parent run and its children from the tracking store and write
 (a table like the paper's Table III, the decision of every iteration) and four PNG plots: stage
 depths per iteration (like the paper's Fig. 4), importance of A vs T per stage, accuracy vs MACs
 and accuracy vs kgCO2eq.  The files go to ``--output`` and to the parent run's artifacts.
-``nas_service.cli.run`` calls the same ``write_report`` at its end.
+The stage-wise search (``nas_service.methods.stagewise``) calls the same ``write_report`` at its
+end.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What every search method shares: data, Ray, trial resources, the MLflow parent run, the Tuner.
 
-``nas_service.cli.run`` (stage-wise) and ``nas_service.cli.baselines`` (random search, ASHA) differ only in
-how trials are proposed and scheduled; everything around that lives here.
+The methods (``nas_service.methods``: stage-wise, the baselines, uniform networks, ...) differ
+only in how trials are proposed and scheduled; everything around that lives here.
 """
 
 from __future__ import annotations

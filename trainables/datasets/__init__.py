@@ -34,14 +34,14 @@ def loader(name: str):
     path ``package.module:function``, called as ``function(seed=.., data_dir=.., ...)`` and
     returning ``DataSplits``.  ``DatasetError`` naming the problem otherwise."""
     if name not in LOADERS and ":" not in name:
-        raise DatasetError(f"--dataset {name!r} is not one of {', '.join(LOADERS)} nor an import "
+        raise DatasetError(f"--dataset {name!r}: must be one of {', '.join(LOADERS)} or an import "
                            "path package.module:function")
     try:
         found = resolve_name(LOADERS.get(name, name))
     except (ImportError, AttributeError, ValueError) as error:
-        raise DatasetError(f"--dataset {name!r} cannot be imported ({error})") from None
+        raise DatasetError(f"--dataset {name!r}: cannot be imported ({error})") from None
     if not callable(found):
-        raise DatasetError(f"--dataset {name!r} is not a function")
+        raise DatasetError(f"--dataset {name!r}: is not a function")
     return found
 
 
