@@ -7,6 +7,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import textwrap
 
 import pytest
 from mlflow.tracking import MlflowClient
@@ -65,3 +66,24 @@ def test_a_stop_signal_outside_a_search_ends_the_command_in_one_line(capsys, sig
     assert status == 128 + signum
     assert capsys.readouterr().err == (f"prog: stopped by {signal.Signals(signum).name} outside "
                                        "a search's trials; what finished is in MLflow\n")
+
+
+def test_a_stopped_workers_exit_request_prints_no_stack_but_other_ignored_errors_do():
+    # a weakref callback is where Ray's SIGTERM handler's SystemExit cannot be raised
+    script = textwrap.dedent("""
+        import weakref
+        from trainables.worker_process import quiet_exit_requests
+        class Thing: pass
+        def stopping(_): raise SystemExit(1)
+        def broken(_): raise ValueError("a real bug")
+        quiet_exit_requests(); quiet_exit_requests()
+        first, second = Thing(), Thing()
+        refs = [weakref.ref(first, stopping), weakref.ref(second, broken)]
+        del first, second
+        print("went on")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60)
+    assert done.stdout == "went on\n"
+    assert "SystemExit" not in done.stderr
+    assert done.stderr.count("Traceback") == 1 and "ValueError: a real bug" in done.stderr

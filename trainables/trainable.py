@@ -44,6 +44,7 @@ from trainables.trial_config import (
     INIT_SEED_KEY,
     trial_identity,
 )
+from trainables.worker_process import quiet_exit_requests
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ def _acceleration_for(settings: TrialSettings):
 def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> None:
     """Tune trainable; ``config`` is a stage-wise proposal or a sampled point (``trial_identity``)."""
     logging.getLogger("ray.train").setLevel(logging.WARNING)  # one line per checkpoint otherwise
+    quiet_exit_requests()
     torch.set_num_threads(settings.threads)
     acceleration = _acceleration_for(settings)
     device = acceleration.device
