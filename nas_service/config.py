@@ -48,9 +48,9 @@ def _module_defaults(field: str) -> str:
 
 
 def setting(default: Any, help: str, *groups: str) -> Any:
-    """One setting of ``SearchConfig``: its default, its ``--help`` text and the groups that
-    commands leave out (``settings_in``).  The flag, the YAML key, the type check and the MLflow
-    param all derive from this one declaration."""
+    """One setting of ``SearchConfig``: its default, its ``--help`` text and its groups
+    (``settings_in``: commands leave out whole groups).  The flag, the YAML key, the type check
+    and the MLflow param all derive from this one declaration."""
     return field(default=default, metadata={"help": help, "groups": groups})
 
 
@@ -174,6 +174,12 @@ class SearchConfig:
     resume: bool = setting(
         False, "continue the search --name after a crash or Ctrl-C, with its saved settings "
         "(same --storage-path, --tracking-uri and --experiment)")
+    progress_every: float = setting(
+        30.0, "seconds between two status lines of a running network (epoch, accuracy, the "
+        "search's remaining time); 0: one every epoch", "console")
+    dashboard: bool = setting(
+        False, "start Ray's dashboard with the local Ray and print its URL (a cluster joined "
+        "through RAY_ADDRESS has its own, printed when it has one)", "console")
 
     @property
     def start_depths(self) -> tuple[int, ...]:
@@ -272,7 +278,7 @@ class SearchConfig:
     def to_params(self) -> dict[str, Any]:
         """The resolved settings as flat strings-and-numbers (MLflow params)."""
         params = {key: value for key, value in asdict(self).items()
-                  if value is not None and key != "resume"}
+                  if value is not None and key != "resume" and key not in CONSOLE}
         params["start_depths"] = "-".join(map(str, self.start_depths))
         params.update({f"train.{k}": v for k, v in self.training().to_dict().items()})
         return params
@@ -304,6 +310,9 @@ SPACE = settings_in("space")
 BUDGET = settings_in("budget")
 # the network's module type and widths (a network read from a run brings its own)
 ARCHITECTURE = settings_in("architecture")
+# how a search shows its progress, not what it computes: every search command offers them, and
+# they are not MLflow params of its runs
+CONSOLE = settings_in("console")
 
 
 @cache
@@ -475,6 +484,8 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
              config.image_size, f"must be between 8 and {MAX_IMAGE_SIZE} (images are held in "
              "memory as uint8: 50,000 of 512x512 RGB take 39 GB)")
     _require(config.cpus_per_trial > 0, "cpus-per-trial", config.cpus_per_trial, "must be positive")
+    _require(config.progress_every >= 0, "progress-every", config.progress_every,
+             "must be 0 (a status line every epoch) or more seconds")
     _require(config.gpus_per_trial is None or config.gpus_per_trial >= 0, "gpus-per-trial",
              config.gpus_per_trial, "must be 0 or more")
     _require(config.precision in PRECISIONS, "precision", config.precision,

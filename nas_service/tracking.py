@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import logging
 import math
+import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,19 +22,37 @@ from typing import Any
 import mlflow.pytorch
 import numpy as np
 import torch
-from mlflow.entities import Metric, Param, Run, RunTag
+from mlflow.entities import (
+    Dataset,
+    DatasetInput,
+    InputTag,
+    LoggedModelOutput,
+    LoggedModelStatus,
+    Metric,
+    Param,
+    Run,
+    RunTag,
+)
 from mlflow.exceptions import MlflowException
-from mlflow.models import infer_signature
+from mlflow.models import Model, infer_signature
 from mlflow.tracking import MlflowClient
+from PIL import Image
 from ray.tune import Callback
 from ray.tune.result import AUTO_RESULT_KEYS
 from ray.tune.utils import flatten_dict
 
+import trainables
 from nas_service.core.errors import ConfigError
 from nas_service.core.trials import run_name
 from trainables.checkpoints import ARCHITECTURE_FILE, CHECKPOINT_FILE
 from trainables.spec import ArchSpec, format_depths
-from trainables.trial_config import CONTINUES_KEY, EXTRA_EPOCHS_KEY, INIT_SEED_KEY, trial_identity
+from trainables.trial_config import (
+    CONTINUES_KEY,
+    EPOCHS_KEY,
+    EXTRA_EPOCHS_KEY,
+    INIT_SEED_KEY,
+    trial_identity,
+)
 
 PARENT_RUN_ID_TAG = "mlflow.parentRunId"
 METHOD_TAG = "nas.method"
@@ -46,6 +66,15 @@ BUDGET_SPENT_TAG = "nas.budget_spent"  # the budget stopper ended the search
 # the resolved settings of a search, on its parent run: resume and ensembles read them back
 SEARCH_CONFIG_ARTIFACT = "search_config.json"
 ACCELERATION_TAG_PREFIX = "nas.train."
+DESCRIPTION_TAG = "mlflow.note.content"  # the run page's Description box (markdown)
+DATASET_CONTEXT_TAG = "mlflow.data.context"
+# a parent run's metrics: the measures of the network the search returns (stage-wise: its found
+# network; the baselines: their best by validation accuracy), under the children's names, so
+# that the experiment table sorts every method's parent by ``test_accuracy``...
+NETWORK_METRICS = ("val_accuracy", "test_accuracy", "params", "macs", "cpu_latency_ms", "depth")
+# ...and what the whole search cost, under ``search/`` (a child's ``emissions_kg`` is its own)
+SEARCH_METRICS_PREFIX = "search/"
+WALL_SECONDS_METRIC = f"{SEARCH_METRICS_PREFIX}wall_seconds"
 
 
 def git_revision() -> str | None:
@@ -95,9 +124,16 @@ def numeric_metrics(result: dict) -> dict[str, float]:
 class MLflowTrialCallback(Callback):
     """A child run per trial, nested under the parent; per-epoch metrics, artifacts at the end."""
 
-    def __init__(self, tracking_uri: str, parent_run_id: str) -> None:
+    def __init__(self, tracking_uri: str, parent_run_id: str, template: ArchSpec,
+                 search_params: dict[str, Any], dataset: Dataset | None = None) -> None:
+        """``template``: any network of the search (its module, widths and data shape), from
+        which each trial's depth is computed; ``search_params``: the settings every child shows
+        beside its own (``trial_params``); ``dataset``: the data set, an input of every child."""
         self.tracking_uri = tracking_uri
         self.parent_run_id = parent_run_id
+        self.template = template
+        self.search_params = search_params
+        self.dataset = dataset
         self.run_ids: dict[str, str] = {}
         # trial id -> the last epoch its run holds; a trial that restarts from an older
         # checkpoint (its driver was killed after logging a later epoch) trains those epochs
@@ -150,11 +186,10 @@ class MLflowTrialCallback(Callback):
             parent.info.experiment_id, run_name=run_name(trial.config),
             tags={PARENT_RUN_ID_TAG: self.parent_run_id, TRIAL_ID_TAG: trial.trial_id,
                   METHOD_TAG: parent.data.tags.get(METHOD_TAG, "")})
-        params = {"depths": format_depths(depths), "role": role, "iteration": iteration,
-                  "num_stages": len(depths)}
-        if INIT_SEED_KEY in trial.config:
-            params[INIT_SEED_KEY] = trial.config[INIT_SEED_KEY]
+        params = trial_params(trial.config, self.template, self.search_params)
         self.client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()])
+        if self.dataset is not None:
+            self.client.log_inputs(run.info.run_id, dataset_inputs(self.dataset, "training"))
         self.run_ids[trial.trial_id] = run.info.run_id
 
     def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
@@ -200,22 +235,156 @@ class MLflowTrialCallback(Callback):
                 self.client.set_terminated(run_id, "KILLED")
 
 
-def log_pytorch_model(client: MlflowClient, run_id: str, model: torch.nn.Module,
-                      spec: ArchSpec) -> None:
-    """Log ``model`` as the run's MLflow PyTorch model: ``runs:/<run_id>/model`` loads it.
+def trial_params(config: dict, template: ArchSpec, search_params: dict[str, Any]
+                 ) -> dict[str, Any]:
+    """A child run's params: ``m1..mS`` one per stage (integers, so MLflow's parallel-coordinates
+    and contour charts get a depth axis each), the depths as text, the network's depth, its
+    role, iteration and initialisation seed, then the search's settings (``search_params``:
+    module, width, criterion, training protocol) with this trial's own epochs."""
+    depths, role, iteration = trial_identity(config)
+    params: dict[str, Any] = {f"m{stage + 1}": m for stage, m in enumerate(depths)}
+    params.update(depths=format_depths(depths), num_stages=len(depths),
+                  depth=template.with_depths(depths).depth, role=role, iteration=iteration)
+    params.update(search_params)
+    if INIT_SEED_KEY in config:
+        params[INIT_SEED_KEY] = params["seed"] = config[INIT_SEED_KEY]
+    if EPOCHS_KEY in config:
+        params["epochs"] = config[EPOCHS_KEY]
+    return params
 
-    Saved locally and uploaded with the client, so no process-wide MLflow state (tracking URI,
-    active run) is touched."""
+
+def dataset_inputs(dataset: Dataset, context: str) -> list[DatasetInput]:
+    """``dataset`` as a run input, with the context MLflow's UI shows beside it."""
+    return [DatasetInput(dataset, tags=[InputTag(DATASET_CONTEXT_TAG, context)])]
+
+
+def log_found_model(client: MlflowClient, run_id: str, model: torch.nn.Module, spec: ArchSpec,
+                    also_output_of: tuple[str, ...] = ()) -> str:
+    """Log ``model`` as an MLflow logged model of the run that trained it, and as an output of
+    that run and of ``also_output_of`` (the search's parent run); returns ``models:/<id>``.
+
+    What ``mlflow.pytorch.log_model`` does, through ``client``: the model is listed on the runs'
+    "Logged models", in ``search_logged_models`` and carries the run's final measures, and no
+    process-wide MLflow state (tracking URI, active run) is touched.  ``runs:/<run_id>/model``
+    loads it too."""
+    run = client.get_run(run_id)
+    logged = client.create_logged_model(
+        run.info.experiment_id, name="model", source_run_id=run_id, model_type="pytorch",
+        params={"depths": spec.depths_text, "module": spec.module,
+                "widths": format_depths(spec.widths), "num_classes": str(spec.num_classes)})
+    description = Model(artifact_path=logged.artifact_location, run_id=run_id,
+                        model_uuid=logged.model_id, model_id=logged.model_id)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model"
+        save_pytorch_model(model, spec, path, description)
+        client.log_model_artifacts(logged.model_id, str(path))
+    client.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)
+    for output_of in (run_id, *also_output_of):
+        client.log_outputs(output_of, [LoggedModelOutput(logged.model_id, step=0)])
+    _link_final_metrics(client, run, logged.model_id)
+    return f"models:/{logged.model_id}"
+
+
+def save_pytorch_model(model: torch.nn.Module, spec: ArchSpec, path: Path,
+                       description: Model | None = None) -> None:
+    """``model`` as an MLflow PyTorch model folder that loads without this package installed.
+
+    The module is pickled (it then takes any batch size; ``pt2`` would fix the example's), with
+    a signature and an input example of one image, the ``trainables`` source that defines its
+    classes as the model's code, and its requirements named: inferring them runs the model in a
+    subprocess for about 9 s."""
     example = np.zeros((1, spec.in_channels, spec.image_size, spec.image_size), np.float32)
     with torch.no_grad():
         logits = model(torch.from_numpy(example)).numpy()
     logging.getLogger("mlflow.pytorch").setLevel(logging.ERROR)  # its pickle warning: chosen
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "model"
-        # pickle keeps an nn.Module that takes any batch size (pt2 would fix the example's batch)
-        mlflow.pytorch.save_model(model, str(path), signature=infer_signature(example, logits),
-                                  serialization_format="pickle")
-        client.log_artifacts(run_id, str(path), "model")
+        code = Path(folder) / "trainables"
+        shutil.copytree(Path(trainables.__file__).parent, code,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        mlflow.pytorch.save_model(
+            model, str(path), mlflow_model=description, signature=infer_signature(example, logits),
+            input_example=example, serialization_format="pickle", code_paths=[str(code)],
+            pip_requirements=[f"torch=={torch.__version__.split('+')[0]}",
+                              f"numpy=={np.__version__}"])
+
+
+def run_logged_model(client: MlflowClient, run_id: str) -> str | None:
+    """``models:/<id>`` of the newest model ``log_found_model`` logged from ``run_id``."""
+    experiment = client.get_run(run_id).info.experiment_id
+    models = client.search_logged_models([experiment], filter_string=f"source_run_id = '{run_id}'",
+                                         order_by=[{"field_name": "creation_time",
+                                                    "ascending": False}], max_results=1)
+    return f"models:/{models[0].model_id}" if models else None
+
+
+def _link_final_metrics(client: MlflowClient, run: Run, model_id: str) -> None:
+    """The run's last value of each ``NETWORK_METRICS`` measure, also as the model's metric (as
+    ``mlflow.pytorch.log_model`` does: the same points, now naming the model)."""
+    metrics = []
+    for key in NETWORK_METRICS:
+        history = client.get_metric_history(run.info.run_id, key)
+        if history:
+            last = max(history, key=lambda metric: (metric.step, metric.timestamp))
+            metrics.append(Metric(key, last.value, last.timestamp, last.step, model_id=model_id))
+    client.log_batch(run.info.run_id, metrics=metrics)
+
+
+def log_search_outcome(client: MlflowClient, parent_run_id: str,
+                       network: dict[str, Any] | None, spent: dict[str, float],
+                       networks_trained: int) -> None:
+    """The parent run's metrics: the measures of the network the search returns
+    (``NETWORK_METRICS``; none when it trained none) and what it spent (``search/...``); and
+    the same in words as its description (a stage-wise search's report replaces it)."""
+    values = {key: (network or {}).get(key) for key in NETWORK_METRICS}
+    values.update({f"{SEARCH_METRICS_PREFIX}networks_trained": networks_trained,
+                   f"{SEARCH_METRICS_PREFIX}images": spent.get("images"),
+                   f"{SEARCH_METRICS_PREFIX}gpu_hours": spent.get("gpu_hours"),
+                   f"{SEARCH_METRICS_PREFIX}kgco2eq": spent.get("emissions_kg")})
+    log_numbers(client, parent_run_id, values)
+    set_description(client, parent_run_id, outcome_markdown(network, spent, networks_trained))
+
+
+def outcome_markdown(network: dict[str, Any] | None, spent: dict[str, float],
+                     networks_trained: int) -> str:
+    """One paragraph: the network returned and what the search spent."""
+    cost = (f"{networks_trained} network(s) trained on {spent.get('images', 0):,.0f} images in "
+            f"all, {spent.get('emissions_kg', 0):.3g} kgCO2eq.")
+    if not network:
+        return f"No network was returned. {cost}"
+
+    def percent(key: str) -> str:
+        value = network.get(key)
+        return f"{100 * value:.2f}%" if isinstance(value, (int, float)) and math.isfinite(value) \
+            else "n/a"
+
+    where = f" (run `{network['run_name']}`)" if network.get("run_name") else ""
+    return (f"**Returned network: `{network.get('depths', '?')}`**{where}: validation accuracy "
+            f"{percent('val_accuracy')}, test accuracy {percent('test_accuracy')}, "
+            f"{(network.get('params') or 0) / 1e6:.3f} M params, "
+            f"{(network.get('macs') or 0) / 1e6:.1f} M MACs. {cost}")
+
+
+def log_numbers(client: MlflowClient, run_id: str, values: dict[str, Any]) -> None:
+    """The finite numbers of ``values`` as metrics of ``run_id`` (missing measures are skipped,
+    not logged as NaN, which MLflow's table would sort first)."""
+    now = int(time.time() * 1000)
+    metrics = [Metric(key, float(value), now, 0) for key, value in values.items()
+               if isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+               and math.isfinite(float(value))]
+    client.log_batch(run_id, metrics=metrics)
+
+
+def set_description(client: MlflowClient, run_id: str, markdown: str) -> None:
+    """The run page's Description (markdown)."""
+    client.set_tag(run_id, DESCRIPTION_TAG, markdown)
+
+
+def log_plot_images(client: MlflowClient, run_id: str, paths: list[Path]) -> None:
+    """PNG plots as the run's images (``key`` = file name without suffix): MLflow's chart view
+    shows them beside the metrics, where artifacts are only listed."""
+    for path in paths:
+        with Image.open(path) as image:
+            client.log_image(run_id, image.convert("RGB"), key=path.stem, step=0)
 
 
 def log_decisions(client: MlflowClient, parent_run_id: str, record: dict) -> None:

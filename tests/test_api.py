@@ -81,7 +81,7 @@ def test_the_example_runs_a_search_and_its_result_is_typed(ray_session, tmp_path
     assert names[:2] == ["it1-A-1-1-1", "it1-T-2-2-2"]
     assert len(result.results) == len(names) and not result.results.errors
     assert result.run_name in names
-    assert result.model_uri == f"runs:/{result.measures['mlflow_run_id']}/model"
+    assert result.model_uri.startswith("models:/m-")  # an MLflow logged model
     assert re.search(r"torch.Size\(\[1, 10\]\)", printed)  # the model loaded and ran
     assert result.settings.name == "api-example" and result.settings.epochs == 2
     assert not result.stopped_by_budget and result.spent["images"] > 0

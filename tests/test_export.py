@@ -29,14 +29,16 @@ def found(ray_session, tmp_path_factory):
     record = search(parse_config(["--iterations", "1", "--m0", "1", "--epochs", "1", "--name",
                                   "export", "--storage-path", str(folder), "--tracking-uri", uri,
                                   "--scoring-samples", "100"]))
-    client = MlflowClient(uri)
-    final_run = client.get_run(record["parent_run_id"]).data.tags[FINAL_RUN_ID_TAG]
-    local = client.download_artifacts(final_run, "model", str(folder))
-    model = mlflow.pytorch.load_model(local).eval()
+    mlflow.set_tracking_uri(uri)
+    try:
+        model = mlflow.pytorch.load_model(record["model_uri"]).eval()
+    finally:
+        mlflow.set_tracking_uri(None)
     images = torch.from_numpy(np.random.default_rng(0).normal(size=(3, 1, 8, 8)).astype("float32"))
     with torch.no_grad():
         logits = model(images).numpy()
-    return {"uri": uri, "parent": record["parent_run_id"], "images": images, "logits": logits}
+    return {"uri": uri, "parent": record["parent_run_id"], "images": images, "logits": logits,
+            "model_uri": record["model_uri"]}
 
 
 def run_elsewhere(code: str, tmp_path) -> np.ndarray:
@@ -74,20 +76,59 @@ def test_state_dict_folder_rebuilds_with_the_package(found, tmp_path):
                                    atol=1e-5)
 
 
-def test_register_puts_the_model_in_the_registry(found, tmp_path):
+def test_register_makes_versions_of_the_logged_model_under_an_alias(found, tmp_path):
+    client = MlflowClient(found["uri"])
+    final_run = client.get_run(found["parent"]).data.tags[FINAL_RUN_ID_TAG]
+    candidate = next(run for run in client.search_runs(
+        [client.get_run(final_run).info.experiment_id],
+        f"tags.`mlflow.parentRunId` = '{found['parent']}'") if run.info.run_id != final_run)
     export_main(["--run-id", found["parent"], "--format", "mlflow", "--output",
                  str(tmp_path / "net"), "--tracking-uri", found["uri"], "--register", "found-net"])
-    client = MlflowClient(found["uri"])
-    versions = client.search_model_versions("name='found-net'")
-    assert [int(v.version) for v in versions] == [1]
+    # another candidate, which has no logged model yet, becomes version 2 under its own alias
+    export_main(["--run-id", candidate.info.run_id, "--format", "state_dict", "--output",
+                 str(tmp_path / "other"), "--tracking-uri", found["uri"], "--register",
+                 "found-net", "--alias", "challenger"])
+    versions = {str(v.version): v for v in client.search_model_versions("name='found-net'")}
+    assert sorted(versions) == ["1", "2"]
+    logged = client.get_logged_model(found["model_uri"].removeprefix("models:/"))
+    assert versions["1"].source == logged.artifact_location  # the search's logged model
+    assert versions["1"].run_id == final_run and versions["2"].run_id == candidate.info.run_id
+    aliases = client.get_registered_model("found-net").aliases
+    assert {alias: str(version) for alias, version in aliases.items()} == {"champion": "1",
+                                                                           "challenger": "2"}
     mlflow.set_tracking_uri(found["uri"])
     try:
-        model = mlflow.pytorch.load_model("models:/found-net/1").eval()
+        model = mlflow.pytorch.load_model("models:/found-net@champion").eval()
     finally:
         mlflow.set_tracking_uri(None)
     with torch.no_grad():
         np.testing.assert_allclose(model(found["images"]).numpy(), found["logits"], atol=1e-5)
     assert (tmp_path / "net" / "MLmodel").exists()
+
+
+def test_the_mlflow_folder_loads_with_the_network_code_it_carries(found, tmp_path):
+    """The pickled network's classes come from the folder's own copy of ``trainables``."""
+    export_main(["--run-id", found["parent"], "--format", "mlflow", "--output",
+                 str(tmp_path / "net"), "--tracking-uri", found["uri"]])
+    np.save(tmp_path / "x.npy", found["images"].numpy())
+    code = ("import mlflow.pytorch, numpy as np, torch, sys\n"
+            "net = mlflow.pytorch.load_model('net').eval()\n"
+            "x = torch.from_numpy(np.load('x.npy'))\n"
+            "np.save('out.npy', net(x).detach().numpy())\n"
+            "print(sys.modules['trainables'].__file__)\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True, timeout=120,
+                          capture_output=True, text=True)
+    assert done.stdout.strip().startswith(str(tmp_path / "net" / "code" / "trainables"))
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), found["logits"], atol=1e-5)
+
+
+def test_a_bad_alias_is_refused_before_any_work(found, capsys):
+    for flags, message in ((["--alias", "v2", "--register", "x"], "--alias v2: reserved"),
+                           (["--alias", "a b", "--register", "x"], "--alias 'a b': use 1 to 255"),
+                           (["--alias", "prod"], "--alias prod: needs --register NAME")):
+        assert export_main(["--run-id", found["parent"], "--format", "pt2", "--tracking-uri",
+                            found["uri"], *flags]) == 2
+        assert message in capsys.readouterr().err
 
 
 def test_an_unknown_run_is_a_clear_error(found, capsys):

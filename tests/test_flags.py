@@ -45,7 +45,8 @@ VALUES = {
     "gpus_per_trial": ("0", 0.0), "cpus_per_trial": ("2", 2.0), "country": ("FRA", "FRA"),
     "precision": ("fp32", "fp32"), "compile": ("off", "off"), "budget_images": ("1e6", 1e6),
     "budget_gpu_hours": ("2", 2.0), "budget_kgco2": ("0.5", 0.5), "experiment": ("walk", "walk"),
-    "name": ("walk", "walk"), "resume": (None, True),
+    "name": ("walk", "walk"), "resume": (None, True), "progress_every": ("5", 5.0),
+    "dashboard": (None, True),
 }
 # what the settings hold for the flags a command names differently (its own argument)
 OWN_ARGUMENTS = {"train": (["--depths", "1-2-1-2"], {"initial_depths": "1-2-1-2", "stages": 4}),

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from mlflow.tracking import MlflowClient
+from mlflow_server import mlflow_server, rest
 
 from nas_service.cli.report import main as report_main
 from nas_service.cli.run import main as run_main
@@ -65,10 +66,68 @@ def check_final_model_loads(client, parent, record, tmp_path):
         client.download_artifacts(final_run_id, name, str(folder))
     spec, trained = load_trained_model(folder)
     assert spec.depths_text == record["depths"]
-    loaded = mlflow.pytorch.load_model(f"runs:/{final_run_id}/model")
     images = torch.randn(5, spec.in_channels, spec.image_size, spec.image_size)
-    with torch.no_grad():
-        assert torch.allclose(loaded.eval()(images), trained(images), atol=1e-6)
+    # the logged model, and the run's model path that MLflow resolves to it
+    for uri in (record["model_uri"], f"runs:/{final_run_id}/model"):
+        loaded = mlflow.pytorch.load_model(uri)
+        with torch.no_grad():
+            assert torch.allclose(loaded.eval()(images), trained(images), atol=1e-6)
+
+
+def check_what_the_mlflow_ui_shows(tracking_uri, parent, children, record, tmp_path):
+    """Through a real ``mlflow server``'s REST API, as its UI reads them: the parent's metrics,
+    description, data set and model; every child's chartable params and data set."""
+    final = next(c for c in children if c.info.run_id == record["measures"]["mlflow_run_id"])
+    with mlflow_server(tracking_uri, tmp_path / "server.log") as url:
+        experiment = rest(url, "experiments/get-by-name",
+                          experiment_name="stagewise-nas")["experiment"]["experiment_id"]
+        shown = rest(url, "runs/get", run_id=parent.info.run_id)["run"]
+        metrics = {m["key"]: m["value"] for m in shown["data"]["metrics"]}
+        for key in ("val_accuracy", "test_accuracy", "params", "macs", "cpu_latency_ms", "depth"):
+            assert metrics[key] == pytest.approx(final.data.metrics[key]), key
+        assert metrics["search/networks_trained"] == len(children)
+        for key, per_child in (("search/images", "images_seen"), ("search/kgco2eq", "emissions_kg")):
+            assert metrics[key] == pytest.approx(sum(c.data.metrics[per_child] for c in children))
+        assert metrics["search/wall_seconds"] > sum(c.data.metrics["train_seconds"]
+                                                    for c in children) / 2
+        description = {t["key"]: t["value"] for t in shown["data"]["tags"]}["mlflow.note.content"]
+        assert f"**Found architecture: `{record['depths']}`**" in description
+        decisions = description.split("## Decisions")[1]  # a row per iteration, A named
+        for step in record["iterations"]:
+            assert re.search(rf"^\| {step['iteration']} \| \d+ \| [^|]*{step['A']}", decisions,
+                             re.M), (step, decisions)
+        dataset, = [i["dataset"] for i in shown["inputs"]["dataset_inputs"]]
+        assert dataset["name"] == "digits" and dataset["source_type"] == "code"
+        profile = json.loads(dataset["profile"])
+        assert profile["image_shape"] == [1, 8, 8] and profile["classes"] == 10
+        assert profile["train_images"] + profile["val_images"] + profile["test_images"] == 1797
+
+        model, = rest(url, "logged-models/search", {"experiment_ids": [experiment]})["models"]
+        assert record["model_uri"] == f"models:/{model['info']['model_id']}"
+        assert model["info"]["source_run_id"] == final.info.run_id
+        assert model["info"]["status"] == "LOGGED_MODEL_READY"
+        assert {m["key"] for m in model["data"]["metrics"]} >= {"val_accuracy", "test_accuracy"}
+        assert [o["model_id"] for o in shown["outputs"]["model_outputs"]] == \
+            [model["info"]["model_id"]]
+
+        listed = rest(url, "runs/search", {
+            "experiment_ids": [experiment],
+            "filter": f"tags.`{PARENT_RUN_ID_TAG}` = '{parent.info.run_id}'"})["runs"]
+        assert len(listed) == len(children)
+        for run in listed:
+            params = {p["key"]: p["value"] for p in run["data"]["params"]}
+            depths = params["depths"].split("-")
+            assert [params[f"m{i + 1}"] for i in range(len(depths))] == depths
+            assert params["depth"] == str(int(dict((m["key"], m["value"]) for m in
+                                                   run["data"]["metrics"])["depth"]))
+            assert {k: params[k] for k in ("module", "width", "criterion", "preset", "epochs",
+                                           "lr", "batch_size", "precision", "dataset")} == {
+                "module": "basic", "width": "16", "criterion": "plsvip", "preset": "quick",
+                "epochs": "3", "lr": "0.02", "batch_size": "64", "precision": "auto",
+                "dataset": "digits"}
+            assert params["seed"] == params["init_seed"]
+            child_dataset, = [i["dataset"] for i in run["inputs"]["dataset_inputs"]]
+            assert child_dataset["digest"] == dataset["digest"]
 
 
 def check_report_rebuilds(tracking_uri, parent, record, tmp_path, run_names):
@@ -134,6 +193,7 @@ def test_two_iteration_digits_search(ray_session, tmp_path, tracking_uri, monkey
     parent_artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
     assert {"candidates.csv", "final_architecture.json", "report.md", *PLOTS} <= parent_artifacts
     check_final_model_loads(client, parent, record, tmp_path)
+    check_what_the_mlflow_ui_shows(tracking_uri, parent, children, record, tmp_path)
     check_report_rebuilds(tracking_uri, parent, record, tmp_path,
                           [child.info.run_name for child in children])
     local = client.download_artifacts(parent.info.run_id, "final_architecture.json", str(tmp_path))

@@ -8,8 +8,20 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from nas_service.cli.common import run_command
-from nas_service.config import OneLineParser, add_setting, default_tracking_uri, require_existing_store
-from nas_service.reporting.export_formats import FORMATS, SUFFIXES, writable_output
+from nas_service.config import (
+    ConfigError,
+    OneLineParser,
+    add_setting,
+    default_tracking_uri,
+    require_existing_store,
+)
+from nas_service.reporting.export_formats import (
+    DEFAULT_ALIAS,
+    FORMATS,
+    SUFFIXES,
+    checked_alias,
+    writable_output,
+)
 
 PROG = "python -m nas_service.export"
 
@@ -21,7 +33,9 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser.add_argument("--output", help="file or folder to write (default: ./<run id><suffix>)")
     add_setting(parser, "tracking_uri", metavar="URI")
     parser.add_argument("--register", metavar="NAME", help="also register it in the MLflow "
-                        "model registry under this name")
+                        "model registry under this name (a new version)")
+    parser.add_argument("--alias", help="the registry alias moved to that version (default "
+                        f"{DEFAULT_ALIAS}; load with models:/NAME@ALIAS); needs --register")
     return parser
 
 
@@ -32,10 +46,13 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
         args = parser.parse_args(argv)
         tracking_uri = default_tracking_uri(args.tracking_uri)
         writable_output(Path(args.output or f"{args.run_id}{SUFFIXES[args.format]}"), args.format)
-        require_existing_store(tracking_uri)  # both before the imports, which take seconds
+        if args.alias is not None and not args.register:
+            raise ConfigError(f"--alias {args.alias}: needs --register NAME (the model it names)")
+        alias = checked_alias(args.alias if args.alias is not None else DEFAULT_ALIAS)
+        require_existing_store(tracking_uri)  # all before the imports, which take seconds
         from nas_service.reporting.export import export
 
-        return export(args.run_id, args.format, args.output, tracking_uri, args.register)
+        return export(args.run_id, args.format, args.output, tracking_uri, args.register, alias)
 
     return run_command(prog, command)
 

@@ -33,3 +33,10 @@ def spent_by(results: list[dict]) -> dict[str, float]:
     return {"images": sum(r.get("images_seen", 0) or 0 for r in results),
             "gpu_hours": sum(r.get("gpu_seconds", 0) or 0 for r in results) / 3600.0,
             "emissions_kg": sum(r.get("emissions_kg", 0) or 0 for r in results)}
+
+
+def networks_trained(results: list[dict]) -> int:
+    """How many networks trials trained, from each one's last result: those that finished an
+    epoch, a continuation (``--final-epochs``) not counted again."""
+    return sum(1 for r in results
+               if "epoch" in r and CONTINUES_KEY not in (r.get("config") or {}))

@@ -39,6 +39,14 @@ def candidates_table(results, run_ids: dict[str, str]) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
+def best_by_validation(table: pd.DataFrame) -> dict | None:
+    """The row of highest validation accuracy (first of ties, in training order): the network a
+    baseline returns, the same rule for every method; ``None`` when none was validated."""
+    if table.empty or "val_accuracy" not in table or table["val_accuracy"].isna().all():
+        return None
+    return table.loc[table["val_accuracy"].idxmax()].to_dict()
+
+
 ROLE_ORDER = {"A": 0, "T": 1, "final": 2, "reference": 3}
 
 

@@ -30,6 +30,7 @@ from ray.tune.search.optuna import OptunaSearch
 
 from nas_service.config import SearchConfig, check_baseline
 from nas_service.core.budget import Budget, spent_by
+from nas_service.core.candidates import best_by_validation
 from nas_service.core.space import DepthSpace
 from nas_service.tracking import TEST_ACCURACY_SOURCE_TAG
 from nas_service.tune.experiment import (
@@ -94,6 +95,7 @@ def baseline(config: SearchConfig, method: str, samples: int | None = None,
                         f"their first epoch ended (not counted as trained)")
         table = evaluate_best_stopped_early(experiment, results, table)
         spent = spent_by([r.metrics for r in results if r.metrics])
+        experiment.log_outcome(results, best_by_validation(table))
         logger.info(f"{method}: trained {len(table)} networks, spent {spent}")
     return {"method": method, "parent_run_id": experiment.parent_run_id, "table": table,
             "spent": spent}
@@ -114,9 +116,10 @@ def evaluate_best_stopped_early(experiment: Experiment, results, table):
     """The table with a test accuracy for the best network by validation accuracy: evaluated
     from its last checkpoint (and logged to its run, tagged so) when it stopped before its last
     epoch.  Unchanged when there is no test split or the best network has its test accuracy."""
-    if table.empty or experiment.settings.data.x_test is None or "val_accuracy" not in table:
+    best_row = best_by_validation(table)
+    if best_row is None or experiment.settings.data.x_test is None:
         return table
-    best = table["val_accuracy"].idxmax()
+    best = table.index[table["trial_id"] == best_row["trial_id"]][0]
     if table.loc[best, "test_accuracy"] == table.loc[best, "test_accuracy"]:  # not NaN
         return table
     trial_id, run_id = table.loc[best, "trial_id"], table.loc[best, "mlflow_run_id"]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -41,7 +42,7 @@ from nas_service.methods.baselines import baseline
 from nas_service.methods.stagewise import search
 from nas_service.methods.uniform import train_uniform
 from nas_service.reporting.report import candidates_frame, markdown_table
-from nas_service.tracking import FINAL_RUN_ID_TAG, METHOD_TAG, experiment_id
+from nas_service.tracking import FINAL_RUN_ID_TAG, METHOD_TAG, experiment_id, log_numbers
 from trainables.datasets.splits import DataSplits
 from trainables.metrics.size import count_macs
 from trainables.metrics.uniform import bracketing_uniform_depths
@@ -222,14 +223,36 @@ def plot_study(summary: pd.DataFrame, uniform: pd.DataFrame, path: Path) -> None
 
 
 def log_comparison_run(client: MlflowClient, config: SearchConfig, method: str,
-                       parent_ids: list[str], folder: Path, files: Sequence[str]) -> None:
+                       parent_ids: list[str], folder: Path, files: Sequence[str],
+                       metrics: dict[str, float]) -> None:
     """A finished MLflow run (tag ``nas.method``) holding the comparison's ``files`` from
-    ``folder`` and the ids of the searches it compares."""
+    ``folder``, the ids of the searches it compares and each method's figures as ``metrics``."""
     run = client.create_run(experiment_id(client, config.experiment), run_name=config.name,
                             tags={METHOD_TAG: method, "nas.compared_runs": ",".join(parent_ids)})
+    log_numbers(client, run.info.run_id, metrics)
     for name in files:
         client.log_artifact(run.info.run_id, str(folder / name))
     client.set_terminated(run.info.run_id, "FINISHED")
+
+
+def metric_name(*parts: str) -> str:
+    """An MLflow metric name from table labels: ``stagewise (found)``, ``best test acc (%)`` ->
+    ``stagewise_found/best_test_acc_pct``."""
+    def slug(text: str) -> str:
+        return re.sub(r"[^a-z0-9]+", "_", text.lower().replace("%", "pct")).strip("_")
+
+    return "/".join(slug(part) for part in parts)
+
+
+def study_metrics(aggregate: pd.DataFrame) -> dict[str, float]:
+    """Per method, the mean over seeds of every study column and its spread (``..._std``)."""
+    metrics = {}
+    for _, row in aggregate.iterrows():
+        for column in STUDY_COLUMNS:
+            metrics[metric_name(row["method"], column)] = row[f"{column} mean"]
+            metrics[metric_name(row["method"], column) + "_std"] = row[f"{column} std"]
+        metrics[metric_name(row["method"], "seeds")] = row["seeds"]
+    return metrics
 
 
 def study_record(config: SearchConfig, seeds: Sequence[int], summary: pd.DataFrame,
@@ -340,7 +363,8 @@ def compare(config: SearchConfig, seeds: Sequence[int], data: DataSplits | None 
                     f"{', '.join(map(str, parents_by_seed))}")
     summary, uniform_table = pd.DataFrame(rows), pd.DataFrame(uniform_all)
     parent_ids = [run_id for parents in parents_by_seed.values() for run_id in parents.values()]
-    log_comparison_run(client, config, "comparison", parent_ids, folder, STUDY_FILES)
+    log_comparison_run(client, config, "comparison", parent_ids, folder, STUDY_FILES,
+                       study_metrics(mean_and_spread(summary, STUDY_COLUMNS)))
     with pd.option_context("display.width", 250, "display.max_columns", 30):
         logger.info("\n" + summary.drop(columns=["uniform at equal MACs"], errors="ignore")
                     .to_string(index=False))
@@ -415,8 +439,12 @@ def compare_criteria(config: SearchConfig, criteria: Sequence[str],
         "Iteration k is the architecture A of iteration k; the last row of each criterion is the "
         "final architecture; uniform rows are the --references, trained with the same protocol.",
         "", markdown_table(table), ""]))
+    finals = table[table["criterion"] != "uniform"].groupby("criterion", sort=False).last()
     log_comparison_run(client, config, "criteria comparison", parent_ids, folder,
-                       ("criteria.md", "criteria.csv"))
+                       ("criteria.md", "criteria.csv"),
+                       {metric_name(criterion, column): value
+                        for criterion, row in finals.iterrows()
+                        for column, value in row.items() if column not in ("depths", "iteration")})
     with pd.option_context("display.width", 220, "display.max_columns", 20):
         logger.info("\n" + table.to_string(index=False))
     logger.info(f"criteria comparison: {folder / 'criteria.md'}")

@@ -103,6 +103,8 @@ def transfer_found_network(config: SearchConfig, data: DataSplits | None = None)
         results, table = experiment.fit(tuner)
         raise_if_trials_failed(results, f"transfer to {config.dataset}")
         shown = _transfer_table(table, results, config.transfer_from)
+        finetuned = table[table["role"] == "finetuned"]  # the found network, on the new data
+        experiment.log_outcome(results, finetuned.iloc[-1].to_dict() if len(finetuned) else None)
         _log_transfer_table(experiment, shown)
     with pd.option_context("display.width", 200, "display.max_columns", 20,
                            "display.float_format", "{:.4g}".format):

@@ -30,6 +30,7 @@ def train_one(config: SearchConfig, data: DataSplits | None = None) -> dict:
     with experiment.parent_run_status():
         results, table = experiment.fit(tuner)
         raise_if_trials_failed(results, f"training {format_depths(depths)}")
+        experiment.log_outcome(results, table.iloc[0].to_dict())
     row = table.iloc[0]
     # like a search's found network: export and transfer_to accept the parent run too
     experiment.client.set_tag(experiment.parent_run_id, FINAL_RUN_ID_TAG, row["mlflow_run_id"])

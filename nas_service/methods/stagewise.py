@@ -16,7 +16,7 @@ from nas_service.core.decisions import decision_lines, decision_record
 from nas_service.core.errors import SearchFailed, failure_cause
 from nas_service.limits import growth_costs
 from nas_service.reporting.report import write_report
-from nas_service.tracking import FINAL_RUN_ID_TAG, log_decisions, log_json_artifact, log_pytorch_model
+from nas_service.tracking import FINAL_RUN_ID_TAG, log_decisions, log_found_model, log_json_artifact
 from nas_service.tune.experiment import Experiment, start_experiment, trial_error
 from nas_service.tune.searcher import StageWiseSearcher
 from scoring.actor import create_scoring_pool
@@ -76,6 +76,7 @@ def search(config: SearchConfig, data: DataSplits | None = None,
                         f"{searcher.iteration} with {record['depths']}")
         log_json_artifact(client, parent_run_id, "final_architecture.json", record)
         log_decisions(client, parent_run_id, record)
+        experiment.log_outcome(results, record["measures"])
         model_uri = _log_final_model(experiment, results, record)
         report_folder = experiment.folder / "report"
         write_report(client, parent_run_id, report_folder)
@@ -86,8 +87,8 @@ def search(config: SearchConfig, data: DataSplits | None = None,
 
 
 def _log_final_model(experiment: Experiment, results, record: dict) -> str | None:
-    """The found network as an MLflow PyTorch model on its child run; its URI
-    (``runs:/<id>/model``), or ``None`` when no checkpoint of it is left."""
+    """The found network as an MLflow logged model of its child run, an output of the parent run
+    too; its URI (``models:/<model id>``), or ``None`` when no checkpoint of it is left."""
     run_id, trial_id = record["measures"]["mlflow_run_id"], record["measures"]["trial_id"]
     result = next((r for r in results if r.checkpoint is not None and trial_id
                    and str(r.path).endswith(trial_id)), None)
@@ -95,9 +96,10 @@ def _log_final_model(experiment: Experiment, results, record: dict) -> str | Non
         return None
     with result.checkpoint.as_directory() as folder:
         spec, model = load_trained_model(folder)
-    log_pytorch_model(experiment.client, run_id, model, spec)
+    model_uri = log_found_model(experiment.client, run_id, model, spec,
+                                also_output_of=(experiment.parent_run_id,))
     experiment.client.set_tag(experiment.parent_run_id, FINAL_RUN_ID_TAG, run_id)
-    return f"runs:/{run_id}/model"
+    return model_uri
 
 
 def _log_summary(table: pd.DataFrame, record: dict) -> None:
@@ -129,7 +131,7 @@ def final_architecture(searcher: StageWiseSearcher, table: pd.DataFrame) -> dict
         "run_name": run,
         "converged": searcher.converged,
         "measures": {key: measures.get(key) for key in
-                     ("depth", "params", "macs", "val_accuracy", "test_accuracy", "mlflow_run_id",
-                      "trial_id")},
+                     ("depth", "params", "macs", "cpu_latency_ms", "val_accuracy", "test_accuracy",
+                      "mlflow_run_id", "trial_id")},
         "iterations": [decision_record(step) for step in searcher.history],
     }

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from nas_service.config import SearchConfig
+from nas_service.core.candidates import best_by_validation
 from nas_service.tracking import log_json_artifact
 from nas_service.tune.experiment import raise_if_trials_failed, start_experiment
 from nas_service.tune.fixed_searcher import FixedSearcher
@@ -46,6 +47,7 @@ def train_uniform(config: SearchConfig, depths: Sequence[tuple[int, ...]],
         raise_if_trials_failed(results, "uniform networks")
         if experiment.stop_requested:
             raise experiment.interrupted()
+        experiment.log_outcome(results, best_by_validation(table))
         log_json_artifact(experiment.client, experiment.parent_run_id, "uniform.json",
                           {"networks": [format_depths(t["depths"]) for t in trials],
                            "why": why or {}})

@@ -10,10 +10,13 @@ Formats:
   without this package.  The modern replacement of TorchScript.
 * ``state_dict``: a folder with ``architecture.json`` and ``state_dict.pt``; rebuild with this
   package: ``build_model(ArchSpec.from_dict(...)).load_state_dict(torch.load(...))``.
-* ``mlflow``: an MLflow pytorch model folder (pickled module; loading needs this package).
+* ``mlflow``: an MLflow pytorch model folder (pickled module with the ``trainables`` source as
+  its code: ``mlflow.pytorch.load_model`` loads it without this package installed).
 
-``--register NAME`` also registers the candidate in the MLflow model registry (logging its
-``model`` artifact first when the run has none).
+``--register NAME`` also registers the candidate's logged model (logging it first when the run
+has none: a candidate other than a search's found network) in the MLflow model registry as a new
+version, and points the alias ``--alias`` (``champion`` by default) at that version:
+``mlflow.pytorch.load_model("models:/NAME@champion")`` loads it.
 """
 
 from __future__ import annotations
@@ -22,22 +25,27 @@ import logging
 import warnings
 from pathlib import Path
 
-import mlflow.pytorch
 import torch
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from nas_service.config import require_existing_store
 from nas_service.core.errors import ConfigError
-from nas_service.reporting.export_formats import SUFFIXES, writable_output
-from nas_service.tracking import downloaded_checkpoint, log_pytorch_model, trained_network_run
+from nas_service.reporting.export_formats import DEFAULT_ALIAS, SUFFIXES, writable_output
+from nas_service.tracking import (
+    downloaded_checkpoint,
+    log_found_model,
+    run_logged_model,
+    save_pytorch_model,
+    trained_network_run,
+)
 from trainables.checkpoints import ARCHITECTURE_FILE, load_trained_model
 
 logger = logging.getLogger(__name__)
 
 
 def export(run_id: str, fmt: str, output: str | None, tracking_uri: str,
-           register: str | None = None) -> Path:
+           register: str | None = None, alias: str = DEFAULT_ALIAS) -> Path:
     """Write the candidate of ``run_id`` in ``fmt``; returns the path written."""
     path = writable_output(Path(output or f"{run_id}{SUFFIXES[fmt]}"), fmt)
     require_existing_store(tracking_uri)
@@ -63,14 +71,27 @@ def export(run_id: str, fmt: str, output: str | None, tracking_uri: str,
         (path / ARCHITECTURE_FILE).write_text(spec.to_json())
         torch.save(model.state_dict(), path / "state_dict.pt")
     else:
-        mlflow.pytorch.save_model(model, str(path), serialization_format="pickle")
+        save_pytorch_model(model, spec, path)
     if register:
-        if not any(a.path == "model" for a in client.list_artifacts(run_id)):
-            log_pytorch_model(client, run_id, model, spec)
-        registered = {m.name for m in client.search_registered_models()}
-        if register not in registered:
-            client.create_registered_model(register)
-        version = client.create_model_version(register, f"runs:/{run_id}/model", run_id=run_id)
-        logger.info(f"registered {register} version {version.version}")
+        register_model(client, run_id, model, spec, register, alias)
     logger.info(f"{spec.depths_text} ({fmt}) -> {path}")
     return path
+
+
+def register_model(client: MlflowClient, run_id: str, model: torch.nn.Module, spec,
+                   name: str, alias: str) -> str:
+    """A new version of registered model ``name`` from the run's logged model, with ``alias``
+    moved to it; returns the version."""
+    model_uri = run_logged_model(client, run_id) or log_found_model(client, run_id, model, spec)
+    if not client.search_registered_models(f"name = '{name}'"):
+        client.create_registered_model(name, description="networks found by stagewise-nas")
+    model_id = model_uri.removeprefix("models:/")
+    # the model's artifact location, not its models:/ URI, which the sqlite registry would look
+    # up in the process-wide tracking store instead of this client's
+    version = client.create_model_version(name, client.get_logged_model(model_id).artifact_location,
+                                          run_id=run_id, model_id=model_id,
+                                          description=f"{spec.depths_text} ({spec.module})")
+    client.set_registered_model_alias(name, alias, version.version)
+    logger.info(f"registered {name} version {version.version} ({spec.depths_text}), alias "
+                f"{alias!r}: mlflow.pytorch.load_model('models:/{name}@{alias}')")
+    return version.version

@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from nas_service.core.errors import ConfigError
 
 FORMATS = ("torchscript", "pt2", "state_dict", "mlflow")
 SUFFIXES = {"torchscript": ".torchscript.pt", "pt2": ".pt2", "state_dict": "", "mlflow": ""}
+DEFAULT_ALIAS = "champion"
 
 
 def writable_output(path: Path, fmt: str) -> Path:
@@ -24,3 +26,14 @@ def writable_output(path: Path, fmt: str) -> Path:
         raise ConfigError(f"--output {path}: already exists (an MLflow model folder is never "
                           "overwritten)")
     return path
+
+
+def checked_alias(alias: str) -> str:
+    """``--alias``, checked as the model registry will (letters, digits, ``_`` and ``-``; not
+    ``latest`` nor a version such as ``v3``), before any work."""
+    if not re.fullmatch(r"[\w\-]{1,255}", alias):
+        raise ConfigError(f"--alias {alias!r}: use 1 to 255 letters, digits, '_' or '-'")
+    if alias.lower() == "latest" or re.fullmatch(r"[vV]\d+", alias):
+        raise ConfigError(f"--alias {alias}: reserved by the MLflow model registry (latest and "
+                          "v<number> name versions); choose another")
+    return alias

@@ -21,7 +21,14 @@ from mlflow.tracking import MlflowClient
 from nas_service.core.candidates import in_training_order
 from nas_service.core.decisions import confidence_text, decision_lines, network_text
 from nas_service.core.errors import ConfigError
-from nas_service.tracking import METHOD_TAG, child_runs, find_parent_run, search_parent_run
+from nas_service.tracking import (
+    METHOD_TAG,
+    child_runs,
+    find_parent_run,
+    log_plot_images,
+    search_parent_run,
+    set_description,
+)
 
 PLOTS = ("stage_depths.png", "importance.png", "accuracy_vs_macs.png", "accuracy_vs_emissions.png")
 MEASURES = ["depth", "params", "macs", "memory_mb", "cpu_latency_ms", "train_seconds",
@@ -213,7 +220,9 @@ def decisions_table(record: dict) -> pd.DataFrame:
         for step in record["iterations"]])
 
 
-def render_markdown(parent, frame: pd.DataFrame, record: dict | None) -> str:
+def render_markdown(parent, frame: pd.DataFrame, record: dict | None, plots: bool = True) -> str:
+    """report.md; without ``plots`` (the run page's description, where images do not resolve)
+    the plots are named as the run's artifacts instead."""
     params = parent.data.params
     lines = [f"# Stage-wise search `{parent.info.run_name}`", "",
              f"MLflow run `{parent.info.run_id}`. Data set "
@@ -237,7 +246,10 @@ def render_markdown(parent, frame: pd.DataFrame, record: dict | None) -> str:
         lines += ["## Decisions", "", markdown_table(decisions_table(record)), ""]
         ending = decision_lines(record)[len(record["iterations"]):]
         lines += [*ending, ""] if ending else []
-    lines += ["## Plots", ""] + [f"![{name}]({name})" for name in PLOTS] + [""]
+    if plots:
+        lines += ["## Plots", ""] + [f"![{name}]({name})" for name in PLOTS] + [""]
+    else:
+        lines += ["Plots (" + ", ".join(PLOTS) + ") and report.md: this run's artifacts.", ""]
     return "\n".join(lines)
 
 
@@ -263,5 +275,7 @@ def write_report(client: MlflowClient, parent_run_id: str, output: Path) -> list
     written.insert(0, report)
     for path in written:
         client.log_artifact(parent_run_id, str(path))
+    log_plot_images(client, parent_run_id, [path for path in written if path.suffix == ".png"])
+    set_description(client, parent_run_id, render_markdown(parent, frame, record, plots=False))
     return written
 

@@ -12,18 +12,22 @@ from nas_service.tune.stop_signals import stop_handlers_kept
 SHARED_GPU_FRACTION = 0.5  # A and T of an iteration share one GPU
 
 
-def connect() -> None:
-    """Join the cluster in ``RAY_ADDRESS`` (e.g. inside ``ray job submit``), else start a local one.
+def connect(dashboard: bool = False) -> str | None:
+    """Join the cluster in ``RAY_ADDRESS`` (e.g. inside ``ray job submit``), else start a local one,
+    with Ray's dashboard when ``dashboard`` (a joined cluster has its own, or none).  Returns the
+    dashboard's address (``host:port``) when there is one; ``None`` too when Ray was already
+    running in this process: whoever started it chose its dashboard and was shown its address.
 
     ``address="local"``: a bare ``ray.init()`` would instead try the address that the last
     ``ray start`` on this machine wrote to /tmp/ray, and wait on it if that cluster is gone."""
     if ray.is_initialized():
-        return
+        return None
     with stop_handlers_kept():  # SIGTERM keeps stopping the search as Ctrl-C does
         if os.environ.get("RAY_ADDRESS"):
-            ray.init(log_to_driver=True)
+            context = ray.init(log_to_driver=True)
         else:
-            ray.init(address="local", include_dashboard=False, log_to_driver=True)
+            context = ray.init(address="local", include_dashboard=dashboard, log_to_driver=True)
+    return context.dashboard_url or None
 
 
 def trial_resources(cpus_per_trial: float, gpus_per_trial: float | None) -> dict[str, float]:

@@ -8,40 +8,47 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 
 import pandas as pd
+from mlflow.entities import Dataset
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from ray import tune
 from ray.tune.search import Searcher
 
 from nas_service.config import SearchConfig, store_exists
-from nas_service.core.budget import Budget
+from nas_service.core.budget import Budget, networks_trained, spent_by
 from nas_service.core.candidates import candidates_table
 from nas_service.core.errors import ConfigError, SearchFailed, SearchInterrupted, error_line
 from nas_service.core.trials import run_name
 from nas_service.limits import cpu_cost_warnings
+from nas_service.lineage import dataset_record
 from nas_service.tracking import (
     SEARCH_CONFIG_ARTIFACT,
+    WALL_SECONDS_METRIC,
     MLflowTrialCallback,
     budget_was_spent,
     check_experiment_open,
+    dataset_inputs,
     downloaded_checkpoint,
     find_parent_run,
     last_trial_measures,
     log_json_artifact,
+    log_numbers,
+    log_search_outcome,
     mark_budget_spent,
     read_json_artifact,
     start_parent_run,
     trial_runs,
 )
 from nas_service.tune.cluster import connect, trial_resources
-from nas_service.tune.progress import ProgressPrinter
+from nas_service.tune.progress import ProgressPrinter, dashboard_hint, mlflow_ui_hint, search_plan
 from nas_service.tune.stop_signals import graceful_stop, interruption_name
 from nas_service.tune.stopper import BudgetStopper
 from trainables.datasets.splits import DataSplits
@@ -53,7 +60,7 @@ logger = logging.getLogger(__name__)
 
 # Checkpointing every epoch is intended; Tune's "snapshotting too often" warning is noise here.
 os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
-# Tune's rich console tables repeat every epoch; ProgressPrinter gives one line per candidate.
+# Tune's rich console tables repeat every epoch; ProgressPrinter gives throttled lines instead.
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 # ...and one line per failure, instead of a page of Ray internals (the traceback stays in the
 # trial folder's error.txt)
@@ -94,7 +101,11 @@ class Experiment:
     resources: dict[str, float]
     client: MlflowClient
     parent_run_id: str
+    dataset: Dataset | None = None  # the data set as an MLflow input of every run
     stop_requested: bool = False  # a stop signal ended ``fit`` early
+    # the driver's wall time in this search: before this start (a resumed search), and since
+    earlier_wall_seconds: float = 0.0
+    started: float = field(default_factory=time.monotonic)
 
     @property
     def folder(self) -> Path:
@@ -121,7 +132,8 @@ class Experiment:
                    param_space: dict | None = None, stopper: BudgetStopper | None = None,
                    metric: str | None = None, mode: str | None = None,
                    callbacks: tuple[tune.Callback, ...] = ()) -> tune.Tuner:
-        """A Tuner over ``train_candidate`` with MLflow children and one progress line per trial."""
+        """A Tuner over ``train_candidate`` with MLflow children and the console's progress lines
+        (``ProgressPrinter``: a status line per running trial, one per finished)."""
         trainable = tune.with_resources(
             tune.with_parameters(train_candidate, settings=self.settings, scorers=scorers),
             self.resources)
@@ -130,6 +142,11 @@ class Experiment:
             # trials continue from their last checkpoint, failed ones get another attempt
             return tune.Tuner.restore(str(self.folder), trainable, resume_unfinished=True,
                                       resume_errored=True)
+        # a scheduler or a budget may stop trials early: the estimate's counts are maximums then
+        printer = ProgressPrinter(
+            search_plan(search_alg, num_samples, self.settings.training.epochs,
+                        MAX_CONCURRENT_TRIALS, stops_early=scheduler is not None or stopper is not None),
+            self.config.progress_every)
         return tune.Tuner(
             trainable,
             param_space=param_space,
@@ -146,8 +163,10 @@ class Experiment:
                 trial_dirname_creator=lambda trial: f"{run_name(trial.config)}_{trial.trial_id}"),
             run_config=tune.RunConfig(
                 name=self.config.name, storage_path=self.config.storage_path, stop=stopper,
-                callbacks=[MLflowTrialCallback(self.config.tracking_uri, self.parent_run_id),
-                           ProgressPrinter(), *callbacks],
+                callbacks=[MLflowTrialCallback(self.config.tracking_uri, self.parent_run_id,
+                                               self.settings.spec_for(self.config.start_depths),
+                                               self.child_params(), self.dataset),
+                           printer, *callbacks],
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=1), verbose=0,
                 failure_config=tune.FailureConfig(max_failures=1)),
         )
@@ -169,7 +188,29 @@ class Experiment:
             status = "KILLED"
             raise
         finally:
+            log_numbers(self.client, self.parent_run_id, {
+                WALL_SECONDS_METRIC: self.earlier_wall_seconds + time.monotonic() - self.started})
             self.client.set_terminated(self.parent_run_id, status)
+
+    def child_params(self) -> dict[str, object]:
+        """The settings every child run shows beside its network (``trial_params``): what its
+        network is made of and how it was trained."""
+        training = self.settings.training
+        params = {"dataset": self.config.dataset, "module": self.config.module,
+                  "width": self.settings.spec_for(self.config.start_depths).widths[0],
+                  "seed": self.config.seed, "preset": self.config.preset,
+                  "epochs": training.epochs, "lr": training.lr,
+                  "batch_size": training.batch_size, "precision": self.config.precision}
+        if self.settings.score_stages:
+            params["criterion"] = self.config.criterion
+        return params
+
+    def log_outcome(self, results, network: dict | None) -> None:
+        """The parent run's metrics: ``network``'s measures (the network the search returns)
+        and what all of its trials spent."""
+        finished = [result.metrics for result in results if result.metrics]
+        log_search_outcome(self.client, self.parent_run_id, network, spent_by(finished),
+                           networks_trained(finished))
 
     def interrupted(self) -> SearchInterrupted:
         """The error for a search stopped by Ctrl-C (or SIGTERM, SIGHUP): it names the command
@@ -227,21 +268,31 @@ def start_experiment(config: SearchConfig, method: str, score_stages: bool = Tru
     logger.info(f"{method}: {data.summary()}; {training.epochs} epochs per network")
     if store_exists(config.tracking_uri):  # opening a sqlite store creates it: not before Ray
         check_experiment_open(MlflowClient(config.tracking_uri), config.experiment)
-    connect()
+    dashboard = connect(config.dashboard)
     resources = trial_resources(config.cpus_per_trial, config.gpus_per_trial)
     if not resources["gpu"]:
         for warning in cpu_cost_warnings(config, data, needed_depths(config)):
             logger.warning("warning: %s", warning)
     client = MlflowClient(config.tracking_uri)  # opening a sqlite store creates it: not before
+    dataset = dataset_record(data, config.dataset, config.data_dir)
+    earlier_wall_seconds = 0.0
     if parent_run_id is None:
         parent_run_id = start_parent_run(client, config.experiment, config.name, method,
                                          config.to_params())
         log_json_artifact(client, parent_run_id, SEARCH_CONFIG_ARTIFACT, asdict(config))
+        client.log_inputs(parent_run_id, dataset_inputs(dataset, "search"))
     else:
         client.update_run(parent_run_id, status="RUNNING")
+        earlier_wall_seconds = client.get_run(parent_run_id).data.metrics.get(
+            WALL_SECONDS_METRIC, 0.0)
     logger.info(f"MLflow parent run {parent_run_id} in experiment {config.experiment!r} at "
                 f"{config.tracking_uri}; Tune files in {config.storage_path}/{config.name}; "
                 f"each trial uses {resources}")
+    experiment_id = client.get_run(parent_run_id).info.experiment_id
+    for hint in (mlflow_ui_hint(config.tracking_uri, experiment_id, parent_run_id),
+                 dashboard_hint(dashboard)):
+        if hint:
+            logger.info(hint)
     settings = TrialSettings(data=data, training=training, criterion=config.criterion,
                              scoring_samples=config.scoring_samples, seed=config.seed,
                              module=config.module, widths=config.widths,
@@ -251,7 +302,8 @@ def start_experiment(config: SearchConfig, method: str, score_stages: bool = Tru
                              compile=config.compile, donor=donor,
                              bootstrap=config.bootstrap if score_stages else 0,
                              experiment_path=f"{config.storage_path}/{config.name}")
-    return Experiment(config, method, settings, resources, client, parent_run_id)
+    return Experiment(config, method, settings, resources, client, parent_run_id, dataset,
+                      earlier_wall_seconds=earlier_wall_seconds)
 
 
 def needed_depths(config: SearchConfig) -> tuple[int, ...]:

@@ -1,0 +1,74 @@
+"""How long a search still runs: the epochs its trials have left, at the speed measured so far.
+
+Plain arithmetic on what the trials reported (the console's status lines,
+``nas_service.tune.progress``, feed it), so that the estimate can be checked by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RunningTrial:
+    """A trial that has trained some of its epochs: how many it has left and its own measured
+    mean seconds per epoch."""
+
+    epochs_left: int
+    epoch_seconds: float
+
+    @property
+    def seconds_left(self) -> float:
+        return self.epochs_left * self.epoch_seconds
+
+
+def pooled_epoch_seconds(measured: Iterable[Sequence[float]]) -> float | None:
+    """The mean seconds of every epoch measured, over all trials (``measured``: each trial's epoch
+    seconds); ``None`` before the first.
+
+    Pooled per epoch, not per trial: a trial not started yet has no speed of its own, and each
+    measured epoch is one sample of the work still to come, so a trial that trained longer counts
+    in proportion to the epochs it measured."""
+    seconds = [second for trial in measured for second in trial]
+    return sum(seconds) / len(seconds) if seconds else None
+
+
+def seconds_left(running: Sequence[RunningTrial], epochs_to_come: Sequence[int],
+                 epoch_seconds: float, concurrency: int) -> float:
+    """Seconds until the last trial ends.
+
+    Each running trial's epochs take its own mean time: the same network on the same device, so a
+    better guess than the pool (a deeper T is slower than its A).  The epochs of the trials still
+    to come (``epochs_to_come``: one entry per trial) take ``epoch_seconds``, the pooled mean.
+    The work is shared by ``concurrency`` trials at a time (fewer when fewer are left), and no
+    schedule ends before the running trial with the most time left.
+
+    The time between two trials (an actor starting, the searcher deciding) is in no epoch, and the
+    stage-wise search grows its networks: the estimate leans low for the trials to come."""
+    running_seconds = [trial.seconds_left for trial in running]
+    work = sum(running_seconds) + sum(epochs_to_come) * epoch_seconds
+    slots = max(1, min(concurrency, len(running) + len(epochs_to_come)))
+    return max(work / slots, max(running_seconds, default=0.0))
+
+
+def approximate_duration(seconds: float) -> str:
+    """``40 s``, ``4 min``, ``2.5 h``: as precise as an estimate deserves."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def remaining_text(networks_to_come: int, upper_bound: bool, seconds: float | None) -> str:
+    """``search: at most 12 more networks, about 4 min left``.  ``upper_bound``: the search may end
+    with fewer networks (the stage-wise search converging, a scheduler or a budget stopping it):
+    the count is a maximum, and so, roughly, is the time."""
+    if networks_to_come:
+        plural = "s" if networks_to_come != 1 else ""
+        count = f"{'at most ' if upper_bound else ''}{networks_to_come} more network{plural}"
+    else:
+        count = "no more networks to start"
+    time = f", about {approximate_duration(seconds)} left" if seconds is not None else ""
+    return f"search: {count}{time}"
