@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import shutil
 import subprocess
 import tempfile
@@ -54,6 +55,9 @@ from trainables.trial_config import (
     trial_identity,
 )
 
+# a progress bar per downloaded artifact (a report reads a few small JSON files) is noise here
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
 PARENT_RUN_ID_TAG = "mlflow.parentRunId"
 METHOD_TAG = "nas.method"
 TRIAL_ID_TAG = "nas.trial_id"
@@ -66,6 +70,7 @@ BUDGET_SPENT_TAG = "nas.budget_spent"  # the budget stopper ended the search
 # the resolved settings of a search, on its parent run: resume and ensembles read them back
 SEARCH_CONFIG_ARTIFACT = "search_config.json"
 ACCELERATION_TAG_PREFIX = "nas.train."
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"  # which of its two views the MLflow UI opens
 DESCRIPTION_TAG = "mlflow.note.content"  # the run page's Description box (markdown)
 DATASET_CONTEXT_TAG = "mlflow.data.context"
 # a parent run's metrics: the measures of the network the search returns (stage-wise: its found
@@ -87,8 +92,12 @@ def git_revision() -> str | None:
 
 
 def experiment_id(client: MlflowClient, name: str) -> str:
+    """The id of experiment ``name``, created when missing as a model-training experiment: the
+    MLflow 3 UI then opens it on its runs table, not on its GenAI traces overview."""
     experiment = client.get_experiment_by_name(name)
-    return experiment.experiment_id if experiment else client.create_experiment(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    return client.create_experiment(name, tags={EXPERIMENT_KIND_TAG: "custom_model_development"})
 
 
 def check_experiment_open(client: MlflowClient, name: str) -> None:

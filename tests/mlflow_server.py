@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import importlib.util
 import socket
 import subprocess
 import sys
@@ -11,6 +11,9 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
+
+EXAMPLE = Path(__file__).parents[1] / "examples" / "mlflow_rest.py"
 
 
 def free_port() -> int:
@@ -46,13 +49,10 @@ def mlflow_server(tracking_uri: str, log: Path, timeout: float = 90.0) -> Iterat
             server.wait(timeout=30)
 
 
-def rest(url: str, endpoint: str, body: dict | None = None, **query: str) -> dict:
-    """GET (``query``) or POST (``body``) ``/api/2.0/mlflow/<endpoint>``; the decoded JSON."""
-    address = f"{url}/api/2.0/mlflow/{endpoint}"
-    if query:
-        address += "?" + "&".join(f"{key}={value}" for key, value in query.items())
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(address, data=data,
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
+def rest_example() -> ModuleType:
+    """``examples/mlflow_rest.py``, the REST reader a user runs: the tests read the server with
+    its ``call`` and run its ``main``."""
+    spec = importlib.util.spec_from_file_location("mlflow_rest", EXAMPLE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

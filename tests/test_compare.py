@@ -87,6 +87,19 @@ def test_equal_budget_study_through_the_cli(ray_session, tmp_path, monkeypatch, 
         expected = accuracy - (below["test_accuracy"]
                                + weight * (above["test_accuracy"] - below["test_accuracy"]))
         assert row["uniform gap (points)"] == pytest.approx(round(100 * expected, 2), abs=0.006)
+        # every parent run carries its returned network's measures: one sortable column
+        if method != "stagewise":  # stage-wise's parent returns its found network
+            parent_metrics = parents[method].data.metrics
+            assert parent_metrics["test_accuracy"] == best.data.metrics["test_accuracy"]
+            assert parent_metrics["search/networks_trained"] == row["networks trained"]
+            assert parent_metrics["search/images"] == row["budget used (images)"]
+        # and the comparison run each method's study figures, under the method's name
+        figures = parents["comparison"].data.metrics
+        slug = method.replace(" (found)", "_found")
+        assert figures[f"{slug}/best_test_acc_pct"] == row["best test acc (%)"]
+        assert figures[f"{slug}/best_test_acc_pct_std"] == 0  # one seed
+    assert parents["stagewise"].data.metrics["test_accuracy"] == pytest.approx(
+        rows["stagewise (found)"]["best test acc (%)"] / 100, abs=5e-5)
     assert float(parents["tpe"].data.params["budget_images"]) == budget
 
     artifacts = {a.path for a in client.list_artifacts(parents["comparison"].info.run_id)}

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 from mlflow.tracking import MlflowClient
-from mlflow_server import mlflow_server, rest
+from mlflow_server import mlflow_server, rest_example
 
 from nas_service.cli.report import main as report_main
 from nas_service.cli.run import main as run_main
@@ -74,10 +74,12 @@ def check_final_model_loads(client, parent, record, tmp_path):
             assert torch.allclose(loaded.eval()(images), trained(images), atol=1e-6)
 
 
-def check_what_the_mlflow_ui_shows(tracking_uri, parent, children, record, tmp_path):
+def check_what_the_mlflow_ui_shows(tracking_uri, parent, children, record, tmp_path, capsys):
     """Through a real ``mlflow server``'s REST API, as its UI reads them: the parent's metrics,
     description, data set and model; every child's chartable params and data set."""
     final = next(c for c in children if c.info.run_id == record["measures"]["mlflow_run_id"])
+    example = rest_example()
+    rest = example.call
     with mlflow_server(tracking_uri, tmp_path / "server.log") as url:
         experiment = rest(url, "experiments/get-by-name",
                           experiment_name="stagewise-nas")["experiment"]["experiment_id"]
@@ -128,6 +130,11 @@ def check_what_the_mlflow_ui_shows(tracking_uri, parent, children, record, tmp_p
             assert params["seed"] == params["init_seed"]
             child_dataset, = [i["dataset"] for i in run["inputs"]["dataset_inputs"]]
             assert child_dataset["digest"] == dataset["digest"]
+        example.main(url)  # examples/mlflow_rest.py prints the same
+    printed = capsys.readouterr().out
+    assert f"parent run {parent.info.run_id} (it-test), FINISHED" in printed
+    assert f"{len(children)} candidates:" in printed
+    assert f"logged model {model['info']['model_id']} from run {final.info.run_id}" in printed
 
 
 def check_report_rebuilds(tracking_uri, parent, record, tmp_path, run_names):
@@ -145,7 +152,7 @@ def check_report_rebuilds(tracking_uri, parent, record, tmp_path, run_names):
         assert (output / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_two_iteration_digits_search(ray_session, tmp_path, tracking_uri, monkeypatch):
+def test_two_iteration_digits_search(ray_session, tmp_path, tracking_uri, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     config = parse_config(["--iterations", "2", "--m0", "3", "--epochs", "3", "--seed", "0",
                            "--scoring-samples", "400", "--tracking-uri", tracking_uri,
@@ -193,7 +200,7 @@ def test_two_iteration_digits_search(ray_session, tmp_path, tracking_uri, monkey
     parent_artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
     assert {"candidates.csv", "final_architecture.json", "report.md", *PLOTS} <= parent_artifacts
     check_final_model_loads(client, parent, record, tmp_path)
-    check_what_the_mlflow_ui_shows(tracking_uri, parent, children, record, tmp_path)
+    check_what_the_mlflow_ui_shows(tracking_uri, parent, children, record, tmp_path, capsys)
     check_report_rebuilds(tracking_uri, parent, record, tmp_path,
                           [child.info.run_name for child in children])
     local = client.download_artifacts(parent.info.run_id, "final_architecture.json", str(tmp_path))
