@@ -35,7 +35,8 @@ def data_digest(data: DataSplits) -> str:
                 continue
             array = np.ascontiguousarray(array)
             digest.update(f"{split}{array.dtype}{array.shape}".encode())
-            digest.update(memoryview(array).cast("B"))
+            if array.size:  # an empty split (``--val-fraction 0``) has no bytes to view
+                digest.update(memoryview(array).cast("B"))
     return digest.hexdigest()[:DIGEST_LENGTH]
 
 

@@ -20,6 +20,8 @@ def test_the_digest_covers_every_split_and_every_byte():
     assert data_digest(edited) != data_digest(data)
     relabelled = type(data)(**{**vars(data), "y_val": np.roll(data.y_val, 1)})
     assert data_digest(relabelled) != data_digest(data)
+    # no validation split (--val-fraction 0): its shape still counts
+    assert data_digest(data.with_val_fraction(0, 0)) != data_digest(data)
 
 
 def test_the_record_names_the_source_shapes_and_split_sizes(tmp_path):
