@@ -139,8 +139,8 @@ def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> Non
     score = settings.score_stages and CONTINUE_FROM_KEY not in config
     decision = _compile_now(trainer, acceleration.compile, None, epochs - start_epoch)
     for epoch in range(start_epoch, epochs):
+        emissions.start()  # before the clock: its first start in a process takes seconds
         started = time.perf_counter()
-        emissions.start()
         generator.manual_seed(init_seed * 100_003 + epoch)
         loss = trainer.train_epoch(train, epoch, generator, data.flip_ok)
         energy_kwh, emissions_kg = emissions.stop()

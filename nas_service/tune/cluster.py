@@ -30,6 +30,11 @@ def connect(dashboard: bool = False) -> str | None:
     return context.dashboard_url or None
 
 
+def single_node() -> bool:
+    """Whether the cluster is one machine (a laptop, one GPU box, the test suite's local Ray)."""
+    return sum(1 for node in ray.nodes() if node.get("Alive")) == 1
+
+
 def trial_resources(cpus_per_trial: float, gpus_per_trial: float | None) -> dict[str, float]:
     """Resources of one trial; a request that no alive node can ever hold is a ``ConfigError``."""
     nodes = [node["Resources"] for node in ray.nodes() if node.get("Alive")]
