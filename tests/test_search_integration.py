@@ -1,7 +1,9 @@
 """A real search: local Ray, real Tune trials, scoring actors and a sqlite MLflow store."""
 
+import importlib.util
 import json
 import re
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -72,6 +74,27 @@ def check_final_model_loads(client, parent, record, tmp_path):
         loaded = mlflow.pytorch.load_model(uri)
         with torch.no_grad():
             assert torch.allclose(loaded.eval()(images), trained(images), atol=1e-6)
+
+
+def check_overhead_split(client, parent, children):
+    """benchmarks/overhead.py's split of each trial's wall time adds up to it."""
+    spec = importlib.util.spec_from_file_location(
+        "overhead", Path(__file__).parents[1] / "benchmarks" / "overhead.py")
+    sys.path.insert(0, str(Path(spec.origin).parent))  # its benchmark_io
+    try:
+        overhead = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(overhead)
+    finally:
+        sys.path.remove(str(Path(spec.origin).parent))
+    rows = {row["trial"]: row for row in overhead.trial_rows(client, parent.info.run_id)}
+    assert sorted(rows) == sorted(child.info.run_name for child in children)
+    for child in children:
+        row = rows[child.info.run_name]
+        assert row["wall"] == (child.info.end_time - child.info.start_time) / 1000
+        assert row["train"] == child.data.metrics["train_seconds"]
+        assert row["outside"] == pytest.approx(row["wall"] - sum(
+            value for key, value in child.data.metrics.items() if key.startswith("phase_seconds/")))
+        assert row["overhead"] == pytest.approx(row["wall"] - row["train"])
 
 
 def check_what_the_mlflow_ui_shows(tracking_uri, parent, children, record, tmp_path, capsys):
@@ -185,6 +208,11 @@ def test_two_iteration_digits_search(ray_session, tmp_path, tracking_uri, monkey
             assert 0 < value < float("inf"), (column, value)
         artifacts = {a.path for a in client.list_artifacts(child.info.run_id)}
         assert {"architecture.json", "checkpoint.pt"} <= artifacts
+        # where its time went: every phase measured, training as train_seconds
+        phases = {k: v for k, v in child.data.metrics.items() if k.startswith("phase_seconds/")}
+        assert phases["phase_seconds/train"] == pytest.approx(child.data.metrics["train_seconds"])
+        assert phases["phase_seconds/setup"] > 0 and phases["phase_seconds/scoring"] > 0
+        assert len(phases) == 8 and all(value >= 0 for value in phases.values())
         # on a CPU: fp32, NCHW, no compilation (it never pays off there), all logged as tags
         assert child.data.tags["nas.train.precision"] == "fp32"
         assert child.data.tags["nas.train.channels_last"] == "false"
@@ -201,6 +229,7 @@ def test_two_iteration_digits_search(ray_session, tmp_path, tracking_uri, monkey
     assert {"candidates.csv", "final_architecture.json", "report.md", *PLOTS} <= parent_artifacts
     check_final_model_loads(client, parent, record, tmp_path)
     check_what_the_mlflow_ui_shows(tracking_uri, parent, children, record, tmp_path, capsys)
+    check_overhead_split(client, parent, children)
     check_report_rebuilds(tracking_uri, parent, record, tmp_path,
                           [child.info.run_name for child in children])
     local = client.download_artifacts(parent.info.run_id, "final_architecture.json", str(tmp_path))

@@ -29,6 +29,7 @@ from trainables.features import scoring_sample, stage_features
 from trainables.metrics.architecture import architecture_measures
 from trainables.metrics.emissions import EpochEmissions
 from trainables.metrics.latency import cpu_latency_ms
+from trainables.metrics.phases import PhaseClock
 from trainables.models import build_model
 from trainables.protocol import TrainingConfig
 from trainables.spec import ArchSpec
@@ -98,7 +99,11 @@ def _acceleration_for(settings: TrialSettings):
 
 
 def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> None:
-    """Tune trainable; ``config`` is a stage-wise proposal or a sampled point (``trial_identity``)."""
+    """Tune trainable; ``config`` is a stage-wise proposal or a sampled point (``trial_identity``).
+
+    Every result holds ``phase_seconds``: where this attempt's time went so far
+    (``trainables.metrics.phases``)."""
+    clock = PhaseClock()
     logging.getLogger("ray.train").setLevel(logging.WARNING)  # one line per checkpoint otherwise
     quiet_exit_requests()
     torch.set_num_threads(settings.threads)
@@ -138,20 +143,25 @@ def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> Non
     epochs = training.epochs + int(config.get(EXTRA_EPOCHS_KEY, 0))
     score = settings.score_stages and CONTINUE_FROM_KEY not in config
     decision = _compile_now(trainer, acceleration.compile, None, epochs - start_epoch)
+    clock.add("setup", clock.since_start())
     for epoch in range(start_epoch, epochs):
-        emissions.start()  # before the clock: its first start in a process takes seconds
+        with clock.phase("emissions"):
+            emissions.start()  # before the clock: its first start in a process takes seconds
         started = time.perf_counter()
         generator.manual_seed(init_seed * 100_003 + epoch)
         loss = trainer.train_epoch(train, epoch, generator, data.flip_ok)
-        energy_kwh, emissions_kg = emissions.stop()
         epoch_seconds = time.perf_counter() - started
+        clock.add("train", epoch_seconds)
+        with clock.phase("emissions"):
+            energy_kwh, emissions_kg = emissions.stop()
         if not np.isfinite(loss):
             raise FloatingPointError(f"training loss is {loss} at epoch {epoch + 1}: diverged")
         totals = {"train_seconds": totals["train_seconds"] + epoch_seconds,
                   "energy_kwh": totals["energy_kwh"] + energy_kwh,
                   "emissions_kg": totals["emissions_kg"] + emissions_kg}
-        metrics = {"epoch": epoch + 1, "train_loss": loss,
-                   **({"val_accuracy": trainer.evaluate(val)} if len(val) else {}),
+        with clock.phase("validation"):
+            validation = {"val_accuracy": trainer.evaluate(val)} if len(val) else {}
+        metrics = {"epoch": epoch + 1, "train_loss": loss, **validation,
                    "lr": optimizer.param_groups[0]["lr"], "epoch_seconds": epoch_seconds,
                    "images_seen": (epoch + 1) * len(train), **size,
                    "node_id": ray.get_runtime_context().get_node_id(),
@@ -163,8 +173,9 @@ def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> Non
         decision = decision or _compile_now(trainer, "auto", epoch_seconds, epochs - epoch - 1)
         metrics["acceleration"] = {**acceleration.describe(), "compile": decision.reason}
         if epoch + 1 == epochs:
-            metrics.update(_final_measures(trainer, spec, settings, train, scorers, score))
-        with tempfile.TemporaryDirectory() as folder:
+            metrics.update(_final_measures(trainer, spec, settings, train, scorers, score, clock))
+        metrics["phase_seconds"] = dict(clock.seconds)
+        with clock.phase("checkpoint"), tempfile.TemporaryDirectory() as folder:
             tune.report(metrics, checkpoint=_save_checkpoint(folder, model, optimizer, epoch + 1,
                                                              spec, totals))
 
@@ -189,11 +200,13 @@ def _continued_checkpoint(config: dict, settings: TrialSettings) -> tune.Checkpo
 
 
 def _final_measures(trainer: CandidateTrainer, spec: ArchSpec, settings: TrialSettings,
-                    train: ImageBatches, scorers: list, score: bool) -> dict:
+                    train: ImageBatches, scorers: list, score: bool, clock: PhaseClock) -> dict:
     data, model = settings.data, trainer.model
-    measures = {"cpu_latency_ms": cpu_latency_ms(model, spec.in_channels, spec.image_size)}
+    with clock.phase("latency"):
+        measures = {"cpu_latency_ms": cpu_latency_ms(model, spec.in_channels, spec.image_size)}
     if data.x_test is not None:
-        measures["test_accuracy"] = trainer.evaluate(train.sibling(data.x_test, data.y_test))
+        with clock.phase("test"):
+            measures["test_accuracy"] = trainer.evaluate(train.sibling(data.x_test, data.y_test))
     if not score:
         return measures
     started = time.perf_counter()
@@ -204,4 +217,5 @@ def _final_measures(trainer: CandidateTrainer, spec: ArchSpec, settings: TrialSe
                                      seed=settings.seed, scorers=scorers,
                                      spread_key=tune.get_context().get_trial_id()))
     measures["scoring_seconds"] = time.perf_counter() - started
+    clock.add("scoring", measures["scoring_seconds"])
     return measures
