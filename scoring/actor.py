@@ -12,11 +12,16 @@ import numpy as np
 import ray
 
 from scoring.bootstrap import bootstrap_stage_scores
-from scoring.criteria import stage_score
+from scoring.criteria import get_criterion, stage_score
 
 
 class ScoringActor:
     """Scores the stages of one trained network."""
+
+    def warm_up(self, criterion: str) -> None:
+        """Import the criterion (scikit-learn takes seconds), so that the first trained network
+        does not wait for it at the end of its training."""
+        get_criterion(criterion)
 
     def score_stages(self, stage_features: list[np.ndarray], labels: np.ndarray,
                      criterion: str) -> list[float]:
@@ -30,7 +35,13 @@ class ScoringActor:
                 for features in stage_features]
 
 
-def create_scoring_pool(size: int, num_cpus: float = 0) -> list[ray.actor.ActorHandle]:
-    """``size`` scoring actors; ``num_cpus`` is what each reserves in the cluster."""
+def create_scoring_pool(size: int, num_cpus: float = 0,
+                        criterion: str | None = None) -> list[ray.actor.ActorHandle]:
+    """``size`` scoring actors; ``num_cpus`` is what each reserves in the cluster.  With a
+    ``criterion`` each starts importing it now, while the first networks train."""
     remote_class = ray.remote(num_cpus=num_cpus, max_restarts=2)(ScoringActor)
-    return [remote_class.remote() for _ in range(size)]
+    actors = [remote_class.remote() for _ in range(size)]
+    if criterion is not None:
+        for actor in actors:
+            actor.warm_up.remote(criterion)  # ordered before any scoring call to this actor
+    return actors

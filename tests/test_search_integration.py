@@ -4,6 +4,7 @@ import importlib.util
 import json
 import re
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -13,6 +14,7 @@ import pytest
 import torch
 from mlflow.tracking import MlflowClient
 from mlflow_server import mlflow_server, rest_example
+from ray import tune
 
 from nas_service.cli.report import main as report_main
 from nas_service.cli.run import main as run_main
@@ -21,6 +23,7 @@ from nas_service.core.growth import deepen_all, grow_depths
 from nas_service.methods.stagewise import search
 from nas_service.reporting.report import PLOTS
 from nas_service.tracking import FINAL_RUN_ID_TAG, PARENT_RUN_ID_TAG
+from nas_service.tune.searcher import StageWiseSearcher
 from scoring.actor import create_scoring_pool
 from scoring.criteria import stage_score
 from trainables.checkpoints import load_trained_model
@@ -35,6 +38,36 @@ def test_scoring_actor_matches_the_direct_call(ray_session):
     scorer, = create_scoring_pool(1)
     remote = ray_session.get(scorer.score_stages.remote(stages, labels, "plsvip"))
     assert remote == pytest.approx([stage_score(f, labels, "plsvip") for f in stages], rel=1e-12)
+
+
+def scores_by_role(config, folder):
+    """A stand-in network: A and T of an iteration run side by side (each waits for the other to
+    start), A ends first, stage 1 of T wins, so every iteration trains two new networks."""
+    role, iteration = config["role"], config["iteration"]
+    (Path(folder) / f"{iteration}-{role}").touch()
+    partner = Path(folder) / f"{iteration}-{'A' if role == 'T' else 'T'}"
+    deadline = time.monotonic() + 60
+    while role in "AT" and not partner.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5 if role == "T" else 0.0)
+    scores = [0.6, 0.4, 0.4] if role == "T" else [0.5, 0.5, 0.5]
+    tune.report({"val_accuracy": 0.5, "importance": {f"s{i + 1}": v for i, v in enumerate(scores)}})
+
+
+def test_later_networks_train_in_the_first_two_processes(ray_session, tmp_path):
+    """reuse_actors keeps a process per concurrent trial only if the next proposals wait when a
+    trial stops: the searcher takes the scores from the last result, before Tune stops it."""
+    searcher = StageWiseSearcher((1, 1, 1), delta=1, iterations=3)
+    tuner = tune.Tuner(
+        tune.with_parameters(scores_by_role, folder=str(tmp_path)),
+        tune_config=tune.TuneConfig(search_alg=searcher, num_samples=searcher.max_trials,
+                                    max_concurrent_trials=2, metric="val_accuracy", mode="max",
+                                    reuse_actors=True),
+        run_config=tune.RunConfig(storage_path=str(tmp_path), verbose=0))
+    results = tuner.fit()
+    assert [step["grown"] for step in searcher.history] == [(2, 1, 1), (3, 1, 1), (4, 1, 1)]
+    assert len(results) == 7 and not results.errors
+    assert len({result.metrics["pid"] for result in results}) == 2
 
 
 def expected_trajectory(start, delta, iterations, importance_of):
@@ -95,6 +128,9 @@ def check_overhead_split(client, parent, children):
         assert row["outside"] == pytest.approx(row["wall"] - sum(
             value for key, value in child.data.metrics.items() if key.startswith("phase_seconds/")))
         assert row["overhead"] == pytest.approx(row["wall"] - row["train"])
+        assert row["measuring"] == pytest.approx(sum(child.data.metrics[f"phase_seconds/{name}"]
+                                                     for name in overhead.MEASURING))
+        assert row["service"] == pytest.approx(row["overhead"] - row["measuring"])
 
 
 def check_what_the_mlflow_ui_shows(tracking_uri, parent, children, record, tmp_path, capsys):
@@ -213,9 +249,9 @@ def test_two_iteration_digits_search(ray_session, tmp_path, tracking_uri, monkey
         assert phases["phase_seconds/train"] == pytest.approx(child.data.metrics["train_seconds"])
         assert phases["phase_seconds/setup"] > 0 and phases["phase_seconds/scoring"] > 0
         assert len(phases) == 8 and all(value >= 0 for value in phases.values())
-        # on a CPU: fp32, NCHW, no compilation (it never pays off there), all logged as tags
+        # on a CPU: fp32, NHWC (oneDNN), no compilation (it never pays off there), as tags
         assert child.data.tags["nas.train.precision"] == "fp32"
-        assert child.data.tags["nas.train.channels_last"] == "false"
+        assert child.data.tags["nas.train.channels_last"] == "true"
         assert child.data.tags["nas.train.compile"] == "off"
 
     roles, final = expected_trajectory((3, 3, 3), 2, 2, importance_of)

@@ -135,6 +135,26 @@ def test_min_confidence_uses_the_trials_bootstrap_scores():
     assert step["confidence"] == [1.0, 0.5] and step["grown"] == (2, 1)
 
 
+def test_the_scores_are_taken_from_the_last_result_before_the_trial_completes():
+    """So that the next proposals wait when Tune stops the trial, and get its process."""
+    searcher = StageWiseSearcher((6, 6, 6), delta=2, iterations=2)
+    proposals, _ = propose_all(searcher)
+    scores = {"A": [0.5, 0.5, 0.5], "T": [0.6, 0.4, 0.5]}
+    epoch_result = {"val_accuracy": 0.3, "epoch": 1}
+    for trial_id in proposals:
+        searcher.on_trial_result(trial_id, epoch_result)  # no scores yet: nothing decided
+    assert searcher.history == [] and propose_all(searcher)[0] == {}
+    for trial_id, config in proposals.items():
+        searcher.on_trial_result(trial_id, {"val_accuracy": 0.9, "importance": {
+            f"s{i + 1}": v for i, v in enumerate(scores[config["role"]])}})
+    assert [step["grown"] for step in searcher.history] == [(8, 6, 6)]
+    for trial_id in proposals:  # Tune's completion afterwards changes nothing
+        searcher.on_trial_complete(trial_id, {"val_accuracy": 0.9})
+    assert searcher.error is None
+    next_proposals, _ = propose_all(searcher)
+    assert sorted(tuple(c["depths"]) for c in next_proposals.values()) == [(8, 6, 6), (10, 8, 8)]
+
+
 def test_a_failed_trial_ends_the_search_with_its_name():
     searcher = StageWiseSearcher((6, 6, 6), delta=2, iterations=3)
     proposals, _ = propose_all(searcher)

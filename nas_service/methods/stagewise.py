@@ -52,8 +52,9 @@ def search(config: SearchConfig, data: DataSplits | None = None,
                                  **({"metric": "train_loss", "mode": "min"}
                                     if config.val_fraction == 0 else {}))
     stopper = experiment.budget_stopper(config.budget())
-    tuner = experiment.make_tuner(create_scoring_pool(config.scoring_actors), searcher.max_trials,
-                                  search_alg=searcher, stopper=stopper)
+    scorers = create_scoring_pool(config.scoring_actors, criterion=config.criterion)
+    tuner = experiment.make_tuner(scorers, searcher.max_trials, search_alg=searcher,
+                                  stopper=stopper)
     client, parent_run_id = experiment.client, experiment.parent_run_id
     with experiment.parent_run_status():
         results, table = experiment.fit(tuner)

@@ -244,10 +244,21 @@ class StageWiseSearcher(Searcher):
             return Searcher.FINISHED
         return None
 
+    def on_trial_result(self, trial_id: str, result: dict) -> None:
+        """A network's last epoch carries its stage scores: take them now.  The next proposals are
+        then waiting when Tune stops the trial, and Tune hands the stopped trial's process to one
+        of them (``reuse_actors``) instead of starting a new one, which costs seconds (torch,
+        codecarbon)."""
+        proposal = self.live.get(trial_id)
+        if (proposal is None or CONTINUES_KEY in proposal
+                or stage_scores_from_result(result, len(proposal["depths"])) is None):
+            return
+        self.on_trial_complete(trial_id, result)
+
     def on_trial_complete(self, trial_id: str, result: dict | None = None,
                           error: bool = False) -> None:
         proposal = self.live.pop(trial_id, None)
-        if proposal is None:
+        if proposal is None:  # taken with its scores already, or not ours
             return
         name = run_name(proposal)
         if CONTINUES_KEY in proposal:
