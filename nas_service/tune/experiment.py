@@ -10,6 +10,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import partial
@@ -270,10 +271,13 @@ def start_experiment(config: SearchConfig, method: str, score_stages: bool = Tru
     logger.info(f"{method}: {data.summary()}; {training.epochs} epochs per network")
     if store_exists(config.tracking_uri):  # opening a sqlite store creates it: not before Ray
         check_experiment_open(MlflowClient(config.tracking_uri), config.experiment)
-    dashboard = connect(config.dashboard)
-    resources = trial_resources(config.cpus_per_trial, config.gpus_per_trial)
-    if not resources["gpu"]:
-        for warning in cpu_cost_warnings(config, data, needed_depths(config)):
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # the size estimate imports torch's compiler (about 3 s): done while Ray starts
+        cost_warnings = pool.submit(cpu_cost_warnings, config, data, needed_depths(config))
+        dashboard = connect(config.dashboard)
+        resources = trial_resources(config.cpus_per_trial, config.gpus_per_trial)
+    if not resources["gpu"]:  # GPU trials train these sizes in reasonable time
+        for warning in cost_warnings.result():
             logger.warning("warning: %s", warning)
     client = MlflowClient(config.tracking_uri)  # opening a sqlite store creates it: not before
     dataset = dataset_record(data, config.dataset, config.data_dir)
