@@ -27,6 +27,7 @@ from nas_service.tune.searcher import StageWiseSearcher
 from scoring.actor import create_scoring_pool
 from scoring.criteria import stage_score
 from trainables.checkpoints import load_trained_model
+from trainables.trial_config import LAST_RESULT_KEY
 
 pytestmark = pytest.mark.integration
 
@@ -51,12 +52,14 @@ def scores_by_role(config, folder):
         time.sleep(0.05)
     time.sleep(0.5 if role == "T" else 0.0)
     scores = [0.6, 0.4, 0.4] if role == "T" else [0.5, 0.5, 0.5]
-    tune.report({"val_accuracy": 0.5, "importance": {f"s{i + 1}": v for i, v in enumerate(scores)}})
+    tune.report({"val_accuracy": 0.5, LAST_RESULT_KEY: True,
+                 "importance": {f"s{i + 1}": v for i, v in enumerate(scores)}})
 
 
 def test_later_networks_train_in_the_first_two_processes(ray_session, tmp_path):
     """reuse_actors keeps a process per concurrent trial only if the next proposals wait when a
-    trial stops: the searcher takes the scores from the last result, before Tune stops it."""
+    trial stops: the searcher takes the scores from the result marked as the last, before Tune
+    stops the trial."""
     searcher = StageWiseSearcher((1, 1, 1), delta=1, iterations=3)
     tuner = tune.Tuner(
         tune.with_parameters(scores_by_role, folder=str(tmp_path)),

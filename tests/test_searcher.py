@@ -5,6 +5,7 @@ from ray.tune.search import Searcher
 
 from nas_service.core.trials import run_name
 from nas_service.tune.searcher import StageWiseSearcher
+from trainables.trial_config import LAST_RESULT_KEY
 
 TRIAL_COUNTER = iter(range(10_000))
 
@@ -136,17 +137,22 @@ def test_min_confidence_uses_the_trials_bootstrap_scores():
 
 
 def test_the_scores_are_taken_from_the_last_result_before_the_trial_completes():
-    """So that the next proposals wait when Tune stops the trial, and get its process."""
+    """So that the next proposals wait when Tune stops the trial, and get its process; scores in
+    a result not marked as the last (a trainable may report them every epoch) wait for the end."""
     searcher = StageWiseSearcher((6, 6, 6), delta=2, iterations=2)
     proposals, _ = propose_all(searcher)
     scores = {"A": [0.5, 0.5, 0.5], "T": [0.6, 0.4, 0.5]}
-    epoch_result = {"val_accuracy": 0.3, "epoch": 1}
-    for trial_id in proposals:
-        searcher.on_trial_result(trial_id, epoch_result)  # no scores yet: nothing decided
+
+    def result(config, **extra):
+        return {"val_accuracy": 0.9, "importance": {
+            f"s{i + 1}": v for i, v in enumerate(scores[config["role"]])}, **extra}
+
+    for trial_id, config in proposals.items():
+        searcher.on_trial_result(trial_id, {"val_accuracy": 0.3})  # no scores yet
+        searcher.on_trial_result(trial_id, result(config))  # scores, not marked as the last
     assert searcher.history == [] and propose_all(searcher)[0] == {}
     for trial_id, config in proposals.items():
-        searcher.on_trial_result(trial_id, {"val_accuracy": 0.9, "importance": {
-            f"s{i + 1}": v for i, v in enumerate(scores[config["role"]])}})
+        searcher.on_trial_result(trial_id, result(config, **{LAST_RESULT_KEY: True}))
     assert [step["grown"] for step in searcher.history] == [(8, 6, 6)]
     for trial_id in proposals:  # Tune's completion afterwards changes nothing
         searcher.on_trial_complete(trial_id, {"val_accuracy": 0.9})

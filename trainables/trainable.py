@@ -43,6 +43,7 @@ from trainables.trial_config import (
     FROM_DONOR,
     INIT_KEY,
     INIT_SEED_KEY,
+    LAST_RESULT_KEY,
     trial_identity,
 )
 from trainables.worker_process import quiet_exit_requests
@@ -174,6 +175,7 @@ def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> Non
         metrics["acceleration"] = {**acceleration.describe(), "compile": decision.reason}
         if epoch + 1 == epochs:
             metrics.update(_final_measures(trainer, spec, settings, train, scorers, score, clock))
+            metrics[LAST_RESULT_KEY] = True
         metrics["phase_seconds"] = dict(clock.seconds)
         with clock.phase("checkpoint"), tempfile.TemporaryDirectory() as folder:
             tune.report(metrics, checkpoint=_save_checkpoint(folder, model, optimizer, epoch + 1,

@@ -30,6 +30,10 @@ SCRATCH, FROM_DONOR = "scratch", "donor"
 CONTINUES_KEY, CONTINUE_FROM_KEY, EXTRA_EPOCHS_KEY = "continues", "continue_from", "extra_epochs"
 # the result key of the paired bootstrap replicates of the stage scores
 BOOTSTRAP_KEY = "importance_bootstrap"
+# ``True`` in a trial's last result: the stage-wise searcher takes its scores at once instead of
+# at the trial's end, so the next proposals are waiting when Tune stops the trial and can train in
+# its process (a trainable without it is read when it ends)
+LAST_RESULT_KEY = "last_result"
 
 
 def trial_config(depths: Sequence[int], role: str, iteration: int = 0, **options) -> dict:

@@ -43,6 +43,7 @@ from trainables.trial_config import (
     CONTINUES_KEY,
     EXTRA_EPOCHS_KEY,
     INIT_SEED_KEY,
+    LAST_RESULT_KEY,
     trial_config,
 )
 
@@ -245,13 +246,13 @@ class StageWiseSearcher(Searcher):
         return None
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
-        """A network's last epoch carries its stage scores: take them now.  The next proposals are
-        then waiting when Tune stops the trial, and Tune hands the stopped trial's process to one
-        of them (``reuse_actors``) instead of starting a new one, which costs seconds (torch,
-        codecarbon)."""
+        """A result marked as the trial's last (``LAST_RESULT_KEY``) is taken at once.  The next
+        proposals are then waiting when Tune stops the trial, and Tune hands the stopped trial's
+        process to one of them (``reuse_actors``) instead of starting a new one, which costs
+        seconds (torch, codecarbon).  Unmarked results wait for the trial's end: a trainable may
+        report scores every epoch."""
         proposal = self.live.get(trial_id)
-        if (proposal is None or CONTINUES_KEY in proposal
-                or stage_scores_from_result(result, len(proposal["depths"])) is None):
+        if proposal is None or CONTINUES_KEY in proposal or not result.get(LAST_RESULT_KEY):
             return
         self.on_trial_complete(trial_id, result)
 
