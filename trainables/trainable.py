@@ -147,7 +147,7 @@ def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> Non
     clock.add("setup", clock.since_start())
     for epoch in range(start_epoch, epochs):
         with clock.phase("emissions"):
-            emissions.start()  # before the clock: its first start in a process takes seconds
+            emissions.start()  # outside the epoch's time: its first start in a process takes seconds
         started = time.perf_counter()
         generator.manual_seed(init_seed * 100_003 + epoch)
         loss = trainer.train_epoch(train, epoch, generator, data.flip_ok)

@@ -30,14 +30,19 @@ def connect(dashboard: bool = False) -> str | None:
     return context.dashboard_url or None
 
 
+def alive_nodes() -> list[dict]:
+    """The cluster's nodes that are up (``ray.nodes()`` also lists dead ones)."""
+    return [node for node in ray.nodes() if node.get("Alive")]
+
+
 def single_node() -> bool:
     """Whether the cluster is one machine (a laptop, one GPU box, the test suite's local Ray)."""
-    return sum(1 for node in ray.nodes() if node.get("Alive")) == 1
+    return len(alive_nodes()) == 1
 
 
 def trial_resources(cpus_per_trial: float, gpus_per_trial: float | None) -> dict[str, float]:
     """Resources of one trial; a request that no alive node can ever hold is a ``ConfigError``."""
-    nodes = [node["Resources"] for node in ray.nodes() if node.get("Alive")]
+    nodes = [node["Resources"] for node in alive_nodes()]
     most_cpus = max((node.get("CPU", 0.0) for node in nodes), default=0.0)
     most_gpus = max((node.get("GPU", 0.0) for node in nodes), default=0.0)
     if gpus_per_trial is None:
