@@ -14,12 +14,14 @@ protocol asks for (validation every epoch, test accuracy, CPU latency, the stage
 their scores), and ``service``, what running it as a Tune trial adds (setup, emissions
 bookkeeping, checkpoints and reports, and what no phase holds).
 
-Training fraction: the trials' training seconds over the search's wall seconds times the trials
-that run at once (2): 1.0 would mean both slots train all the time.  ``idle_slot_seconds``: slot
-time no trial held while the trials ran (the slot of A waiting for T, the deeper network, to end
-its iteration; a network trained alone).  The goal of the overhead issue: median per-trial
-overhead (wall minus training) at most 1 s, training fraction at least 0.75, the default search at
-most 90 s on the 2-core CPU machine.
+Training fraction: the trials' training seconds, each times the slots it held, over the search's
+wall seconds times the trials that run at once (2): 1.0 would mean both slots train all the time.
+A trial holds one slot, or both when it trains alone on CPUs (the found network, T after a reused
+A: it then holds its missing twin's CPUs and trains with their threads, tag
+``nas.train.threads``).  ``idle_slot_seconds``: slot time no trial held while the trials ran (the
+slot of A waiting for T, the deeper network, to end its iteration).  The goal of the overhead
+issue: median per-trial overhead (wall minus training) at most 1 s, training fraction at least
+0.75, the default search at most 90 s on the 2-core CPU machine.
 """
 
 from __future__ import annotations
@@ -44,15 +46,17 @@ VARIANTS = {"default": [], "one-epoch": ["--epochs", "1"]}
 MEASURING = ("validation", "test", "latency", "scoring")
 
 
-def trial_rows(client: MlflowClient, parent_run_id: str) -> list[dict]:
-    """Per child run: its wall seconds as the driver logged them, each phase and ``outside``."""
+def trial_rows(client: MlflowClient, parent_run_id: str, cpus_per_trial: float) -> list[dict]:
+    """Per child run: its wall seconds as the driver logged them, each phase and ``outside``, and
+    the slots it held (its threads, one per CPU it held, over ``cpus_per_trial``)."""
     rows = []
     for run in sorted(child_runs(client, parent_run_id), key=lambda r: r.info.start_time):
         wall = (run.info.end_time - run.info.start_time) / 1000
         phases = {name: run.data.metrics.get(f"phase_seconds/{name}", 0.0) for name in PHASES}
         overhead = wall - phases["train"]
         measuring = sum(phases[name] for name in MEASURING)
-        rows.append({"trial": run.info.run_name, "wall": wall, **phases,
+        slots = max(1, round(int(run.data.tags["nas.train.threads"]) / max(1.0, cpus_per_trial)))
+        rows.append({"trial": run.info.run_name, "slots": slots, "wall": wall, **phases,
                      "outside": wall - sum(phases.values()), "overhead": overhead,
                      "measuring": measuring, "service": overhead - measuring})
     return rows
@@ -66,8 +70,8 @@ def measure(flags: list[str], folder: Path) -> dict:
     record = search(config)
     wall = time.perf_counter() - started
     client = MlflowClient(config.tracking_uri)
-    rows = trial_rows(client, record["parent_run_id"])
-    training = sum(row["train"] for row in rows)
+    rows = trial_rows(client, record["parent_run_id"], config.cpus_per_trial)
+    training = sum(row["train"] * row["slots"] for row in rows)
     parent = client.get_run(record["parent_run_id"]).info
     children = [run.info for run in child_runs(client, record["parent_run_id"])]
     first = min(run.start_time for run in children)
@@ -81,7 +85,7 @@ def measure(flags: list[str], folder: Path) -> dict:
                                "outside_the_parent_run": wall - (parent.end_time
                                                                  - parent.start_time) / 1000},
             "idle_slot_seconds": MAX_CONCURRENT_TRIALS * (last - first) / 1000
-            - sum(row["wall"] for row in rows),
+            - sum(row["wall"] * row["slots"] for row in rows),
             "trials": rows,
             "phase_totals": {name: sum(row[name] for row in rows)
                              for name in (*PHASES, "outside")},
@@ -93,15 +97,15 @@ def measure(flags: list[str], folder: Path) -> dict:
 
 
 def print_result(name: str, result: dict) -> None:
-    columns = ["wall", *PHASES, "outside"]
+    columns = ["slots", "wall", *PHASES, "outside"]
     print(f"\n{name} ({' '.join(result['flags']) or 'no flags'}): search "
           f"{result['search_wall_seconds']:.1f} s, found {result['found']}")
     print(f"{'trial':>16} " + " ".join(f"{c:>10}" for c in columns))
     for row in result["trials"]:
         print(f"{row['trial']:>16} " + " ".join(f"{row[c]:>10.2f}" for c in columns))
     totals = result["phase_totals"]
-    print(f"{'total':>16} {sum(r['wall'] for r in result['trials']):>10.2f} "
-          + " ".join(f"{totals[c]:>10.2f}" for c in columns[1:]))
+    print(f"{'total':>16} {'':>10} {sum(r['wall'] for r in result['trials']):>10.2f} "
+          + " ".join(f"{totals[c]:>10.2f}" for c in columns[2:]))
     print("search: " + ", ".join(f"{key.replace('_', ' ')} {value:.1f} s"
                                  for key, value in result["driver_seconds"].items())
           + f"; slots idle while trials ran {result['idle_slot_seconds']:.1f} s")

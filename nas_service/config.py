@@ -147,7 +147,8 @@ class SearchConfig:
     gpus_per_trial: float | None = setting(
         None, "GPUs per trial (default: 0.5 when the cluster has GPUs, else 0)")
     cpus_per_trial: float = setting(
-        1.0, "CPUs per trial")
+        1.0, "CPUs (and torch threads) per trial; a CPU trial that trains alone (the found "
+        "network, T after a reused A) also holds its missing twin's")
     country: str = setting(
         "USA", "ISO 3166-1 alpha-3 code of the electricity mix for kgCO2eq (codecarbon, offline)")
     precision: str = setting(

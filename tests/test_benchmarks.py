@@ -91,3 +91,13 @@ def test_scoring_cost_times_each_criterion_and_projects_the_bootstrap(tmp_path):
         assert row["score_seconds"] > 0 and row["bootstrap_seconds_per_replicate"] > 0
         assert row["bootstrap_seconds_projected"] == pytest.approx(
             10 * row["bootstrap_seconds_per_replicate"])
+
+
+def test_lone_trial_threads_times_one_and_two_threads_per_image_size(tmp_path):
+    out = tmp_path / "threads.json"
+    run_benchmark("lone_trial_threads.py", "--depths", "1-1-1", "--sizes", "8:1,16:3",
+                  "--rounds", "1", "--seconds", "0.2", "--out", str(out))
+    result = json.loads(out.read_text())
+    assert [(row["image_size"], row["channels"]) for row in result["rows"]] == [(8, 1), (16, 3)]
+    for row in result["rows"]:
+        assert row["speedup"] == pytest.approx(row["one_thread_s"] / row["two_threads_s"])

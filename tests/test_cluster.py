@@ -17,7 +17,7 @@ from mlflow.tracking import MlflowClient
 
 from nas_service.config import ConfigError
 from nas_service.tracking import NODE_ID_TAG, PARENT_RUN_ID_TAG
-from nas_service.tune.cluster import trial_resources
+from nas_service.tune.cluster import TrialResources, alone_resources, trial_resources
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 BIN = Path(sys.executable).parent
@@ -149,3 +149,20 @@ def test_a_request_no_node_can_hold_is_a_clear_error(ray_session):
     with pytest.raises(ConfigError, match="--cpus-per-trial 64.0"):
         trial_resources(64.0, None)
     assert trial_resources(1.0, None) == {"cpu": 1.0, "gpu": 0.0}
+
+
+def test_a_cpu_trial_alone_holds_its_twins_cpus_as_far_as_a_node_has_them(ray_session):
+    """The suite's local Ray has 2 CPUs and no GPU."""
+    assert alone_resources({"cpu": 1.0, "gpu": 0.0}, 2, 28) == {"cpu": 2.0, "gpu": 0.0}
+    assert alone_resources({"cpu": 2.0, "gpu": 0.0}, 2, 28) == {"cpu": 2.0, "gpu": 0.0}
+    assert alone_resources({"cpu": 0.5, "gpu": 0.0}, 2, 16) == {"cpu": 1.0, "gpu": 0.0}
+    assert alone_resources({"cpu": 1.0, "gpu": 0.5}, 2, 32) == {"cpu": 1.0, "gpu": 0.5}
+    # 8x8 digits: a second thread does not repay a new process
+    assert alone_resources({"cpu": 1.0, "gpu": 0.0}, 2, 8) == {"cpu": 1.0, "gpu": 0.0}
+    request = TrialResources({"cpu": 1.0, "gpu": 0.5}, {"cpu": 2.0, "gpu": 0.5})
+    assert request({"alone": True}).required_resources == {"CPU": 2.0, "GPU": 0.5}
+    assert request({"depths": [1]}).required_resources == {"CPU": 1.0, "GPU": 0.5}
+    assert TrialResources({"cpu": 1.0, "gpu": 0.0}, {"cpu": 1.0, "gpu": 0.0})(
+        {"alone": True}).required_resources == {"CPU": 1.0}
+    assert request.describe() == ("each trial uses {'cpu': 1.0, 'gpu': 0.5}, one that trains "
+                                  "alone {'cpu': 2.0, 'gpu': 0.5}")

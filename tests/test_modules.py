@@ -97,6 +97,9 @@ def test_a_search_runs_end_to_end_with_each_module(ray_session, tmp_path, tracki
         assert all(f"importance/s{i}" in child.data.metrics for i in range(1, stages + 1))
         depths = tuple(int(m) for m in child.data.params["depths"].split("-"))
         assert child.data.metrics["depth"] == ArchSpec(depths=depths, module=module).depth
+        # 16x16 images: the found network, trained alone, holds the twin's CPU and its thread
+        assert child.data.tags["nas.train.threads"] == ("2" if child.data.params["role"] == "final"
+                                                        else "1")
 
 
 @pytest.mark.parametrize("module,depths", [("basic", (1, 1, 1)), ("bottleneck", (1, 1, 1, 1))])

@@ -122,7 +122,7 @@ def check_overhead_split(client, parent, children):
         spec.loader.exec_module(overhead)
     finally:
         sys.path.remove(str(Path(spec.origin).parent))
-    rows = {row["trial"]: row for row in overhead.trial_rows(client, parent.info.run_id)}
+    rows = {row["trial"]: row for row in overhead.trial_rows(client, parent.info.run_id, 1.0)}
     assert sorted(rows) == sorted(child.info.run_name for child in children)
     for child in children:
         row = rows[child.info.run_name]
@@ -134,6 +134,7 @@ def check_overhead_split(client, parent, children):
         assert row["measuring"] == pytest.approx(sum(child.data.metrics[f"phase_seconds/{name}"]
                                                      for name in overhead.MEASURING))
         assert row["service"] == pytest.approx(row["overhead"] - row["measuring"])
+        assert row["slots"] == int(child.data.tags["nas.train.threads"])  # 1 CPU per trial
 
 
 def check_what_the_mlflow_ui_shows(tracking_uri, parent, children, record, tmp_path, capsys):
@@ -256,6 +257,9 @@ def test_two_iteration_digits_search(ray_session, tmp_path, tracking_uri, monkey
         assert child.data.tags["nas.train.precision"] == "fp32"
         assert child.data.tags["nas.train.channels_last"] == "true"
         assert child.data.tags["nas.train.compile"] == "off"
+        # one thread each, also for a network that trains alone: on 8x8 images a second one would
+        # not repay the new process (tests/test_modules.py sees two on 16x16 images)
+        assert child.data.tags["nas.train.threads"] == "1"
 
     roles, final = expected_trajectory((3, 3, 3), 2, 2, importance_of)
     recorded = {(tuple(int(m) for m in c.data.params["depths"].split("-")),

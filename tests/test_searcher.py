@@ -4,8 +4,9 @@ import pytest
 from ray.tune.search import Searcher
 
 from nas_service.core.trials import run_name
+from nas_service.tune.fixed_searcher import FixedSearcher
 from nas_service.tune.searcher import StageWiseSearcher
-from trainables.trial_config import LAST_RESULT_KEY
+from trainables.trial_config import ALONE_KEY, LAST_RESULT_KEY, trial_config
 
 TRIAL_COUNTER = iter(range(10_000))
 
@@ -63,6 +64,37 @@ def test_t_is_reused_as_the_next_a_when_every_stage_grows():
     proposals, _ = propose_all(searcher)  # A = 3-3 was trained as T: only T = 4-4 is new
     assert [(c["role"], tuple(c["depths"])) for c in proposals.values()] == [("T", (4, 4))]
     assert searcher.history[0]["grown"] == (3, 3)
+
+
+def test_only_a_network_with_no_twin_is_marked_alone():
+    """A and T side by side are not alone; T of an iteration whose A is reused and the found
+    network are, so that on CPUs they hold the missing twin's CPUs."""
+    searcher = StageWiseSearcher((2, 2), delta=1, iterations=2)
+    proposals, _ = propose_all(searcher)
+    assert [config.get(ALONE_KEY) for config in proposals.values()] == [None, None]
+    for trial_id, config in proposals.items():
+        finish(searcher, trial_id, [0.1, 0.1] if config["role"] == "A" else [0.9, 0.9])
+    (trial_id, config), = propose_all(searcher)[0].items()  # T = 4-4, its A reused
+    assert config["role"] == "T" and config[ALONE_KEY] is True
+    finish(searcher, trial_id, [0.1, 0.1])  # nothing grows: the found network is A = 3-3, reused
+    assert propose_all(searcher) == ({}, Searcher.FINISHED)
+
+    searcher = StageWiseSearcher((2, 2), delta=1, iterations=1)
+    for trial_id, config in propose_all(searcher)[0].items():
+        finish(searcher, trial_id, [0.1, 0.1] if config["role"] == "A" else [0.9, 0.05])
+    (trial_id, config), = propose_all(searcher)[0].items()
+    assert (config["role"], config["depths"], config[ALONE_KEY]) == ("final", [3, 2], True)
+    assert ALONE_KEY not in searcher.live[trial_id]  # the mark is the suggestion's, not the state's
+
+
+def test_fixed_trials_are_alone_only_when_no_other_runs_or_waits():
+    searcher = FixedSearcher([trial_config((2, 2), "single"), trial_config((3, 3), "reference"),
+                              trial_config((4, 4), "reference")])
+    first, second = searcher.suggest("a"), searcher.suggest("b")
+    assert ALONE_KEY not in first and ALONE_KEY not in second
+    searcher.on_trial_complete("a")
+    assert ALONE_KEY not in searcher.suggest("c")  # "b" still runs
+    assert FixedSearcher([trial_config((2, 2), "single")]).suggest("x")[ALONE_KEY] is True
 
 
 def test_no_growth_retrains_a_and_t_from_a_new_initialisation():

@@ -60,7 +60,6 @@ class TrialSettings:
     seed: int
     module: str = "basic"
     widths: tuple[int, ...] | None = None
-    threads: int = 1
     gpus_per_trial: float = 0.0
     country: str = "USA"
     score_stages: bool = True
@@ -107,7 +106,7 @@ def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> Non
     clock = PhaseClock()
     logging.getLogger("ray.train").setLevel(logging.WARNING)  # one line per checkpoint otherwise
     quiet_exit_requests()
-    torch.set_num_threads(settings.threads)
+    torch.set_num_threads(_threads_held())
     acceleration = _acceleration_for(settings)
     device = acceleration.device
     spec = settings.spec_for(trial_identity(config)[0])
@@ -172,7 +171,8 @@ def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> Non
         if trainer.compile_seconds is not None:
             metrics["compile_seconds"] = trainer.compile_seconds
         decision = decision or _compile_now(trainer, "auto", epoch_seconds, epochs - epoch - 1)
-        metrics["acceleration"] = {**acceleration.describe(), "compile": decision.reason}
+        metrics["acceleration"] = {**acceleration.describe(), "threads": str(torch.get_num_threads()),
+                                   "compile": decision.reason}
         if epoch + 1 == epochs:
             metrics.update(_final_measures(trainer, spec, settings, train, scorers, score, clock))
             metrics[LAST_RESULT_KEY] = True
@@ -180,6 +180,12 @@ def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> Non
         with clock.phase("checkpoint"), tempfile.TemporaryDirectory() as folder:
             tune.report(metrics, checkpoint=_save_checkpoint(folder, model, optimizer, epoch + 1,
                                                              spec, totals))
+
+
+def _threads_held() -> int:
+    """One torch thread per CPU the trial holds: trials side by side each keep to their own, and
+    a CPU trial that trains alone holds its missing twin's as well (``ALONE_KEY``)."""
+    return max(1, int(tune.get_context().get_trial_resources().head_cpus))
 
 
 def _compile_now(trainer: CandidateTrainer, request: str, eager_epoch_seconds: float | None,

@@ -34,6 +34,11 @@ BOOTSTRAP_KEY = "importance_bootstrap"
 # at the trial's end, so the next proposals are waiting when Tune stops the trial and can train in
 # its process (a trainable without it is read when it ends)
 LAST_RESULT_KEY = "last_result"
+# ``True`` in the config of a trial that its searcher starts with no other trial of the search
+# running or waiting (the stage-wise search's found network, T of an iteration whose A is reused, a
+# single network): on CPUs it then holds the slots of the twin it has not got and trains with their
+# threads (``nas_service.tune.cluster.resources_for``)
+ALONE_KEY = "alone"
 
 
 def trial_config(depths: Sequence[int], role: str, iteration: int = 0, **options) -> dict:

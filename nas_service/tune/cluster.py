@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import ray
+from ray.tune import PlacementGroupFactory
 
 from nas_service.config import ConfigError
 from nas_service.tune.stop_signals import stop_handlers_kept
+from trainables.trial_config import ALONE_KEY
 
 SHARED_GPU_FRACTION = 0.5  # A and T of an iteration share one GPU
+TWO_THREADS_FROM_IMAGE_SIZE = 16  # a CPU trial alone holds its missing twin's CPUs from this size
 
 
 def connect(dashboard: bool = False) -> str | None:
@@ -54,3 +59,41 @@ def trial_resources(cpus_per_trial: float, gpus_per_trial: float | None) -> dict
         raise ConfigError(f"--gpus-per-trial {gpus_per_trial}: no node of the cluster has that many "
                           f"GPUs (the largest has {most_gpus:g})")
     return {"cpu": cpus_per_trial, "gpu": gpus_per_trial}
+
+
+def alone_resources(resources: dict[str, float], slots: int, image_size: int) -> dict[str, float]:
+    """The resources of a trial that trains alone: on CPUs, for images of at least
+    ``TWO_THREADS_FROM_IMAGE_SIZE`` pixels, those of the ``slots`` trials that a search runs side
+    by side, as far as one node holds them, so that the CPUs its missing twin would have used train
+    it (``benchmarks/lone_trial_threads.py``: 1.6-1.8x per step with two threads at 16-32 pixels).
+
+    Smaller images keep one trial's share: on 8x8 feature maps a second thread gains 1.1-1.3x,
+    little for the new process that a different resource request starts (Tune hands a
+    finished trial's process only to a trial with the same request; about 4 s on a CPU).  A GPU
+    trial keeps its own: its speed is its device's, and a larger GPU share would count more
+    GPU-hours for the same work."""
+    if resources["gpu"] or image_size < TWO_THREADS_FROM_IMAGE_SIZE:
+        return dict(resources)
+    most_cpus = max((node["Resources"].get("CPU", 0.0) for node in alive_nodes()), default=0.0)
+    return {"cpu": max(resources["cpu"], min(resources["cpu"] * slots, most_cpus)), "gpu": 0.0}
+
+
+@dataclass(frozen=True)
+class TrialResources:
+    """Tune's resource request of a trial, from its config (``tune.with_resources`` takes such a
+    callable): ``alone`` for a trial its searcher marked with ``ALONE_KEY``, ``shared`` otherwise."""
+
+    shared: Mapping[str, float]
+    alone: Mapping[str, float]
+
+    def __call__(self, config: Mapping) -> PlacementGroupFactory:
+        chosen = self.alone if config.get(ALONE_KEY) else self.shared
+        bundle = {"CPU": chosen["cpu"], **({"GPU": chosen["gpu"]} if chosen["gpu"] else {})}
+        return PlacementGroupFactory([bundle])
+
+    def describe(self) -> str:
+        """``each trial uses {'cpu': 1.0, 'gpu': 0.0}`` and, where it differs, what a lone one uses."""
+        text = f"each trial uses {dict(self.shared)}"
+        if self.alone != self.shared:
+            text += f", one that trains alone {dict(self.alone)}"
+        return text

@@ -48,7 +48,13 @@ from nas_service.tracking import (
     start_parent_run,
     trial_runs,
 )
-from nas_service.tune.cluster import connect, single_node, trial_resources
+from nas_service.tune.cluster import (
+    TrialResources,
+    alone_resources,
+    connect,
+    single_node,
+    trial_resources,
+)
 from nas_service.tune.progress import ProgressPrinter, dashboard_hint, mlflow_ui_hint, search_plan
 from nas_service.tune.stop_signals import graceful_stop, interruption_name
 from nas_service.tune.stopper import BudgetStopper
@@ -99,7 +105,7 @@ class Experiment:
     config: SearchConfig
     method: str
     settings: TrialSettings
-    resources: dict[str, float]
+    resources: TrialResources
     client: MlflowClient
     parent_run_id: str
     dataset: Dataset | None = None  # the data set as an MLflow input of every run
@@ -275,8 +281,10 @@ def start_experiment(config: SearchConfig, method: str, score_stages: bool = Tru
         # the size estimate imports torch's compiler (about 3 s): done while Ray starts
         cost_warnings = pool.submit(cpu_cost_warnings, config, data, needed_depths(config))
         dashboard = connect(config.dashboard)
-        resources = trial_resources(config.cpus_per_trial, config.gpus_per_trial)
-    if not resources["gpu"]:  # GPU trials train these sizes in reasonable time
+        shared = trial_resources(config.cpus_per_trial, config.gpus_per_trial)
+        resources = TrialResources(shared, alone_resources(shared, MAX_CONCURRENT_TRIALS,
+                                                            data.image_size))
+    if not shared["gpu"]:  # GPU trials train these sizes in reasonable time
         for warning in cost_warnings.result():
             logger.warning("warning: %s", warning)
     client = MlflowClient(config.tracking_uri)  # opening a sqlite store creates it: not before
@@ -293,7 +301,7 @@ def start_experiment(config: SearchConfig, method: str, score_stages: bool = Tru
             WALL_SECONDS_METRIC, 0.0)
     logger.info(f"MLflow parent run {parent_run_id} in experiment {config.experiment!r} at "
                 f"{config.tracking_uri}; Tune files in {config.storage_path}/{config.name}; "
-                f"each trial uses {resources}")
+                f"{resources.describe()}")
     experiment_id = client.get_run(parent_run_id).info.experiment_id
     for hint in (mlflow_ui_hint(config.tracking_uri, experiment_id, parent_run_id),
                  dashboard_hint(dashboard)):
@@ -302,8 +310,7 @@ def start_experiment(config: SearchConfig, method: str, score_stages: bool = Tru
     settings = TrialSettings(data=data, training=training, criterion=config.criterion,
                              scoring_samples=config.scoring_samples, seed=config.seed,
                              module=config.module, widths=config.widths,
-                             threads=max(1, int(config.cpus_per_trial)),
-                             gpus_per_trial=resources["gpu"], country=config.country,
+                             gpus_per_trial=shared["gpu"], country=config.country,
                              score_stages=score_stages, precision=config.precision,
                              compile=config.compile, donor=donor,
                              bootstrap=config.bootstrap if score_stages else 0,

@@ -38,6 +38,7 @@ from nas_service.core.growth import (
 )
 from nas_service.core.trials import per_stage_from_result, run_name, stage_scores_from_result
 from trainables.trial_config import (
+    ALONE_KEY,
     BOOTSTRAP_KEY,
     CONTINUE_FROM_KEY,
     CONTINUES_KEY,
@@ -239,8 +240,9 @@ class StageWiseSearcher(Searcher):
             return Searcher.FINISHED
         if self.queue:
             proposal = self.queue.pop(0)
+            alone = not self.queue and not self.live
             self.live[trial_id] = proposal
-            return trial_config(**proposal)
+            return trial_config(**proposal, **({ALONE_KEY: True} if alone else {}))
         if self.done:
             return Searcher.FINISHED
         return None
