@@ -357,6 +357,7 @@ def test_impossible_resources_fail_before_any_trial(ray_session, tmp_path, monke
     assert stderr.strip().splitlines()[-1].startswith("python -m nas_service.run: error: ")
     assert fragment in stderr.strip().splitlines()[-1]
     assert not (tmp_path / "mlflow.db").exists()
+    assert not list(tmp_path.glob(".mlflow.db.*"))  # nor the tables built while Ray started
 
 
 def test_there_are_at_least_twenty_cases():

@@ -30,6 +30,7 @@ from nas_service.core.errors import ConfigError, SearchFailed, SearchInterrupted
 from nas_service.core.trials import run_name
 from nas_service.limits import cpu_cost_warnings
 from nas_service.lineage import dataset_record
+from nas_service.new_store import build_aside, discard, move_into_place
 from nas_service.tracking import (
     SEARCH_CONFIG_ARTIFACT,
     WALL_SECONDS_METRIC,
@@ -277,13 +278,21 @@ def start_experiment(config: SearchConfig, method: str, score_stages: bool = Tru
     logger.info(f"{method}: {data.summary()}; {training.epochs} epochs per network")
     if store_exists(config.tracking_uri):  # opening a sqlite store creates it: not before Ray
         check_experiment_open(MlflowClient(config.tracking_uri), config.experiment)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # the size estimate imports torch's compiler (about 3 s): done while Ray starts
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        # done while Ray starts: the size estimate imports torch's compiler (about 3 s), and a
+        # new sqlite store's tables take 3-5 s (moved into place only once the cluster takes
+        # the search, so a refused search leaves no store)
         cost_warnings = pool.submit(cpu_cost_warnings, config, data, needed_depths(config))
-        dashboard = connect(config.dashboard)
-        shared = trial_resources(config.cpus_per_trial, config.gpus_per_trial)
-        resources = TrialResources(shared, alone_resources(shared, MAX_CONCURRENT_TRIALS,
-                                                            data.image_size))
+        new_store = pool.submit(build_aside, config.tracking_uri)
+        try:
+            dashboard = connect(config.dashboard)
+            shared = trial_resources(config.cpus_per_trial, config.gpus_per_trial)
+            resources = TrialResources(shared, alone_resources(shared, MAX_CONCURRENT_TRIALS,
+                                                                data.image_size))
+        except BaseException:
+            discard(new_store.result())
+            raise
+    move_into_place(new_store.result(), config.tracking_uri)
     if not shared["gpu"]:  # GPU trials train these sizes in reasonable time
         for warning in cost_warnings.result():
             logger.warning("warning: %s", warning)
