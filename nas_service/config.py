@@ -148,7 +148,7 @@ class SearchConfig:
         None, "GPUs per trial (default: 0.5 when the cluster has GPUs, else 0)")
     cpus_per_trial: float = setting(
         1.0, "CPUs (and torch threads) per trial; a CPU trial that trains alone (the found "
-        "network, T after a reused A) also holds its missing twin's")
+        "network, T after a reused A) on images of 16 pixels or more also holds its missing twin's")
     country: str = setting(
         "USA", "ISO 3166-1 alpha-3 code of the electricity mix for kgCO2eq (codecarbon, offline)")
     precision: str = setting(
