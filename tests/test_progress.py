@@ -18,6 +18,8 @@ from nas_service.core.eta import (
     pooled_epoch_seconds,
     remaining_text,
     seconds_left,
+    seconds_left_by_phase,
+    split_by_phase,
 )
 from nas_service.tune.fixed_searcher import FixedSearcher
 from nas_service.tune.progress import (
@@ -47,9 +49,31 @@ def test_a_lone_trial_to_come_does_not_share_its_work():
     assert seconds_left([], [4], 5.0, concurrency=2) == 20.0
 
 
+def test_phases_run_one_after_the_other_each_on_the_slots_it_fills():
+    # A and T of iteration 1 running (30 s and 60 s left); iteration 2's A and T, then the found
+    # network alone, 4 epochs of 15 s each: 60 + (4 + 4) x 15 / 2 + 4 x 15 = 180 s, where one
+    # pool of trials would say (30 + 60 + 12 x 15) / 2 = 135 s
+    running = [RunningTrial(3, 10.0), RunningTrial(3, 20.0)]
+    assert seconds_left_by_phase(running, [], [[4, 4], [4]], 15.0, concurrency=2) == 180.0
+    assert seconds_left(running, [4, 4, 4], 15.0, concurrency=2) == 135.0
+
+
+def test_trials_to_come_are_split_by_the_phase_of_the_last_created_one():
+    epochs = (4, 4, 4, 4, 4, 3, 3)  # 2 iterations, the found network, 2 continuations
+    phases = (2, 2, 1, 2)
+    assert split_by_phase(epochs, phases, 0) == ([4, 4], [[4, 4], [4], [3, 3]])
+    assert split_by_phase(epochs, phases, 1) == ([4], [[4, 4], [4], [3, 3]])  # T not created
+    assert split_by_phase(epochs, phases, 2) == ([], [[4, 4], [4], [3, 3]])
+    assert split_by_phase(epochs, phases, 5) == ([], [[3, 3]])
+    assert split_by_phase(epochs, phases, 7) == ([], [])
+    assert split_by_phase(epochs, (7,), 3) == ([4, 4, 3, 3], [])  # one pool
+
+
 def test_the_pool_weighs_every_measured_epoch_the_same():
-    # per epoch (2 + 4 + 6) / 3, not the mean of the trials' means (3 + 6) / 2
-    assert pooled_epoch_seconds([[2.0, 4.0], [6.0]]) == 4.0
+    # per epoch (2 + 4 + 6 + 8) / 4, not the mean of the trials' means (3 + 7) / 2; the first
+    # epochs (with the process's start) left out once later ones are measured
+    assert pooled_epoch_seconds([[9.0, 2.0, 4.0], [7.0, 6.0, 8.0], [5.0]]) == 5.0
+    assert pooled_epoch_seconds([[5.0], [7.0]]) == 6.0  # only first epochs yet: they count
     assert pooled_epoch_seconds([]) is None
 
 
@@ -69,7 +93,11 @@ def test_the_plan_of_a_stagewise_search_ends_with_its_continuations():
     # 2 iterations x (A, T) + the found network, then a continuation of the 2 A's and the found one
     assert searcher.max_trials == 8
     plan = search_plan(searcher, searcher.max_trials, 4, 2, stops_early=False)
-    assert plan == SearchPlan((4, 4, 4, 4, 4, 3, 3, 3), 4, 2, upper_bound=True)
+    assert plan == SearchPlan((4, 4, 4, 4, 4, 3, 3, 3), 4, 2, upper_bound=True,
+                              phase_sizes=(2, 2, 1, 3))
+    # with references and no continuations: the references are one phase after the found network
+    searcher = StageWiseSearcher((1, 1, 1), 1, 2, references=[(2, 2, 2), (3, 3, 3)])
+    assert search_plan(searcher, searcher.max_trials, 4, 2, False).phase_sizes == (2, 2, 1, 2)
 
 
 def test_the_plan_of_fixed_trials_is_exact_unless_something_stops_them_early():
@@ -138,6 +166,22 @@ def test_status_lines_estimate_from_the_measured_epochs(search, caplog):
     # A: 3 x 10 s; T: 3 x 20 s; to come: 4 x (10 + 20) / 2 s; (30 + 60 + 60) / 2 = 75 s
     assert lines(caplog)[1] == ("it1-T-2-2-2: epoch 1/4, train loss 0.2500; "
                                 "search: at most 1 more network, about 75 s left")
+    report(printer, trials, a, 40.0, clock, epoch=2, time_this_iter_s=6.0, val_accuracy=0.6)
+    # first epochs (the process's start) leave the speeds once a later one is measured: A 2 x 6 s,
+    # T 3 x 20 s, to come 4 x 6 s: max((12 + 60 + 24) / 2, 60) = 60 s
+    assert lines(caplog)[2] == ("it1-A-1-1-1: epoch 2/4, val accuracy 0.6000; "
+                                "search: at most 1 more network, about 60 s left")
+
+
+def test_a_stagewise_plan_counts_the_found_network_after_a_and_t(search, caplog):
+    _, clock, a, _, trials = search
+    printer = ProgressPrinter(SearchPlan((4, 4, 4), 4, 2, upper_bound=True, phase_sizes=(2, 1)),
+                              30.0, clock)
+    report(printer, trials, a, 0.0, clock, epoch=1, time_this_iter_s=10.0, val_accuracy=0.5)
+    # A: 3 x 10 s, T: 4 x the pool's 10 s: max((30 + 40) / 2, 40) = 40 s; then the found network
+    # alone, 4 x 10 s: 80 s (one pool of the three: 55 s)
+    assert lines(caplog) == ["it1-A-1-1-1: epoch 1/4, val accuracy 0.5000; "
+                             "search: at most 1 more network, about 80 s left"]
 
 
 def test_each_trial_prints_its_first_epoch_then_one_line_per_period(search, caplog):

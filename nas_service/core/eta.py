@@ -24,13 +24,18 @@ class RunningTrial:
 
 
 def pooled_epoch_seconds(measured: Iterable[Sequence[float]]) -> float | None:
-    """The mean seconds of every epoch measured, over all trials (``measured``: each trial's epoch
-    seconds); ``None`` before the first.
+    """The mean seconds of the epochs measured, over all trials (``measured``: each trial's epoch
+    seconds in order); ``None`` before the first.
 
     Pooled per epoch, not per trial: a trial not started yet has no speed of its own, and each
     measured epoch is one sample of the work still to come, so a trial that trained longer counts
-    in proportion to the epochs it measured."""
-    seconds = [second for trial in measured for second in trial]
+    in proportion to the epochs it measured.  A trial's first epoch also holds its process's
+    start (torch's compiler and codecarbon's first start: seconds), which the networks to come
+    mostly do not pay, as they train in the processes of those before them: first epochs count
+    only until some trial has measured a later one."""
+    trials = [list(trial) for trial in measured]
+    seconds = [second for trial in trials for second in trial[1:]]
+    seconds = seconds or [second for trial in trials for second in trial]
     return sum(seconds) / len(seconds) if seconds else None
 
 
@@ -50,6 +55,39 @@ def seconds_left(running: Sequence[RunningTrial], epochs_to_come: Sequence[int],
     work = sum(running_seconds) + sum(epochs_to_come) * epoch_seconds
     slots = max(1, min(concurrency, len(running) + len(epochs_to_come)))
     return max(work / slots, max(running_seconds, default=0.0))
+
+
+def seconds_left_by_phase(running: Sequence[RunningTrial], epochs_to_come: Sequence[int],
+                          later_phases: Sequence[Sequence[int]], epoch_seconds: float,
+                          concurrency: int) -> float:
+    """Seconds until the last trial ends when the search runs its trials in phases, each starting
+    when the one before has ended (the stage-wise search: an iteration's A and T, the next
+    iteration's, the found network alone, then its references): the current phase
+    (``running`` and ``epochs_to_come``) as ``seconds_left``, then each later phase's trials
+    (their epochs) on the slots that phase can fill.  A lone network thus counts whole, where one
+    pool of trials would halve it."""
+    return seconds_left(running, epochs_to_come, epoch_seconds, concurrency) + sum(
+        seconds_left([], phase, epoch_seconds, concurrency) for phase in later_phases)
+
+
+def split_by_phase(trial_epochs: Sequence[int], phase_sizes: Sequence[int],
+                   created: int) -> tuple[list[int], list[list[int]]]:
+    """The epochs of the planned trials not created yet (``trial_epochs[created:]``): those in
+    the phase of the last created trial, and one list per later phase (``phase_sizes``: the
+    trials of each phase, in order)."""
+    phase_of, ends = [], 0
+    for phase, size in enumerate(phase_sizes):
+        phase_of += [phase] * size
+        ends += size
+    phase_of += [len(phase_sizes)] * max(0, len(trial_epochs) - ends)  # beyond the plan: one more
+    current = phase_of[created - 1] if 0 < created <= len(phase_of) else 0
+    now = [epochs for index, epochs in enumerate(trial_epochs)
+           if index >= created and phase_of[index] == current]
+    later: dict[int, list[int]] = {}
+    for index in range(created, len(trial_epochs)):
+        if phase_of[index] > current:
+            later.setdefault(phase_of[index], []).append(trial_epochs[index])
+    return now, [later[phase] for phase in sorted(later)]
 
 
 def approximate_duration(seconds: float) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import os
 import shlex
-import statistics
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
@@ -18,7 +17,13 @@ from ray.tune import Callback
 from ray.tune.experiment import Trial
 
 from nas_service.core.errors import failure_cause
-from nas_service.core.eta import RunningTrial, pooled_epoch_seconds, remaining_text, seconds_left
+from nas_service.core.eta import (
+    RunningTrial,
+    pooled_epoch_seconds,
+    remaining_text,
+    seconds_left_by_phase,
+    split_by_phase,
+)
 from nas_service.core.trials import run_name, stage_scores_from_result
 from nas_service.tune.fixed_searcher import FixedSearcher
 from nas_service.tune.searcher import StageWiseSearcher
@@ -50,6 +55,9 @@ class SearchPlan:
     default_epochs: int  # the last epoch of a trial whose config does not set its own
     concurrency: int  # trials that run at once
     upper_bound: bool  # the search may end with fewer trials, or stop trials early
+    # trials per phase, in order, when a phase starts only once the one before has ended (the
+    # stage-wise search); None: one pool of trials that start as slots free up
+    phase_sizes: tuple[int, ...] | None = None
 
 
 def search_plan(search_alg, num_samples: int, epochs: int, concurrency: int,
@@ -58,19 +66,27 @@ def search_plan(search_alg, num_samples: int, epochs: int, concurrency: int,
     ``FixedSearcher`` holds its configs, and the stage-wise searcher's last proposals are
     continuations of ``final_epochs`` each.  The stage-wise count is a maximum (it reuses networks
     and may converge early), and so is any count when a scheduler or a budget may stop trials
-    (``stops_early``)."""
+    (``stops_early``).  The stage-wise search runs in phases: each iteration's A and T, the found
+    network alone, the references, the continuations."""
+    phases = None
     if isinstance(search_alg, FixedSearcher):
         planned = [end - start for start, end in
                    (epoch_span(config, epochs) for config in search_alg.pending)]
-    elif isinstance(search_alg, StageWiseSearcher) and search_alg.final_epochs:
+    elif isinstance(search_alg, StageWiseSearcher):
         # its max_trials ends with one continuation per candidate: every iteration's A, the
         # found network and the references
-        continued = search_alg.iterations + 1 + len(search_alg.references)
+        continued = (search_alg.iterations + 1 + len(search_alg.references)
+                     if search_alg.final_epochs else 0)
         planned = [epochs] * (num_samples - continued) + [search_alg.final_epochs] * continued
+        references = len(search_alg.references)
+        phases = ((2,) * search_alg.iterations + (1,) + ((references,) if references else ())
+                  + ((continued,) if continued else ()))
+        if sum(phases) != len(planned):  # not the searcher's own count: one pool then
+            phases = None
     else:
         planned = [epochs] * num_samples
     return SearchPlan(tuple(planned), epochs, concurrency,
-                      stops_early or isinstance(search_alg, StageWiseSearcher))
+                      stops_early or isinstance(search_alg, StageWiseSearcher), phases)
 
 
 def epoch_span(config: Mapping, default_epochs: int) -> tuple[int, int]:
@@ -135,7 +151,9 @@ class ProgressPrinter(Callback):
         progress (``current``'s from ``result``: Tune updates its ``last_result`` after the
         callbacks) and the plan's trials that Tune has not created yet."""
         pooled = pooled_epoch_seconds(epochs.values() for epochs in self.epoch_times.values())
-        running, to_come = [], list(self.plan.trial_epochs[len(trials):])
+        to_come, later = split_by_phase(self.plan.trial_epochs, self.plan.phase_sizes
+                                        or (len(self.plan.trial_epochs),), len(trials))
+        running = []
         for trial in trials:
             if trial.status in FINISHED:
                 continue
@@ -146,11 +164,12 @@ class ProgressPrinter(Callback):
                 to_come.append(left)
                 continue
             own = self.epoch_times.get(trial.trial_id)  # none before its first epoch ends
-            running.append((left, statistics.fmean(own.values()) if own else pooled))
-        seconds = None if pooled is None else seconds_left(
-            [RunningTrial(left, speed) for left, speed in running], to_come, pooled,
+            # its own speed, its first epoch (the process's start) left out as in the pool
+            running.append((left, pooled_epoch_seconds([own.values()]) if own else pooled))
+        seconds = None if pooled is None else seconds_left_by_phase(
+            [RunningTrial(left, speed) for left, speed in running], to_come, later, pooled,
             self.plan.concurrency)
-        return remaining_text(len(to_come), self.plan.upper_bound, seconds)
+        return remaining_text(len(to_come) + sum(map(len, later)), self.plan.upper_bound, seconds)
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
         result = trial.last_result or {}
