@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -34,6 +34,7 @@ from matplotlib.figure import Figure
 from mlflow.tracking import MlflowClient
 
 from nas_service.config import SearchConfig
+from nas_service.core.candidates import best_by_validation
 from nas_service.core.errors import SearchInterrupted
 from nas_service.core.pareto import pareto_front
 from nas_service.core.search_quality import hypervolume, mean_and_spread, uniform_gap
@@ -104,11 +105,6 @@ def trained(trials: pd.DataFrame) -> pd.DataFrame:
     return trials[trials["epoch"].notna()].reset_index(drop=True)
 
 
-def best_trial(trials: pd.DataFrame) -> pd.Series:
-    """The trial of highest validation accuracy (first of ties, in training order)."""
-    return trials.loc[trials["val_accuracy"].idxmax()]
-
-
 def uniform_networks(config: SearchConfig, data: DataSplits, bests: dict[str, str]
                      ) -> dict[str, str]:
     """depths text -> why it is trained: the references, and the uniform networks whose MACs
@@ -140,7 +136,7 @@ def method_summary(method: str, seed: int, trials: pd.DataFrame, budget_images: 
     return {"method": method, "seed": seed, "networks trained": len(trials),
             "budget used (images)": int(used),
             "budget used (%)": round(100 * used / budget_images, 1),
-            **best_network_columns(best_trial(trials), uniform),
+            **best_network_columns(best_by_validation(trials), uniform),
             "hypervolume": round(hypervolume(trials["macs"], trials["val_accuracy"], ref_macs), 4),
             "total kgCO2eq": float(f"{trials['emissions_kg'].sum():.3g}")}
 
@@ -151,7 +147,7 @@ def found_summary(seed: int, found: pd.Series, uniform: pd.DataFrame) -> dict:
     return {"method": FOUND, "seed": seed, **best_network_columns(found, uniform)}
 
 
-def best_network_columns(network: pd.Series, uniform: pd.DataFrame) -> dict:
+def best_network_columns(network: Mapping, uniform: pd.DataFrame) -> dict:
     """The ``best ...`` columns of one trained network, with its uniform gap when it was tested."""
     tested = pd.notna(network.get("test_accuracy"))
     gap = uniform_gap(network["macs"], network["test_accuracy"], uniform) if tested else None
@@ -312,7 +308,7 @@ def run_seed(client: MlflowClient, config: SearchConfig, seed: int, data: DataSp
     parents = run_methods(config, seed, data)
     trials = {method: trained(candidates_frame(client, client.get_run(run_id)))
               for method, run_id in parents.items()}
-    bests = {m: best_trial(t)["depths"] for m, t in trials.items() if not t.empty}
+    bests = {m: best_by_validation(t)["depths"] for m, t in trials.items() if not t.empty}
     found = found_network(client, parents["stagewise"], trials["stagewise"])
     if found is not None:
         bests[FOUND] = found["depths"]
