@@ -609,7 +609,7 @@ def _check_tracking_uri(uri: str) -> None:
             raise ConfigError(f"--tracking-uri {uri!r}: cannot reach the MLflow server "
                               f"({reason})") from None
     elif scheme == "sqlite":
-        path = Path(uri.removeprefix("sqlite:///"))
+        path = sqlite_path(uri)
         folder = path.parent
         if not folder.is_dir() or not os.access(folder, os.W_OK):
             raise ConfigError(f"--tracking-uri {uri!r}: folder {folder} does not exist or is "
@@ -627,12 +627,17 @@ def _check_tracking_uri(uri: str) -> None:
                           "mysql://, mssql://)")
 
 
+def sqlite_path(uri: str) -> Path:
+    """The database file of a ``sqlite:///<file>`` tracking URI."""
+    return Path(uri.removeprefix("sqlite:///"))
+
+
 def store_exists(uri: str) -> bool:
     """Whether the MLflow store at ``uri`` exists already (a sqlite file is created on first use;
     other stores are assumed to exist)."""
     if urllib.parse.urlparse(uri).scheme != "sqlite":
         return True
-    return Path(uri.removeprefix("sqlite:///")).is_file()
+    return sqlite_path(uri).is_file()
 
 
 def require_existing_store(uri: str) -> None:

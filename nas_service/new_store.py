@@ -16,13 +16,9 @@ from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
-from nas_service.config import store_exists
+from nas_service.config import sqlite_path, store_exists
 
 logger = logging.getLogger(__name__)
-
-
-def store_path(tracking_uri: str) -> Path:
-    return Path(tracking_uri.removeprefix("sqlite:///"))
 
 
 def build_aside(tracking_uri: str) -> Path | None:
@@ -32,7 +28,7 @@ def build_aside(tracking_uri: str) -> Path | None:
     reports the problem in its usual place."""
     if store_exists(tracking_uri):
         return None
-    target = store_path(tracking_uri)
+    target = sqlite_path(tracking_uri)
     aside = target.with_name(f".{target.name}.{os.getpid()}.new")
     try:
         discard(aside)  # left by an earlier process of the same id
@@ -50,7 +46,7 @@ def move_into_place(aside: Path | None, tracking_uri: str) -> None:
     if aside is None:
         return
     try:
-        os.link(aside, store_path(tracking_uri))  # never replaces an existing file
+        os.link(aside, sqlite_path(tracking_uri))  # never replaces an existing file
     except FileExistsError:
         logger.debug("%s appeared while Ray started: kept", tracking_uri)
     except OSError as error:  # no hard links there: the store is created where first opened

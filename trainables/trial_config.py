@@ -37,7 +37,7 @@ LAST_RESULT_KEY = "last_result"
 # ``True`` in the config of a trial that its searcher starts with no other trial of the search
 # running or waiting (the stage-wise search's found network, T of an iteration whose A is reused, a
 # single network): on CPUs it then holds the slots of the twin it has not got and trains with their
-# threads (``nas_service.tune.cluster.resources_for``)
+# threads (``nas_service.tune.cluster.TrialResources``)
 ALONE_KEY = "alone"
 
 

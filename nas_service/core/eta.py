@@ -75,19 +75,15 @@ def split_by_phase(trial_epochs: Sequence[int], phase_sizes: Sequence[int],
     """The epochs of the planned trials not created yet (``trial_epochs[created:]``): those in
     the phase of the last created trial, and one list per later phase (``phase_sizes``: the
     trials of each phase, in order)."""
-    phase_of, ends = [], 0
-    for phase, size in enumerate(phase_sizes):
-        phase_of += [phase] * size
-        ends += size
-    phase_of += [len(phase_sizes)] * max(0, len(trial_epochs) - ends)  # beyond the plan: one more
+    phase_of = [phase for phase, size in enumerate(phase_sizes) for _ in range(size)]
+    phase_of += [len(phase_sizes)] * (len(trial_epochs) - len(phase_of))  # beyond the plan: one more
     current = phase_of[created - 1] if 0 < created <= len(phase_of) else 0
-    now = [epochs for index, epochs in enumerate(trial_epochs)
-           if index >= created and phase_of[index] == current]
-    later: dict[int, list[int]] = {}
+    now: list[int] = []
+    later: dict[int, list[int]] = {}  # phases only grow with the index: none is before ``current``
     for index in range(created, len(trial_epochs)):
-        if phase_of[index] > current:
-            later.setdefault(phase_of[index], []).append(trial_epochs[index])
-    return now, [later[phase] for phase in sorted(later)]
+        phase = phase_of[index]
+        (now if phase == current else later.setdefault(phase, [])).append(trial_epochs[index])
+    return now, list(later.values())
 
 
 def approximate_duration(seconds: float) -> str:

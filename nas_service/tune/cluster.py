@@ -45,11 +45,14 @@ def single_node() -> bool:
     return len(alive_nodes()) == 1
 
 
+def most_on_one_node(resource: str) -> float:
+    """The most of ``resource`` ("CPU", "GPU") that one alive node has: what one trial can get."""
+    return max((node["Resources"].get(resource, 0.0) for node in alive_nodes()), default=0.0)
+
+
 def trial_resources(cpus_per_trial: float, gpus_per_trial: float | None) -> dict[str, float]:
     """Resources of one trial; a request that no alive node can ever hold is a ``ConfigError``."""
-    nodes = [node["Resources"] for node in alive_nodes()]
-    most_cpus = max((node.get("CPU", 0.0) for node in nodes), default=0.0)
-    most_gpus = max((node.get("GPU", 0.0) for node in nodes), default=0.0)
+    most_cpus, most_gpus = most_on_one_node("CPU"), most_on_one_node("GPU")
     if gpus_per_trial is None:
         gpus_per_trial = SHARED_GPU_FRACTION if most_gpus >= 1 else 0.0
     if cpus_per_trial > most_cpus:
@@ -74,8 +77,8 @@ def alone_resources(resources: dict[str, float], slots: int, image_size: int) ->
     GPU-hours for the same work."""
     if resources["gpu"] or image_size < TWO_THREADS_FROM_IMAGE_SIZE:
         return dict(resources)
-    most_cpus = max((node["Resources"].get("CPU", 0.0) for node in alive_nodes()), default=0.0)
-    return {"cpu": max(resources["cpu"], min(resources["cpu"] * slots, most_cpus)), "gpu": 0.0}
+    return {"cpu": max(resources["cpu"], min(resources["cpu"] * slots, most_on_one_node("CPU"))),
+            "gpu": 0.0}
 
 
 @dataclass(frozen=True)

@@ -75,10 +75,9 @@ def search_plan(search_alg, num_samples: int, epochs: int, concurrency: int,
     elif isinstance(search_alg, StageWiseSearcher):
         # its max_trials ends with one continuation per candidate: every iteration's A, the
         # found network and the references
-        continued = (search_alg.iterations + 1 + len(search_alg.references)
-                     if search_alg.final_epochs else 0)
-        planned = [epochs] * (num_samples - continued) + [search_alg.final_epochs] * continued
         references = len(search_alg.references)
+        continued = search_alg.iterations + 1 + references if search_alg.final_epochs else 0
+        planned = [epochs] * (num_samples - continued) + [search_alg.final_epochs] * continued
         phases = ((2,) * search_alg.iterations + (1,) + ((references,) if references else ())
                   + ((continued,) if continued else ()))
         if sum(phases) != len(planned):  # not the searcher's own count: one pool then
