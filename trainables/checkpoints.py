@@ -1,6 +1,8 @@
 """What a trained candidate leaves behind: ``architecture.json`` (its ``ArchSpec``) and
 ``checkpoint.pt`` (weights, optimizer, epoch and running totals), in each Tune trial checkpoint
-and as artifacts of each candidate's MLflow run.  Reading them needs no Ray."""
+and as artifacts of each candidate's MLflow run; the last epoch's checkpoint also holds
+``final_result.json``, the trial's last report, so that a trial resumed from it reports again
+instead of ending silently.  Reading them needs no Ray."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from trainables.spec import ArchSpec
 
 ARCHITECTURE_FILE = "architecture.json"
 CHECKPOINT_FILE = "checkpoint.pt"
+FINAL_RESULT_FILE = "final_result.json"
 
 
 def read_checkpoint(folder: str | Path, device: str | torch.device = "cpu") -> tuple[ArchSpec, dict]:
@@ -29,3 +32,14 @@ def load_trained_model(folder: str | Path) -> tuple[ArchSpec, torch.nn.Module]:
     model = build_model(spec)
     model.load_state_dict(state["model"])
     return spec, model.eval()
+
+
+def write_final_result(folder: str | Path, result: dict) -> None:
+    """The last report of a trial beside its last checkpoint (numpy values as plain numbers)."""
+    (Path(folder) / FINAL_RESULT_FILE).write_text(json.dumps(result, default=lambda v: v.tolist()))
+
+
+def read_final_result(folder: str | Path) -> dict | None:
+    """The report ``write_final_result`` left in ``folder``; ``None`` for an earlier epoch's."""
+    path = Path(folder) / FINAL_RESULT_FILE
+    return json.loads(path.read_text()) if path.exists() else None

@@ -23,7 +23,13 @@ import torch
 from ray import tune
 
 from trainables.acceleration import CompileDecision, choose_acceleration, decide_compile
-from trainables.checkpoints import ARCHITECTURE_FILE, CHECKPOINT_FILE, read_checkpoint
+from trainables.checkpoints import (
+    ARCHITECTURE_FILE,
+    CHECKPOINT_FILE,
+    read_checkpoint,
+    read_final_result,
+    write_final_result,
+)
 from trainables.datasets.splits import DataSplits
 from trainables.features import scoring_sample, stage_features
 from trainables.metrics.architecture import architecture_measures
@@ -127,10 +133,17 @@ def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> Non
 
     start_epoch = 0
     totals = {"train_seconds": 0.0, "energy_kwh": 0.0, "emissions_kg": 0.0}
-    checkpoint = tune.get_checkpoint() or _continued_checkpoint(config, settings)
+    resumed = tune.get_checkpoint()
+    checkpoint = resumed or _continued_checkpoint(config, settings)
     if checkpoint is not None:
         with checkpoint.as_directory() as folder:
             _, state = read_checkpoint(folder, device)
+            final_result = read_final_result(folder) if resumed is not None else None
+        if final_result is not None:
+            # the driver stopped after this trial's last epoch but before it had recorded the
+            # trial's end: the last report again, for the searcher and the trial's run
+            tune.report(final_result)
+            return
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         start_epoch, totals = state["epoch"], state["totals"]
@@ -178,6 +191,8 @@ def train_candidate(config: dict, settings: TrialSettings, scorers: list) -> Non
             metrics[LAST_RESULT_KEY] = True
         metrics["phase_seconds"] = dict(clock.seconds)
         with clock.phase("checkpoint"), tempfile.TemporaryDirectory() as folder:
+            if epoch + 1 == epochs:
+                write_final_result(folder, metrics)
             tune.report(metrics, checkpoint=_save_checkpoint(folder, model, optimizer, epoch + 1,
                                                              spec, totals))
 

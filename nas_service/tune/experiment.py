@@ -56,6 +56,7 @@ from nas_service.tune.cluster import (
     single_node,
     trial_resources,
 )
+from nas_service.tune.lost_checkpoints import repoint_lost_checkpoints
 from nas_service.tune.progress import ProgressPrinter, dashboard_hint, mlflow_ui_hint, search_plan
 from nas_service.tune.stop_signals import graceful_stop, interruption_name
 from nas_service.tune.stopper import BudgetStopper
@@ -147,7 +148,10 @@ class Experiment:
             self.resources)
         if self.config.resume:
             # the searcher, stopper and callbacks come back from Tune's saved state; unfinished
-            # trials continue from their last checkpoint, failed ones get another attempt
+            # trials continue from their last checkpoint, failed ones get another attempt;
+            # a driver killed between a checkpoint's deletion and the state's save left trials
+            # naming deleted checkpoints (``lost_checkpoints``)
+            repoint_lost_checkpoints(str(self.folder))
             return tune.Tuner.restore(str(self.folder), trainable, resume_unfinished=True,
                                       resume_errored=True)
         # a scheduler or a budget may stop trials early: the estimate's counts are maximums then
