@@ -64,14 +64,14 @@ def main(argv=None) -> dict:
     # synthetic.load keeps a fifth as test images and a fifth of the rest for validation
     data = load_dataset("synthetic", image_size=args.image_size,
                         num_samples=round(args.images / 0.64), seed=0)
-    settings = TrialSettings(data=data, criterion="plsvip", scoring_samples=10, seed=0,
-                             training=TrainingConfig(epochs=args.epochs, lr=0.05,
-                                                     batch_size=args.batch_size),
+    ray.init(address="local", include_dashboard=False, log_to_driver=False)
+    settings = TrialSettings(data_ref=ray.put(data), criterion="plsvip", scoring_samples=10,
+                             seed=0, training=TrainingConfig(epochs=args.epochs, lr=0.05,
+                                                             batch_size=args.batch_size),
                              gpus_per_trial=args.gpu_fraction, score_stages=False,
                              compile=args.compile)
     resources = {"cpu": 1, "gpu": args.gpu_fraction}
     candidates = [parse_depths(args.a), parse_depths(args.t)]
-    ray.init(address="local", include_dashboard=False, log_to_driver=False)
     with tempfile.TemporaryDirectory() as storage:
         sequential = fit_seconds(settings, candidates, resources, 1, storage)
         packed = fit_seconds(settings, candidates, resources, 2, storage)

@@ -57,9 +57,13 @@ from trainables.worker_process import quiet_exit_requests
 
 @dataclass(frozen=True)
 class TrialSettings:
-    """What every trial of one search shares; shipped once through the object store."""
+    """What every trial of one search shares; shipped once through the object store.
 
-    data: DataSplits
+    The data set travels by reference (``data_ref``, put into the object store once per search):
+    the settings stay a few kilobytes, and the trials of a node read one shared copy of the
+    arrays (``data``) instead of each unpickling its own."""
+
+    data_ref: ray.ObjectRef  # a DataSplits in Ray's object store
     training: TrainingConfig
     criterion: str
     scoring_samples: int | None  # None: every training image
@@ -74,6 +78,12 @@ class TrialSettings:
     donor: Donor | None = None  # --transfer-from: candidates start from its weights
     bootstrap: int = 0  # paired bootstrap replicates of the stage scores (0: none)
     experiment_path: str | None = None  # the Tune experiment folder or URI (continuations read it)
+
+    @property
+    def data(self) -> DataSplits:
+        """The search's data set, its arrays read in place from the object store (read-only; no
+        copy per process or per call)."""
+        return ray.get(self.data_ref)
 
     def spec_for(self, depths) -> ArchSpec:
         return ArchSpec(depths=tuple(depths), module=self.module, widths=self.widths,

@@ -9,6 +9,7 @@ channels_last, compilation) is ``trainables.acceleration``'s choice.
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -25,6 +26,19 @@ def crop_padding_for(image_size: int) -> int:
     return max(1, round(image_size / 8))
 
 
+def host_or_device_tensor(array: np.ndarray, storage: torch.device) -> torch.Tensor:
+    """``array`` as a tensor on ``storage``: a copy on an accelerator, but in host memory the
+    array itself, never copied.  A trial's arrays come read-only from Ray's object store, shared
+    by every process of the node; a copy per trial would cost the whole data set again in each
+    (4 GB for ImageNet32).  Batches only read them (indexing makes new tensors), so torch's
+    warning about non-writable arrays does not apply."""
+    if storage.type != "cpu":
+        return torch.as_tensor(array, device=storage)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(np.ascontiguousarray(array))
+
+
 class ImageBatches:
     """uint8 images and labels served as normalised (optionally augmented) batches on ``device``.
 
@@ -38,8 +52,8 @@ class ImageBatches:
         self.device = device
         self.on_device = on_device
         storage = device if on_device else torch.device("cpu")
-        self.images = torch.tensor(images, device=storage)
-        self.labels = torch.tensor(labels, device=storage)
+        self.images = host_or_device_tensor(images, storage)
+        self.labels = host_or_device_tensor(labels, storage)
         self.mean = mean.to(device)[None, :, None, None]
         self.std = std.to(device)[None, :, None, None]
 

@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import Path
 
 import pandas as pd
+import ray
 from mlflow.entities import Dataset
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
@@ -320,7 +321,7 @@ def start_experiment(config: SearchConfig, method: str, score_stages: bool = Tru
                  dashboard_hint(dashboard)):
         if hint:
             logger.info(hint)
-    settings = TrialSettings(data=data, training=training, criterion=config.criterion,
+    settings = TrialSettings(data_ref=ray.put(data), training=training, criterion=config.criterion,
                              scoring_samples=config.scoring_samples, seed=config.seed,
                              module=config.module, widths=config.widths,
                              gpus_per_trial=shared["gpu"], country=config.country,

@@ -1,0 +1,126 @@
+"""Memory a search spends on its data set: in the driver, in Ray's object store, in each trial.
+
+Builds a synthetic uint8 array set (by default ImageNet32's size: 1,281,167 training images of
+3x32x32 and 50,000 for validation, 4.1 GB), starts a search's driver side with the data as ``run``
+does (``start_experiment``: Ray, the MLflow parent run, the trial settings), drops the caller's
+own reference to the arrays, then starts two processes that do what a trial does with the data
+before its first step (the channel statistics, the training and validation batches on the CPU,
+from the settings that ``tune.with_parameters`` ships) and reports what each holds.  Unique memory
+(USS) is what a process holds alone, its heap (anonymous memory) what it allocated itself; the
+object store's pages are shared by every process of a node and counted once, under
+``object_store_mb``.
+
+    cd benchmarks && python data_memory.py --out results/data_memory-cpu.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import re
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import psutil
+import ray
+import torch
+from benchmark_io import environment, write_json  # this folder (scripts run from here)
+
+from nas_service.config import parse_config
+from nas_service.tune.experiment import start_experiment
+from trainables.datasets.splits import DataSplits
+from trainables.training import ImageBatches, channel_stats
+
+MB = 1e6
+
+
+def synthetic_set(train_images: int, val_images: int, size: int) -> DataSplits:
+    """Random images in chunks (a float or int64 copy of the whole set never exists)."""
+    rng = np.random.default_rng(0)
+
+    def images(count: int) -> np.ndarray:
+        array = np.empty((count, 3, size, size), dtype=np.uint8)
+        for start in range(0, count, 65_536):
+            block = array[start:start + 65_536]
+            block[...] = rng.integers(0, 256, block.shape, dtype=np.uint8)
+        return array
+
+    def labels(count: int) -> np.ndarray:
+        return np.arange(count, dtype=np.int64) % 10
+
+    return DataSplits("synthetic", images(train_images), labels(train_images), images(val_images),
+                      labels(val_images), None, None, num_classes=10, flip_ok=True)
+
+
+@ray.remote(num_cpus=1)
+class TrialDataProbe:
+    """What a CPU trial builds from its settings before its first step, and what that holds."""
+
+    def hold(self, settings) -> dict[str, float]:
+        data = settings.data
+        mean, std = channel_stats(data.x_train)
+        self.train = ImageBatches(data.x_train, data.y_train, mean, std, torch.device("cpu"))
+        self.val = self.train.sibling(data.x_val, data.y_val)
+        return process_memory()
+
+
+def process_memory() -> dict[str, float]:
+    """RSS, USS and the process's own heap (``anonymous_mb``, Linux): object store pages that
+    only this process has touched so far count in its USS, not in its heap."""
+    gc.collect()
+    info = psutil.Process().memory_full_info()
+    memory = {"rss_mb": round(info.rss / MB, 1), "uss_mb": round(info.uss / MB, 1)}
+    rollup = Path("/proc/self/smaps_rollup")
+    if rollup.exists():
+        kilobytes = re.search(r"^Anonymous:\s+(\d+) kB", rollup.read_text(), re.MULTILINE)
+        memory["anonymous_mb"] = round(int(kilobytes.group(1)) * 1024 / MB, 1)
+    return memory
+
+
+def object_store_mb() -> float:
+    """The object store's used memory on this node, as Ray's memory summary states it."""
+    from ray._private.internal_api import memory_summary
+
+    summary = memory_summary(ray.get_runtime_context().gcs_address, stats_only=True)
+    match = re.search(r"Plasma memory usage (\d+) MiB", summary)
+    return round(int(match.group(1)) * 2 ** 20 / MB, 1) if match else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--train-images", type=int, default=1_281_167)
+    parser.add_argument("--val-images", type=int, default=50_000)
+    parser.add_argument("--image-size", type=int, default=32)
+    parser.add_argument("--trials", type=int, default=2, help="trial processes holding the data")
+    parser.add_argument("--out", help="write the numbers as JSON here")
+    args = parser.parse_args()
+
+    data = synthetic_set(args.train_images, args.val_images, args.image_size)
+    data_mb = round((data.x_train.nbytes + data.x_val.nbytes + data.y_train.nbytes
+                     + data.y_val.nbytes) / MB, 1)
+    with tempfile.TemporaryDirectory() as folder:
+        config = parse_config(["--name", "memory", "--storage-path", folder, "--tracking-uri",
+                               f"sqlite:///{folder}/mlflow.db", "--epochs", "1"])
+        experiment = start_experiment(config, "train", score_stages=False, data=data)
+        del data  # the caller's reference: what stays is the search's own
+        driver = process_memory()
+        settings = ray.put(experiment.settings)  # what tune.with_parameters does
+        probes = [TrialDataProbe.remote() for _ in range(args.trials)]
+        trials = ray.get([probe.hold.remote(settings) for probe in probes])
+        result = {"environment": environment(torch.device("cpu")),
+                  "images": {"train": args.train_images, "val": args.val_images,
+                             "shape": [3, args.image_size, args.image_size]},
+                  "data_mb": data_mb, "driver": driver, "object_store_mb": object_store_mb(),
+                  "trials": trials}
+        experiment.client.set_terminated(experiment.parent_run_id, "FINISHED")
+    ray.shutdown()
+    print(f"data set {data_mb:.0f} MB; driver heap {driver.get('anonymous_mb', 0):.0f} MB (USS "
+          f"{driver['uss_mb']:.0f} MB); object store {result['object_store_mb']:.0f} MB; trial "
+          "heap (USS) " + ", ".join(f"{trial.get('anonymous_mb', 0):.0f} ({trial['uss_mb']:.0f}) MB"
+                                   for trial in trials))
+    write_json(args.out, result)
+
+
+if __name__ == "__main__":
+    main()
