@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -198,7 +199,7 @@ class MLflowTrialCallback(Callback):
         params = trial_params(trial.config, self.template, self.search_params)
         self.client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()])
         if self.dataset is not None:
-            self.client.log_inputs(run.info.run_id, dataset_inputs(self.dataset, "training"))
+            log_dataset(self.client, run.info.run_id, self.dataset, "training")
         self.run_ids[trial.trial_id] = run.info.run_id
 
     def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
@@ -262,9 +263,17 @@ def trial_params(config: dict, template: ArchSpec, search_params: dict[str, Any]
     return params
 
 
-def dataset_inputs(dataset: Dataset, context: str) -> list[DatasetInput]:
-    """``dataset`` as a run input, with the context MLflow's UI shows beside it."""
-    return [DatasetInput(dataset, tags=[InputTag(DATASET_CONTEXT_TAG, context)])]
+# MLflow's SQL store looks a dataset up and inserts it when missing in two steps: two searches of
+# one driver logging the same new data set at once (``nas_service.tune.at_once``) would both insert
+# it, and the second fails its unique constraint
+_logging_inputs = threading.Lock()
+
+
+def log_dataset(client: MlflowClient, run_id: str, dataset: Dataset, context: str) -> None:
+    """``dataset`` as an input of run ``run_id``, with the context MLflow's UI shows beside it."""
+    with _logging_inputs:
+        client.log_inputs(run_id, [DatasetInput(dataset, tags=[InputTag(DATASET_CONTEXT_TAG,
+                                                                         context)])])
 
 
 def log_found_model(client: MlflowClient, run_id: str, model: torch.nn.Module, spec: ArchSpec,

@@ -1,20 +1,22 @@
 """A real, small comparison on digits: stage-wise, random search and ASHA at an equal budget."""
 
 import json
+import logging
 
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
+from test_search_integration import expected_trajectory
 
 from nas_service.cli.compare import main as compare_main
-from nas_service.cli.compare import parse_criteria
+from nas_service.cli.compare import parse_criteria, parse_m0s
 from nas_service.config import ConfigError, parse_config
 from nas_service.core.search_quality import hypervolume
 from nas_service.core.space import DepthSpace
 from nas_service.methods.comparison import compare_criteria
 from nas_service.methods.stagewise import search
 from nas_service.tracking import BUDGET_SPENT_TAG, FINAL_RUN_ID_TAG, METHOD_TAG, PARENT_RUN_ID_TAG
-from trainables.spec import parse_depths
+from trainables.spec import format_depths, parse_depths
 
 pytestmark = pytest.mark.integration
 
@@ -127,12 +129,18 @@ def test_a_budget_ends_stagewise_cleanly(ray_session, tmp_path, tracking_uri, mo
 
 
 def test_criteria_comparison_runs_one_search_per_criterion(ray_session, tmp_path, tracking_uri,
-                                                           monkeypatch):
+                                                           monkeypatch, caplog):
+    """Half a CPU per trial: the session's 2 CPUs hold 4 trials, so both searches run at once."""
     monkeypatch.chdir(tmp_path)
     config = parse_config(["--iterations", "1", "--m0", "1", "--epochs", "2", "--name", "crit",
                            "--tracking-uri", tracking_uri, "--max-train-images", "300",
-                           "--references", "2"])
-    table = compare_criteria(config, ["inffs", "ilfs"])
+                           "--references", "2", "--cpus-per-trial", "0.5"])
+    with caplog.at_level(logging.INFO):
+        table = compare_criteria(config, ["inffs", "ilfs"])
+    assert ("compare: 2 criteria searches at once (the cluster has room for 4 trials of 0.5 "
+            "CPU)") in caplog.text
+    # whose log line is whose
+    assert "[criterion ilfs] " in caplog.text and "[criterion inffs] " in caplog.text
 
     # per criterion: iteration 1 is the start, iteration 2 the final architecture; the reference
     # trained once after them
@@ -147,10 +155,19 @@ def test_criteria_comparison_runs_one_search_per_criterion(ray_session, tmp_path
                if r.data.tags.get(METHOD_TAG) == "stagewise"}
     assert parents["crit-inffs"].data.params["criterion"] == "inffs"
     assert parents["crit-ilfs"].data.params["criterion"] == "ilfs"
+    # side by side: each search started before the other one ended
+    inffs, ilfs = parents["crit-inffs"].info, parents["crit-ilfs"].info
+    assert inffs.start_time < ilfs.end_time and ilfs.start_time < inffs.end_time
     first_a = {}
     for name in ("crit-inffs", "crit-ilfs"):  # the search really used its criterion's scores
         children = client.search_runs([experiment.experiment_id],
                                       f"tags.`{PARENT_RUN_ID_TAG}` = '{parents[name].info.run_id}'")
+        _, final = expected_trajectory(config.start_depths, config.delta, config.iterations, {
+            (parse_depths(c.data.params["depths"]), int(c.data.params["init_seed"])):
+                [c.data.metrics[f"importance/s{i}"]
+                                                          for i in (1, 2, 3)] for c in children})
+        assert table.loc[table["criterion"] == name.removeprefix("crit-"), "depths"].iloc[-1] == \
+            format_depths(final)  # the decision its recorded scores give, whatever ran beside
         scores = [c.data.metrics["importance/s1"] for c in children]
         assert all(0 <= score <= 99 for score in scores), scores
         first, = [c for c in children if c.info.run_name == "it1-A-1-1-1"]
@@ -166,3 +183,42 @@ def test_criteria_comparison_runs_one_search_per_criterion(ray_session, tmp_path
 def test_bad_criteria_lists_name_the_flag(text):
     with pytest.raises(ConfigError, match="--criteria"):
         parse_criteria(text)
+
+
+def test_m0_sweep_runs_one_search_per_first_depth_side_by_side(ray_session, tmp_path,
+                                                                monkeypatch):
+    """The paper's Table I: one stage-wise search per m0, run at once (half a CPU per trial)."""
+    monkeypatch.chdir(tmp_path)
+    tracking_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert compare_main(["--m0s", "2,1", "--iterations", "1", "--epochs", "1", "--name", "sweep",
+                         "--max-train-images", "300", "--scoring-samples", "200",
+                         "--cpus-per-trial", "0.5", "--tracking-uri", tracking_uri]) == 0
+    table = pd.read_csv(tmp_path / "nas_results" / "sweep" / "m0.csv")
+    client = MlflowClient(tracking_uri)
+    experiment = client.get_experiment_by_name("stagewise-nas")
+    runs = client.search_runs([experiment.experiment_id])
+    parents = {r.info.run_name: r for r in runs if r.data.tags.get(METHOD_TAG) == "stagewise"
+               and PARENT_RUN_ID_TAG not in r.data.tags}
+    assert set(parents) == {"sweep-m0-2", "sweep-m0-1"}
+    first, second = parents["sweep-m0-2"].info, parents["sweep-m0-1"].info
+    assert first.start_time < second.end_time and second.start_time < first.end_time
+    for m0 in (2, 1):  # in the order given; iteration 1 is the start, 2 the found network
+        parent = parents[f"sweep-m0-{m0}"]
+        assert parent.data.params["start_depths"] == f"{m0}-{m0}-{m0}"
+        children = client.search_runs([experiment.experiment_id],
+                                      f"tags.`{PARENT_RUN_ID_TAG}` = '{parent.info.run_id}'")
+        _, final = expected_trajectory((m0,) * 3, int(parent.data.params["delta"]), 1, {
+            (parse_depths(c.data.params["depths"]), int(c.data.params["init_seed"])):
+                [c.data.metrics[f"importance/s{i}"] for i in (1, 2, 3)] for c in children})
+        rows = table[table["m0"] == m0]
+        assert rows["depths"].tolist() == [f"{m0}-{m0}-{m0}", format_depths(final)]
+        assert rows["iteration"].tolist() == [1, 2]
+    assert table["m0"].tolist()[:2] == [2, 2]
+    sweep, = [r for r in runs if r.data.tags.get(METHOD_TAG) == "m0 comparison"]
+    assert {a.path for a in client.list_artifacts(sweep.info.run_id)} == {"m0.md", "m0.csv"}
+
+
+@pytest.mark.parametrize("text", ["0,1", "1,1", "1,two", ""])
+def test_bad_m0_lists_name_the_flag(text):
+    with pytest.raises(ConfigError, match="--m0s"):
+        parse_m0s(text)

@@ -1,6 +1,7 @@
 """``python -m nas_service.compare``: stage-wise, random search, ASHA and TPE at an equal budget
 beside uniform networks, over one or several seeds (``--study K``: K seeds), or one stage-wise
-search per importance criterion (``nas_service.methods.comparison``).
+search per importance criterion (``--criteria``) or per first depth (``--m0s``)
+(``nas_service.methods.comparison``).
 
 Settings and data are checked before Ray, MLflow and torch are imported (``nas_service.cli.common``).
 Flags that would apply to stage-wise alone and make the comparison unequal (the resource limits,
@@ -31,6 +32,17 @@ def parse_criteria(text: str) -> list[str]:
     return criteria
 
 
+def parse_m0s(text: str) -> list[int]:
+    try:
+        m0s = [int(part) for part in text.split(",")]
+    except ValueError:
+        m0s = []
+    if not m0s or min(m0s) < 1 or len(set(m0s)) != len(m0s):
+        raise ConfigError(f"--m0s {text!r}: must be distinct positive integers separated by "
+                          "commas, e.g. 1,2,3")
+    return m0s
+
+
 def parse_seeds(text: str) -> list[int]:
     try:
         seeds = [int(part) for part in text.split(",")]
@@ -59,24 +71,36 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
                         f"{DEFAULT_STUDY_SEEDS}); mean and spread in study.md")
     parser.add_argument("--criteria", help="compare importance criteria instead of search "
                         f"methods, e.g. {','.join(CRITERIA)}")
+    parser.add_argument("--m0s", help="compare first depths instead of search methods: one "
+                        "stage-wise search per m0, e.g. 1,2,3 (the paper's Table I)")
 
     def command() -> None:
         arguments = vars(parser.parse_args(argv))
         seeds_text = arguments.pop("seeds", None)
         study = arguments.pop("study", None)
         criteria_text = arguments.pop("criteria", None)
+        m0s_text = arguments.pop("m0s", None)
         config = parse_arguments(arguments, default_name="compare-{dataset}-{time}",
                                  needs_validation=True)
         criteria = parse_criteria(criteria_text) if criteria_text else None
-        if criteria and (seeds_text or study is not None):
-            raise ConfigError("--criteria runs one search per criterion with --seed; --seeds and "
-                              "--study repeat the comparison of search methods")
+        m0s = parse_m0s(m0s_text) if m0s_text is not None else None
+        for flag, given in (("--criteria", criteria), ("--m0s", m0s)):
+            if given and (seeds_text or study is not None):
+                raise ConfigError(f"{flag} runs one stage-wise search per value with --seed; "
+                                  "--seeds and --study repeat the comparison of search methods")
+        if criteria and m0s:
+            raise ConfigError("--criteria and --m0s: give one of them")
+        if m0s and config.initial_depths:
+            raise ConfigError(f"--m0s {m0s_text} and --initial-depths {config.initial_depths}: "
+                              "--m0s sets each search's first architecture")
         seeds = study_seeds(seeds_text, study, config.seed)
         data = config.load_data()
-        from nas_service.methods.comparison import compare, compare_criteria  # heavy, once checked
+        from nas_service.methods.comparison import compare, compare_criteria, compare_m0  # heavy
 
         if criteria:
             compare_criteria(config, criteria, data)
+        elif m0s:
+            compare_m0(config, m0s, data)
         else:
             compare(config, seeds, data)
 

@@ -25,9 +25,12 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, replace
+from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 from matplotlib.figure import Figure
@@ -44,6 +47,10 @@ from nas_service.methods.stagewise import search
 from nas_service.methods.uniform import train_uniform
 from nas_service.reporting.report import candidates_frame, markdown_table
 from nas_service.tracking import FINAL_RUN_ID_TAG, METHOD_TAG, experiment_id, log_numbers
+from nas_service.tune.at_once import run_at_once
+from nas_service.tune.cluster import connect, searches_that_fit, trial_resources
+from nas_service.tune.experiment import MAX_CONCURRENT_TRIALS
+from nas_service.tune.progress import dashboard_hint
 from trainables.datasets.splits import DataSplits
 from trainables.metrics.size import count_macs
 from trainables.metrics.uniform import bracketing_uniform_depths
@@ -328,36 +335,37 @@ def compare(config: SearchConfig, seeds: Sequence[int], data: DataSplits | None 
             ) -> pd.DataFrame:
     """Every method and the uniform networks per seed; ``data`` are the splits of
     ``config.seed`` (other seeds split the data differently and load their own).  The files are
-    rewritten after every seed, so a long study shows (and a crash keeps) the seeds done."""
+    rewritten after every seed, so a long study shows (and a crash keeps) the seeds done.
+
+    Seeds run at once when the cluster has room for more than one search's two trials
+    (``at_once_for``); each seed's results are those it gets alone."""
     client = MlflowClient(config.tracking_uri)
     folder = Path(config.storage_path) / config.name
-    rows, all_trials, uniform_all, parents_by_seed = [], [], [], {}
-    for seed in seeds:
+    done: dict[int, SeedOutcome] = {}
+    lock = threading.Lock()
+
+    def run_one(seed: int) -> None:
         seed_data = data if data is not None and seed == config.seed else \
             replace(config, seed=seed).load_data()
         try:
-            parents, trials, found, uniform = run_seed(client, config, seed, seed_data)
+            outcome = SeedOutcome(*run_seed(client, config, seed, seed_data),
+                                  reference_macs(config, seed_data))
         except SearchInterrupted:
             raise SearchInterrupted(
                 f"comparison interrupted in seed {seed}; MLflow keeps every network that "
-                f"finished{' and ' + str(folder / 'study.md') + ' the seeds done' if rows else ''}. "
-                "A comparison cannot be resumed yet: run it again under a new --name") from None
-        ref_macs = reference_macs(config, seed_data)
-        budget_images = trials["stagewise"]["images_seen"].sum()
-        for method, frame in trials.items():
-            rows.append(method_summary(method, seed, frame, budget_images, uniform, ref_macs))
-            all_trials.append(frame.assign(method=method, seed=seed))
-            if method == "stagewise" and found is not None:
-                rows.append(found_summary(seed, found, uniform))
-        all_trials.append(uniform.assign(method="uniform", seed=seed))
-        uniform_all += uniform_rows(seed, uniform)
-        parents_by_seed[seed] = parents
-        write_study(folder, study_record(config, list(parents_by_seed), pd.DataFrame(rows),
-                                         pd.DataFrame(uniform_all), ref_macs, parents_by_seed),
-                    pd.concat(all_trials, ignore_index=True))
-        logger.info(f"compare: seed {seed} done; {folder / 'study.md'} holds seeds "
-                    f"{', '.join(map(str, parents_by_seed))}")
-    summary, uniform_table = pd.DataFrame(rows), pd.DataFrame(uniform_all)
+                f"finished{' and ' + str(folder / 'study.md') + ' the seeds done' if done else ''}"
+                ". A comparison cannot be resumed yet: run it again under a new --name") from None
+        with lock:
+            done[seed] = outcome
+            summary, trials, uniform, parents_by_seed = study_tables(done)
+            write_study(folder, study_record(config, list(parents_by_seed), summary, uniform,
+                                             outcome.ref_macs, parents_by_seed), trials)
+            logger.info(f"compare: seed {seed} done; {folder / 'study.md'} holds seeds "
+                        f"{', '.join(map(str, parents_by_seed))}")
+
+    run_at_once([(f"seed {seed}", partial(run_one, seed)) for seed in seeds],
+                at_once_for(config, len(seeds), "seeds"))
+    summary, _, uniform_table, parents_by_seed = study_tables(done)
     parent_ids = [run_id for parents in parents_by_seed.values() for run_id in parents.values()]
     log_comparison_run(client, config, "comparison", parent_ids, folder, STUDY_FILES,
                        study_metrics(mean_and_spread(summary, STUDY_COLUMNS)))
@@ -367,6 +375,54 @@ def compare(config: SearchConfig, seeds: Sequence[int], data: DataSplits | None 
         logger.info("\nUniform networks:\n" + uniform_table.to_string(index=False))
     logger.info(f"comparison: {folder / 'comparison.md'}; over seeds: {folder / 'study.md'}")
     return summary
+
+
+class SeedOutcome(NamedTuple):
+    """What one seed of a comparison produced (``run_seed``) and its hypervolume reference."""
+
+    parents: dict[str, str]
+    trials: dict[str, pd.DataFrame]
+    found: pd.Series | None
+    uniform: pd.DataFrame
+    ref_macs: float
+
+
+def study_tables(done: Mapping[int, SeedOutcome]
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[int, dict[str, str]]]:
+    """(per-method rows, every network trained, the uniform networks' rows, parents by seed) of
+    the seeds done, in seed order whatever order they finished in."""
+    rows, all_trials, uniform_all, parents_by_seed = [], [], [], {}
+    for seed in sorted(done):
+        outcome = done[seed]
+        budget_images = outcome.trials["stagewise"]["images_seen"].sum()
+        for method, frame in outcome.trials.items():
+            rows.append(method_summary(method, seed, frame, budget_images, outcome.uniform,
+                                       outcome.ref_macs))
+            all_trials.append(frame.assign(method=method, seed=seed))
+            if method == "stagewise" and outcome.found is not None:
+                rows.append(found_summary(seed, outcome.found, outcome.uniform))
+        all_trials.append(outcome.uniform.assign(method="uniform", seed=seed))
+        uniform_all += uniform_rows(seed, outcome.uniform)
+        parents_by_seed[seed] = outcome.parents
+    return (pd.DataFrame(rows), pd.concat(all_trials, ignore_index=True),
+            pd.DataFrame(uniform_all), parents_by_seed)
+
+
+def at_once_for(config: SearchConfig, searches: int, what: str) -> int:
+    """How many of ``searches`` run at once on the cluster (joined here if not yet), said in the
+    log when more than one.  Then the MLflow store and experiment are created here first:
+    searches started side by side would race to create them."""
+    hint = dashboard_hint(connect(config.dashboard))
+    if hint:
+        logger.info(hint)
+    resources = trial_resources(config.cpus_per_trial, config.gpus_per_trial)
+    at_once = min(searches, searches_that_fit(resources, MAX_CONCURRENT_TRIALS))
+    if at_once > 1:
+        experiment_id(MlflowClient(config.tracking_uri), config.experiment)
+        gpus = f" and {resources['gpu']:g} GPU" if resources["gpu"] else ""
+        logger.info(f"compare: {at_once} {what} at once (the cluster has room for "
+                    f"{at_once * MAX_CONCURRENT_TRIALS} trials of {resources['cpu']:g} CPU{gpus})")
+    return at_once
 
 
 def write_study(folder: Path, record: dict, trials: pd.DataFrame) -> None:
@@ -385,7 +441,7 @@ def write_study(folder: Path, record: dict, trials: pd.DataFrame) -> None:
         "![pareto.png](pareto.png)", "", "Mean and spread over seeds: [study.md](study.md)", ""]))
 
 
-def criterion_rows(criterion: str, record: dict, trials: pd.DataFrame) -> list[dict]:
+def variant_rows(column: str, label: str, record: dict, trials: pd.DataFrame) -> list[dict]:
     """The architecture each iteration of one search trained as A, then the final one."""
     steps = [(step["iteration"], step["A"]) for step in record["iterations"]]
     steps.append((len(steps) + 1, record["depths"]))
@@ -393,12 +449,12 @@ def criterion_rows(criterion: str, record: dict, trials: pd.DataFrame) -> list[d
     rows = []
     for iteration, depths in steps:
         trial = {**by_depths.loc[depths].to_dict(), "depths": depths}
-        rows.append({"criterion": criterion, "iteration": iteration, **network_columns(trial)})
+        rows.append({column: label, "iteration": iteration, **network_columns(trial)})
     return rows
 
 
 def network_columns(trial) -> dict:
-    """The criteria table's columns of one trained network."""
+    """The variants table's columns of one trained network."""
     return {"depths": trial["depths"], "depth": int(trial["depth"]),
             "params (M)": round(trial["params"] / 1e6, 3),
             "MACs (M)": round(trial["macs"] / 1e6, 2),
@@ -408,40 +464,73 @@ def network_columns(trial) -> dict:
 
 def compare_criteria(config: SearchConfig, criteria: Sequence[str],
                      data: DataSplits | None = None) -> pd.DataFrame:
-    """One stage-wise search per criterion, same settings and seed; a Table II-like table.  The
-    ``--references`` are trained once, after the searches, and tabulated as ``uniform`` rows."""
+    """One stage-wise search per importance criterion, same settings and seed: the paper's Table
+    II (``criteria.md``)."""
+    return compare_variants(
+        config, "criterion",
+        {criterion: replace(config, criterion=criterion, name=f"{config.name}-{criterion}")
+         for criterion in criteria}, data,
+        VariantFiles("criteria", "Stage-wise search per importance criterion (cf. the paper's "
+                     "Table II)", "criteria comparison"))
+
+
+def compare_m0(config: SearchConfig, m0s: Sequence[int], data: DataSplits | None = None
+               ) -> pd.DataFrame:
+    """One stage-wise search per first depth ``m0`` (modules in every stage of the first
+    architecture), same settings and seed: the paper's Table I (``m0.md``)."""
+    return compare_variants(
+        config, "m0",
+        {str(m0): replace(config, m0=m0, initial_depths=None, name=f"{config.name}-m0-{m0}")
+         for m0 in m0s},
+        data, VariantFiles("m0", "Stage-wise search per first depth m0 (cf. the paper's Table I)",
+                           "m0 comparison"))
+
+
+class VariantFiles(NamedTuple):
+    """Where a variants comparison writes (``<stem>.md/.csv``), its title, its MLflow run's tag."""
+
+    stem: str
+    title: str
+    method: str
+
+
+def compare_variants(config: SearchConfig, column: str, variants: Mapping[str, SearchConfig],
+                     data: DataSplits | None, files: VariantFiles) -> pd.DataFrame:
+    """One stage-wise search per variant (at once when the cluster has room), tabulated per
+    iteration under ``column`` (architecture, accuracy, params, MACs).  The ``--references`` are
+    trained once, after the searches, and tabulated as ``uniform`` rows."""
     client = MlflowClient(config.tracking_uri)
     rows, parent_ids = [], []
-    for criterion in criteria:
-        record = search(replace(config, criterion=criterion, references=None,
-                                name=f"{config.name}-{criterion}"), data)
+    jobs = [(f"{column} {label}", partial(search, replace(variant, references=None), data))
+            for label, variant in variants.items()]
+    records = run_at_once(jobs, at_once_for(config, len(jobs), f"{files.stem} searches"))
+    for label, record in zip(variants, records, strict=True):
         trials = candidates_frame(client, client.get_run(record["parent_run_id"]))
-        rows += criterion_rows(criterion, record, trials)
+        rows += variant_rows(column, label, record, trials)
         parent_ids.append(record["parent_run_id"])
     if config.reference_depths:
         outcome = train_uniform(replace(config, name=f"{config.name}-uniform"),
                                 config.reference_depths, data,
                                 {format_depths(d): "--references" for d in config.reference_depths})
         uniform = candidates_frame(client, client.get_run(outcome["parent_run_id"]))
-        rows += [{"criterion": "uniform", "iteration": None, **network_columns(trial)}
+        rows += [{column: "uniform", "iteration": None, **network_columns(trial)}
                  for _, trial in uniform.iterrows()]
         parent_ids.append(outcome["parent_run_id"])
     table = pd.DataFrame(rows)
     folder = Path(config.storage_path) / config.name
     folder.mkdir(parents=True, exist_ok=True)
-    table.to_csv(folder / "criteria.csv", index=False)
-    (folder / "criteria.md").write_text("\n".join([
-        "# Stage-wise search per importance criterion (cf. the paper's Table II)", "",
-        "Iteration k is the architecture A of iteration k; the last row of each criterion is the "
+    table.to_csv(folder / f"{files.stem}.csv", index=False)
+    (folder / f"{files.stem}.md").write_text("\n".join([
+        f"# {files.title}", "",
+        f"Iteration k is the architecture A of iteration k; the last row of each {column} is the "
         "final architecture; uniform rows are the --references, trained with the same protocol.",
         "", markdown_table(table), ""]))
-    finals = table[table["criterion"] != "uniform"].groupby("criterion", sort=False).last()
-    log_comparison_run(client, config, "criteria comparison", parent_ids, folder,
-                       ("criteria.md", "criteria.csv"),
-                       {metric_name(criterion, column): value
-                        for criterion, row in finals.iterrows()
-                        for column, value in row.items() if column not in ("depths", "iteration")})
+    finals = table[table[column] != "uniform"].groupby(column, sort=False).last()
+    log_comparison_run(client, config, files.method, parent_ids, folder,
+                       (f"{files.stem}.md", f"{files.stem}.csv"),
+                       {metric_name(label, name): value for label, row in finals.iterrows()
+                        for name, value in row.items() if name not in ("depths", "iteration")})
     with pd.option_context("display.width", 220, "display.max_columns", 20):
         logger.info("\n" + table.to_string(index=False))
-    logger.info(f"criteria comparison: {folder / 'criteria.md'}")
+    logger.info(f"{files.method}: {folder / f'{files.stem}.md'}")
     return table

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -100,3 +101,13 @@ class TrialResources:
         if self.alone != self.shared:
             text += f", one that trains alone {dict(self.alone)}"
         return text
+
+
+def searches_that_fit(resources: dict[str, float], trials_per_search: int) -> int:
+    """How many searches of ``trials_per_search`` trials of ``resources`` ({"cpu", "gpu"}) the
+    cluster runs at once (at least one)."""
+    total = ray.cluster_resources()
+    fits = [total.get("CPU", 0.0) / (trials_per_search * resources["cpu"])]
+    if resources["gpu"]:
+        fits.append(total.get("GPU", 0.0) / (trials_per_search * resources["gpu"]))
+    return max(1, math.floor(min(fits) + 1e-9))

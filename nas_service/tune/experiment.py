@@ -23,6 +23,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from ray import tune
 from ray.tune.search import Searcher
+from ray.tune.stopper import CombinedStopper
 
 from nas_service.config import SearchConfig, store_exists
 from nas_service.core.budget import Budget, networks_trained, spent_by
@@ -38,10 +39,10 @@ from nas_service.tracking import (
     MLflowTrialCallback,
     budget_was_spent,
     check_experiment_open,
-    dataset_inputs,
     downloaded_checkpoint,
     find_parent_run,
     last_trial_measures,
+    log_dataset,
     log_json_artifact,
     log_numbers,
     log_search_outcome,
@@ -60,7 +61,8 @@ from nas_service.tune.cluster import (
 from nas_service.tune.lost_checkpoints import repoint_lost_checkpoints
 from nas_service.tune.progress import ProgressPrinter, dashboard_hint, mlflow_ui_hint, search_plan
 from nas_service.tune.stop_signals import graceful_stop, interruption_name
-from nas_service.tune.stopper import BudgetStopper
+from nas_service.tune.stopper import BudgetStopper, StopRequested
+from nas_service.tune.trainable_name import register, saved_trainable_name, trainable_name
 from trainables.datasets.splits import DataSplits
 from trainables.spec import ArchSpec
 from trainables.trainable import TrialSettings, train_candidate
@@ -144,9 +146,11 @@ class Experiment:
                    callbacks: tuple[tune.Callback, ...] = ()) -> tune.Tuner:
         """A Tuner over ``train_candidate`` with MLflow children and the console's progress lines
         (``ProgressPrinter``: a status line per running trial, one per finished)."""
-        trainable = tune.with_resources(
-            tune.with_parameters(train_candidate, settings=self.settings, scorers=scorers),
-            self.resources)
+        trainable = register(
+            saved_trainable_name(str(self.folder)) if self.config.resume
+            else trainable_name(self.config.name),
+            tune.with_resources(tune.with_parameters(train_candidate, settings=self.settings,
+                                                     scorers=scorers), self.resources))
         if self.config.resume:
             # the searcher, stopper and callbacks come back from Tune's saved state; unfinished
             # trials continue from their last checkpoint, failed ones get another attempt;
@@ -177,7 +181,8 @@ class Experiment:
                 trial_name_creator=lambda trial: run_name(trial.config),
                 trial_dirname_creator=lambda trial: f"{run_name(trial.config)}_{trial.trial_id}"),
             run_config=tune.RunConfig(
-                name=self.config.name, storage_path=self.config.storage_path, stop=stopper,
+                name=self.config.name, storage_path=self.config.storage_path,
+                stop=CombinedStopper(stopper, StopRequested()) if stopper else StopRequested(),
                 callbacks=[MLflowTrialCallback(self.config.tracking_uri, self.parent_run_id,
                                                self.settings.spec_for(self.config.start_depths),
                                                self.child_params(), self.dataset),
@@ -308,7 +313,7 @@ def start_experiment(config: SearchConfig, method: str, score_stages: bool = Tru
         parent_run_id = start_parent_run(client, config.experiment, config.name, method,
                                          config.to_params())
         log_json_artifact(client, parent_run_id, SEARCH_CONFIG_ARTIFACT, asdict(config))
-        client.log_inputs(parent_run_id, dataset_inputs(dataset, "search"))
+        log_dataset(client, parent_run_id, dataset, "search")
     else:
         client.update_run(parent_run_id, status="RUNNING")
         earlier_wall_seconds = client.get_run(parent_run_id).data.metrics.get(

@@ -13,6 +13,10 @@ told how to resume.  Here all three signals take Ctrl-C's path:
 Tune returns normally after a graceful stop and marks the stopped trials terminated, so a caller
 cannot tell an interrupted search from a finished one by its results; ``graceful_stop`` records
 which signal arrived.
+
+Searches that run in threads (``nas_service.tune.at_once``) cannot use Tune's handler, which only
+the main thread may install: there ``stop_threads_on_signal`` takes the signals in the main thread
+and every search's ``stopper.StopRequested`` ends its Tune run the same graceful way.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
 _TUNE_SIGINT_SWITCH = "TUNE_DISABLE_SIGINT_HANDLER"
 
 _last_signal: list[int] = []  # the last stop signal this process received, if any
+# set by ``stop_threads_on_signal``: the searches running in threads are asked to stop
+_stop_in_threads = threading.Event()
 
 
 def _in_main_thread() -> bool:
@@ -66,6 +72,8 @@ def graceful_stop() -> Iterator[StopRequest]:
     request = StopRequest()
     if not _in_main_thread():
         yield request
+        if _stop_in_threads.is_set():  # ``stopper.StopRequested`` ended this run
+            request.signal = _last_signal[0] if _last_signal else signal.SIGINT
         return
 
     def stop(signum: int, frame) -> None:
@@ -94,6 +102,35 @@ def graceful_stop() -> Iterator[StopRequest]:
             os.environ.pop(_TUNE_SIGINT_SWITCH, None)
         else:
             os.environ[_TUNE_SIGINT_SWITCH] = switch
+
+
+def stop_requested_in_threads() -> bool:
+    """Whether ``stop_threads_on_signal`` took a stop signal: the searches in threads end
+    (``nas_service.tune.stopper.StopRequested``)."""
+    return _stop_in_threads.is_set()
+
+
+@contextmanager
+def stop_threads_on_signal() -> Iterator[None]:
+    """Around searches running in threads: the first Ctrl-C, SIGTERM or SIGHUP asks each of their
+    Tune runs to stop gracefully (``stopper.StopRequested``), a second one raises ``KeyboardInterrupt``
+    in the main thread."""
+    def stop(signum: int, frame) -> None:
+        if _stop_in_threads.is_set():
+            raise KeyboardInterrupt
+        _last_signal[:] = [signum]
+        _stop_in_threads.set()
+
+    handled = (signal.SIGINT, *STOP_SIGNALS)
+    saved = {signum: signal.getsignal(signum) for signum in handled}
+    _stop_in_threads.clear()
+    for signum in handled:
+        signal.signal(signum, stop)
+    try:
+        yield
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
 
 
 @contextmanager

@@ -6,6 +6,9 @@ its last epoch needs no such epoch, and it is not stopped while the others' epoc
 completes normally (stage-wise needs its importance).  The GPU-hour and kgCO2eq caps are checked
 after each epoch and can be exceeded by at most one epoch per running trial.
 
+``StopRequested`` ends a search running in a thread of the driver (``nas_service.tune.at_once``)
+gracefully when a stop signal arrives: Tune's own handler only works in the main thread.
+
 A resumed search gets back the stopper Tune pickled when the search started, which has seen no
 result; ``history`` (the trials' last measures as MLflow holds them) fills in, at the first result
 after a start or a resume, what was spent before, so a budget holds across crashes.  For the same
@@ -20,6 +23,7 @@ from collections.abc import Callable
 from ray import tune
 
 from nas_service.core.budget import Budget, spent_by
+from nas_service.tune.stop_signals import stop_requested_in_threads
 from trainables.trial_config import EXTRA_EPOCHS_KEY
 
 
@@ -68,3 +72,14 @@ class BudgetStopper(tune.Stopper):
             self.on_exhausted()
             self.on_exhausted = None
         return self.exhausted
+
+
+class StopRequested(tune.Stopper):
+    """Ends the Tune run once ``stop_signals.stop_threads_on_signal`` took a stop signal (every
+    search has one; outside searches run in threads it never fires)."""
+
+    def __call__(self, trial_id: str, result: dict) -> bool:
+        return False
+
+    def stop_all(self) -> bool:
+        return stop_requested_in_threads()
