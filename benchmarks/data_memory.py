@@ -87,14 +87,17 @@ def object_store_mb() -> float:
     return round(int(match.group(1)) * 2 ** 20 / MB, 1) if match else float("nan")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict:
+    """Measure and print; returns the numbers.  In a process whose Ray is already running (the
+    tests') it measures there and leaves that Ray running."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--train-images", type=int, default=1_281_167)
     parser.add_argument("--val-images", type=int, default=50_000)
     parser.add_argument("--image-size", type=int, default=32)
     parser.add_argument("--trials", type=int, default=2, help="trial processes holding the data")
     parser.add_argument("--out", help="write the numbers as JSON here")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    ray_was_running = ray.is_initialized()
 
     data = synthetic_set(args.train_images, args.val_images, args.image_size)
     data_mb = round((data.x_train.nbytes + data.x_val.nbytes + data.y_train.nbytes
@@ -108,18 +111,22 @@ def main() -> None:
         settings = ray.put(experiment.settings)  # what tune.with_parameters does
         probes = [TrialDataProbe.remote() for _ in range(args.trials)]
         trials = ray.get([probe.hold.remote(settings) for probe in probes])
+        for probe in probes:
+            ray.kill(probe)
         result = {"environment": environment(torch.device("cpu")),
                   "images": {"train": args.train_images, "val": args.val_images,
                              "shape": [3, args.image_size, args.image_size]},
                   "data_mb": data_mb, "driver": driver, "object_store_mb": object_store_mb(),
                   "trials": trials}
         experiment.client.set_terminated(experiment.parent_run_id, "FINISHED")
-    ray.shutdown()
+    if not ray_was_running:
+        ray.shutdown()
     print(f"data set {data_mb:.0f} MB; driver heap {driver.get('anonymous_mb', 0):.0f} MB (USS "
           f"{driver['uss_mb']:.0f} MB); object store {result['object_store_mb']:.0f} MB; trial "
           "heap (USS) " + ", ".join(f"{trial.get('anonymous_mb', 0):.0f} ({trial['uss_mb']:.0f}) MB"
                                    for trial in trials))
     write_json(args.out, result)
+    return result
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from nas_service.cli.compare import parse_criteria, parse_m0s
 from nas_service.config import ConfigError, parse_config
 from nas_service.core.search_quality import hypervolume
 from nas_service.core.space import DepthSpace
+from nas_service.methods import comparison
 from nas_service.methods.comparison import compare_criteria
 from nas_service.methods.stagewise import search
 from nas_service.tracking import BUDGET_SPENT_TAG, FINAL_RUN_ID_TAG, METHOD_TAG, PARENT_RUN_ID_TAG
@@ -185,37 +186,25 @@ def test_bad_criteria_lists_name_the_flag(text):
         parse_criteria(text)
 
 
-def test_m0_sweep_runs_one_search_per_first_depth_side_by_side(ray_session, tmp_path,
-                                                                monkeypatch):
-    """The paper's Table I: one stage-wise search per m0, run at once (half a CPU per trial)."""
+def test_m0_sweep_is_one_stagewise_search_per_first_depth(monkeypatch, tmp_path):
+    """The paper's Table I through the CLI: the searches ``compare_variants`` runs (end to end,
+    side by side, in the criteria test above), one per m0 in the order given."""
+    seen = {}
+
+    def variants_run(config, column, variants, data, files):
+        seen.update(column=column, files=files, data=data, variants={
+            label: (variant.start_depths, variant.name, variant.criterion, variant.seed)
+            for label, variant in variants.items()})
+
+    monkeypatch.setattr(comparison, "compare_variants", variants_run)
     monkeypatch.chdir(tmp_path)
-    tracking_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    assert compare_main(["--m0s", "2,1", "--iterations", "1", "--epochs", "1", "--name", "sweep",
-                         "--max-train-images", "300", "--scoring-samples", "200",
-                         "--cpus-per-trial", "0.5", "--tracking-uri", tracking_uri]) == 0
-    table = pd.read_csv(tmp_path / "nas_results" / "sweep" / "m0.csv")
-    client = MlflowClient(tracking_uri)
-    experiment = client.get_experiment_by_name("stagewise-nas")
-    runs = client.search_runs([experiment.experiment_id])
-    parents = {r.info.run_name: r for r in runs if r.data.tags.get(METHOD_TAG) == "stagewise"
-               and PARENT_RUN_ID_TAG not in r.data.tags}
-    assert set(parents) == {"sweep-m0-2", "sweep-m0-1"}
-    first, second = parents["sweep-m0-2"].info, parents["sweep-m0-1"].info
-    assert first.start_time < second.end_time and second.start_time < first.end_time
-    for m0 in (2, 1):  # in the order given; iteration 1 is the start, 2 the found network
-        parent = parents[f"sweep-m0-{m0}"]
-        assert parent.data.params["start_depths"] == f"{m0}-{m0}-{m0}"
-        children = client.search_runs([experiment.experiment_id],
-                                      f"tags.`{PARENT_RUN_ID_TAG}` = '{parent.info.run_id}'")
-        _, final = expected_trajectory((m0,) * 3, int(parent.data.params["delta"]), 1, {
-            (parse_depths(c.data.params["depths"]), int(c.data.params["init_seed"])):
-                [c.data.metrics[f"importance/s{i}"] for i in (1, 2, 3)] for c in children})
-        rows = table[table["m0"] == m0]
-        assert rows["depths"].tolist() == [f"{m0}-{m0}-{m0}", format_depths(final)]
-        assert rows["iteration"].tolist() == [1, 2]
-    assert table["m0"].tolist()[:2] == [2, 2]
-    sweep, = [r for r in runs if r.data.tags.get(METHOD_TAG) == "m0 comparison"]
-    assert {a.path for a in client.list_artifacts(sweep.info.run_id)} == {"m0.md", "m0.csv"}
+    assert compare_main(["--m0s", "3,1", "--iterations", "2", "--name", "sweep", "--criterion",
+                         "ilfs", "--seed", "4", "--tracking-uri",
+                         f"sqlite:///{tmp_path / 'mlflow.db'}"]) == 0
+    assert seen["column"] == "m0" and seen["files"].stem == "m0"
+    assert "Table I" in seen["files"].title and seen["data"].name == "digits"
+    assert seen["variants"] == {"3": ((3, 3, 3), "sweep-m0-3", "ilfs", 4),
+                                "1": ((1, 1, 1), "sweep-m0-1", "ilfs", 4)}
 
 
 @pytest.mark.parametrize("text", ["0,1", "1,1", "1,two", ""])

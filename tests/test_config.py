@@ -118,6 +118,14 @@ def test_baseline_and_compare_flags_fail_before_ray(capsys):
     assert "--study 2 and --seeds 0,1: give one of them" in capsys.readouterr().err
     assert compare_main(["--criteria", "plsvip,ilfs", "--study"]) == 2
     assert "--criteria runs one search per criterion" in capsys.readouterr().err
+    assert compare_main(["--m0s", "1,2", "--seeds", "0,1"]) == 2
+    assert "--m0s runs one search per m0" in capsys.readouterr().err
+    assert compare_main(["--m0s", "1,2", "--criteria", "plsvip,ilfs"]) == 2
+    assert "--criteria and --m0s: give one of them" in capsys.readouterr().err
+    assert compare_main(["--m0s", "1,2", "--initial-depths", "1-2-3"]) == 2
+    assert "--m0s sets each search's first architecture" in capsys.readouterr().err
+    assert compare_main(["--m0s", "0,2"]) == 2
+    assert "--m0s '0,2': must be distinct positive integers" in capsys.readouterr().err
 
 
 class HealthyServer(http.server.BaseHTTPRequestHandler):

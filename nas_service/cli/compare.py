@@ -84,10 +84,10 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
                                  needs_validation=True)
         criteria = parse_criteria(criteria_text) if criteria_text else None
         m0s = parse_m0s(m0s_text) if m0s_text is not None else None
-        for flag, given in (("--criteria", criteria), ("--m0s", m0s)):
+        for flag, given, per in (("--criteria", criteria, "criterion"), ("--m0s", m0s, "m0")):
             if given and (seeds_text or study is not None):
-                raise ConfigError(f"{flag} runs one stage-wise search per value with --seed; "
-                                  "--seeds and --study repeat the comparison of search methods")
+                raise ConfigError(f"{flag} runs one search per {per} with --seed; --seeds and "
+                                  "--study repeat the comparison of search methods")
         if criteria and m0s:
             raise ConfigError("--criteria and --m0s: give one of them")
         if m0s and config.initial_depths:

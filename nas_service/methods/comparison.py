@@ -17,7 +17,11 @@ method's front, kgCO2eq), ``comparison_trials.csv``, ``pareto.png``, and the stu
 
 ``--criteria plsvip,inffs,ilfs`` compares importance criteria instead (the paper's Table II): one
 stage-wise search per criterion with the same settings, tabulated per iteration (architecture,
-accuracy, params, MACs) in ``criteria.md``.
+accuracy, params, MACs) in ``criteria.md``; ``--m0s 1,2,3`` likewise one search per first depth
+(the paper's Table I) in ``m0.md``.
+
+Seeds, criteria and m0s run side by side when the cluster has room for more than one search's
+two trials (``nas_service.tune.at_once``).
 """
 
 from __future__ import annotations

@@ -129,6 +129,8 @@ def stop_threads_on_signal() -> Iterator[None]:
     try:
         yield
     finally:
+        # every threaded search has ended: a later search of this process must not see the stop
+        _stop_in_threads.clear()
         for signum, handler in saved.items():
             signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
 
