@@ -3,9 +3,8 @@
 A search keeps at most two trials running (A and T), so a cluster with room for more trials
 idles unless several searches share it: the seeds of ``compare``, its criteria, an m0 sweep.
 ``run_at_once`` runs such searches in threads of the driver (each its own Tuner, MLflow parent and
-Tune folder; they share the driver's Ray connection); ``nas_service.tune.cluster.
-searches_that_fit`` says how many.  A
-search's numbers do not depend on what runs beside it: each trial is seeded and keeps to its own
+Tune folder; they share the driver's Ray connection); ``cluster.searches_that_fit`` says how many.
+A search's numbers do not depend on what runs beside it: each trial is seeded and keeps to its own
 CPUs (or GPU share), and the stage-wise decisions follow the scores only.
 """
 
@@ -19,8 +18,6 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from nas_service.tune.stop_signals import stop_threads_on_signal
-
-logger = logging.getLogger(__name__)
 
 Result = TypeVar("Result")
 
