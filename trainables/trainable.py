@@ -86,9 +86,10 @@ class TrialSettings:
         return ray.get(self.data_ref)
 
     def spec_for(self, depths) -> ArchSpec:
+        data = self.data  # one read of the object store, not one per attribute
         return ArchSpec(depths=tuple(depths), module=self.module, widths=self.widths,
-                        in_channels=self.data.in_channels, image_size=self.data.image_size,
-                        num_classes=self.data.num_classes)
+                        in_channels=data.in_channels, image_size=data.image_size,
+                        num_classes=data.num_classes)
 
 
 def _save_checkpoint(folder: str, model, optimizer, epoch: int, spec: ArchSpec,

@@ -34,10 +34,10 @@ CHECKPOINT_FOLDER = re.compile(r"checkpoint_(\d+)")
 def repoint_lost_checkpoints(experiment_path: str) -> list[str]:
     """Mend the newest experiment state under ``experiment_path`` (a folder or URI) in place;
     returns the names of the trials that now resume from a newer checkpoint than it named."""
-    state_path = _find_newest_experiment_checkpoint(experiment_path)
+    fs, _ = get_fs_and_path(experiment_path)
+    state_path = _find_newest_experiment_checkpoint(experiment_path, fs)
     if state_path is None:
         return []
-    fs, _ = get_fs_and_path(experiment_path)
     with fs.open_input_stream(state_path) as stream:
         state = json.loads(stream.read())
     mended = []
@@ -60,6 +60,7 @@ def _repoint_trial(fs, entry: list[str]) -> str | None:
     if latest is None or _exists_at_fs_path(fs, latest.checkpoint.path):
         return None
     trial_folder, _, lost_name = latest.checkpoint.path.rpartition("/")
+    trial_name = trial_folder.rpartition("/")[2]
     lost_index = _checkpoint_index(lost_name)
     newer = [index for index in map(_checkpoint_index, _list_at_fs_path(fs, trial_folder))
              if index is not None and lost_index is not None and index > lost_index]
@@ -78,9 +79,8 @@ def _repoint_trial(fs, entry: list[str]) -> str | None:
     trial_state["storage"] = _pickled(storage)
     entry[0], entry[1] = json.dumps(trial_state), json.dumps(run_metadata)
     logger.warning("trial %s resumes from %s: the state named %s, which was deleted before the "
-                   "state was saved", trial_folder.rpartition("/")[2], f"checkpoint_{newest:06d}",
-                   lost_name)
-    return trial_folder.rpartition("/")[2]
+                   "state was saved", trial_name, f"checkpoint_{newest:06d}", lost_name)
+    return trial_name
 
 
 def _checkpoint_index(name: str) -> int | None:
