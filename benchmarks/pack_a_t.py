@@ -18,13 +18,14 @@ import time
 
 import ray
 import torch
-from benchmark_io import environment, write_json  # this folder (scripts run from here)
+from benchmark_io import environment, local_ray, write_json  # this folder (scripts run from here)
 from ray import tune
 
 from trainables.datasets import load_dataset
 from trainables.protocol import TrainingConfig
+from trainables.settings import TrialSettings
 from trainables.spec import parse_depths
-from trainables.trainable import TrialSettings, train_candidate
+from trainables.trainable import train_candidate
 
 
 def fit_seconds(settings: TrialSettings, candidates: list[tuple[int, ...]], resources: dict,
@@ -64,15 +65,14 @@ def main(argv=None) -> dict:
     # synthetic.load keeps a fifth as test images and a fifth of the rest for validation
     data = load_dataset("synthetic", image_size=args.image_size,
                         num_samples=round(args.images / 0.64), seed=0)
-    ray.init(address="local", include_dashboard=False, log_to_driver=False)
-    settings = TrialSettings(data_ref=ray.put(data), criterion="plsvip", scoring_samples=10,
-                             seed=0, training=TrainingConfig(epochs=args.epochs, lr=0.05,
-                                                             batch_size=args.batch_size),
-                             gpus_per_trial=args.gpu_fraction, score_stages=False,
-                             compile=args.compile)
     resources = {"cpu": 1, "gpu": args.gpu_fraction}
     candidates = [parse_depths(args.a), parse_depths(args.t)]
-    with tempfile.TemporaryDirectory() as storage:
+    with local_ray(include_dashboard=False), tempfile.TemporaryDirectory() as storage:
+        settings = TrialSettings(data_ref=ray.put(data), criterion="plsvip", scoring_samples=10,
+                                 seed=0, training=TrainingConfig(epochs=args.epochs, lr=0.05,
+                                                                 batch_size=args.batch_size),
+                                 gpus_per_trial=args.gpu_fraction, score_stages=False,
+                                 compile=args.compile)
         sequential = fit_seconds(settings, candidates, resources, 1, storage)
         packed = fit_seconds(settings, candidates, resources, 2, storage)
     device = torch.device("cuda" if args.gpu_fraction else "cpu")

@@ -149,6 +149,11 @@ class SearchConfig:
     cpus_per_trial: float = setting(
         1.0, "CPUs (and torch threads) per trial; a CPU trial that trains alone (the found "
         "network, T after a reused A) on images of 16 pixels or more also holds its missing twin's")
+    workers_per_trial: int = setting(
+        1, "train each network data-parallel on this many Ray Train workers (DDP: gloo on "
+        "CPUs, NCCL on GPUs), each holding --cpus-per-trial CPUs and --gpus-per-trial GPUs "
+        "(default 1 when the cluster has GPUs); --batch-size stays the global batch, split "
+        "evenly over the workers, at the same learning rate")
     country: str = setting(
         "USA", "ISO 3166-1 alpha-3 code of the electricity mix for kgCO2eq (codecarbon, offline)")
     precision: str = setting(
@@ -214,6 +219,13 @@ class SearchConfig:
         return ArchSpec(depths=tuple(depths), module=self.module, widths=self.widths,
                         in_channels=data.in_channels, image_size=data.image_size,
                         num_classes=data.num_classes)
+
+    @property
+    def starts_dashboard(self) -> bool:
+        """Whether a local Ray starts its dashboard: ``--dashboard``, or data-parallel trials,
+        whose Ray Train runs ask Ray's state API (which the dashboard serves) whether their
+        controller is alive, and warn every second without it."""
+        return self.dashboard or self.workers_per_trial > 1
 
     def budget(self) -> Budget:
         return Budget(self.budget_images, self.budget_gpu_hours, self.budget_kgco2)
@@ -489,6 +501,7 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
              "must be 0 (a status line every epoch) or more seconds")
     _require(config.gpus_per_trial is None or config.gpus_per_trial >= 0, "gpus-per-trial",
              config.gpus_per_trial, "must be 0 or more")
+    _check_workers(config)
     _require(config.precision in PRECISIONS, "precision", config.precision,
              f"must be one of {', '.join(PRECISIONS)}")
     _require(config.compile in COMPILE_CHOICES, "compile", config.compile,
@@ -523,6 +536,23 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
              "must be 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit "
              "(it names a folder under --storage-path and the MLflow parent run)")
     return config
+
+
+def _check_workers(config: SearchConfig) -> None:
+    """Data-parallel workers split every global batch evenly, and each holds whole GPUs: NCCL
+    cannot join two ranks on one device."""
+    workers = config.workers_per_trial
+    _require(workers >= 1, "workers-per-trial", workers, "must be at least 1")
+    if workers == 1:
+        return
+    batch_size = config.training().batch_size
+    _require(batch_size % workers == 0, "workers-per-trial", workers,
+             f"must divide the batch size {batch_size} (the global batch, split evenly over the "
+             "workers): choose --batch-size accordingly")
+    gpus = config.gpus_per_trial
+    _require(gpus is None or gpus == 0 or (gpus >= 1 and gpus == int(gpus)), "gpus-per-trial",
+             gpus, f"must be 0 or a whole number of GPUs with --workers-per-trial {workers} "
+             "(each worker holds its own devices)")
 
 
 def preflight(config: SearchConfig) -> None:

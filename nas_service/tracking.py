@@ -46,6 +46,7 @@ from ray.tune.utils import flatten_dict
 import trainables
 from nas_service.core.errors import ConfigError
 from nas_service.core.trials import run_name
+from nas_service.tune.trial_checkpoint import latest_checkpoint
 from trainables.checkpoints import ARCHITECTURE_FILE, CHECKPOINT_FILE
 from trainables.spec import ArchSpec, format_depths
 from trainables.trial_config import (
@@ -66,6 +67,7 @@ FINAL_RUN_ID_TAG = "nas.final_run_id"
 CONVERGED_AFTER_TAG = "nas.converged_after_iteration"
 CONVERGED_REASON_TAG = "nas.converged_reason"
 NODE_ID_TAG = "nas.node_id"
+WORKER_NODE_IDS_TAG = "nas.worker_node_ids"  # a data-parallel trial's: every rank's, in rank order
 TEST_ACCURACY_SOURCE_TAG = "nas.test_accuracy_source"
 BUDGET_SPENT_TAG = "nas.budget_spent"  # the budget stopper ended the search
 # the resolved settings of a search, on its parent run: resume and ensembles read them back
@@ -215,7 +217,8 @@ class MLflowTrialCallback(Callback):
         metrics = [Metric(key, value, timestamp, step)
                    for key, value in numeric_metrics(result).items()]
         # where the trial ran (a retried trial may move): the node of its latest epoch
-        tags = [RunTag(NODE_ID_TAG, result["node_id"])] if "node_id" in result else []
+        tags = [RunTag(key, result[field]) for key, field in
+                ((NODE_ID_TAG, "node_id"), (WORKER_NODE_IDS_TAG, "worker_node_ids")) if field in result]
         # how the trial used its device (precision, data placement, compile decision)
         tags += [RunTag(f"{ACCELERATION_TAG_PREFIX}{key}", str(value))
                  for key, value in result.get("acceleration", {}).items()]
@@ -225,7 +228,7 @@ class MLflowTrialCallback(Callback):
         run_id = self.run_ids.get(trial.trial_id)
         if run_id is None:
             return
-        checkpoint = trial.checkpoint
+        checkpoint = latest_checkpoint(trial.checkpoint, trial.last_result)
         if checkpoint is not None:
             with checkpoint.as_directory() as folder:
                 for name in (ARCHITECTURE_FILE, CHECKPOINT_FILE):

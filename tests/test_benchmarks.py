@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from ray import cloudpickle
 
@@ -48,10 +49,21 @@ def test_train_throughput_compares_both_loops_and_projects_the_protocol(tmp_path
     assert len(projection["models"]) == 11
 
 
-def test_pack_a_t_times_real_tune_trials(tmp_path):
+def in_process(monkeypatch, script: str):
+    """A benchmark's module, run in this process and the session's Ray (a process of its own
+    would spend 15 s starting Ray); the session's workers cannot import it, so it is pickled by
+    value."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    module = importlib.import_module(script)
+    cloudpickle.register_pickle_by_value(module)
+    return module
+
+
+def test_pack_a_t_times_real_tune_trials(ray_session, tmp_path, monkeypatch):
     out = tmp_path / "pack.json"
-    run_benchmark("pack_a_t.py", "--a", "1-1-1", "--t", "2-2-2", "--images", "200", "--epochs",
-                  "1", "--gpu-fraction", "0", "--out", str(out))
+    in_process(monkeypatch, "pack_a_t").main(
+        ["--a", "1-1-1", "--t", "2-2-2", "--images", "200", "--epochs", "1", "--gpu-fraction", "0",
+         "--out", str(out)])
     result = json.loads(out.read_text())
     assert result["sequential_s"] > 0 and result["packed_s"] > 0
     assert result["packed_speedup"] == pytest.approx(result["sequential_s"] / result["packed_s"])
@@ -107,11 +119,7 @@ def test_lone_trial_threads_times_one_and_two_threads_per_image_size(tmp_path):
 
 def test_data_memory_measures_the_driver_the_object_store_and_each_trial(ray_session, tmp_path,
                                                                           monkeypatch):
-    """In this process and its Ray (a process of its own would spend 15 s starting Ray)."""
-    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
-    data_memory = importlib.import_module("data_memory")
-    cloudpickle.register_pickle_by_value(data_memory)  # the session's workers cannot import it
-    result = data_memory.main(["--train-images", "20000", "--val-images", "2000",
+    result = in_process(monkeypatch, "data_memory").main(["--train-images", "20000", "--val-images", "2000",
                                "--image-size", "16", "--trials", "1"])
     # by hand: 22,000 images of 3x16x16 bytes and their int64 labels
     assert result["data_mb"] == pytest.approx(22_000 * (3 * 16 * 16 + 8) / 1e6, abs=0.05)
@@ -120,3 +128,26 @@ def test_data_memory_measures_the_driver_the_object_store_and_each_trial(ray_ses
     for process in (result["driver"], *result["trials"]):
         assert process["uss_mb"] > 0 and process["rss_mb"] >= process["uss_mb"]
     assert ray_session.is_initialized()  # the session's Ray is left running
+
+
+def test_scaling_measures_each_layout_from_its_later_epochs(ray_session, monkeypatch):
+    """One layout at toy size (the 2-worker layout's trial is test_data_parallel_trial's)."""
+    result = in_process(monkeypatch, "scaling").main(
+        ["--workers", "1", "--epochs", "3", "--max-train-images", "300", "--depths", "1-1-1"])
+    row, = result["runs"]
+    assert (row["layout"], row["workers"], result["train_images"]) == ("1 x 1 CPU", 1, 300)
+    # by hand: images over the median of the epochs after the first
+    later = sorted(row["epoch_seconds"][1:])
+    assert row["images_per_s"] == pytest.approx(300 / ((later[0] + later[1]) / 2), rel=1e-2)
+    assert result["summary"][0]["speedup_vs_1x1"] == 1.0 and 0 <= row["test_accuracy"] <= 1
+
+
+def test_scaling_compares_searches_run_one_by_one_and_side_by_side(monkeypatch):
+    scaling = in_process(monkeypatch, "scaling")
+    found = pd.DataFrame({"method": ["stagewise"], "seed": [0], "best depths": ["3-3-1"],
+                          "best val acc (%)": [91.0]})
+    runs = {1: (30.0, found), None: (12.0, found.assign(**{"best depths": ["3-3-3"]}))}
+    monkeypatch.setattr(scaling, "run_compare", lambda seeds, extra, storage, name, at_once:
+                        runs[at_once])
+    result = scaling.main(["--searches", "--seeds", "0"])
+    assert result["speedup"] == 2.5 and result["same_networks"] is False

@@ -16,7 +16,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from nas_service.config import ConfigError
-from nas_service.tracking import NODE_ID_TAG, PARENT_RUN_ID_TAG
+from nas_service.tracking import NODE_ID_TAG, PARENT_RUN_ID_TAG, WORKER_NODE_IDS_TAG
 from nas_service.tune.cluster import TrialResources, alone_resources, trial_resources
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster]
@@ -66,9 +66,11 @@ def stop_all(processes: list[subprocess.Popen]) -> None:
             process.wait()
 
 
-@pytest.fixture
-def cluster(tmp_path):
-    """A head and a worker node (1 CPU each, custom resources) and an MLflow server."""
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """A head and a worker node (1 CPU each, custom resources) and an MLflow server, shared by
+    this module's tests (each in its own MLflow experiment and storage folder)."""
+    tmp_path = tmp_path_factory.mktemp("cluster")
     env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0",
            "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     env.pop("RAY_ADDRESS", None)
@@ -141,6 +143,57 @@ def test_job_submission_runs_trials_on_both_nodes(cluster, tmp_path):
         assert {"architecture.json", "checkpoint.pt"} <= names
     assert "report.md" in {a.path for a in client.list_artifacts(parent.info.run_id)}
     assert (storage / "on-two-nodes" / "candidates.csv").exists()
+
+
+def ray_worker_pids() -> list[int]:
+    """The processes of this machine's Ray Train workers (their title names the actor)."""
+    listing = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
+    return [int(line.split(None, 1)[0]) for line in listing.splitlines()
+            if "RayTrainWorker" in line and "ps -eo" not in line]
+
+
+def test_a_data_parallel_candidate_trains_on_both_nodes_and_resumes_after_a_killed_worker(
+        cluster, tmp_path):
+    """2 workers of 1 CPU: one on each node.  One is killed once the trial has reported an
+    epoch; Ray Train starts the worker group again from the last checkpoint."""
+    epochs = 8
+    submit = [str(BIN / "ray"), "job", "submit", "--address", cluster["dashboard"], "--",
+              "python", "-m", "nas_service.train", "--depths", "2-2-2", "--epochs", str(epochs),
+              "--workers-per-trial", "2", "--tracking-uri", cluster["tracking"],
+              "--storage-path", str(tmp_path / "shared_storage"), "--experiment", "ddp",
+              "--name", "two-workers"]
+    job = subprocess.Popen(submit, env=cluster["env"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+    client = MlflowClient(cluster["tracking"])
+
+    def trained_an_epoch() -> bool:
+        experiment = client.get_experiment_by_name("ddp")
+        runs = client.search_runs([experiment.experiment_id]) if experiment else []
+        return any(r.data.metrics.get("epoch", 0) >= 2 for r in runs) and len(ray_worker_pids()) == 2
+
+    wait_for(trained_an_epoch, 300, "an epoch of the data-parallel trial")
+    killed = ray_worker_pids()[-1]
+    os.kill(killed, signal.SIGKILL)
+    output, _ = job.communicate(timeout=600)
+    assert job.returncode == 0, output[-4000:]
+    assert "trained 2-2-2" in output
+
+    experiment = client.get_experiment_by_name("ddp")
+    child, = [r for r in client.search_runs([experiment.experiment_id])
+              if PARENT_RUN_ID_TAG in r.data.tags]
+    assert child.info.status == "FINISHED"
+    metrics, tags = child.data.metrics, child.data.tags
+    # resumed from an epoch's checkpoint, not from scratch, and finished every epoch
+    assert 2 <= metrics["resumed_at_epoch"] < epochs and metrics["epoch"] == epochs
+    assert [m.step for m in client.get_metric_history(child.info.run_id, "epoch")] == list(
+        range(1, epochs + 1))
+    # reported like a one-process candidate (test_data_parallel_trial compares the keys)
+    assert {"test_accuracy", "val_accuracy", "cpu_latency_ms", "energy_kwh",
+            "train_seconds"} <= set(metrics)
+    assert tags["nas.train.workers"] == "2"
+    assert len(set(tags[WORKER_NODE_IDS_TAG].split(","))) == 2  # a worker on each node
+    names = {a.path for a in client.list_artifacts(child.info.run_id)}
+    assert {"architecture.json", "checkpoint.pt"} <= names
 
 
 def test_a_request_no_node_can_hold_is_a_clear_error(ray_session):

@@ -126,6 +126,16 @@ def test_baseline_and_compare_flags_fail_before_ray(capsys):
     assert "--m0s sets each search's first architecture" in capsys.readouterr().err
     assert compare_main(["--m0s", "0,2"]) == 2
     assert "--m0s '0,2': must be distinct positive integers" in capsys.readouterr().err
+    assert compare_main(["--searches-at-once", "0"]) == 2
+    assert "--searches-at-once 0: must be at least 1" in capsys.readouterr().err
+    # data-parallel workers split the global batch evenly and hold whole GPUs
+    for argv, message in ((["--workers-per-trial", "0"], "--workers-per-trial 0: must be at least 1"),
+                          (["--workers-per-trial", "3", "--batch-size", "64"],
+                           "--workers-per-trial 3: must divide the batch size 64"),
+                          (["--workers-per-trial", "2", "--gpus-per-trial", "0.5"],
+                           "--gpus-per-trial 0.5: must be 0 or a whole number of GPUs")):
+        assert compare_main(argv) == 2
+        assert message in capsys.readouterr().err
 
 
 class HealthyServer(http.server.BaseHTTPRequestHandler):

@@ -10,7 +10,7 @@ from ray import cloudpickle
 
 from trainables.datasets import load_dataset
 from trainables.protocol import TrainingConfig
-from trainables.trainable import TrialSettings
+from trainables.settings import TrialSettings
 from trainables.training import ImageBatches, channel_stats, host_or_device_tensor
 
 

@@ -46,7 +46,7 @@ VALUES = {
     "precision": ("fp32", "fp32"), "compile": ("off", "off"), "budget_images": ("1e6", 1e6),
     "budget_gpu_hours": ("2", 2.0), "budget_kgco2": ("0.5", 0.5), "experiment": ("walk", "walk"),
     "name": ("walk", "walk"), "resume": (None, True), "progress_every": ("5", 5.0),
-    "dashboard": (None, True),
+    "dashboard": (None, True), "workers_per_trial": ("2", 2),
 }
 # what the settings hold for the flags a command names differently (its own argument)
 OWN_ARGUMENTS = {"train": (["--depths", "1-2-1-2"], {"initial_depths": "1-2-1-2", "stages": 4}),
@@ -154,9 +154,9 @@ def test_every_flag_reaches_the_settings_the_command_runs(command, captured, tmp
 
 def test_every_compare_flag_reaches_every_method_and_the_uniform_networks(captured, tmp_path):
     argv, expected = every_flag("compare", compare_main, tmp_path)
-    assert compare_main([*argv, "--study", "2"]) == 0
-    config, seeds, data = captured["compare"]
-    assert seeds == [7, 8]  # --study 2 from --seed 7
+    assert compare_main([*argv, "--study", "2", "--searches-at-once", "1"]) == 0
+    config, seeds, data, at_most = captured["compare"]
+    assert seeds == [7, 8] and at_most == 1  # --study 2 from --seed 7, one after the other
     for method in METHODS:
         settings = method_config(config, 8, method, budget_images=123.0)
         assert settings.seed == 8 and settings.name == f"walk-s8-{method}"

@@ -18,6 +18,7 @@ from torch import nn
 
 from trainables.acceleration import Acceleration, compile_model
 from trainables.augment import random_crop, random_flip
+from trainables.distributed import WHOLE, Shard, current_shard, sum_over_ranks
 from trainables.protocol import TrainingConfig
 
 
@@ -73,15 +74,31 @@ class ImageBatches:
         return (images.float() / 255.0 - self.mean) / self.std
 
     def batches(self, batch_size: int, generator: torch.Generator | None = None,
-                augment_padding: int = 0, flip: bool = False):
-        """Yield (x, y); with a generator the order is shuffled and the batch augmented."""
+                augment_padding: int = 0, flip: bool = False, shard: Shard = WHOLE):
+        """Yield (x, y); with a generator the order is shuffled and the batch augmented.
+
+        With a ``shard`` of several ranks, ``batch_size`` is the global batch: every rank draws
+        the same order (same generator seed) and takes every ``world_size``-th image of each
+        global batch from its ``rank`` on, so the ranks' batches together are exactly the batch
+        one process would train on.  Each rank then augments with its own stream; in training
+        (with a generator) a last batch smaller than the world is left out, as every rank must
+        take the same steps."""
         if generator is None:
             order = torch.arange(len(self))
         else:
             order = torch.randperm(len(self), generator=generator)
+            if shard.world_size > 1:
+                generator = torch.Generator().manual_seed(
+                    (generator.initial_seed() + 7919 * (shard.rank + 1)) % 2 ** 63)
         order = order.to(self.labels.device)
         for start in range(0, len(self), batch_size):
             index = order[start:start + batch_size]
+            if shard.world_size > 1:
+                if generator is not None and len(index) < shard.world_size:
+                    break
+                index = index[shard.rank::shard.world_size]
+                if not len(index):
+                    break
             images, labels = self.images[index], self.labels[index]
             if self.device.type == "cuda" and not self.on_device:
                 images = images.pin_memory().to(self.device, non_blocking=True)
@@ -133,6 +150,13 @@ class CandidateTrainer:
     The training step may be compiled (``compile``).  Evaluation and a batch of another size (the
     last, partial one) run the eager module, which shares the compiled module's parameters, so
     neither triggers a recompilation nor breaks CUDA graphs' fixed shapes.
+
+    In a process group of several ranks (a data-parallel candidate) the step runs through
+    ``DistributedDataParallel``: each rank trains on its share of every global batch of
+    ``config.batch_size`` images and the gradients are averaged over the ranks, which is the
+    gradient of the whole batch (batch-norm statistics are each rank's own, as in any DDP run).
+    So the learning rate stays the one for ``config.batch_size``: N workers at the same global
+    batch need no rescaling.  ``model`` stays the plain network (checkpoints, evaluation).
     """
 
     def __init__(self, model: nn.Module, config: TrainingConfig,
@@ -140,19 +164,30 @@ class CandidateTrainer:
         self.acceleration = acceleration or Acceleration(torch.device("cpu"))
         self.model = self.acceleration.prepare_model(model)
         self.config = config
+        self.shard = current_shard()
+        self.step_module = self.model
+        if self.shard.world_size > 1:
+            device = self.acceleration.device
+            self.step_module = nn.parallel.DistributedDataParallel(
+                self.model, device_ids=[device] if device.type == "cuda" else None)
         self.optimizer = make_optimizer(self.model, config)
         self.compiled: nn.Module | None = None
         self.compile_seconds: float | None = None  # the first compiled step, compilation included
 
+    @property
+    def rank_batch_size(self) -> int:
+        """The images of one global batch that this rank trains on (all of them alone)."""
+        return self.config.batch_size // self.shard.world_size
+
     def compile(self, backend: str | None = None) -> None:
-        self.compiled = compile_model(self.model, self.acceleration.device, backend)
+        self.compiled = compile_model(self.step_module, self.acceleration.device, backend)
 
     def _step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        use_compiled = self.compiled is not None and len(y) == self.config.batch_size
+        use_compiled = self.compiled is not None and len(y) == self.rank_batch_size
         timed = use_compiled and self.compile_seconds is None
         started = time.perf_counter()
         with self.acceleration.autocast():
-            loss = F.cross_entropy((self.compiled if use_compiled else self.model)(x), y)
+            loss = F.cross_entropy((self.compiled if use_compiled else self.step_module)(x), y)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -163,19 +198,32 @@ class CandidateTrainer:
 
     def train_epoch(self, data: ImageBatches, epoch: int, generator: torch.Generator,
                     flip: bool) -> float:
-        """One pass over the training data; returns the mean loss.  The loss is summed on the
-        device and read once, so the GPU never waits for Python between steps."""
+        """One pass over the training data; returns the mean loss (over every rank's images).
+        The loss is summed on the device and read once, so the GPU never waits for Python
+        between steps."""
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(self.config, epoch)
         self.model.train()
-        total_loss = torch.zeros((), device=self.acceleration.device)
+        # the summed loss and the number of images it covers
+        totals = torch.zeros(2, device=self.acceleration.device)
         padding = crop_padding_for(data.image_size)
-        for x, y in data.batches(self.config.batch_size, generator, padding, flip):
-            total_loss += self._step(self.acceleration.prepare_input(x), y).float() * len(y)
-        return total_loss.item() / len(data)
+        for x, y in data.batches(self.config.batch_size, generator, padding, flip, self.shard):
+            totals[0] += self._step(self.acceleration.prepare_input(x), y).float() * len(y)
+            totals[1] += len(y)
+        loss_sum, images = sum_over_ranks(totals).tolist()
+        return loss_sum / images
 
     def evaluate(self, data: ImageBatches) -> float:
+        """Top-1 accuracy on ``data``, in this process alone (test and scoring: rank 0)."""
         return evaluate(self.model, data, acceleration=self.acceleration)
+
+    def evaluate_together(self, data: ImageBatches) -> float:
+        """Top-1 accuracy on ``data``, each rank counting its share (validation every epoch);
+        the same number as ``evaluate`` in one process."""
+        counts = correct_and_count(self.model, data, acceleration=self.acceleration,
+                                   shard=self.shard)
+        correct, count = sum_over_ranks(counts).tolist()
+        return correct / count
 
 
 def _synchronize(device: torch.device) -> None:
@@ -184,13 +232,22 @@ def _synchronize(device: torch.device) -> None:
 
 
 @torch.no_grad()
+def correct_and_count(model: nn.Module, data: ImageBatches, batch_size: int = 512,
+                      acceleration: Acceleration | None = None,
+                      shard: Shard = WHOLE) -> torch.Tensor:
+    """(correctly classified images, images) of ``shard``'s share of ``data``, on its device."""
+    acceleration = acceleration or Acceleration(data.device)
+    model.eval()
+    counts = torch.zeros(2, dtype=torch.long, device=data.device)
+    for x, y in data.batches(batch_size * shard.world_size, shard=shard):
+        with acceleration.autocast():
+            counts[0] += (model(acceleration.prepare_input(x)).argmax(1) == y).sum()
+        counts[1] += len(y)
+    return counts
+
+
 def evaluate(model: nn.Module, data: ImageBatches, batch_size: int = 512,
              acceleration: Acceleration | None = None) -> float:
     """Top-1 accuracy in [0, 1]."""
-    acceleration = acceleration or Acceleration(data.device)
-    model.eval()
-    correct = torch.zeros((), dtype=torch.long, device=data.device)
-    for x, y in data.batches(batch_size):
-        with acceleration.autocast():
-            correct += (model(acceleration.prepare_input(x)).argmax(1) == y).sum()
-    return correct.item() / len(data)
+    correct, count = correct_and_count(model, data, batch_size, acceleration).tolist()
+    return correct / count

@@ -25,9 +25,13 @@ INIT_SEED_KEY = "init_seed"
 INIT_KEY, EPOCHS_KEY = "init", "epochs"
 SCRATCH, FROM_DONOR = "scratch", "donor"
 # a continuation (``--final-epochs``): the trial that trained the network (its MLflow run is
-# continued), the checkpoint it resumes from (relative to the experiment folder) and the epochs
+# continued), the checkpoint it resumes from (relative to the experiment folder, or the full
+# location of a data-parallel trial's, ``CHECKPOINT_LOCATION_KEY``) and the epochs
 # it adds, at the last learning rate of the schedule
 CONTINUES_KEY, CONTINUE_FROM_KEY, EXTRA_EPOCHS_KEY = "continues", "continue_from", "extra_epochs"
+# the result key that holds where a data-parallel trial's latest checkpoint is (a folder or URI):
+# Ray Train keeps it, so the Tune trial has none of its own
+CHECKPOINT_LOCATION_KEY = "checkpoint_location"
 # the result key of the paired bootstrap replicates of the stage scores
 BOOTSTRAP_KEY = "importance_bootstrap"
 # ``True`` in a trial's last result: the stage-wise searcher takes its scores at once instead of

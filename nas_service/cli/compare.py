@@ -73,6 +73,10 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
                         f"methods, e.g. {','.join(CRITERIA)}")
     parser.add_argument("--m0s", help="compare first depths instead of search methods: one "
                         "stage-wise search per m0, e.g. 1,2,3 (the paper's Table I)")
+    parser.add_argument("--searches-at-once", type=int, metavar="N",
+                        help="run at most N of the searches side by side (default: as many as "
+                        "the cluster has room for, each with its two trials; 1: one after the "
+                        "other)")
 
     def command() -> None:
         arguments = vars(parser.parse_args(argv))
@@ -80,6 +84,7 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
         study = arguments.pop("study", None)
         criteria_text = arguments.pop("criteria", None)
         m0s_text = arguments.pop("m0s", None)
+        at_most = arguments.pop("searches_at_once", None)
         config = parse_arguments(arguments, default_name="compare-{dataset}-{time}",
                                  needs_validation=True)
         criteria = parse_criteria(criteria_text) if criteria_text else None
@@ -93,16 +98,18 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
         if m0s and config.initial_depths:
             raise ConfigError(f"--m0s {m0s_text} and --initial-depths {config.initial_depths}: "
                               "--m0s sets each search's first architecture")
+        if at_most is not None and at_most < 1:
+            raise ConfigError(f"--searches-at-once {at_most}: must be at least 1")
         seeds = study_seeds(seeds_text, study, config.seed)
         data = config.load_data()
         from nas_service.methods.comparison import compare, compare_criteria, compare_m0  # heavy
 
         if criteria:
-            compare_criteria(config, criteria, data)
+            compare_criteria(config, criteria, data, at_most)
         elif m0s:
-            compare_m0(config, m0s, data)
+            compare_m0(config, m0s, data, at_most)
         else:
-            compare(config, seeds, data)
+            compare(config, seeds, data, at_most)
 
     return run_command(prog, command)
 

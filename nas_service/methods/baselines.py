@@ -39,6 +39,7 @@ from nas_service.tune.experiment import (
     raise_if_trials_failed,
     start_experiment,
 )
+from nas_service.tune.trial_checkpoint import latest_checkpoint
 from trainables.datasets.splits import DataSplits
 from trainables.evaluation import checkpoint_test_accuracy
 from trainables.trial_config import STAGE_DEPTHS_KEY
@@ -123,11 +124,11 @@ def evaluate_best_stopped_early(experiment: Experiment, results, table):
     if table.loc[best, "test_accuracy"] == table.loc[best, "test_accuracy"]:  # not NaN
         return table
     trial_id, run_id = table.loc[best, "trial_id"], table.loc[best, "mlflow_run_id"]
-    result = next((r for r in results if r.checkpoint is not None
-                   and (r.metrics or {}).get("trial_id") == trial_id), None)
-    if result is None:
+    checkpoint = next((latest_checkpoint(r.checkpoint, r.metrics) for r in results
+                       if (r.metrics or {}).get("trial_id") == trial_id), None)
+    if checkpoint is None:
         return table
-    with result.checkpoint.as_directory() as folder:
+    with checkpoint.as_directory() as folder:
         accuracy = checkpoint_test_accuracy(folder, experiment.settings.data)
     epoch = int(table.loc[best, "epoch"])
     source = f"checkpoint after epoch {epoch} (stopped early)"

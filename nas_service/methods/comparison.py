@@ -335,14 +335,15 @@ STUDY_FILES = ("comparison.md", "comparison.csv", "comparison_trials.csv", "pare
                "study.json", "study.md", "study.png")
 
 
-def compare(config: SearchConfig, seeds: Sequence[int], data: DataSplits | None = None
-            ) -> pd.DataFrame:
+def compare(config: SearchConfig, seeds: Sequence[int], data: DataSplits | None = None,
+            at_most: int | None = None) -> pd.DataFrame:
     """Every method and the uniform networks per seed; ``data`` are the splits of
     ``config.seed`` (other seeds split the data differently and load their own).  The files are
     rewritten after every seed, so a long study shows (and a crash keeps) the seeds done.
 
     Seeds run at once when the cluster has room for more than one search's two trials
-    (``at_once_for``); each seed's results are those it gets alone."""
+    (``at_once_for``; never more than ``at_most``); each seed's results are those it gets
+    alone."""
     client = MlflowClient(config.tracking_uri)
     folder = Path(config.storage_path) / config.name
     done: dict[int, SeedOutcome] = {}
@@ -368,7 +369,7 @@ def compare(config: SearchConfig, seeds: Sequence[int], data: DataSplits | None 
                         f"{', '.join(map(str, parents_by_seed))}")
 
     run_at_once([(f"seed {seed}", partial(run_one, seed)) for seed in seeds],
-                at_once_for(config, len(seeds), "seeds"))
+                at_once_for(config, len(seeds), "seeds", at_most))
     summary, _, uniform_table, parents_by_seed = study_tables(done)
     parent_ids = [run_id for parents in parents_by_seed.values() for run_id in parents.values()]
     log_comparison_run(client, config, "comparison", parent_ids, folder, STUDY_FILES,
@@ -412,20 +413,25 @@ def study_tables(done: Mapping[int, SeedOutcome]
             pd.DataFrame(uniform_all), parents_by_seed)
 
 
-def at_once_for(config: SearchConfig, searches: int, what: str) -> int:
-    """How many of ``searches`` run at once on the cluster (joined here if not yet), said in the
-    log when more than one.  Then the MLflow store and experiment are created here first:
-    searches started side by side would race to create them."""
-    hint = dashboard_hint(connect(config.dashboard))
+def at_once_for(config: SearchConfig, searches: int, what: str, at_most: int | None) -> int:
+    """How many of ``searches`` run at once on the cluster (joined here if not yet), at most
+    ``at_most`` (``--searches-at-once``) when given, said in the log when more than one.  Then
+    the MLflow store and experiment are created here first: searches started side by side would
+    race to create them."""
+    hint = dashboard_hint(connect(config.starts_dashboard))
     if hint:
         logger.info(hint)
-    resources = trial_resources(config.cpus_per_trial, config.gpus_per_trial)
-    at_once = min(searches, searches_that_fit(resources, MAX_CONCURRENT_TRIALS))
+    workers = config.workers_per_trial
+    resources = trial_resources(config.cpus_per_trial, config.gpus_per_trial, workers)
+    at_once = min(searches, at_most or searches,
+                  searches_that_fit(resources, MAX_CONCURRENT_TRIALS, workers))
     if at_once > 1:
         experiment_id(MlflowClient(config.tracking_uri), config.experiment)
         gpus = f" and {resources['gpu']:g} GPU" if resources["gpu"] else ""
+        each = f"{workers} workers of " if workers > 1 else ""
         logger.info(f"compare: {at_once} {what} at once (the cluster has room for "
-                    f"{at_once * MAX_CONCURRENT_TRIALS} trials of {resources['cpu']:g} CPU{gpus})")
+                    f"{at_once * MAX_CONCURRENT_TRIALS} trials of {each}{resources['cpu']:g} "
+                    f"CPU{gpus})")
     return at_once
 
 
@@ -467,7 +473,7 @@ def network_columns(trial) -> dict:
 
 
 def compare_criteria(config: SearchConfig, criteria: Sequence[str],
-                     data: DataSplits | None = None) -> pd.DataFrame:
+                     data: DataSplits | None = None, at_most: int | None = None) -> pd.DataFrame:
     """One stage-wise search per importance criterion, same settings and seed: the paper's Table
     II (``criteria.md``)."""
     return compare_variants(
@@ -475,11 +481,11 @@ def compare_criteria(config: SearchConfig, criteria: Sequence[str],
         {criterion: replace(config, criterion=criterion, name=f"{config.name}-{criterion}")
          for criterion in criteria}, data,
         VariantFiles("criteria", "Stage-wise search per importance criterion (cf. the paper's "
-                     "Table II)", "criteria comparison"))
+                     "Table II)", "criteria comparison"), at_most)
 
 
-def compare_m0(config: SearchConfig, m0s: Sequence[int], data: DataSplits | None = None
-               ) -> pd.DataFrame:
+def compare_m0(config: SearchConfig, m0s: Sequence[int], data: DataSplits | None = None,
+               at_most: int | None = None) -> pd.DataFrame:
     """One stage-wise search per first depth ``m0`` (modules in every stage of the first
     architecture), same settings and seed: the paper's Table I (``m0.md``)."""
     return compare_variants(
@@ -487,7 +493,7 @@ def compare_m0(config: SearchConfig, m0s: Sequence[int], data: DataSplits | None
         {str(m0): replace(config, m0=m0, initial_depths=None, name=f"{config.name}-m0-{m0}")
          for m0 in m0s},
         data, VariantFiles("m0", "Stage-wise search per first depth m0 (cf. the paper's Table I)",
-                           "m0 comparison"))
+                           "m0 comparison"), at_most)
 
 
 class VariantFiles(NamedTuple):
@@ -499,15 +505,17 @@ class VariantFiles(NamedTuple):
 
 
 def compare_variants(config: SearchConfig, column: str, variants: Mapping[str, SearchConfig],
-                     data: DataSplits | None, files: VariantFiles) -> pd.DataFrame:
-    """One stage-wise search per variant (at once when the cluster has room), tabulated per
+                     data: DataSplits | None, files: VariantFiles,
+                     at_most: int | None = None) -> pd.DataFrame:
+    """One stage-wise search per variant (at once when the cluster has room, at most
+    ``at_most``), tabulated per
     iteration under ``column`` (architecture, accuracy, params, MACs).  The ``--references`` are
     trained once, after the searches, and tabulated as ``uniform`` rows."""
     client = MlflowClient(config.tracking_uri)
     rows, parent_ids = [], []
     jobs = [(f"{column} {label}", partial(search, replace(variant, references=None), data))
             for label, variant in variants.items()]
-    records = run_at_once(jobs, at_once_for(config, len(jobs), f"{files.stem} searches"))
+    records = run_at_once(jobs, at_once_for(config, len(jobs), f"{files.stem} searches", at_most))
     for label, record in zip(variants, records, strict=True):
         trials = candidates_frame(client, client.get_run(record["parent_run_id"]))
         rows += variant_rows(column, label, record, trials)

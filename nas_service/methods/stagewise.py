@@ -19,6 +19,7 @@ from nas_service.reporting.report import write_report
 from nas_service.tracking import FINAL_RUN_ID_TAG, log_decisions, log_found_model, log_json_artifact
 from nas_service.tune.experiment import Experiment, start_experiment, trial_error
 from nas_service.tune.searcher import StageWiseSearcher
+from nas_service.tune.trial_checkpoint import latest_checkpoint
 from scoring.actor import create_scoring_pool
 from trainables.checkpoints import load_trained_model
 from trainables.datasets.splits import DataSplits
@@ -91,11 +92,11 @@ def _log_final_model(experiment: Experiment, results, record: dict) -> str | Non
     """The found network as an MLflow logged model of its child run, an output of the parent run
     too; its URI (``models:/<model id>``), or ``None`` when no checkpoint of it is left."""
     run_id, trial_id = record["measures"]["mlflow_run_id"], record["measures"]["trial_id"]
-    result = next((r for r in results if r.checkpoint is not None and trial_id
-                   and str(r.path).endswith(trial_id)), None)
-    if result is None:
+    checkpoint = next((latest_checkpoint(r.checkpoint, r.metrics) for r in results
+                       if trial_id and str(r.path).endswith(trial_id)), None)
+    if checkpoint is None:
         return None
-    with result.checkpoint.as_directory() as folder:
+    with checkpoint.as_directory() as folder:
         spec, model = load_trained_model(folder)
     model_uri = log_found_model(experiment.client, run_id, model, spec,
                                 also_output_of=(experiment.parent_run_id,))

@@ -16,6 +16,7 @@ from trainables.trial_config import ALONE_KEY
 
 SHARED_GPU_FRACTION = 0.5  # A and T of an iteration share one GPU
 TWO_THREADS_FROM_IMAGE_SIZE = 16  # a CPU trial alone holds its missing twin's CPUs from this size
+TRAIN_DRIVER_MEMORY = 256 * 2 ** 20  # bytes held by a Tune trial that drives a Ray Train run
 
 
 def connect(dashboard: bool = False) -> str | None:
@@ -51,18 +52,40 @@ def most_on_one_node(resource: str) -> float:
     return max((node["Resources"].get(resource, 0.0) for node in alive_nodes()), default=0.0)
 
 
-def trial_resources(cpus_per_trial: float, gpus_per_trial: float | None) -> dict[str, float]:
-    """Resources of one trial; a request that no alive node can ever hold is a ``ConfigError``."""
+def trial_resources(cpus_per_trial: float, gpus_per_trial: float | None,
+                    workers_per_trial: int = 1) -> dict[str, float]:
+    """Resources of one trial, or of each of its workers when it trains data-parallel; a request
+    that the alive nodes can never hold is a ``ConfigError``."""
     most_cpus, most_gpus = most_on_one_node("CPU"), most_on_one_node("GPU")
     if gpus_per_trial is None:
-        gpus_per_trial = SHARED_GPU_FRACTION if most_gpus >= 1 else 0.0
+        shares_a_gpu = workers_per_trial == 1  # A and T side by side; DDP ranks hold whole GPUs
+        gpus_per_trial = (SHARED_GPU_FRACTION if shares_a_gpu else 1.0) if most_gpus >= 1 else 0.0
     if cpus_per_trial > most_cpus:
         raise ConfigError(f"--cpus-per-trial {cpus_per_trial}: no node of the cluster has that many "
                           f"CPUs (the largest has {most_cpus:g})")
     if gpus_per_trial > most_gpus:
         raise ConfigError(f"--gpus-per-trial {gpus_per_trial}: no node of the cluster has that many "
                           f"GPUs (the largest has {most_gpus:g})")
-    return {"cpu": cpus_per_trial, "gpu": gpus_per_trial}
+    resources = {"cpu": cpus_per_trial, "gpu": gpus_per_trial}
+    if workers_per_trial > 1:
+        room = workers_that_fit(resources)
+        if room < workers_per_trial:
+            raise ConfigError(f"--workers-per-trial {workers_per_trial}: the cluster holds at most "
+                              f"{room} workers of {cpus_per_trial:g} CPUs and {gpus_per_trial:g} "
+                              "GPUs (--cpus-per-trial, --gpus-per-trial)")
+    return resources
+
+
+def workers_that_fit(resources: dict[str, float]) -> int:
+    """How many workers of ``resources`` ({"cpu", "gpu"}) the alive nodes hold together (a
+    worker lives on one node)."""
+    count = 0
+    for node in alive_nodes():
+        fits = [node["Resources"].get("CPU", 0.0) / resources["cpu"]]
+        if resources["gpu"]:
+            fits.append(node["Resources"].get("GPU", 0.0) / resources["gpu"])
+        count += math.floor(min(fits) + 1e-9)
+    return count
 
 
 def alone_resources(resources: dict[str, float], slots: int, image_size: int) -> dict[str, float]:
@@ -85,29 +108,41 @@ def alone_resources(resources: dict[str, float], slots: int, image_size: int) ->
 @dataclass(frozen=True)
 class TrialResources:
     """Tune's resource request of a trial, from its config (``tune.with_resources`` takes such a
-    callable): ``alone`` for a trial its searcher marked with ``ALONE_KEY``, ``shared`` otherwise."""
+    callable): ``alone`` for a trial its searcher marked with ``ALONE_KEY``, ``shared`` otherwise.
+
+    With ``workers`` > 1 the resources are each Ray Train worker's, which the Train run reserves
+    itself; the Tune trial only drives it and asks for no CPU (a CPU of its own would keep a
+    worker off its node), just the memory of a driver process."""
 
     shared: Mapping[str, float]
     alone: Mapping[str, float]
+    workers: int = 1
 
     def __call__(self, config: Mapping) -> PlacementGroupFactory:
+        if self.workers > 1:
+            return PlacementGroupFactory([{"CPU": 0.0, "memory": TRAIN_DRIVER_MEMORY}])
         chosen = self.alone if config.get(ALONE_KEY) else self.shared
         bundle = {"CPU": chosen["cpu"], **({"GPU": chosen["gpu"]} if chosen["gpu"] else {})}
         return PlacementGroupFactory([bundle])
 
     def describe(self) -> str:
-        """``each trial uses {'cpu': 1.0, 'gpu': 0.0}`` and, where it differs, what a lone one uses."""
+        """``each trial uses {'cpu': 1.0, 'gpu': 0.0}`` and, where it differs, what a lone one
+        uses; for data-parallel trials, their workers and what each uses."""
+        if self.workers > 1:
+            return f"each trial trains on {self.workers} workers, each using {dict(self.shared)}"
         text = f"each trial uses {dict(self.shared)}"
         if self.alone != self.shared:
             text += f", one that trains alone {dict(self.alone)}"
         return text
 
 
-def searches_that_fit(resources: dict[str, float], trials_per_search: int) -> int:
-    """How many searches of ``trials_per_search`` trials of ``resources`` ({"cpu", "gpu"}) the
-    cluster runs at once (at least one)."""
+def searches_that_fit(resources: dict[str, float], trials_per_search: int,
+                      workers_per_trial: int = 1) -> int:
+    """How many searches of ``trials_per_search`` trials of ``resources`` ({"cpu", "gpu"}; each
+    worker's for data-parallel trials) the cluster runs at once (at least one)."""
     total = ray.cluster_resources()
-    fits = [total.get("CPU", 0.0) / (trials_per_search * resources["cpu"])]
+    slots = trials_per_search * workers_per_trial
+    fits = [total.get("CPU", 0.0) / (slots * resources["cpu"])]
     if resources["gpu"]:
-        fits.append(total.get("GPU", 0.0) / (trials_per_search * resources["gpu"]))
+        fits.append(total.get("GPU", 0.0) / (slots * resources["gpu"]))
     return max(1, math.floor(min(fits) + 1e-9))

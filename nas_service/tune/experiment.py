@@ -64,8 +64,9 @@ from nas_service.tune.stop_signals import graceful_stop, interruption_name
 from nas_service.tune.stopper import BudgetStopper, StopRequested
 from nas_service.tune.trainable_name import register, saved_trainable_name, trainable_name
 from trainables.datasets.splits import DataSplits
+from trainables.settings import TrialSettings
 from trainables.spec import ArchSpec
-from trainables.trainable import TrialSettings, train_candidate
+from trainables.trainable import train_candidate
 from trainables.transfer import Donor, TransferError, load_donor
 
 logger = logging.getLogger(__name__)
@@ -295,10 +296,12 @@ def start_experiment(config: SearchConfig, method: str, score_stages: bool = Tru
         cost_warnings = pool.submit(cpu_cost_warnings, config, data, needed_depths(config))
         new_store = pool.submit(build_aside, config.tracking_uri)
         try:
-            dashboard = connect(config.dashboard)
-            shared = trial_resources(config.cpus_per_trial, config.gpus_per_trial)
-            resources = TrialResources(shared, alone_resources(shared, MAX_CONCURRENT_TRIALS,
-                                                                data.image_size))
+            dashboard = connect(config.starts_dashboard)
+            workers = config.workers_per_trial
+            shared = trial_resources(config.cpus_per_trial, config.gpus_per_trial, workers)
+            alone = (alone_resources(shared, MAX_CONCURRENT_TRIALS, data.image_size)
+                     if workers == 1 else shared)  # a Train run's workers are fixed
+            resources = TrialResources(shared, alone, workers)
         except BaseException:
             discard(new_store.result())
             raise
@@ -333,7 +336,8 @@ def start_experiment(config: SearchConfig, method: str, score_stages: bool = Tru
                              score_stages=score_stages, precision=config.precision,
                              compile=config.compile, donor=donor,
                              bootstrap=config.bootstrap if score_stages else 0,
-                             experiment_path=f"{config.storage_path}/{config.name}")
+                             experiment_path=f"{config.storage_path}/{config.name}",
+                             workers_per_trial=workers, cpus_per_trial=shared["cpu"])
     return Experiment(config, method, settings, resources, client, parent_run_id, dataset,
                       earlier_wall_seconds=earlier_wall_seconds)
 

@@ -40,6 +40,7 @@ from nas_service.core.trials import per_stage_from_result, run_name, stage_score
 from trainables.trial_config import (
     ALONE_KEY,
     BOOTSTRAP_KEY,
+    CHECKPOINT_LOCATION_KEY,
     CONTINUE_FROM_KEY,
     CONTINUES_KEY,
     EXTRA_EPOCHS_KEY,
@@ -164,8 +165,8 @@ class StageWiseSearcher(Searcher):
             if entry["trial_id"] in self.continued:
                 continue
             proposals.append({**entry["proposal"], CONTINUES_KEY: entry["trial_id"],
-                              CONTINUE_FROM_KEY: f"{entry['run_name']}_{entry['trial_id']}/"
-                                                 f"{entry['checkpoint']}",
+                              CONTINUE_FROM_KEY: entry.get(CHECKPOINT_LOCATION_KEY)
+                              or f"{entry['run_name']}_{entry['trial_id']}/{entry['checkpoint']}",
                               EXTRA_EPOCHS_KEY: self.final_epochs})
             self.continued[entry["trial_id"]] = None
         return proposals
@@ -288,6 +289,7 @@ class StageWiseSearcher(Searcher):
         self.trained[self._key(proposal)] = {
             "trial_id": trial_id, "run_name": name, "importance": scores, "proposal": proposal,
             "checkpoint": (result or {}).get("checkpoint_dir_name"),
+            CHECKPOINT_LOCATION_KEY: (result or {}).get(CHECKPOINT_LOCATION_KEY),
             "bootstrap": None if bootstrap is None else [list(map(float, b)) for b in bootstrap],
             self.metric: (result or {}).get(self.metric)}
         self._advance()

@@ -10,8 +10,8 @@ uses to check ``--country``) does not pull in torch.
 | ``macs`` | multiply-accumulates, one image | ``size`` |
 | ``memory_mb`` | MB of float32 weights | ``size`` |
 | ``cpu_latency_ms`` | ms, batch 1, 1 thread, median | ``latency`` |
-| ``train_seconds`` | wall seconds of the training epochs | ``trainables.trainable`` |
-| ``gpu_seconds`` | train_seconds x GPUs held by the trial | ``trainables.trainable`` |
+| ``train_seconds`` | wall seconds of the training epochs | ``trainables.train_loop`` |
+| ``gpu_seconds`` | train_seconds x GPUs held by the trial | ``trainables.train_loop`` |
 | ``energy_kwh``, ``emissions_kg`` | kWh, kgCO2eq of training | ``emissions`` |
-| ``peak_gpu_memory_mb`` | MB, peak allocated by torch on the GPU | ``trainables.trainable`` |
+| ``peak_gpu_memory_mb`` | MB, peak allocated by torch on the GPU | ``trainables.train_loop`` |
 """

@@ -1,0 +1,124 @@
+"""Data-parallel training without Ray: how ranks share batches, and that DDP over gloo gives the
+step of the whole batch.  Two real processes join a real gloo process group."""
+
+import os
+import socket
+
+import numpy as np
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from torch import nn
+
+from trainables.distributed import Shard, gather_from_ranks, sum_over_ranks
+from trainables.protocol import TrainingConfig
+from trainables.training import CandidateTrainer, ImageBatches, correct_and_count
+
+CONFIG = TrainingConfig(epochs=2, lr=0.1, batch_size=8, weight_decay=0.0)
+
+
+def batches_of(count: int, shard: Shard, batch_size: int = 4, seed: int = 3) -> list[list[int]]:
+    """The labels (here each image's index) of every training batch a rank gets."""
+    images = np.zeros((count, 1, 8, 8), dtype=np.uint8)
+    data = ImageBatches(images, np.arange(count), torch.zeros(1), torch.ones(1),
+                        torch.device("cpu"))
+    generator = torch.Generator().manual_seed(seed)
+    return [y.tolist() for _, y in data.batches(batch_size, generator, 1, True, shard)]
+
+
+def test_the_ranks_batches_together_are_the_batch_of_one_process():
+    alone = batches_of(10, Shard())
+    ranks = [batches_of(10, Shard(rank, 2)) for rank in range(2)]
+    assert [len(b) for b in alone] == [4, 4, 2]
+    assert [len(b) for b in ranks[0]] == [2, 2, 1] and [len(b) for b in ranks[1]] == [2, 2, 1]
+    for whole, first, second in zip(alone, *ranks, strict=True):
+        assert sorted(first + second) == sorted(whole) and not set(first) & set(second)
+    # 10 images in batches of 4 over 3 ranks: the last batch (2 images) would leave a rank
+    # without a step, so every rank leaves it out
+    assert [[len(b) for b in batches_of(10, Shard(rank, 3))] for rank in range(3)] == [
+        [2, 2], [1, 1], [1, 1]]
+
+
+def test_each_rank_augments_with_its_own_stream():
+    """Every image the same: ranks that drew the same crops would get the same batch."""
+    image = np.random.default_rng(0).integers(0, 255, (1, 1, 8, 8), dtype=np.uint8)
+    data = ImageBatches(np.repeat(image, 16, axis=0), np.zeros(16, dtype=np.int64),
+                        torch.zeros(1), torch.ones(1), torch.device("cpu"))
+    first, second = (next(data.batches(16, torch.Generator().manual_seed(5), 2, True,
+                                       Shard(rank, 2)))[0] for rank in range(2))
+    assert first.shape == second.shape == (8, 1, 8, 8)
+    assert not torch.equal(first, second)
+
+
+def test_evaluation_shares_count_every_image_once():
+    images = np.random.default_rng(1).integers(0, 255, (11, 1, 8, 8), dtype=np.uint8)
+    labels = np.random.default_rng(2).integers(0, 3, 11)
+    data = ImageBatches(images, labels, torch.zeros(1), torch.ones(1), torch.device("cpu"))
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 3))
+    whole = correct_and_count(model, data, batch_size=2)
+    shares = sum(correct_and_count(model, data, batch_size=2, shard=Shard(rank, 3))
+                 for rank in range(3))
+    assert shares.tolist() == whole.tolist() and whole[1] == 11
+
+
+def linear_model() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Flatten(), nn.Linear(64, 4))
+
+
+def global_batch() -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(1)
+    return torch.randn(8, 1, 8, 8, generator=generator), torch.randint(0, 4, (8,), generator=generator)
+
+
+def _rank(rank: int, port: int, folder: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=2)
+    try:
+        torch.set_num_threads(1)
+        trainer = CandidateTrainer(linear_model(), CONFIG)
+        x, y = global_batch()
+        trainer._step(x[rank::2], y[rank::2])
+        step = [p.detach().clone() for p in trainer.model.parameters()]
+        # then a whole epoch of sharded batches: the ranks must stay identical
+        images = np.random.default_rng(3).integers(0, 255, (20, 1, 8, 8), dtype=np.uint8)
+        data = ImageBatches(images, np.arange(20) % 4, torch.zeros(1), torch.ones(1),
+                            torch.device("cpu"))
+        loss = trainer.train_epoch(data, 0, torch.Generator().manual_seed(7), False)
+        torch.save({"step": step, "epoch": [p.detach() for p in trainer.model.parameters()],
+                    "loss": loss, "nodes": gather_from_ranks(f"rank{rank}"),
+                    "sum": sum_over_ranks(torch.tensor([rank + 1.0])).item()},
+                   os.path.join(folder, f"{rank}.pt"))
+    finally:
+        dist.destroy_process_group()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def two_ranks(tmp_path_factory) -> list[dict]:
+    folder = tmp_path_factory.mktemp("ranks")
+    mp.spawn(_rank, args=(free_port(), str(folder)), nprocs=2)
+    return [torch.load(folder / f"{rank}.pt") for rank in range(2)]
+
+
+def test_two_ranks_take_the_step_of_the_whole_batch(two_ranks):
+    trainer = CandidateTrainer(linear_model(), CONFIG)
+    trainer._step(*global_batch())
+    for rank in two_ranks:
+        for alone, shared in zip(trainer.model.parameters(), rank["step"], strict=True):
+            torch.testing.assert_close(shared, alone.detach(), rtol=1e-5, atol=1e-6)
+
+
+def test_the_ranks_stay_identical_and_agree_on_the_epoch(two_ranks):
+    first, second = two_ranks
+    for a, b in zip(first["epoch"], second["epoch"], strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert first["loss"] == second["loss"] and np.isfinite(first["loss"])
+    assert first["nodes"] == second["nodes"] == ["rank0", "rank1"]
+    assert first["sum"] == second["sum"] == 3.0
