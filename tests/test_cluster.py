@@ -17,7 +17,13 @@ from mlflow.tracking import MlflowClient
 
 from nas_service.config import ConfigError
 from nas_service.tracking import NODE_ID_TAG, PARENT_RUN_ID_TAG, WORKER_NODE_IDS_TAG
-from nas_service.tune.cluster import TrialResources, alone_resources, trial_resources
+from nas_service.tune.cluster import (
+    TRAIN_DRIVER_MEMORY,
+    TrialResources,
+    alone_resources,
+    searches_that_fit,
+    trial_resources,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 BIN = Path(sys.executable).parent
@@ -53,11 +59,11 @@ def start(command: list[str], env: dict, log: Path) -> subprocess.Popen:
 
 def stop_all(processes: list[subprocess.Popen]) -> None:
     """SIGTERM every process group at once (each node takes seconds to shut down), then wait;
-    a group still there after 10 s (`ray start --block` sometimes is) is killed whole."""
+    a group still there after 3 s (`ray start --block` often is) is killed whole."""
     running = [process for process in processes if process.poll() is None]
     for process in running:
         os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 3
     for process in running:
         try:
             process.wait(timeout=max(0.0, deadline - time.monotonic()))
@@ -156,7 +162,7 @@ def test_a_data_parallel_candidate_trains_on_both_nodes_and_resumes_after_a_kill
         cluster, tmp_path):
     """2 workers of 1 CPU: one on each node.  One is killed once the trial has reported an
     epoch; Ray Train starts the worker group again from the last checkpoint."""
-    epochs = 8
+    epochs = 6
     submit = [str(BIN / "ray"), "job", "submit", "--address", cluster["dashboard"], "--",
               "python", "-m", "nas_service.train", "--depths", "2-2-2", "--epochs", str(epochs),
               "--workers-per-trial", "2", "--tracking-uri", cluster["tracking"],
@@ -202,6 +208,16 @@ def test_a_request_no_node_can_hold_is_a_clear_error(ray_session):
     with pytest.raises(ConfigError, match="--cpus-per-trial 64.0"):
         trial_resources(64.0, None)
     assert trial_resources(1.0, None) == {"cpu": 1.0, "gpu": 0.0}
+    # data-parallel workers: each on one node, all of them somewhere in the cluster
+    assert trial_resources(1.0, None, 2) == {"cpu": 1.0, "gpu": 0.0}
+    with pytest.raises(ConfigError, match="--workers-per-trial 3: the cluster holds at most 2 "
+                                          "workers of 1 CPUs and 0 GPUs"):
+        trial_resources(1.0, None, 3)
+    assert searches_that_fit({"cpu": 0.5, "gpu": 0.0}, 2) == 2
+    assert searches_that_fit({"cpu": 0.5, "gpu": 0.0}, 2, workers_per_trial=2) == 1
+    driver = TrialResources({"cpu": 1.0, "gpu": 0.0}, {"cpu": 1.0, "gpu": 0.0}, workers=2)
+    assert driver({"alone": True}).required_resources == {"memory": TRAIN_DRIVER_MEMORY}
+    assert driver.describe() == "each trial trains on 2 workers, each using {'cpu': 1.0, 'gpu': 0.0}"
 
 
 def test_a_cpu_trial_alone_holds_its_twins_cpus_as_far_as_a_node_has_them(ray_session):

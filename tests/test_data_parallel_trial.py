@@ -1,74 +1,114 @@
-"""A data-parallel candidate (2 Ray Train workers, DDP over gloo) as a real Tune trial of the
-session's local Ray, beside the same candidate trained by one process: the same reports, the
-stage scores computed once, and a checkpoint that the readers of trained networks find.  The
-2-node version with a killed worker is in test_cluster."""
+"""A candidate's whole training run (``train_network``) on two ranks of a real gloo process group,
+beside the same run in one process: the same reports, every epoch, from both ranks; the stage
+scores, test and latency computed once, by rank 0, which alone writes the checkpoint.  The ranks
+are two spawned processes joined to the session's Ray (for the data set in its object store);
+Ray Train's part (its workers on both nodes, the relay to Tune, a killed worker) is
+test_cluster's, and ``latest_checkpoint`` is checked here on its own."""
 
-from dataclasses import replace
+import os
+import socket
+from pathlib import Path
 
 import numpy as np
 import pytest
 import ray
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
 from ray import tune
 
-from nas_service.tune.cluster import TrialResources
 from nas_service.tune.trial_checkpoint import latest_checkpoint
-from trainables.checkpoints import load_trained_model
 from trainables.datasets import load_dataset
+from trainables.distributed import current_shard
 from trainables.protocol import TrainingConfig
 from trainables.settings import TrialSettings
-from trainables.trainable import train_candidate
+from trainables.train_loop import train_network
 from trainables.trial_config import CHECKPOINT_LOCATION_KEY
 
-RESOURCES = {"cpu": 1.0, "gpu": 0.0}
-# what only one of the two kinds of trial reports: where its checkpoint is, and its workers' nodes
-DATA_PARALLEL_ONLY = {"checkpoint_path", CHECKPOINT_LOCATION_KEY, "worker_node_ids"}
-TUNE_CHECKPOINT_ONLY = {"checkpoint_dir_name", "should_checkpoint"}  # Tune's, of its checkpoints
+CONFIG = {"depths": [1, 1, 1], "role": "A", "iteration": 1}
+EPOCHS = 2
 
 
-def fit_one(settings: TrialSettings, workers: int, storage: str) -> tune.ResultGrid:
-    trainable = tune.with_resources(
-        tune.with_parameters(train_candidate, settings=settings, scorers=[]),
-        TrialResources(RESOURCES, RESOURCES, workers))
-    tuner = tune.Tuner(trainable, param_space={"depths": [1, 1, 1], "role": "A", "iteration": 1},
-                       run_config=tune.RunConfig(storage_path=storage, name=f"workers-{workers}",
-                                                 verbose=0))
-    results = tuner.fit()
-    assert not results.errors, results.errors
-    return results[0]
+class RecordingSession:
+    """Where ``train_network`` reports: kept with the files of each checkpoint it was given."""
+
+    trial_id = "trial"
+    threads = 1
+    device = torch.device("cpu")
+
+    def __init__(self) -> None:
+        self.shard = current_shard()
+        self.reports = []
+
+    def resumed_checkpoint(self):
+        return None
+
+    def report(self, metrics: dict, checkpoint_folder: str | None) -> None:
+        files = sorted(os.listdir(checkpoint_folder)) if checkpoint_folder else []
+        self.reports.append({"metrics": metrics, "checkpoint_files": files})
+
+
+def run_candidate() -> list[dict]:
+    """The candidate trained in this process (joined to Ray, in a process group or not)."""
+    settings = TrialSettings(data_ref=ray.put(load_dataset("digits", seed=0)), criterion="plsvip",
+                             scoring_samples=200, seed=0,
+                             training=TrainingConfig(epochs=EPOCHS, lr=0.05, batch_size=64))
+    session = RecordingSession()
+    train_network(CONFIG, settings, [], session)
+    return session.reports
+
+
+def _rank(rank: int, port: int, ray_address: str, folder: str) -> None:
+    ray.init(address=ray_address, log_to_driver=False)
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=2)
+    try:
+        torch.save(run_candidate(), os.path.join(folder, f"{rank}.pt"))
+    finally:
+        dist.destroy_process_group()
+        ray.shutdown()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
-def one_and_two_workers(ray_session, tmp_path_factory):
-    storage = str(tmp_path_factory.mktemp("tune"))
-    data = load_dataset("digits", seed=0)
-    settings = TrialSettings(data_ref=ray.put(data), criterion="plsvip", scoring_samples=200,
-                             seed=0, training=TrainingConfig(epochs=2, lr=0.05, batch_size=64),
-                             experiment_path=f"{storage}/workers-2")
-    return (fit_one(settings, 1, storage),
-            fit_one(replace(settings, workers_per_trial=2), 2, storage))
+def one_and_two_ranks(ray_session, tmp_path_factory) -> tuple[list[dict], list[list[dict]]]:
+    folder = tmp_path_factory.mktemp("ranks")
+    address = ray_session.get_runtime_context().gcs_address
+    mp.spawn(_rank, args=(free_port(), address, str(folder)), nprocs=2)
+    return run_candidate(), [torch.load(folder / f"{rank}.pt") for rank in range(2)]
 
 
-def test_two_workers_report_what_one_process_reports(one_and_two_workers):
-    one, two = one_and_two_workers
-    assert set(one.metrics) - TUNE_CHECKPOINT_ONLY <= set(two.metrics)
-    assert set(two.metrics) - set(one.metrics) == DATA_PARALLEL_ONLY
-    assert two.metrics["acceleration"]["workers"] == "2"
-    assert one.metrics["acceleration"]["workers"] == "1"
-    assert two.metrics["epoch"] == 2 and two.metrics["last_result"]
-    # scored once, on rank 0, on the same 200 images: real scores for every stage
-    assert set(two.metrics["importance"]) == {"s1", "s2", "s3"}
-    assert all(np.isfinite(list(two.metrics["importance"].values())))
-    # each rank's process draws its own power: both are counted
-    assert two.metrics["energy_kwh"] > 0
-    assert len(two.metrics["worker_node_ids"].split(",")) == 2
+def test_two_ranks_report_what_one_process_reports(one_and_two_ranks):
+    alone, (first, second) = one_and_two_ranks
+    assert len(alone) == len(first) == len(second) == EPOCHS  # Ray Train's report is a barrier
+    for epoch in range(EPOCHS):
+        keys = set(alone[epoch]["metrics"])
+        assert set(first[epoch]["metrics"]) == keys | {"worker_node_ids"}
+        assert first[epoch]["metrics"]["acceleration"]["workers"] == "2"
+        # both ranks count the validation images and the loss of all of them
+        for key in ("val_accuracy", "train_loss", "images_seen", "energy_kwh"):
+            assert first[epoch]["metrics"][key] == second[epoch]["metrics"][key]
+    last, alone_last = first[-1]["metrics"], alone[-1]["metrics"]
+    # scored once, by rank 0, on the same 200 images: real scores for every stage
+    assert set(last["importance"]) == set(alone_last["importance"]) == {"s1", "s2", "s3"}
+    assert all(np.isfinite(list(last["importance"].values())))
+    assert "importance" not in second[-1]["metrics"] and "test_accuracy" not in second[-1]["metrics"]
+    assert last["params"] == alone_last["params"] and 0 <= last["test_accuracy"] <= 1
+    # rank 0 writes every epoch's checkpoint (the last with its final report); rank 1 none
+    assert [r["checkpoint_files"] for r in first] == [
+        ["architecture.json", "checkpoint.pt"],
+        ["architecture.json", "checkpoint.pt", "final_result.json"]]
+    assert all(not r["checkpoint_files"] for r in second)
 
 
-def test_the_data_parallel_checkpoint_is_where_its_report_says(one_and_two_workers):
-    _, two = one_and_two_workers
-    assert two.checkpoint is None  # Ray Train keeps it, not Tune
-    location = two.metrics[CHECKPOINT_LOCATION_KEY]
-    assert "/workers-2/data_parallel/" in location
-    with latest_checkpoint(two.checkpoint, two.metrics).as_directory() as folder:
-        spec, model = load_trained_model(folder)
-    assert spec.depths == (1, 1, 1)
-    assert sum(p.numel() for p in model.parameters()) == two.metrics["params"]
+def test_a_trials_latest_checkpoint_is_tunes_or_the_one_its_report_names(tmp_path):
+    own = tune.Checkpoint.from_directory(str(tmp_path))
+    assert latest_checkpoint(own, {CHECKPOINT_LOCATION_KEY: "/elsewhere"}) is own
+    named = latest_checkpoint(None, {CHECKPOINT_LOCATION_KEY: str(tmp_path)})
+    assert Path(named.path) == tmp_path
+    assert latest_checkpoint(None, {"epoch": 3}) is None and latest_checkpoint(None, None) is None
