@@ -67,7 +67,7 @@ def train_once(settings: TrialSettings, depths: tuple[int, ...], workers: int, c
     images = len(settings.data.y_train)
     return {"workers": workers, "cpus_per_worker": cpus, "gpus_per_worker": gpus,
             "seed": settings.seed, "images_per_s": images / epoch_seconds,
-            "epoch_seconds": [round(s, 3) for s in result.metrics_dataframe["epoch_seconds"]],
+            "epoch_seconds": result.metrics_dataframe["epoch_seconds"].tolist(),
             "val_accuracy": result.metrics.get("val_accuracy"),
             "test_accuracy": result.metrics.get("test_accuracy"), "trial_wall_s": wall}
 

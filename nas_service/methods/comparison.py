@@ -508,9 +508,9 @@ def compare_variants(config: SearchConfig, column: str, variants: Mapping[str, S
                      data: DataSplits | None, files: VariantFiles,
                      at_most: int | None = None) -> pd.DataFrame:
     """One stage-wise search per variant (at once when the cluster has room, at most
-    ``at_most``), tabulated per
-    iteration under ``column`` (architecture, accuracy, params, MACs).  The ``--references`` are
-    trained once, after the searches, and tabulated as ``uniform`` rows."""
+    ``at_most``), tabulated per iteration under ``column`` (architecture, accuracy, params,
+    MACs).  The ``--references`` are trained once, after the searches, and tabulated as
+    ``uniform`` rows."""
     client = MlflowClient(config.tracking_uri)
     rows, parent_ids = [], []
     jobs = [(f"{column} {label}", partial(search, replace(variant, references=None), data))
