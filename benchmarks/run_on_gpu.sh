@@ -8,6 +8,8 @@
 # 2. pack_a_t.py                A and T through real Tune trials, packed on one GPU vs one after the other
 # 3. train_throughput.py        images/s of the plain loop vs our trainer (eager and compiled), batch 128,
 #                               with the paper-protocol projection using the packing ratio from 2.
+# 4. scaling.py                 only with SCALING_SECONDS > 0: one network on 1, 2, 4, ... of the node's
+#                               GPUs as data-parallel workers (images/s, accuracy per layout).
 set -uo pipefail
 out=${1:?OUT_DIR}; fmnist=${2:?FASHION_MNIST_DIR}; tag=${3:-gpu}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,3 +25,10 @@ ratio=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['packed_
   "$out/pack_a_t-$tag.json" 2>/dev/null || echo 1.0)
 timeout "${THROUGHPUT_SECONDS:-300}" python3 train_throughput.py --batch-sizes 128 --pack-ratio "$ratio" \
   --out "$out/train_throughput-$tag.json" 2>&1 | tail -n 60 | tee "$out/train_throughput.log"
+if [ "${SCALING_SECONDS:-0}" -gt 0 ]; then
+  workers=$(python3 -c "import torch; n = torch.cuda.device_count(); \
+print(','.join(str(2 ** k) for k in range(8) if 2 ** k <= n))")
+  timeout "$SCALING_SECONDS" python3 scaling.py --workers "$workers" --dataset idx --data-dir "$fmnist" \
+    --depths 9-9-9 --epochs 3 --batch-size 512 --out "$out/scaling-$tag.json" 2>&1 | tail -n 30 \
+    | tee "$out/scaling.log"
+fi

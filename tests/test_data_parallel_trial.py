@@ -18,6 +18,7 @@ import torch.multiprocessing as mp
 from ray import tune
 
 from nas_service.tune.trial_checkpoint import latest_checkpoint
+from trainables.checkpoints import write_final_result
 from trainables.datasets import load_dataset
 from trainables.distributed import current_shard
 from trainables.protocol import TrainingConfig
@@ -48,13 +49,16 @@ class RecordingSession:
         self.reports.append({"metrics": metrics, "checkpoint_files": files})
 
 
+def digits_settings() -> TrialSettings:
+    return TrialSettings(data_ref=ray.put(load_dataset("digits", seed=0)), criterion="plsvip",
+                         scoring_samples=200, seed=0,
+                         training=TrainingConfig(epochs=EPOCHS, lr=0.05, batch_size=64))
+
+
 def run_candidate() -> list[dict]:
     """The candidate trained in this process (joined to Ray, in a process group or not)."""
-    settings = TrialSettings(data_ref=ray.put(load_dataset("digits", seed=0)), criterion="plsvip",
-                             scoring_samples=200, seed=0,
-                             training=TrainingConfig(epochs=EPOCHS, lr=0.05, batch_size=64))
     session = RecordingSession()
-    train_network(CONFIG, settings, [], session)
+    train_network(CONFIG, digits_settings(), [], session)
     return session.reports
 
 
@@ -112,3 +116,21 @@ def test_a_trials_latest_checkpoint_is_tunes_or_the_one_its_report_names(tmp_pat
     named = latest_checkpoint(None, {CHECKPOINT_LOCATION_KEY: str(tmp_path)})
     assert Path(named.path) == tmp_path
     assert latest_checkpoint(None, {"epoch": 3}) is None and latest_checkpoint(None, None) is None
+
+
+def test_a_trial_resumed_after_its_last_epoch_reports_its_final_result_again(ray_session, tmp_path):
+    """The driver stopped after a trial's last epoch, before Tune recorded the trial's end: the
+    attempt that resumes from that checkpoint trains nothing and reports the saved last result
+    again, with the checkpoint (whose location a data-parallel trial's report names)."""
+    final = {"epoch": EPOCHS, "val_accuracy": 0.5, "importance": {"s1": 0.1, "s2": 0.2, "s3": 0.3}}
+    write_final_result(tmp_path, final)
+    (tmp_path / "checkpoint.pt").write_bytes(b"never read: the report needs no weights")
+
+    class Resumed(RecordingSession):
+        def resumed_checkpoint(self):
+            return tune.Checkpoint.from_directory(str(tmp_path))
+
+    session = Resumed()
+    train_network(CONFIG, digits_settings(), [], session)
+    assert session.reports == [{"metrics": final,
+                                "checkpoint_files": ["checkpoint.pt", "final_result.json"]}]
