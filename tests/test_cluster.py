@@ -5,7 +5,6 @@ teardown stops exactly this cluster (``ray stop`` would also stop the suite's ow
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
+from process_group import free_port
 
 from nas_service.config import ConfigError
 from nas_service.tracking import NODE_ID_TAG, PARENT_RUN_ID_TAG, WORKER_NODE_IDS_TAG
@@ -27,12 +27,6 @@ from nas_service.tune.cluster import (
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(check, timeout_s: float, what: str) -> None:

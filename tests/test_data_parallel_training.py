@@ -1,14 +1,10 @@
 """Data-parallel training without Ray: how ranks share batches, and that DDP over gloo gives the
 step of the whole batch.  Two real processes join a real gloo process group."""
 
-import os
-import socket
-
 import numpy as np
 import pytest
 import torch
-import torch.distributed as dist
-import torch.multiprocessing as mp
+from process_group import on_two_ranks
 from torch import nn
 
 from trainables.distributed import Shard, gather_from_ranks, sum_over_ranks
@@ -72,39 +68,25 @@ def global_batch() -> tuple[torch.Tensor, torch.Tensor]:
     return torch.randn(8, 1, 8, 8, generator=generator), torch.randint(0, 4, (8,), generator=generator)
 
 
-def _rank(rank: int, port: int, folder: str) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    dist.init_process_group("gloo", rank=rank, world_size=2)
-    try:
-        torch.set_num_threads(1)
-        trainer = CandidateTrainer(linear_model(), CONFIG)
-        x, y = global_batch()
-        trainer._step(x[rank::2], y[rank::2])
-        step = [p.detach().clone() for p in trainer.model.parameters()]
-        # then a whole epoch of sharded batches: the ranks must stay identical
-        images = np.random.default_rng(3).integers(0, 255, (20, 1, 8, 8), dtype=np.uint8)
-        data = ImageBatches(images, np.arange(20) % 4, torch.zeros(1), torch.ones(1),
-                            torch.device("cpu"))
-        loss = trainer.train_epoch(data, 0, torch.Generator().manual_seed(7), False)
-        torch.save({"step": step, "epoch": [p.detach() for p in trainer.model.parameters()],
-                    "loss": loss, "nodes": gather_from_ranks(f"rank{rank}"),
-                    "sum": sum_over_ranks(torch.tensor([rank + 1.0])).item()},
-                   os.path.join(folder, f"{rank}.pt"))
-    finally:
-        dist.destroy_process_group()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def one_step_then_an_epoch(rank: int) -> dict:
+    """One rank: a step on its half of the global batch, then a whole epoch of sharded batches."""
+    torch.set_num_threads(1)
+    trainer = CandidateTrainer(linear_model(), CONFIG)
+    x, y = global_batch()
+    trainer._step(x[rank::2], y[rank::2])
+    step = [p.detach().clone() for p in trainer.model.parameters()]
+    images = np.random.default_rng(3).integers(0, 255, (20, 1, 8, 8), dtype=np.uint8)
+    data = ImageBatches(images, np.arange(20) % 4, torch.zeros(1), torch.ones(1),
+                        torch.device("cpu"))
+    loss = trainer.train_epoch(data, 0, torch.Generator().manual_seed(7), False)
+    return {"step": step, "epoch": [p.detach() for p in trainer.model.parameters()],
+            "loss": loss, "nodes": gather_from_ranks(f"rank{rank}"),
+            "sum": sum_over_ranks(torch.tensor([rank + 1.0])).item()}
 
 
 @pytest.fixture(scope="module")
 def two_ranks(tmp_path_factory) -> list[dict]:
-    folder = tmp_path_factory.mktemp("ranks")
-    mp.spawn(_rank, args=(free_port(), str(folder)), nprocs=2)
-    return [torch.load(folder / f"{rank}.pt") for rank in range(2)]
+    return on_two_ranks(one_step_then_an_epoch, tmp_path_factory.mktemp("ranks"))
 
 
 def test_two_ranks_take_the_step_of_the_whole_batch(two_ranks):

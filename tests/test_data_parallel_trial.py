@@ -6,15 +6,13 @@ Ray Train's part (its workers on both nodes, the relay to Tune, a killed worker)
 test_cluster's, and ``latest_checkpoint`` is checked here on its own."""
 
 import os
-import socket
 from pathlib import Path
 
 import numpy as np
 import pytest
 import ray
 import torch
-import torch.distributed as dist
-import torch.multiprocessing as mp
+from process_group import on_two_ranks
 from ray import tune
 
 from nas_service.tune.trial_checkpoint import latest_checkpoint
@@ -62,29 +60,19 @@ def run_candidate() -> list[dict]:
     return session.reports
 
 
-def _rank(rank: int, port: int, ray_address: str, folder: str) -> None:
+def joined_to_ray(rank: int, ray_address: str) -> list[dict]:
+    """One rank, in a process of its own joined to the session's Ray (for the object store)."""
     ray.init(address=ray_address, log_to_driver=False)
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    dist.init_process_group("gloo", rank=rank, world_size=2)
     try:
-        torch.save(run_candidate(), os.path.join(folder, f"{rank}.pt"))
+        return run_candidate()
     finally:
-        dist.destroy_process_group()
         ray.shutdown()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def one_and_two_ranks(ray_session, tmp_path_factory) -> tuple[list[dict], list[list[dict]]]:
-    folder = tmp_path_factory.mktemp("ranks")
     address = ray_session.get_runtime_context().gcs_address
-    mp.spawn(_rank, args=(free_port(), address, str(folder)), nprocs=2)
-    return run_candidate(), [torch.load(folder / f"{rank}.pt") for rank in range(2)]
+    return run_candidate(), on_two_ranks(joined_to_ray, tmp_path_factory.mktemp("ranks"), address)
 
 
 def test_two_ranks_report_what_one_process_reports(one_and_two_ranks):
