@@ -76,16 +76,19 @@ def trial_resources(cpus_per_trial: float, gpus_per_trial: float | None,
     return resources
 
 
+def times_held(available: Mapping[str, float], resources: Mapping[str, float]) -> int:
+    """How many requests of ``resources`` ({"cpu", "gpu"}) ``available`` (Ray's {"CPU", "GPU",
+    ...}) holds."""
+    fits = [available.get("CPU", 0.0) / resources["cpu"]]
+    if resources["gpu"]:
+        fits.append(available.get("GPU", 0.0) / resources["gpu"])
+    return math.floor(min(fits) + 1e-9)
+
+
 def workers_that_fit(resources: dict[str, float]) -> int:
     """How many workers of ``resources`` ({"cpu", "gpu"}) the alive nodes hold together (a
     worker lives on one node)."""
-    count = 0
-    for node in alive_nodes():
-        fits = [node["Resources"].get("CPU", 0.0) / resources["cpu"]]
-        if resources["gpu"]:
-            fits.append(node["Resources"].get("GPU", 0.0) / resources["gpu"])
-        count += math.floor(min(fits) + 1e-9)
-    return count
+    return sum(times_held(node["Resources"], resources) for node in alive_nodes())
 
 
 def alone_resources(resources: dict[str, float], slots: int, image_size: int) -> dict[str, float]:
@@ -140,9 +143,5 @@ def searches_that_fit(resources: dict[str, float], trials_per_search: int,
                       workers_per_trial: int = 1) -> int:
     """How many searches of ``trials_per_search`` trials of ``resources`` ({"cpu", "gpu"}; each
     worker's for data-parallel trials) the cluster runs at once (at least one)."""
-    total = ray.cluster_resources()
-    slots = trials_per_search * workers_per_trial
-    fits = [total.get("CPU", 0.0) / (slots * resources["cpu"])]
-    if resources["gpu"]:
-        fits.append(total.get("GPU", 0.0) / (slots * resources["gpu"]))
-    return max(1, math.floor(min(fits) + 1e-9))
+    slots = times_held(ray.cluster_resources(), resources)
+    return max(1, slots // (trials_per_search * workers_per_trial))
