@@ -8,9 +8,13 @@ before its first step (the channel statistics, the training and validation batch
 from the settings that ``tune.with_parameters`` ships) and reports what each holds.  Unique memory
 (USS) is what a process holds alone, its heap (anonymous memory) what it allocated itself; the
 object store's pages are shared by every process of a node and counted once, under
-``object_store_mb``.
+``object_store_mb``.  With ``--mapped`` the set is first written as a prepared folder
+(``prepare-data``'s format) and searched as ``--dataset mapped``: each trial maps the files, and
+the page cache, not the object store, holds what they read (``page_cache_mb``: the files' pages
+resident in memory, shared by every process that maps them).
 
     cd benchmarks && python data_memory.py --out results/data_memory-cpu.json
+    cd benchmarks && python data_memory.py --mapped --out results/data_memory-cpu-mapped.json
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from benchmark_io import environment, write_json  # this folder (scripts run fro
 
 from nas_service.config import parse_config
 from nas_service.tune.experiment import start_experiment
+from trainables.datasets import load_dataset
+from trainables.datasets.mapped import write_mapped
 from trainables.datasets.splits import DataSplits
 from trainables.training import ImageBatches, channel_stats
 
@@ -78,6 +84,25 @@ def process_memory() -> dict[str, float]:
     return memory
 
 
+def resident_mb(folder: Path) -> float:
+    """How much of the ``.npy`` files in ``folder`` is in memory now (Linux ``mincore`` over a
+    fresh read-only map, which touches no page)."""
+    import ctypes
+    import mmap
+
+    mincore = ctypes.CDLL(None, use_errno=True).mincore
+    resident = 0
+    for path in folder.glob("*.npy"):
+        mapped = np.memmap(path, mode="r")  # offset 0: the array starts at the map's first page
+        pages = (mapped.nbytes + mmap.PAGESIZE - 1) // mmap.PAGESIZE
+        vector = (ctypes.c_ubyte * pages)()
+        if mincore(ctypes.c_void_p(mapped.ctypes.data), ctypes.c_size_t(mapped.nbytes), vector):
+            raise OSError(ctypes.get_errno(), f"mincore failed on {path}")
+        resident += sum(byte & 1 for byte in vector) * mmap.PAGESIZE
+        del mapped
+    return round(resident / MB, 1)
+
+
 def object_store_mb() -> float:
     """The object store's used memory on this node, as Ray's memory summary states it."""
     from ray._private.internal_api import memory_summary
@@ -95,16 +120,24 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--val-images", type=int, default=50_000)
     parser.add_argument("--image-size", type=int, default=32)
     parser.add_argument("--trials", type=int, default=2, help="trial processes holding the data")
+    parser.add_argument("--mapped", action="store_true", help="write the set as a prepared "
+                        "folder and search it as --dataset mapped")
     parser.add_argument("--out", help="write the numbers as JSON here")
     args = parser.parse_args(argv)
     ray_was_running = ray.is_initialized()
+    store_before = object_store_mb() if ray_was_running else 0.0  # others' objects (the tests')
 
     data = synthetic_set(args.train_images, args.val_images, args.image_size)
     data_mb = round((data.x_train.nbytes + data.x_val.nbytes + data.y_train.nbytes
                      + data.y_val.nbytes) / MB, 1)
     with tempfile.TemporaryDirectory() as folder:
+        dataset_flags = []
+        if args.mapped:
+            prepared = write_mapped(data, Path(folder) / "prepared", {"dataset": "synthetic"})
+            data = load_dataset("mapped", data_dir=str(prepared))
+            dataset_flags = ["--dataset", "mapped", "--data-dir", str(prepared)]
         config = parse_config(["--name", "memory", "--storage-path", folder, "--tracking-uri",
-                               f"sqlite:///{folder}/mlflow.db", "--epochs", "1"])
+                               f"sqlite:///{folder}/mlflow.db", "--epochs", "1", *dataset_flags])
         experiment = start_experiment(config, "train", score_stages=False, data=data)
         del data  # the caller's reference: what stays is the search's own
         driver = process_memory()
@@ -116,15 +149,20 @@ def main(argv: list[str] | None = None) -> dict:
         result = {"environment": environment(torch.device("cpu")),
                   "images": {"train": args.train_images, "val": args.val_images,
                              "shape": [3, args.image_size, args.image_size]},
-                  "data_mb": data_mb, "driver": driver, "object_store_mb": object_store_mb(),
+                  "data_mb": data_mb, "mapped": args.mapped, "driver": driver,
+                  "object_store_mb": round(object_store_mb() - store_before, 1),
                   "trials": trials}
+        if args.mapped:
+            result["page_cache_mb"] = resident_mb(prepared)
         experiment.client.set_terminated(experiment.parent_run_id, "FINISHED")
     if not ray_was_running:
         ray.shutdown()
     print(f"data set {data_mb:.0f} MB; driver heap {driver.get('anonymous_mb', 0):.0f} MB (USS "
           f"{driver['uss_mb']:.0f} MB); object store {result['object_store_mb']:.0f} MB; trial "
           "heap (USS) " + ", ".join(f"{trial.get('anonymous_mb', 0):.0f} ({trial['uss_mb']:.0f}) MB"
-                                   for trial in trials))
+                                   for trial in trials)
+          + (f"; mapped files in the page cache {result['page_cache_mb']:.0f} MB" if args.mapped
+             else ""))
     write_json(args.out, result)
     return result
 

@@ -68,7 +68,7 @@ def main(argv=None) -> dict:
     resources = {"cpu": 1, "gpu": args.gpu_fraction}
     candidates = [parse_depths(args.a), parse_depths(args.t)]
     with local_ray(include_dashboard=False), tempfile.TemporaryDirectory() as storage:
-        settings = TrialSettings(data_ref=ray.put(data), criterion="plsvip", scoring_samples=10,
+        settings = TrialSettings(data_source=ray.put(data), criterion="plsvip", scoring_samples=10,
                                  seed=0, training=TrainingConfig(epochs=args.epochs, lr=0.05,
                                                                  batch_size=args.batch_size),
                                  gpus_per_trial=args.gpu_fraction, score_stages=False,

@@ -92,7 +92,7 @@ def candidate_scaling(args) -> dict:
     rows = []
     # the dashboard serves the state API that Ray Train asks whether its controller is alive
     with local_ray(include_dashboard=True), tempfile.TemporaryDirectory() as storage:
-        base = TrialSettings(data_ref=ray.put(data), criterion="plsvip", scoring_samples=None,
+        base = TrialSettings(data_source=ray.put(data), criterion="plsvip", scoring_samples=None,
                              seed=0, training=TrainingConfig(epochs=args.epochs, lr=args.lr,
                                                              batch_size=args.batch_size),
                              score_stages=False)

@@ -64,7 +64,8 @@ class SearchConfig:
         "digits", f"data set: {', '.join(LOADERS)}, or the import path package.module:function "
         "of your own loader")
     data_dir: str | None = setting(
-        None, "folder of the data set's files (cifar10/100, idx, imagefolder)")
+        None, "folder of the data set's files (cifar10/100, idx, imagefolder; mapped: the "
+        "folder prepare-data wrote)")
     image_size: int | None = setting(
         None, "resize images to this side (synthetic, imagefolder: default 32; "
         "tinyimagenet: default 64)")
@@ -242,8 +243,20 @@ class SearchConfig:
     def load_data(self) -> DataSplits:
         """The data set these settings name; bad files raise ``DatasetError`` here, which is why
         the CLIs call it before starting Ray."""
+        data = self.load_splits()
+        self.check_fits(data)
+        return data
+
+    def load_splits(self) -> DataSplits:
+        """The data set's splits as these settings make them (``--val-fraction``,
+        ``--max-train-images``), whatever network will train on them."""
         data = load_dataset(self.dataset, data_dir=self.data_dir, seed=self.seed,
                             **({"image_size": self.image_size} if self.image_size else {}))
+        if self.val_fraction is not None and self.dataset == "mapped":
+            raise ConfigError(f"--val-fraction {self.val_fraction}: a mapped data set keeps the "
+                              f"validation split it was written with ({len(data.y_val)} images); "
+                              "write another with stagewise-nas prepare-data --val-fraction "
+                              f"{self.val_fraction}")
         if self.val_fraction is not None:
             data = data.with_val_fraction(self.val_fraction, self.seed)
         if self.max_train_images:
@@ -252,7 +265,6 @@ class SearchConfig:
                                   f"{data.num_classes} classes and the subset keeps at least one "
                                   f"image of each: give {data.num_classes} or more")
             data = data.with_train_subset(self.max_train_images, self.seed)
-        self.check_fits(data)
         return data
 
     def check_fits(self, data: DataSplits) -> None:
@@ -768,6 +780,17 @@ def parse_arguments(arguments: dict[str, Any], default_name: str = DEFAULT_NAME,
                               "this command (it is not one of its flags either)")
     settings.update(arguments)
     return _resolved(settings, default_name, needs_validation)
+
+
+# the settings that choose a data set and make its splits: what ``prepare-data`` writes
+DATA_SETTINGS = ("dataset", "data_dir", "image_size", "val_fraction", "max_train_images", "seed")
+
+
+def parse_data_arguments(arguments: dict[str, Any]) -> SearchConfig:
+    """Parsed data set flags (``DATA_SETTINGS``) -> a ``SearchConfig`` checked as a search checks
+    them; nothing outside this process is asked (Ray, MLflow and the storage are not used)."""
+    return validate(SearchConfig(**{name: _check_type(name, value)
+                                    for name, value in arguments.items()}))
 
 
 def resolve(config: SearchConfig, default_name: str = DEFAULT_NAME,

@@ -127,6 +127,27 @@ def decompression_bomb(tmp_path):
             "huge.png is too large to decode safely")
 
 
+def prepared_set(tmp_path):
+    """A prepared (mapped) data set's folder."""
+    from trainables.datasets import load_dataset
+    from trainables.datasets.mapped import write_mapped
+
+    return write_mapped(load_dataset("digits", seed=0), tmp_path / "prepared", {})
+
+
+def mapped_with_truncated_array(tmp_path):
+    path = prepared_set(tmp_path) / "x_val.npy"
+    path.write_bytes(path.read_bytes()[:-100])
+    return (["--dataset", "mapped", "--data-dir", str(path.parent)],
+            "the val split cannot be read")
+
+
+def mapped_with_a_new_validation_split(tmp_path):
+    return (["--dataset", "mapped", "--data-dir", str(prepared_set(tmp_path)), "--val-fraction",
+             "0.3"], "--val-fraction 0.3: a mapped data set keeps the validation split it was "
+                     "written with (360 images)")
+
+
 def config_file(text, fragment):
     def build(tmp_path):
         (tmp_path / "search.yaml").write_text(text)
@@ -173,6 +194,11 @@ BEFORE_RAY = {
                                       y=np.zeros(0, np.int64)),
     "empty .npz file": raw_file("data.npz", b"", "npz", "data.npz is not a readable .npz file"),
     ".npy given as npz": npy_named_npz,
+    "mapped folder that prepare-data did not write": flags(
+        "--dataset", "mapped", "--data-dir", "/tmp",
+        fragment="--data-dir /tmp is not a prepared data set (no meta.json)"),
+    "mapped folder with a truncated array": mapped_with_truncated_array,
+    "mapped set with a new validation split": mapped_with_a_new_validation_split,
     "IDX without images": idx_variant("train-images-idx3-ubyte holds no images", n_train=0),
     "IDX test images of another size": idx_variant("every split must hold images of one shape",
                                                    test_size=10),

@@ -117,13 +117,19 @@ def test_lone_trial_threads_times_one_and_two_threads_per_image_size(tmp_path):
         assert row["speedup"] == pytest.approx(row["one_thread_s"] / row["two_threads_s"])
 
 
+@pytest.mark.parametrize("mapped", [False, True], ids=["object store", "mapped folder"])
 def test_data_memory_measures_the_driver_the_object_store_and_each_trial(ray_session, tmp_path,
-                                                                          monkeypatch):
-    result = in_process(monkeypatch, "data_memory").main(["--train-images", "20000", "--val-images", "2000",
-                               "--image-size", "16", "--trials", "1"])
+                                                                          monkeypatch, mapped):
+    result = in_process(monkeypatch, "data_memory").main(
+        ["--train-images", "20000", "--val-images", "2000", "--image-size", "16", "--trials", "1",
+         *(["--mapped"] if mapped else [])])
     # by hand: 22,000 images of 3x16x16 bytes and their int64 labels
     assert result["data_mb"] == pytest.approx(22_000 * (3 * 16 * 16 + 8) / 1e6, abs=0.05)
-    assert result["object_store_mb"] >= 0.9 * result["data_mb"]  # the search put it there once
+    if mapped:  # the trials mapped the files, which the trial's statistics read whole
+        assert result["object_store_mb"] < 0.1 * result["data_mb"]
+        assert result["page_cache_mb"] >= 0.9 * result["data_mb"]
+    else:
+        assert result["object_store_mb"] >= 0.9 * result["data_mb"]  # the search put it there once
     assert len(result["trials"]) == 1
     for process in (result["driver"], *result["trials"]):
         assert process["uss_mb"] > 0 and process["rss_mb"] >= process["uss_mb"]

@@ -25,6 +25,8 @@ BAD_SETTINGS = {
     "export": (["--run-id", "abc", "--format", "pt2", "--output", "/nonexistent/x.pt2"],
                "--output /nonexistent/x.pt2: folder /nonexistent does not exist"),
     "ensemble": (["--run-id", "abc", "--top", "0"], "--top 0: must be at least 1"),
+    "prepare-data": (["--output", "/nonexistent/set"],
+                     "--output /nonexistent/set: its parent folder /nonexistent does not exist"),
 }
 
 

@@ -48,7 +48,7 @@ class RecordingSession:
 
 
 def digits_settings() -> TrialSettings:
-    return TrialSettings(data_ref=ray.put(load_dataset("digits", seed=0)), criterion="plsvip",
+    return TrialSettings(data_source=ray.put(load_dataset("digits", seed=0)), criterion="plsvip",
                          scoring_samples=200, seed=0,
                          training=TrainingConfig(epochs=EPOCHS, lr=0.05, batch_size=64))
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import ray
 
+from trainables.datasets.mapped import MappedFolder
 from trainables.datasets.splits import DataSplits
 from trainables.protocol import TrainingConfig
 from trainables.spec import ArchSpec
@@ -16,11 +17,12 @@ from trainables.transfer import Donor
 class TrialSettings:
     """What every trial of one search shares; shipped once through the object store.
 
-    The data set travels by reference (``data_ref``, put into the object store once per search):
-    the settings stay a few kilobytes, and the trials of a node read one shared copy of the
-    arrays (``data``) instead of each unpickling its own."""
+    The data set travels by reference (``data_source``): the settings stay a few kilobytes.
+    Either it was put into the object store once per search, and the trials of a node read one
+    shared copy of the arrays instead of each unpickling its own; or it is a prepared folder on
+    shared storage (``--dataset mapped``) that each trial memory-maps itself."""
 
-    data_ref: ray.ObjectRef  # a DataSplits in Ray's object store
+    data_source: ray.ObjectRef | MappedFolder  # a DataSplits in Ray's object store, or its folder
     training: TrainingConfig
     criterion: str
     scoring_samples: int | None  # None: every training image
@@ -40,9 +42,11 @@ class TrialSettings:
 
     @property
     def data(self) -> DataSplits:
-        """The search's data set, its arrays read in place from the object store (read-only; no
-        copy per process or per call)."""
-        return ray.get(self.data_ref)
+        """The search's data set, its arrays read in place from the object store or the mapped
+        files (read-only; no copy per process or per call)."""
+        if isinstance(self.data_source, MappedFolder):
+            return self.data_source.open()
+        return ray.get(self.data_source)
 
     def spec_for(self, depths) -> ArchSpec:
         data = self.data  # one read of the object store, not one per attribute

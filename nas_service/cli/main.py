@@ -27,6 +27,8 @@ COMMANDS = {
     "export": ("export", "write a trained network as TorchScript, torch.export, a state dict "
                          "or an MLflow model"),
     "ensemble": ("ensemble", "average the softmax of the best candidates of searches"),
+    "prepare-data": ("prepare_data", "write a data set's splits as memory-mapped arrays that "
+                                     "every trial reads from shared storage (--dataset mapped)"),
 }
 
 

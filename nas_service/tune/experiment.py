@@ -63,6 +63,7 @@ from nas_service.tune.progress import ProgressPrinter, dashboard_hint, mlflow_ui
 from nas_service.tune.stop_signals import graceful_stop, interruption_name
 from nas_service.tune.stopper import BudgetStopper, StopRequested
 from nas_service.tune.trainable_name import register, saved_trainable_name, trainable_name
+from trainables.datasets.mapped import MappedFolder, mapped_folder
 from trainables.datasets.splits import DataSplits
 from trainables.settings import TrialSettings
 from trainables.spec import ArchSpec
@@ -329,7 +330,7 @@ def start_experiment(config: SearchConfig, method: str, score_stages: bool = Tru
                  dashboard_hint(dashboard)):
         if hint:
             logger.info(hint)
-    settings = TrialSettings(data_ref=ray.put(data), training=training, criterion=config.criterion,
+    settings = TrialSettings(data_source=data_source(data), training=training, criterion=config.criterion,
                              scoring_samples=config.scoring_samples, seed=config.seed,
                              module=config.module, widths=config.widths,
                              gpus_per_trial=shared["gpu"], country=config.country,
@@ -340,6 +341,17 @@ def start_experiment(config: SearchConfig, method: str, score_stages: bool = Tru
                              workers_per_trial=workers, cpus_per_trial=shared["cpu"])
     return Experiment(config, method, settings, resources, client, parent_run_id, dataset,
                       earlier_wall_seconds=earlier_wall_seconds)
+
+
+def data_source(data: DataSplits) -> ray.ObjectRef | MappedFolder:
+    """Where the trials read ``data``: a prepared folder maps its files on every node by itself;
+    anything else is put into the object store once, for every trial of the search."""
+    folder = mapped_folder(data)
+    if folder is None:
+        return ray.put(data)
+    logger.info(f"every trial memory-maps the data set from {folder.folder} (not through Ray's "
+                "object store): it must be at that path on every node")
+    return folder
 
 
 def needed_depths(config: SearchConfig) -> tuple[int, ...]:

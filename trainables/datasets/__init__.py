@@ -22,6 +22,7 @@ LOADERS: dict[str, str] = {
     "tinyimagenet": "trainables.datasets.tinyimagenet:load",
     "imagenet32": "trainables.datasets.imagenet32:load",
     "npz": "trainables.datasets.npz:load",
+    "mapped": "trainables.datasets.mapped:load",
 }
 
 

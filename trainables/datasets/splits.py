@@ -64,9 +64,12 @@ class DataSplits:
         validation and test stay whole."""
         if num_images >= len(self.y_train):
             return self
-        x_train, _, y_train, _ = stratified_split(self.x_train, self.y_train,
-                                                  1 - num_images / len(self.y_train), seed)
-        return replace(self, x_train=x_train, y_train=y_train)
+        # the split of the indices, not of the images: only the kept images are copied (the
+        # rest may be a memory-mapped file larger than memory); the same images as splitting
+        # the arrays themselves, which shuffles every array with the same permutation
+        kept, _, y_train, _ = stratified_split(np.arange(len(self.y_train)), self.y_train,
+                                               1 - num_images / len(self.y_train), seed)
+        return replace(self, x_train=self.x_train[kept], y_train=y_train)
 
     def with_val_fraction(self, fraction: float, seed: int) -> DataSplits:
         """Train and validation joined again and split with ``fraction`` held out for validation

@@ -1,0 +1,69 @@
+"""``prepare-data`` and ``--dataset mapped``: a data set written once as ``.npy`` files that every
+trial memory-maps from shared storage, with the same splits as the original files."""
+
+import json
+
+import numpy as np
+import pytest
+
+from nas_service.cli.prepare_data import main as prepare_main
+from nas_service.config import parse_config
+from nas_service.lineage import data_digest
+from trainables.datasets import DatasetError, load_dataset
+from trainables.datasets.mapped import MappedFolder, mapped_folder, write_mapped
+
+
+def prepare(tmp_path, *flags) -> str:
+    folder = tmp_path / "prepared"
+    assert prepare_main(["--output", str(folder), *flags]) == 0
+    return str(folder)
+
+
+def test_a_prepared_folder_holds_the_splits_a_search_with_the_same_flags_makes(tmp_path, capsys):
+    folder = prepare(tmp_path, "--max-train-images", "300", "--seed", "3")
+    assert f"written to {folder}: search it with --dataset mapped --data-dir {folder}" in \
+        capsys.readouterr().out
+    original = parse_config(["--max-train-images", "300", "--seed", "3"]).load_data()
+    mapped = parse_config(["--dataset", "mapped", "--data-dir", folder]).load_data()
+    assert data_digest(mapped) == data_digest(original)  # every byte of every split, in order
+    assert (mapped.name, mapped.num_classes, mapped.flip_ok) == ("digits", 10, False)
+    for images in (mapped.x_train, mapped.x_val, mapped.x_test):
+        assert isinstance(images, np.memmap) and not images.flags.writeable
+    assert mapped_folder(mapped) == MappedFolder(folder)
+    meta = json.loads((tmp_path / "prepared" / "meta.json").read_text())
+    assert meta["images"] == {"train": 300, "val": len(original.y_val),
+                              "test": len(original.y_test)}
+    assert meta["source"] == {"dataset": "digits", "data_dir": None, "image_size": None,
+                              "val_fraction": None, "max_train_images": 300, "seed": 3}
+
+
+def test_a_subset_of_a_mapped_set_is_made_in_memory_and_no_longer_maps_the_folder(tmp_path):
+    folder = prepare(tmp_path)
+    full = load_dataset("mapped", data_dir=folder)
+    subset = parse_config(["--dataset", "mapped", "--data-dir", folder,
+                           "--max-train-images", "100"]).load_data()
+    assert len(subset.y_train) == 100 and not isinstance(subset.x_train, np.memmap)
+    assert mapped_folder(subset) is None and mapped_folder(full) == MappedFolder(folder)
+    # the same images as splitting the whole arrays (only the kept ones are copied)
+    reference = load_dataset("digits", seed=0).with_train_subset(100, 0)
+    assert np.array_equal(subset.x_train, reference.x_train)
+    assert np.array_equal(subset.y_train, reference.y_train)
+
+
+def test_a_prepared_folder_is_never_overwritten_nor_read_half_written(tmp_path):
+    data = load_dataset("synthetic", image_size=8, num_samples=200, seed=0)
+    folder = write_mapped(data, tmp_path / "set", {"dataset": "synthetic"})
+    before = (folder / "x_train.npy").read_bytes()
+    with pytest.raises(DatasetError, match="already exists: a prepared data set is never "
+                                           "overwritten"):
+        write_mapped(load_dataset("synthetic", image_size=8, num_samples=200, seed=1), folder, {})
+    assert (folder / "x_train.npy").read_bytes() == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["set"]  # no partial folder left
+    (folder / "meta.json").unlink()  # what an interrupted write would lack
+    with pytest.raises(DatasetError, match=r"is not a prepared data set \(no meta.json\)"):
+        load_dataset("mapped", data_dir=str(folder))
+
+
+def test_a_trial_on_a_node_without_the_folder_is_told_to_use_shared_storage(tmp_path):
+    with pytest.raises(DatasetError, match="must be at the same path on every node"):
+        MappedFolder(str(tmp_path / "elsewhere")).open()
