@@ -7,6 +7,7 @@ import logging
 import warnings
 
 import numpy as np
+import pytest
 import ray
 import torch
 from mlflow.tracking import MlflowClient
@@ -14,6 +15,7 @@ from ray import cloudpickle
 
 from nas_service.config import parse_config
 from nas_service.methods.single import train_one
+from nas_service.tune.experiment import start_experiment
 from trainables.datasets import load_dataset
 from trainables.datasets.mapped import MappedFolder, write_mapped
 from trainables.protocol import TrainingConfig
@@ -92,3 +94,23 @@ def test_host_tensors_share_the_array_and_device_tensors_copy_it():
     tensor = host_or_device_tensor(array, torch.device("cpu"))
     assert tensor.data_ptr() == array.ctypes.data and tensor.dtype == torch.uint8
     assert torch.equal(tensor, torch.arange(24, dtype=torch.uint8).reshape(1, 2, 3, 4))
+
+
+def test_the_driver_computes_the_normalisation_once_for_all_trials(ray_session, tmp_path,
+                                                                    monkeypatch):
+    data = load_dataset("synthetic", image_size=8, num_samples=300, seed=0)
+    config = parse_config(["--dataset", "synthetic", "--image-size", "8", "--name", "moments",
+                           "--tracking-uri", f"sqlite:///{tmp_path}/mlflow.db", "--storage-path",
+                           str(tmp_path / "runs"), "--initial-depths", "1-1-1"])
+    settings = start_experiment(config, "train", score_stages=False, data=data).settings
+    # by hand: every pixel of every training image, per channel, in [0, 1]
+    pixels = data.x_train.transpose(1, 0, 2, 3).reshape(3, -1) / 255.0
+    mean, std = settings.channel_moments
+    assert mean == pytest.approx(pixels.mean(axis=1).tolist(), rel=1e-12)
+    assert std == pytest.approx(pixels.std(axis=1).tolist(), rel=1e-9)
+    # a trial normalises with the driver's numbers and never reads the images for them
+    monkeypatch.setattr("trainables.settings.channel_stats", pytest.fail)
+    tensors = settings.normalisation(data)
+    assert [tensor.tolist() for tensor in tensors] == [
+        torch.tensor(mean, dtype=torch.float32).tolist(),
+        torch.tensor(std, dtype=torch.float32).tolist()]

@@ -11,6 +11,7 @@ from trainables.spec import ArchSpec
 from trainables.training import (
     CandidateTrainer,
     ImageBatches,
+    channel_moments,
     channel_stats,
     evaluate,
     learning_rate,
@@ -97,9 +98,13 @@ def test_weight_decay_skips_biases_and_batch_norm():
     assert all(p.ndim > 1 for p in decayed["params"]) and all(p.ndim == 1 for p in other["params"])
 
 
-def test_channel_stats_match_numpy_over_chunks():
+def test_channel_moments_match_numpy_over_chunks():
     images = np.random.default_rng(0).integers(0, 256, (37, 3, 5, 5), dtype=np.uint8)
-    mean, std = channel_stats(images, chunk=8)
+    mean, std = channel_moments(images, chunk=8)
     scaled = images / 255.0
-    assert mean.numpy() == pytest.approx(scaled.mean(axis=(0, 2, 3)), rel=1e-5)
-    assert std.numpy() == pytest.approx(scaled.std(axis=(0, 2, 3)), rel=1e-4)
+    assert mean == pytest.approx(scaled.mean(axis=(0, 2, 3)).tolist(), rel=1e-12)
+    assert std == pytest.approx(scaled.std(axis=(0, 2, 3)).tolist(), rel=1e-9)
+    tensors = channel_stats(images)  # the same numbers as float32 tensors
+    assert [tensor.dtype for tensor in tensors] == [torch.float32] * 2
+    assert tensors[0].tolist() == torch.tensor(mean, dtype=torch.float32).tolist()
+    assert tensors[1].tolist() == torch.tensor(std, dtype=torch.float32).tolist()

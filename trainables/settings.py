@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import ray
+import torch
 
 from trainables.datasets.mapped import MappedFolder
 from trainables.datasets.splits import DataSplits
 from trainables.protocol import TrainingConfig
 from trainables.spec import ArchSpec
+from trainables.training import channel_stats, normalisation
 from trainables.transfer import Donor
 
 
@@ -39,6 +41,9 @@ class TrialSettings:
     experiment_path: str | None = None  # the Tune experiment folder or URI (continuations read it)
     workers_per_trial: int = 1  # > 1: each candidate trains data-parallel in a Ray Train run
     cpus_per_trial: float = 1.0  # of each worker, when workers_per_trial > 1
+    # the training images' per-channel mean and std (``training.channel_moments``), computed once
+    # by the driver: a full pass over the images that every trial would repeat otherwise
+    channel_moments: tuple[tuple[float, ...], tuple[float, ...]] | None = None
 
     @property
     def data(self) -> DataSplits:
@@ -47,6 +52,13 @@ class TrialSettings:
         if isinstance(self.data_source, MappedFolder):
             return self.data_source.open()
         return ray.get(self.data_source)
+
+    def normalisation(self, data: DataSplits) -> tuple[torch.Tensor, torch.Tensor]:
+        """The mean and std that batches are normalised with: the driver's, or computed from
+        ``data`` where the settings were built without them."""
+        if self.channel_moments is None:
+            return channel_stats(data.x_train)
+        return normalisation(*self.channel_moments)
 
     def spec_for(self, depths) -> ArchSpec:
         data = self.data  # one read of the object store, not one per attribute

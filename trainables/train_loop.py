@@ -45,7 +45,7 @@ from trainables.models import build_model
 from trainables.settings import TrialSettings
 from trainables.spec import ArchSpec
 from trainables.stage_importance import stage_importance
-from trainables.training import CandidateTrainer, ImageBatches, channel_stats
+from trainables.training import CandidateTrainer, ImageBatches
 from trainables.transfer import transfer_weights
 from trainables.trial_config import (
     CONTINUE_FROM_KEY,
@@ -106,7 +106,7 @@ def train_network(config: dict, settings: TrialSettings, scorers: list, session)
         transfer_weights(model, settings.donor)  # then fine-tuned; a resumed trial reloads below
     trainer = CandidateTrainer(model, training, acceleration)
     model, optimizer = trainer.model, trainer.optimizer
-    mean, std = channel_stats(data.x_train)
+    mean, std = settings.normalisation(data)
     train = ImageBatches(data.x_train, data.y_train, mean, std, device, acceleration.data_on_device)
     val = train.sibling(data.x_val, data.y_val)
 

@@ -111,10 +111,13 @@ class ImageBatches:
             yield x, labels
 
 
-def channel_stats(images: np.ndarray, chunk: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-channel mean and std of uint8 (N, C, H, W) images, in [0, 1] units.
+def channel_moments(images: np.ndarray, chunk: int = 4096
+                    ) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and std of uint8 (N, C, H, W) images, in [0, 1] units (float64).
 
     Accumulated over chunks of images so that a CIFAR-sized set never exists as float64 at once.
+    A full pass over the images (about 13 s for ImageNet32 on one CPU core), which is why a
+    search computes them once, in the driver, for all its trials (``TrialSettings``).
     """
     total = np.zeros(images.shape[1])
     total_squares = np.zeros(images.shape[1])
@@ -125,7 +128,18 @@ def channel_stats(images: np.ndarray, chunk: int = 4096) -> tuple[torch.Tensor, 
     count = images.shape[0] * images.shape[2] * images.shape[3]
     mean = total / count
     std = np.sqrt(np.maximum(total_squares / count - mean ** 2, 1e-6))
+    return tuple(mean.tolist()), tuple(std.tolist())
+
+
+def normalisation(mean: tuple[float, ...], std: tuple[float, ...]
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Channel moments as the float32 tensors that ``ImageBatches`` normalises with."""
     return torch.tensor(mean, dtype=torch.float32), torch.tensor(std, dtype=torch.float32)
+
+
+def channel_stats(images: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """The normalisation of ``images``: their per-channel mean and std as float32 tensors."""
+    return normalisation(*channel_moments(images))
 
 
 def make_optimizer(model: nn.Module, config: TrainingConfig) -> torch.optim.SGD:

@@ -68,6 +68,7 @@ from trainables.datasets.splits import DataSplits
 from trainables.settings import TrialSettings
 from trainables.spec import ArchSpec
 from trainables.trainable import train_candidate
+from trainables.training import channel_moments
 from trainables.transfer import Donor, TransferError, load_donor
 
 logger = logging.getLogger(__name__)
@@ -290,12 +291,14 @@ def start_experiment(config: SearchConfig, method: str, score_stages: bool = Tru
     logger.info(f"{method}: {data.summary()}; {training.epochs} epochs per network")
     if store_exists(config.tracking_uri):  # opening a sqlite store creates it: not before Ray
         check_experiment_open(MlflowClient(config.tracking_uri), config.experiment)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        # done while Ray starts: the size estimate imports torch's compiler (about 3 s), and a
-        # new sqlite store's tables take 3-5 s (moved into place only once the cluster takes
-        # the search, so a refused search leaves no store)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        # done while Ray starts: the size estimate imports torch's compiler (about 3 s), a new
+        # sqlite store's tables take 3-5 s (moved into place only once the cluster takes the
+        # search, so a refused search leaves no store), the normalisation reads every training
+        # image (numpy releases the GIL)
         cost_warnings = pool.submit(cpu_cost_warnings, config, data, needed_depths(config))
         new_store = pool.submit(build_aside, config.tracking_uri)
+        moments = pool.submit(channel_moments, data.x_train)
         try:
             dashboard = connect(config.starts_dashboard)
             workers = config.workers_per_trial
@@ -338,7 +341,8 @@ def start_experiment(config: SearchConfig, method: str, score_stages: bool = Tru
                              compile=config.compile, donor=donor,
                              bootstrap=config.bootstrap if score_stages else 0,
                              experiment_path=f"{config.storage_path}/{config.name}",
-                             workers_per_trial=workers, cpus_per_trial=shared["cpu"])
+                             workers_per_trial=workers, cpus_per_trial=shared["cpu"],
+                             channel_moments=moments.result())
     return Experiment(config, method, settings, resources, client, parent_run_id, dataset,
                       earlier_wall_seconds=earlier_wall_seconds)
 
