@@ -24,6 +24,8 @@ from nas_service.tune.cluster import (
     searches_that_fit,
     trial_resources,
 )
+from trainables.datasets import load_dataset
+from trainables.datasets.mapped import write_mapped
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 BIN = Path(sys.executable).parent
@@ -154,14 +156,18 @@ def ray_worker_pids() -> list[int]:
 
 def test_a_data_parallel_candidate_trains_on_both_nodes_and_resumes_after_a_killed_worker(
         cluster, tmp_path):
-    """2 workers of 1 CPU: one on each node.  One is killed once the trial has reported an
-    epoch; Ray Train starts the worker group again from the last checkpoint."""
+    """2 workers of 1 CPU: one on each node, each memory-mapping the data set from the shared
+    storage (a prepared folder).  One is killed once the trial has reported an epoch; Ray Train
+    starts the worker group again from the last checkpoint."""
     epochs = 6
+    shared = tmp_path / "shared_storage"
+    shared.mkdir()
+    prepared = write_mapped(load_dataset("digits", seed=0), shared / "digits", {"dataset": "digits"})
     submit = [str(BIN / "ray"), "job", "submit", "--address", cluster["dashboard"], "--",
               "python", "-m", "nas_service.train", "--depths", "2-2-2", "--epochs", str(epochs),
-              "--workers-per-trial", "2", "--tracking-uri", cluster["tracking"],
-              "--storage-path", str(tmp_path / "shared_storage"), "--experiment", "ddp",
-              "--name", "two-workers"]
+              "--workers-per-trial", "2", "--dataset", "mapped", "--data-dir", str(prepared),
+              "--tracking-uri", cluster["tracking"], "--storage-path", str(shared),
+              "--experiment", "ddp", "--name", "two-workers"]
     job = subprocess.Popen(submit, env=cluster["env"], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True)
     client = MlflowClient(cluster["tracking"])
@@ -177,6 +183,7 @@ def test_a_data_parallel_candidate_trains_on_both_nodes_and_resumes_after_a_kill
     output, _ = job.communicate(timeout=600)
     assert job.returncode == 0, output[-4000:]
     assert "trained 2-2-2" in output
+    assert f"every trial memory-maps the data set from {prepared}" in output
 
     experiment = client.get_experiment_by_name("ddp")
     child, = [r for r in client.search_runs([experiment.experiment_id])
