@@ -67,3 +67,34 @@ def test_a_prepared_folder_is_never_overwritten_nor_read_half_written(tmp_path):
 def test_a_trial_on_a_node_without_the_folder_is_told_to_use_shared_storage(tmp_path):
     with pytest.raises(DatasetError, match="must be at the same path on every node"):
         MappedFolder(str(tmp_path / "elsewhere")).open()
+
+
+def test_a_folder_written_by_hand_in_chunks_as_the_docs_describe_is_read(tmp_path):
+    """docs/extending.md: ``open_memmap`` filled a chunk at a time, then ``meta.json``."""
+    source = load_dataset("synthetic", image_size=8, num_samples=300, seed=0)
+    folder = tmp_path / "by-hand"
+    folder.mkdir()
+    counts = {}
+    for split in ("train", "val"):
+        images, labels = getattr(source, f"x_{split}"), getattr(source, f"y_{split}")
+        target = np.lib.format.open_memmap(folder / f"x_{split}.npy", mode="w+", dtype=np.uint8,
+                                           shape=images.shape)
+        for start in range(0, len(images), 64):
+            target[start:start + 64] = images[start:start + 64]
+        target.flush()
+        del target
+        np.save(folder / f"y_{split}.npy", labels.astype(np.int64))
+        counts[split] = len(labels)
+    (folder / "meta.json").write_text(json.dumps({
+        "format": "stagewise-nas mapped data set, version 1", "name": "by-hand",
+        "num_classes": source.num_classes, "flip_ok": True, "image_shape": [3, 8, 8],
+        "images": counts, "source": {"how": "a test"}}))
+    data = parse_config(["--dataset", "mapped", "--data-dir", str(folder)]).load_data()
+    assert (data.name, data.flip_ok, data.x_test) == ("by-hand", True, None)
+    assert np.array_equal(data.x_train, source.x_train) and np.array_equal(data.y_val, source.y_val)
+    assert mapped_folder(data) == MappedFolder(str(folder))
+    # a file that does not match what meta.json says is named
+    np.save(folder / "y_val.npy", source.y_val[:-1].astype(np.int64))
+    with pytest.raises(DatasetError, match=r"y_val.npy: holds int64 \(\d+,\), meta.json says "
+                                           r"int64 \(\d+,\)"):
+        load_dataset("mapped", data_dir=str(folder))
