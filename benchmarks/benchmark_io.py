@@ -3,12 +3,15 @@ JSON (the files in ``benchmarks/results/`` that the README quotes)."""
 
 from __future__ import annotations
 
+import ctypes
 import datetime
 import json
+import mmap
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import ray
 import torch
 
@@ -37,3 +40,19 @@ def local_ray(**options) -> Iterator[None]:
         yield
     finally:
         ray.shutdown()
+
+
+def resident_mb(folder: Path) -> float:
+    """How much of the ``.npy`` files in ``folder`` is in memory now (Linux ``mincore`` over a
+    fresh read-only map, which touches no page)."""
+    mincore = ctypes.CDLL(None, use_errno=True).mincore
+    resident = 0
+    for path in folder.glob("*.npy"):
+        mapped = np.memmap(path, mode="r")  # offset 0: the array starts at the map's first page
+        pages = (mapped.nbytes + mmap.PAGESIZE - 1) // mmap.PAGESIZE
+        vector = (ctypes.c_ubyte * pages)()
+        if mincore(ctypes.c_void_p(mapped.ctypes.data), ctypes.c_size_t(mapped.nbytes), vector):
+            raise OSError(ctypes.get_errno(), f"mincore failed on {path}")
+        resident += sum(byte & 1 for byte in vector) * mmap.PAGESIZE
+        del mapped
+    return round(resident / 1e6, 1)

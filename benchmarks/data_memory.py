@@ -29,7 +29,7 @@ import numpy as np
 import psutil
 import ray
 import torch
-from benchmark_io import environment, write_json  # this folder (scripts run from here)
+from benchmark_io import environment, resident_mb, write_json  # this folder (scripts run from here)
 
 from nas_service.config import parse_config
 from nas_service.tune.experiment import start_experiment
@@ -82,25 +82,6 @@ def process_memory() -> dict[str, float]:
         kilobytes = re.search(r"^Anonymous:\s+(\d+) kB", rollup.read_text(), re.MULTILINE)
         memory["anonymous_mb"] = round(int(kilobytes.group(1)) * 1024 / MB, 1)
     return memory
-
-
-def resident_mb(folder: Path) -> float:
-    """How much of the ``.npy`` files in ``folder`` is in memory now (Linux ``mincore`` over a
-    fresh read-only map, which touches no page)."""
-    import ctypes
-    import mmap
-
-    mincore = ctypes.CDLL(None, use_errno=True).mincore
-    resident = 0
-    for path in folder.glob("*.npy"):
-        mapped = np.memmap(path, mode="r")  # offset 0: the array starts at the map's first page
-        pages = (mapped.nbytes + mmap.PAGESIZE - 1) // mmap.PAGESIZE
-        vector = (ctypes.c_ubyte * pages)()
-        if mincore(ctypes.c_void_p(mapped.ctypes.data), ctypes.c_size_t(mapped.nbytes), vector):
-            raise OSError(ctypes.get_errno(), f"mincore failed on {path}")
-        resident += sum(byte & 1 for byte in vector) * mmap.PAGESIZE
-        del mapped
-    return round(resident / MB, 1)
 
 
 def object_store_mb() -> float:

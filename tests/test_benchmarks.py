@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from ray import cloudpickle
@@ -134,6 +135,22 @@ def test_data_memory_measures_the_driver_the_object_store_and_each_trial(ray_ses
     for process in (result["driver"], *result["trials"]):
         assert process["uss_mb"] > 0 and process["rss_mb"] >= process["uss_mb"]
     assert ray_session.is_initialized()  # the session's Ray is left running
+
+
+def test_mapped_reads_times_one_epoch_of_batches_from_each_source(monkeypatch):
+    result = in_process(monkeypatch, "mapped_reads").main(["--images", "2000", "--repeats", "2",
+                                                           "--image-size", "8"])
+    assert [row["source"] for row in result["rows"]] == ["memory", "mapped, cached",
+                                                        "mapped, from disk"]
+    memory = result["rows"][0]
+    for row in result["rows"]:
+        assert len(row["epoch_seconds"]) == 2
+        # by hand: images over the median epoch, and the memory epoch's median over this one's
+        assert row["images_per_s"] == pytest.approx(2000 / np.median(row["epoch_seconds"]))
+        assert row["vs_memory"] == pytest.approx(np.median(memory["epoch_seconds"])
+                                                 / np.median(row["epoch_seconds"]))
+    # the cached source read files whose pages an earlier pass had brought in: every byte
+    assert result["rows"][1]["page_cache_mb_before"] >= 2000 * 3 * 8 * 8 / 1e6
 
 
 def test_scaling_measures_each_layout_from_its_later_epochs(ray_session, monkeypatch):

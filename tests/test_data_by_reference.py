@@ -14,7 +14,7 @@ from mlflow.tracking import MlflowClient
 from ray import cloudpickle
 
 from nas_service.config import parse_config
-from nas_service.methods.single import train_one
+from nas_service.methods import single
 from nas_service.tune.experiment import start_experiment
 from trainables.datasets import load_dataset
 from trainables.datasets.mapped import MappedFolder, write_mapped
@@ -69,15 +69,20 @@ def test_trials_memory_map_a_prepared_folder_themselves(ray_session, tmp_path):
     assert object_store_used() < used_before + data.x_train.nbytes / 10  # none of it went there
 
 
-def test_a_network_trains_on_a_prepared_folder(ray_session, tmp_path, caplog):
+def test_a_network_trains_on_a_prepared_folder_normalised_by_the_drivers_moments(
+        ray_session, tmp_path, caplog, monkeypatch):
     data = parse_config(["--max-train-images", "200"]).load_splits()
     folder = write_mapped(data, tmp_path / "prepared", {"dataset": "digits"})
     config = parse_config(["--dataset", "mapped", "--data-dir", str(folder), "--initial-depths",
                            "1-1-1", "--epochs", "1", "--name", "mapped", "--tracking-uri",
                            f"sqlite:///{tmp_path}/mlflow.db", "--storage-path",
                            str(tmp_path / "runs")])
+    started = []
+    monkeypatch.setattr(single, "start_experiment",
+                        lambda *args, **kwargs: started.append(start_experiment(*args, **kwargs))
+                        or started[-1])
     with caplog.at_level(logging.INFO, logger="nas_service"):
-        outcome = train_one(config, config.load_data())
+        outcome = single.train_one(config, config.load_data())
     assert f"every trial memory-maps the data set from {folder}" in caplog.text
     client = MlflowClient(config.tracking_uri)
     run = client.get_run(outcome["run_id"])
@@ -87,6 +92,19 @@ def test_a_network_trains_on_a_prepared_folder(ray_session, tmp_path, caplog):
     assert json.loads(dataset.source) == {"uri": str(folder)}
     assert json.loads(dataset.profile)["train_images"] == 200
 
+    # the trials' settings: the folder, and the normalisation the driver computed once
+    settings = started[0].settings
+    assert settings.data_source == MappedFolder(str(folder))
+    pixels = data.x_train.reshape(-1) / 255.0  # by hand: every pixel of every training image
+    (mean,), (std,) = settings.channel_moments
+    assert mean == pytest.approx(pixels.mean(), rel=1e-12)
+    assert std == pytest.approx(pixels.std(), rel=1e-9)
+    # a trial normalises with the driver's numbers and never reads the images for them
+    monkeypatch.setattr("trainables.settings.channel_stats", pytest.fail)
+    assert [tensor.tolist() for tensor in settings.normalisation(data)] == [
+        torch.tensor([mean], dtype=torch.float32).tolist(),
+        torch.tensor([std], dtype=torch.float32).tolist()]
+
 
 def test_host_tensors_share_the_array_and_device_tensors_copy_it():
     array = np.arange(24, dtype=np.uint8).reshape(1, 2, 3, 4)
@@ -94,23 +112,3 @@ def test_host_tensors_share_the_array_and_device_tensors_copy_it():
     tensor = host_or_device_tensor(array, torch.device("cpu"))
     assert tensor.data_ptr() == array.ctypes.data and tensor.dtype == torch.uint8
     assert torch.equal(tensor, torch.arange(24, dtype=torch.uint8).reshape(1, 2, 3, 4))
-
-
-def test_the_driver_computes_the_normalisation_once_for_all_trials(ray_session, tmp_path,
-                                                                    monkeypatch):
-    data = load_dataset("synthetic", image_size=8, num_samples=300, seed=0)
-    config = parse_config(["--dataset", "synthetic", "--image-size", "8", "--name", "moments",
-                           "--tracking-uri", f"sqlite:///{tmp_path}/mlflow.db", "--storage-path",
-                           str(tmp_path / "runs"), "--initial-depths", "1-1-1"])
-    settings = start_experiment(config, "train", score_stages=False, data=data).settings
-    # by hand: every pixel of every training image, per channel, in [0, 1]
-    pixels = data.x_train.transpose(1, 0, 2, 3).reshape(3, -1) / 255.0
-    mean, std = settings.channel_moments
-    assert mean == pytest.approx(pixels.mean(axis=1).tolist(), rel=1e-12)
-    assert std == pytest.approx(pixels.std(axis=1).tolist(), rel=1e-9)
-    # a trial normalises with the driver's numbers and never reads the images for them
-    monkeypatch.setattr("trainables.settings.channel_stats", pytest.fail)
-    tensors = settings.normalisation(data)
-    assert [tensor.tolist() for tensor in tensors] == [
-        torch.tensor(mean, dtype=torch.float32).tolist(),
-        torch.tensor(std, dtype=torch.float32).tolist()]
