@@ -11,7 +11,9 @@ object store's pages are shared by every process of a node and counted once, und
 ``object_store_mb``.  With ``--mapped`` the set is first written as a prepared folder
 (``prepare-data``'s format) and searched as ``--dataset mapped``: each trial maps the files, and
 the page cache, not the object store, holds what they read (``page_cache_mb``: the files' pages
-resident in memory, shared by every process that maps them).
+resident in memory, shared by every process that maps them).  ``start_experiment_seconds``: the
+driver side of the search's start (Ray, the MLflow parent run, the data set's digest and channel
+moments, which a prepared folder records).
 
     cd benchmarks && python data_memory.py --out results/data_memory-cpu.json
     cd benchmarks && python data_memory.py --mapped --out results/data_memory-cpu-mapped.json
@@ -23,6 +25,7 @@ import argparse
 import gc
 import re
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -119,7 +122,9 @@ def main(argv: list[str] | None = None) -> dict:
             dataset_flags = ["--dataset", "mapped", "--data-dir", str(prepared)]
         config = parse_config(["--name", "memory", "--storage-path", folder, "--tracking-uri",
                                f"sqlite:///{folder}/mlflow.db", "--epochs", "1", *dataset_flags])
+        started = time.perf_counter()
         experiment = start_experiment(config, "train", score_stages=False, data=data)
+        start_seconds = time.perf_counter() - started
         del data  # the caller's reference: what stays is the search's own
         driver = process_memory()
         settings = ray.put(experiment.settings)  # what tune.with_parameters does
@@ -130,7 +135,8 @@ def main(argv: list[str] | None = None) -> dict:
         result = {"environment": environment(torch.device("cpu")),
                   "images": {"train": args.train_images, "val": args.val_images,
                              "shape": [3, args.image_size, args.image_size]},
-                  "data_mb": data_mb, "mapped": args.mapped, "driver": driver,
+                  "data_mb": data_mb, "mapped": args.mapped,
+                  "start_experiment_seconds": round(start_seconds, 2), "driver": driver,
                   "object_store_mb": round(object_store_mb() - store_before, 1),
                   "trials": trials}
         if args.mapped:
@@ -138,8 +144,9 @@ def main(argv: list[str] | None = None) -> dict:
         experiment.client.set_terminated(experiment.parent_run_id, "FINISHED")
     if not ray_was_running:
         ray.shutdown()
-    print(f"data set {data_mb:.0f} MB; driver heap {driver.get('anonymous_mb', 0):.0f} MB (USS "
-          f"{driver['uss_mb']:.0f} MB); object store {result['object_store_mb']:.0f} MB; trial "
+    print(f"data set {data_mb:.0f} MB; the search's start {start_seconds:.1f} s; driver heap "
+          f"{driver.get('anonymous_mb', 0):.0f} MB (USS {driver['uss_mb']:.0f} MB); object store "
+          f"{result['object_store_mb']:.0f} MB; trial "
           "heap (USS) " + ", ".join(f"{trial.get('anonymous_mb', 0):.0f} ({trial['uss_mb']:.0f}) MB"
                                    for trial in trials)
           + (f"; mapped files in the page cache {result['page_cache_mb']:.0f} MB" if args.mapped

@@ -1,16 +1,10 @@
 """The data set of a search as an MLflow dataset: what the UI's Datasets column and a run's
 "Datasets used" show, and what tells two searches on the same images apart from two on different
 ones.
-
-The digest covers every byte of every split (images and labels), so a different validation split
-(another ``--seed``), subset (``--max-train-images``) or file gives another digest; MLflow's own
-numpy digest reads only the first 10,000 values, a few images.  SHA-256 reads about 1 GB/s: a
-fraction of a second for CIFAR-10, a few seconds for ImageNet32.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -19,25 +13,9 @@ from mlflow.data.schema import TensorDatasetSchema
 from mlflow.entities import Dataset
 from mlflow.types.schema import Schema, TensorSpec
 
+from trainables.datasets.mapped import recorded_digest
 from trainables.datasets.splits import DataSplits
-
-SPLITS = ("train", "val", "test")
-DIGEST_LENGTH = 16  # hex characters; MLflow keeps at most 36
-
-
-def data_digest(data: DataSplits) -> str:
-    """SHA-256 over the shape, dtype and bytes of every split's images and labels."""
-    digest = hashlib.sha256()
-    for split in SPLITS:
-        for array in (getattr(data, f"x_{split}"), getattr(data, f"y_{split}")):
-            if array is None:
-                digest.update(b"none")
-                continue
-            array = np.ascontiguousarray(array)
-            digest.update(f"{split}{array.dtype}{array.shape}".encode())
-            if array.size:  # an empty split (``--val-fraction 0``) has no bytes to view
-                digest.update(memoryview(array).cast("B"))
-    return digest.hexdigest()[:DIGEST_LENGTH]
+from trainables.datasets.statistics import SPLITS, data_digest
 
 
 def dataset_record(data: DataSplits, dataset: str, data_dir: str | None) -> Dataset:
@@ -55,6 +33,6 @@ def dataset_record(data: DataSplits, dataset: str, data_dir: str | None) -> Data
     profile = {"image_shape": [channels, size, size], "classes": data.num_classes,
                **{f"{split}_images": len(labels) for split in SPLITS
                   if (labels := getattr(data, f"y_{split}")) is not None}}
-    return Dataset(name=data.name, digest=data_digest(data), source_type=source_type,
+    return Dataset(name=data.name, digest=recorded_digest(data) or data_digest(data), source_type=source_type,
                    source=json.dumps(source), schema=json.dumps(schema.to_dict()),
                    profile=json.dumps(profile))

@@ -5,8 +5,9 @@ import json
 
 import numpy as np
 
-from nas_service.lineage import data_digest, dataset_record
+from nas_service.lineage import dataset_record
 from trainables.datasets import load_dataset
+from trainables.datasets.statistics import data_digest
 
 
 def test_the_digest_covers_every_split_and_every_byte():

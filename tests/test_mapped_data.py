@@ -8,9 +8,17 @@ import pytest
 
 from nas_service.cli.prepare_data import main as prepare_main
 from nas_service.config import parse_config
-from nas_service.lineage import data_digest
+from nas_service.lineage import dataset_record
+from nas_service.tune.experiment import normalisation_moments
 from trainables.datasets import DatasetError, load_dataset
-from trainables.datasets.mapped import MappedFolder, mapped_folder, write_mapped
+from trainables.datasets.mapped import (
+    MappedFolder,
+    mapped_folder,
+    recorded_digest,
+    recorded_moments,
+    write_mapped,
+)
+from trainables.datasets.statistics import channel_moments, data_digest
 
 
 def prepare(tmp_path, *flags) -> str:
@@ -35,6 +43,27 @@ def test_a_prepared_folder_holds_the_splits_a_search_with_the_same_flags_makes(t
                               "test": len(original.y_test)}
     assert meta["source"] == {"dataset": "digits", "data_dir": None, "image_size": None,
                               "val_fraction": None, "max_train_images": 300, "seed": 3}
+    mean, std = channel_moments(original.x_train)
+    assert meta["digest"] == data_digest(original)
+    assert meta["channel_moments"] == {"mean": list(mean), "std": list(std)}
+
+
+def test_a_search_of_a_prepared_folder_reads_its_digest_and_moments_from_meta(tmp_path,
+                                                                            monkeypatch):
+    """What the driver would otherwise read every image for (the MLflow dataset's digest, the
+    normalisation) comes from meta.json; a subset made in memory computes its own."""
+    folder = prepare(tmp_path)
+    original = load_dataset("digits", seed=0)
+    expected_digest, expected_moments = data_digest(original), channel_moments(original.x_train)
+    for name in ("nas_service.lineage.data_digest", "nas_service.tune.experiment.channel_moments"):
+        monkeypatch.setattr(name, pytest.fail)
+    mapped = load_dataset("mapped", data_dir=folder)
+    assert dataset_record(mapped, "mapped", folder).digest == expected_digest
+    assert normalisation_moments(mapped) == expected_moments
+    monkeypatch.undo()
+    subset = mapped.with_train_subset(100, 0)
+    assert recorded_digest(subset) is None and recorded_moments(subset) is None
+    assert normalisation_moments(subset) == channel_moments(subset.x_train)
 
 
 def test_a_subset_of_a_mapped_set_is_made_in_memory_and_no_longer_maps_the_folder(tmp_path):
@@ -93,6 +122,8 @@ def test_a_folder_written_by_hand_in_chunks_as_the_docs_describe_is_read(tmp_pat
     assert (data.name, data.flip_ok, data.x_test) == ("by-hand", True, None)
     assert np.array_equal(data.x_train, source.x_train) and np.array_equal(data.y_val, source.y_val)
     assert mapped_folder(data) == MappedFolder(str(folder))
+    # without recorded statistics the search computes them
+    assert recorded_digest(data) is None and recorded_moments(data) is None
     # a file that does not match what meta.json says is named
     np.save(folder / "y_val.npy", source.y_val[:-1].astype(np.int64))
     with pytest.raises(DatasetError, match=r"y_val.npy: holds int64 \(\d+,\), meta.json says "

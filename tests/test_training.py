@@ -4,6 +4,7 @@ import torch
 
 from trainables.augment import random_crop, random_flip
 from trainables.datasets import load_dataset
+from trainables.datasets.statistics import channel_moments
 from trainables.features import pool_stage_output, scoring_sample, stage_features
 from trainables.models import build_model
 from trainables.protocol import PRESETS, TrainingConfig
@@ -11,7 +12,6 @@ from trainables.spec import ArchSpec
 from trainables.training import (
     CandidateTrainer,
     ImageBatches,
-    channel_moments,
     channel_stats,
     evaluate,
     learning_rate,

@@ -9,6 +9,7 @@ import torch
 
 from trainables.datasets.mapped import MappedFolder
 from trainables.datasets.splits import DataSplits
+from trainables.datasets.statistics import Moments
 from trainables.protocol import TrainingConfig
 from trainables.spec import ArchSpec
 from trainables.training import channel_stats, normalisation
@@ -41,9 +42,9 @@ class TrialSettings:
     experiment_path: str | None = None  # the Tune experiment folder or URI (continuations read it)
     workers_per_trial: int = 1  # > 1: each candidate trains data-parallel in a Ray Train run
     cpus_per_trial: float = 1.0  # of each worker, when workers_per_trial > 1
-    # the training images' per-channel mean and std (``training.channel_moments``), computed once
+    # the training images' per-channel mean and std (``statistics.channel_moments``), computed once
     # by the driver: a full pass over the images that every trial would repeat otherwise
-    channel_moments: tuple[tuple[float, ...], tuple[float, ...]] | None = None
+    channel_moments: Moments | None = None
 
     @property
     def data(self) -> DataSplits:

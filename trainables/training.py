@@ -18,6 +18,7 @@ from torch import nn
 
 from trainables.acceleration import Acceleration, compile_model
 from trainables.augment import random_crop, random_flip
+from trainables.datasets.statistics import channel_moments
 from trainables.distributed import WHOLE, Shard, current_shard, sum_over_ranks
 from trainables.protocol import TrainingConfig
 
@@ -109,26 +110,6 @@ class ImageBatches:
                 if flip:
                     x = random_flip(x, generator)
             yield x, labels
-
-
-def channel_moments(images: np.ndarray, chunk: int = 4096
-                    ) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Per-channel mean and std of uint8 (N, C, H, W) images, in [0, 1] units (float64).
-
-    Accumulated over chunks of images so that a CIFAR-sized set never exists as float64 at once.
-    A full pass over the images (about 13 s for ImageNet32 on one CPU core), which is why a
-    search computes them once, in the driver, for all its trials (``TrialSettings``).
-    """
-    total = np.zeros(images.shape[1])
-    total_squares = np.zeros(images.shape[1])
-    for start in range(0, len(images), chunk):
-        block = images[start:start + chunk].astype(np.float64) / 255.0
-        total += block.sum(axis=(0, 2, 3))
-        total_squares += np.square(block).sum(axis=(0, 2, 3))
-    count = images.shape[0] * images.shape[2] * images.shape[3]
-    mean = total / count
-    std = np.sqrt(np.maximum(total_squares / count - mean ** 2, 1e-6))
-    return tuple(mean.tolist()), tuple(std.tolist())
 
 
 def normalisation(mean: tuple[float, ...], std: tuple[float, ...]

@@ -63,12 +63,12 @@ from nas_service.tune.progress import ProgressPrinter, dashboard_hint, mlflow_ui
 from nas_service.tune.stop_signals import graceful_stop, interruption_name
 from nas_service.tune.stopper import BudgetStopper, StopRequested
 from nas_service.tune.trainable_name import register, saved_trainable_name, trainable_name
-from trainables.datasets.mapped import MappedFolder, mapped_folder
+from trainables.datasets.mapped import MappedFolder, mapped_folder, recorded_moments
 from trainables.datasets.splits import DataSplits
+from trainables.datasets.statistics import Moments, channel_moments
 from trainables.settings import TrialSettings
 from trainables.spec import ArchSpec
 from trainables.trainable import train_candidate
-from trainables.training import channel_moments
 from trainables.transfer import Donor, TransferError, load_donor
 
 logger = logging.getLogger(__name__)
@@ -298,7 +298,7 @@ def start_experiment(config: SearchConfig, method: str, score_stages: bool = Tru
         # image (numpy releases the GIL)
         cost_warnings = pool.submit(cpu_cost_warnings, config, data, needed_depths(config))
         new_store = pool.submit(build_aside, config.tracking_uri)
-        moments = pool.submit(channel_moments, data.x_train)
+        moments = pool.submit(normalisation_moments, data)
         try:
             dashboard = connect(config.starts_dashboard)
             workers = config.workers_per_trial
@@ -345,6 +345,12 @@ def start_experiment(config: SearchConfig, method: str, score_stages: bool = Tru
                              channel_moments=moments.result())
     return Experiment(config, method, settings, resources, client, parent_run_id, dataset,
                       earlier_wall_seconds=earlier_wall_seconds)
+
+
+def normalisation_moments(data: DataSplits) -> Moments:
+    """The training images' channel moments: as a prepared folder records them, else computed
+    (a full pass over the images)."""
+    return recorded_moments(data) or channel_moments(data.x_train)
 
 
 def data_source(data: DataSplits) -> ray.ObjectRef | MappedFolder:

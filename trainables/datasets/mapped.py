@@ -12,7 +12,9 @@ object store; the folder must be at the same path on every node (NFS, a cloud fi
 volume every pod mounts).
 
 The validation split is the one the folder was written with: a search's ``--seed`` seeds its
-training, not a new split.  Labels (8 bytes per image) are read into memory.
+training, not a new split.  Labels (8 bytes per image) are read into memory.  ``meta.json`` also
+records the data set's digest and channel moments (``statistics``), so that a search's driver
+need not read every image for them.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import numpy as np
 
 from trainables.datasets.errors import DatasetError
 from trainables.datasets.splits import DataSplits
+from trainables.datasets.statistics import Moments, channel_moments, data_digest
 
 META_FILE = "meta.json"
 FORMAT = "stagewise-nas mapped data set, version 1"
@@ -52,9 +55,11 @@ def write_mapped(data: DataSplits, folder: str | Path, source: dict[str, Any]) -
         np.save(partial / f"x_{split}.npy", np.ascontiguousarray(images))
         np.save(partial / f"y_{split}.npy", np.asarray(labels, dtype=np.int64))
         counts[split] = len(labels)
+    mean, std = channel_moments(data.x_train)
     meta = {"format": FORMAT, "name": data.name, "num_classes": data.num_classes,
             "flip_ok": data.flip_ok, "image_shape": list(data.x_train.shape[1:]),
-            "images": counts, "source": source}
+            "images": counts, "source": source, "digest": data_digest(data),
+            "channel_moments": {"mean": mean, "std": std}}
     (partial / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
     partial.rename(folder)
     return folder
@@ -159,3 +164,17 @@ def mapped_folder(data: DataSplits) -> MappedFolder | None:
     if [len(array) for array in arrays] != [meta["images"].get(split) for split in SPLITS[:len(arrays)]]:
         return None
     return MappedFolder(str(folder))
+
+
+def recorded_digest(data: DataSplits) -> str | None:
+    """The digest ``meta.json`` records for ``data`` when it still maps its prepared folder."""
+    folder = mapped_folder(data)
+    return _read_meta(Path(folder.folder)).get("digest") if folder else None
+
+
+def recorded_moments(data: DataSplits) -> Moments | None:
+    """The channel moments ``meta.json`` records for ``data`` when it still maps its prepared
+    folder (a folder written by hand may have none)."""
+    folder = mapped_folder(data)
+    moments = _read_meta(Path(folder.folder)).get("channel_moments") if folder else None
+    return (tuple(moments["mean"]), tuple(moments["std"])) if moments else None
