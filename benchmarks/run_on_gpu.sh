@@ -10,6 +10,9 @@
 #                               with the paper-protocol projection using the packing ratio from 2.
 # 4. scaling.py                 only with SCALING_SECONDS > 0: one network on 1, 2, 4, ... of the node's
 #                               GPUs as data-parallel workers (images/s, accuracy per layout).
+# 5. scaling.py --searches      only with SEARCHES_SECONDS > 0: compare --seeds 0,1,2 on digits one search
+#                               after another vs side by side, CPU trials of 2 CPUs each (the node's 16
+#                               CPUs hold six trials: three searches of two at once).
 set -uo pipefail
 out=${1:?OUT_DIR}; fmnist=${2:?FASHION_MNIST_DIR}; tag=${3:-gpu}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -31,4 +34,9 @@ print(','.join(str(2 ** k) for k in range(8) if 2 ** k <= n))")
   timeout "$SCALING_SECONDS" python3 scaling.py --workers "$workers" --dataset idx --data-dir "$fmnist" \
     --depths 9-9-9 --epochs 3 --batch-size 512 --out "$out/scaling-$tag.json" 2>&1 | tail -n 30 \
     | tee "$out/scaling.log"
+fi
+if [ "${SEARCHES_SECONDS:-0}" -gt 0 ]; then
+  timeout "$SEARCHES_SECONDS" python3 scaling.py --searches --seeds 0,1,2 --compare-args \
+    "--iterations 1 --epochs 2 --cpus-per-trial 2 --gpus-per-trial 0" \
+    --out "$out/scaling-searches-$tag.json" 2>&1 | tail -n 30 | tee "$out/scaling-searches.log"
 fi
