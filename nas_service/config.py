@@ -33,6 +33,7 @@ from nas_service.core.errors import ConfigError
 from nas_service.core.growth import NO_GROWTH_POLICIES
 from scoring.criteria import CRITERIA, get_criterion
 from trainables.datasets import LOADERS, DatasetError, load_dataset, loader, loader_options
+from trainables.datasets.mapped import validation_images
 from trainables.metrics.emissions import known_countries
 from trainables.module_types import MODULE_TYPES, module_type
 from trainables.protocol import COMPILE_CHOICES, PRECISIONS, PRESETS, TrainingConfig
@@ -822,6 +823,11 @@ def _resolved(settings: dict[str, Any], default_name: str, needs_validation: boo
              "this command chooses and reports networks by validation accuracy; only the "
              "stage-wise search (python -m nas_service.run) trains without a validation split")
     config = validate(SearchConfig(**typed), default_name)
+    if needs_validation and config.dataset == "mapped" and config.data_dir:
+        _require(validation_images(config.data_dir) != 0, "data-dir", config.data_dir,
+                 "this prepared data set has no validation split (it was written with "
+                 "--val-fraction 0), and this command chooses and reports networks by validation "
+                 "accuracy: prepare one with a validation split")
     preflight(config)
     return config
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from nas_service.cli.prepare_data import main as prepare_main
-from nas_service.config import parse_config
+from nas_service.config import ConfigError, parse_arguments, parse_config
 from nas_service.lineage import dataset_record
 from nas_service.tune.experiment import normalisation_moments
 from trainables.datasets import DatasetError, load_dataset
@@ -129,3 +129,13 @@ def test_a_folder_written_by_hand_in_chunks_as_the_docs_describe_is_read(tmp_pat
     with pytest.raises(DatasetError, match=r"y_val.npy: holds int64 \(\d+,\), meta.json says "
                                            r"int64 \(\d+,\)"):
         load_dataset("mapped", data_dir=str(folder))
+
+
+def test_a_prepared_set_without_validation_images_is_for_the_stagewise_search_only(tmp_path):
+    folder = prepare(tmp_path, "--val-fraction", "0")
+    flags = {"dataset": "mapped", "data_dir": folder, "storage_path": str(tmp_path / "runs"),
+             "tracking_uri": f"sqlite:///{tmp_path}/mlflow.db"}
+    assert len(parse_arguments(flags).load_data().y_val) == 0  # stage-wise trains on all of it
+    with pytest.raises(ConfigError, match=f"--data-dir '{folder}': this prepared data set has no "
+                                          r"validation split \(it was written with --val-fraction 0\)"):
+        parse_arguments(flags, needs_validation=True)  # train, baselines, compare, transfer-to

@@ -93,6 +93,15 @@ def _read_meta(folder: Path) -> dict[str, Any]:
     return meta
 
 
+def validation_images(folder: str) -> int | None:
+    """How many validation images the prepared data set in ``folder`` holds, from its
+    ``meta.json`` alone (None where that cannot be read: loading it will say why)."""
+    try:
+        return int(_read_meta(Path(folder).expanduser())["images"].get("val", 0))
+    except (DatasetError, KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
 def _open_split(folder: Path, split: str, meta: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     """Images memory-mapped read-only, labels read; both checked against ``meta``."""
     expected = (meta["images"][split], *meta["image_shape"])
