@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 import ray
-from benchmark_io import environment, write_json  # this folder (scripts run from here)
+from benchmark_io import environment, local_ray, write_json  # this folder (scripts run from here)
 
 from scoring.actor import create_scoring_pool
 from scoring.criteria import CRITERIA, stage_score
@@ -64,18 +64,18 @@ def main(argv=None) -> dict:
         print(f"N={args.samples} F={count}: " + ", ".join(f"{c} {row[c]:.3f} s" for c in CRITERIA),
               flush=True)
 
-    ray.init(address="local", include_dashboard=False, log_to_driver=False)
-    actor = create_scoring_pool(1)[0]
-    x, y = stage_features(args.samples, args.actor_features)
-    overhead = {}
-    for criterion in CRITERIA:
-        direct = median_seconds(lambda c=criterion: stage_score(x, y, c), args.repeats)
-        remote = median_seconds(lambda c=criterion: ray.get(actor.score_stages.remote([x], y, c)),
-                                args.repeats)
-        overhead[criterion] = {"direct_s": direct, "actor_s": remote, "ratio": remote / direct}
-        print(f"F={args.actor_features} {criterion}: direct {direct:.3f} s, through the actor "
-              f"{remote:.3f} s ({remote / direct:.2f}x)", flush=True)
-    ray.shutdown()
+    with local_ray(include_dashboard=False):
+        actor = create_scoring_pool(1)[0]
+        x, y = stage_features(args.samples, args.actor_features)
+        overhead = {}
+        for criterion in CRITERIA:
+            direct = median_seconds(lambda c=criterion: stage_score(x, y, c), args.repeats)
+            remote = median_seconds(
+                lambda c=criterion: ray.get(actor.score_stages.remote([x], y, c)), args.repeats)
+            overhead[criterion] = {"direct_s": direct, "actor_s": remote, "ratio": remote / direct}
+            print(f"F={args.actor_features} {criterion}: direct {direct:.3f} s, through the actor "
+                  f"{remote:.3f} s ({remote / direct:.2f}x)", flush=True)
+        ray.kill(actor)
     result = {**environment(torch.device("cpu")), "samples": args.samples, "seconds": rows,
               "actor_features": args.actor_features, "actor_vs_direct": overhead}
     write_json(args.out, result)

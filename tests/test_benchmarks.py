@@ -83,10 +83,11 @@ def test_fast_vs_plain_accuracy_trains_both_paths_on_the_same_data(tmp_path):
     assert result["train_images"] > 0 and 0 <= result["plain"]["test_accuracy"] <= 1
 
 
-def test_criteria_speed_times_every_criterion_and_the_actor(tmp_path):
+def test_criteria_speed_times_every_criterion_and_the_actor(ray_session, tmp_path, monkeypatch):
     out = tmp_path / "criteria.json"
-    run_benchmark("criteria_speed.py", "--samples", "200", "--features", "8,16",
-                  "--actor-features", "8", "--repeats", "1", "--out", str(out))
+    in_process(monkeypatch, "criteria_speed").main(
+        ["--samples", "200", "--features", "8,16", "--actor-features", "8", "--repeats", "1",
+         "--out", str(out)])
     result = json.loads(out.read_text())
     assert [row["features"] for row in result["seconds"]] == [8, 16]
     for row in result["seconds"]:
