@@ -17,6 +17,7 @@ from trainables.metrics.size import count_macs
 from trainables.metrics.uniform import bracketing_uniform_depths, equivalent_uniform_depth
 from trainables.models import build_model
 from trainables.spec import ArchSpec
+from trainables.training import channel_stats
 
 
 def test_hypervolume_of_a_staircase_by_hand():
@@ -113,7 +114,7 @@ def test_a_checkpoints_test_accuracy_is_the_networks_own(tmp_path):
     with torch.no_grad():
         predicted = model((x - mean[None, :, None, None]) / std[None, :, None, None]).argmax(1)
     by_hand = (predicted.numpy() == data.y_test).mean()
-    assert checkpoint_test_accuracy(tmp_path, data) == pytest.approx(by_hand)
+    assert checkpoint_test_accuracy(tmp_path, data, channel_stats(data.x_train)) == pytest.approx(by_hand)
 
 
 def test_the_best_network_stopped_early_is_tested_from_its_checkpoint(tmp_path):
@@ -136,8 +137,9 @@ def test_the_best_network_stopped_early_is_tested_from_its_checkpoint(tmp_path):
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     run = client.create_run(client.create_experiment("e"))
     logged = []
-    experiment = SimpleNamespace(settings=SimpleNamespace(data=data), client=client,
-                                 method="asha", log_table=logged.append)
+    settings = SimpleNamespace(data=data, normalisation=lambda data: channel_stats(data.x_train))
+    experiment = SimpleNamespace(settings=settings, client=client, method="asha",
+                                 log_table=logged.append)
     table = pd.DataFrame({"run_name": ["sample-2-2-2", "sample-1-1-1"],
                           "trial_id": ["full", "stopped"], "epoch": [3, 1],
                           "val_accuracy": [0.5, 0.6], "test_accuracy": [0.45, float("nan")],
@@ -146,7 +148,7 @@ def test_the_best_network_stopped_early_is_tested_from_its_checkpoint(tmp_path):
                                metrics={"trial_id": "stopped"})]
 
     tested = evaluate_best_stopped_early(experiment, results, table)
-    expected = checkpoint_test_accuracy(folder, data)
+    expected = checkpoint_test_accuracy(folder, data, channel_stats(data.x_train))
     assert tested.loc[1, "test_accuracy"] == pytest.approx(expected)
     assert tested.loc[0, "test_accuracy"] == 0.45 and table["test_accuracy"].isna().sum() == 1
     saved = client.get_run(run.info.run_id)

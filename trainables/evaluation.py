@@ -13,13 +13,15 @@ import torch
 
 from trainables.checkpoints import load_trained_model
 from trainables.datasets.splits import DataSplits
-from trainables.training import ImageBatches, channel_stats, evaluate
+from trainables.training import ImageBatches, evaluate
 
 
-def checkpoint_test_accuracy(folder: str | Path, data: DataSplits) -> float:
-    """Top-1 accuracy in [0, 1] on ``data``'s test split of the network saved in ``folder``."""
+def checkpoint_test_accuracy(folder: str | Path, data: DataSplits,
+                             normalisation: tuple[torch.Tensor, torch.Tensor]) -> float:
+    """Top-1 accuracy in [0, 1] on ``data``'s test split of the network saved in ``folder``;
+    ``normalisation`` is the mean and std it trained with (``TrialSettings.normalisation``)."""
     if data.x_test is None:
         raise ValueError(f"{data.name} has no test split")
     _, model = load_trained_model(folder)
-    test = ImageBatches(data.x_test, data.y_test, *channel_stats(data.x_train), torch.device("cpu"))
+    test = ImageBatches(data.x_test, data.y_test, *normalisation, torch.device("cpu"))
     return evaluate(model, test)

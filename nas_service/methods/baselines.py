@@ -128,8 +128,9 @@ def evaluate_best_stopped_early(experiment: Experiment, results, table):
                        if (r.metrics or {}).get("trial_id") == trial_id), None)
     if checkpoint is None:
         return table
+    data = experiment.settings.data
     with checkpoint.as_directory() as folder:
-        accuracy = checkpoint_test_accuracy(folder, experiment.settings.data)
+        accuracy = checkpoint_test_accuracy(folder, data, experiment.settings.normalisation(data))
     epoch = int(table.loc[best, "epoch"])
     source = f"checkpoint after epoch {epoch} (stopped early)"
     if run_id:
