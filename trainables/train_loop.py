@@ -71,13 +71,13 @@ def _data_bytes(data: DataSplits) -> int:
     return sum(array.nbytes for array in (data.x_train, data.x_val, data.x_test) if array is not None)
 
 
-def _acceleration_for(settings: TrialSettings, device: torch.device):
+def _acceleration_for(settings: TrialSettings, data: DataSplits, device: torch.device):
     """Device settings of this run; on a shared GPU the trial also keeps to its share of memory,
     so that A and T packed on one device cannot starve each other."""
     share = settings.gpus_per_trial if 0 < settings.gpus_per_trial < 1 else 1.0
     if device.type == "cuda" and share < 1:
         torch.cuda.set_per_process_memory_fraction(share, device)
-    return choose_acceleration(device, _data_bytes(settings.data), share, settings.precision,
+    return choose_acceleration(device, _data_bytes(data), share, settings.precision,
                                settings.compile)
 
 
@@ -92,10 +92,10 @@ def train_network(config: dict, settings: TrialSettings, scorers: list, session)
     quiet_exit_requests()
     torch.set_num_threads(session.threads)
     shard = session.shard
-    acceleration = _acceleration_for(settings, session.device)
+    data = settings.data
+    acceleration = _acceleration_for(settings, data, session.device)
     device = acceleration.device
     spec = settings.spec_for(trial_identity(config)[0])
-    data = settings.data
     training = settings.training
     if EPOCHS_KEY in config:
         training = replace(training, epochs=int(config[EPOCHS_KEY]))
@@ -174,8 +174,8 @@ def train_network(config: dict, settings: TrialSettings, scorers: list, session)
                                    "workers": str(shard.world_size), "compile": decision.reason}
         last = epoch + 1 == epochs
         if last and shard.leader:
-            metrics.update(_final_measures(trainer, spec, settings, train, scorers, score, clock,
-                                           session.trial_id))
+            metrics.update(_final_measures(trainer, spec, settings, data, train, scorers, score,
+                                           clock, session.trial_id))
         if last:
             metrics[LAST_RESULT_KEY] = True
         metrics["phase_seconds"] = dict(clock.seconds)
@@ -211,9 +211,9 @@ def _continued_checkpoint(config: dict, settings: TrialSettings) -> tune.Checkpo
 
 
 def _final_measures(trainer: CandidateTrainer, spec: ArchSpec, settings: TrialSettings,
-                    train: ImageBatches, scorers: list, score: bool, clock: PhaseClock,
-                    trial_id: str) -> dict:
-    data, model = settings.data, trainer.model
+                    data: DataSplits, train: ImageBatches, scorers: list, score: bool,
+                    clock: PhaseClock, trial_id: str) -> dict:
+    model = trainer.model
     with clock.phase("latency"):
         measures = {"cpu_latency_ms": cpu_latency_ms(model, spec.in_channels, spec.image_size)}
     if data.x_test is not None:
