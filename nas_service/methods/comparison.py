@@ -343,7 +343,8 @@ def compare(config: SearchConfig, seeds: Sequence[int], data: DataSplits | None 
 
     Seeds run at once when the cluster has room for more than one search's two trials
     (``at_once_for``; never more than ``at_most``); each seed's results are those it gets
-    alone."""
+    alone, except ASHA's, whose early stops follow the order its concurrent trials report in,
+    alone or not."""
     client = MlflowClient(config.tracking_uri)
     folder = Path(config.storage_path) / config.name
     done: dict[int, SeedOutcome] = {}
