@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -95,12 +96,28 @@ def git_revision() -> str | None:
 
 
 def experiment_id(client: MlflowClient, name: str) -> str:
-    """The id of experiment ``name``, created when missing as a model-training experiment: the
-    MLflow 3 UI then opens it on its runs table, not on its GenAI traces overview."""
+    """The id of experiment ``name``, created when missing as a model-training experiment (the
+    MLflow 3 UI then opens it on its runs table, not on its GenAI traces overview) that keeps
+    its artifacts where ``artifact_location`` says."""
     experiment = client.get_experiment_by_name(name)
     if experiment is not None:
         return experiment.experiment_id
-    return client.create_experiment(name, tags={EXPERIMENT_KIND_TAG: "custom_model_development"})
+    return client.create_experiment(name, artifact_location=artifact_location(client.tracking_uri, name),
+                                    tags={EXPERIMENT_KIND_TAG: "custom_model_development"})
+
+
+def artifact_location(tracking_uri: str, experiment: str) -> str | None:
+    """Where a new experiment of a sqlite store keeps its artifacts: ``mlruns/<experiment>``
+    beside the database file, so that the database and its artifacts stay one folder wherever
+    the search was started.  MLflow's own default is ``./mlruns`` in the working directory of
+    whoever created the experiment: another folder for every place a search starts from, and
+    under ``ray job submit --working-dir`` Ray's temporary copy of the job's files.  ``None``
+    (the store's own default) for servers, which choose with ``--default-artifact-root``, and
+    for every other store."""
+    if not tracking_uri.startswith("sqlite:///") or tracking_uri.endswith(":memory:"):
+        return None
+    folder = Path(tracking_uri.removeprefix("sqlite:///")).expanduser().resolve().parent
+    return str(folder / "mlruns" / re.sub(r"[^A-Za-z0-9._-]+", "_", experiment))
 
 
 def check_experiment_open(client: MlflowClient, name: str) -> None:

@@ -5,6 +5,7 @@ import sqlite3
 from mlflow.tracking import MlflowClient
 
 from nas_service.new_store import build_aside, discard, move_into_place
+from nas_service.tracking import artifact_location, experiment_id
 
 
 def tables(path):
@@ -46,3 +47,26 @@ def test_nothing_is_built_for_a_server_or_where_nothing_can_be_written(tmp_path)
     discard(aside)
     discard(None)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_a_sqlite_stores_artifacts_stay_beside_its_file_wherever_the_search_starts(tmp_path,
+                                                                                 monkeypatch):
+    """MLflow's default puts a new experiment's artifacts in ``./mlruns`` of the working
+    directory; ours beside the database, under the experiment's name made a folder name."""
+    store, elsewhere = tmp_path / "store", tmp_path / "elsewhere"
+    store.mkdir()
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    client = MlflowClient(f"sqlite:///{store / 'mlflow.db'}")
+    experiment = experiment_id(client, "my search/1")
+    run = client.create_run(experiment)
+    client.log_text(run.info.run_id, "found 3-3-5", "decision.txt")
+    assert (store / "mlruns" / "my_search_1" / run.info.run_id / "artifacts" / "decision.txt"
+            ).read_text() == "found 3-3-5"
+    assert list(elsewhere.iterdir()) == []
+    assert experiment_id(client, "my search/1") == experiment  # found, not created again
+    # a relative sqlite path is the working directory's file, its artifacts beside it
+    assert artifact_location("sqlite:///mlflow.db", "x") == str(elsewhere / "mlruns" / "x")
+    for server_or_other in ("http://127.0.0.1:5000", "postgresql://db/mlflow", "sqlite:///:memory:",
+                            str(tmp_path / "file_store")):
+        assert artifact_location(server_or_other, "x") is None
