@@ -31,6 +31,7 @@ import yaml
 from nas_service.core.budget import Budget
 from nas_service.core.errors import ConfigError
 from nas_service.core.growth import NO_GROWTH_POLICIES
+from nas_service.ray_job import require_outside_working_dir_copy
 from scoring.criteria import CRITERIA, get_criterion
 from trainables.datasets import LOADERS, DatasetError, load_dataset, loader, loader_options
 from trainables.datasets.mapped import validation_images
@@ -578,6 +579,7 @@ def preflight(config: SearchConfig) -> None:
     _check_ray_address(os.environ.get("RAY_ADDRESS"))
     _check_tracking_uri(config.tracking_uri)
     _check_storage(config.storage_path)
+    _check_outside_job_files(config)
     folder = Path(config.storage_path) / config.name
     _require(config.resume or "://" in config.storage_path or not folder.exists(), "name",
              config.name, f"a search of that name is already in {folder}: continue it with "
@@ -587,6 +589,28 @@ def preflight(config: SearchConfig) -> None:
                           f"{config.storage_path}; nothing to resume")
     if config.resume or str(config.transfer_from).startswith("runs:/"):
         require_existing_store(config.tracking_uri)
+
+
+def _check_outside_job_files(config: SearchConfig) -> None:
+    """Neither the results folder nor a local MLflow store in Ray's copy of a job's
+    ``--working-dir`` (``nas_service.ray_job``): both default to the working directory."""
+    if "://" not in config.storage_path:
+        require_outside_working_dir_copy(
+            "--storage-path", config.storage_path, Path(config.storage_path),
+            "give a folder that outlives the job (a mount every node shares, or s3://...), or "
+            "set NAS_STORAGE_PATH")
+    uri = config.tracking_uri
+    scheme = urllib.parse.urlparse(uri).scheme
+    if scheme == "sqlite":
+        local_store = sqlite_path(uri)
+    elif scheme in ("", "file"):
+        local_store = Path(urllib.parse.urlparse(uri).path)
+    else:
+        return
+    require_outside_working_dir_copy(
+        "--tracking-uri", uri, local_store,
+        "give an MLflow server (http://...) or a sqlite file that outlives the job, or set "
+        "MLFLOW_TRACKING_URI")
 
 
 BASELINE_METHODS = ("random", "asha", "tpe")

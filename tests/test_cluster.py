@@ -4,6 +4,7 @@ different nodes.  The nodes run under ``ray start --block`` in their own process
 teardown stops exactly this cluster (``ray stop`` would also stop the suite's own Ray instance)."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -113,21 +114,27 @@ def cluster(tmp_path_factory):
         stop_all(processes)
 
 
+def submit_job(cluster: dict, *arguments: str) -> subprocess.CompletedProcess:
+    """``ray job submit`` to the cluster with ``arguments``; waits for the job's end."""
+    submit = [str(BIN / "ray"), "job", "submit", "--address", cluster["dashboard"], *arguments]
+    for _ in range(30):  # the dashboard answers a little before its job agent accepts jobs
+        done = subprocess.run(submit, env=cluster["env"], capture_output=True, text=True,
+                              timeout=600)
+        if "No available agent to submit job" not in done.stderr:
+            return done
+        time.sleep(2)
+    return done
+
+
 def test_job_submission_runs_trials_on_both_nodes(cluster, tmp_path):
     storage = tmp_path / "shared_storage"
     # No --working-dir here: with both nodes on one machine they share the session's
     # runtime_resources folder, and the worker's runtime-env agent deletes the head job's unpacked
     # working dir mid-run (the job then fails in os.getcwd()).  The package is installed instead.
-    submit = [str(BIN / "ray"), "job", "submit", "--address", cluster["dashboard"], "--",
-              "python", "-m", "nas_service.run", "--iterations", "1", "--m0", "2", "--epochs", "3",
-              "--scoring-samples", "200", "--tracking-uri", cluster["tracking"],
-              "--storage-path", str(storage), "--experiment", "cluster", "--name", "on-two-nodes"]
-    for _ in range(30):  # the dashboard answers a little before its job agent accepts jobs
-        done = subprocess.run(submit, env=cluster["env"], capture_output=True, text=True,
-                              timeout=600)
-        if "No available agent to submit job" not in done.stderr:
-            break
-        time.sleep(2)
+    done = submit_job(cluster, "--", "python", "-m", "nas_service.run", "--iterations", "1",
+                      "--m0", "2", "--epochs", "3", "--scoring-samples", "200", "--tracking-uri",
+                      cluster["tracking"], "--storage-path", str(storage), "--experiment",
+                      "cluster", "--name", "on-two-nodes")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "Found architecture" in done.stdout
 
@@ -145,6 +152,22 @@ def test_job_submission_runs_trials_on_both_nodes(cluster, tmp_path):
         assert {"architecture.json", "checkpoint.pt"} <= names
     assert "report.md" in {a.path for a in client.list_artifacts(parent.info.run_id)}
     assert (storage / "on-two-nodes" / "candidates.csv").exists()
+
+
+def test_a_job_is_refused_where_ray_deletes_its_results(cluster, tmp_path):
+    """``--working-dir`` makes the job run in Ray's copy of that folder, which Ray deletes (see
+    above): a search whose results and MLflow store would default to it is refused in one line
+    before Ray or MLflow start (tests/test_config.py has the other paths refused there)."""
+    files = tmp_path / "job_files"
+    files.mkdir()
+    (files / "search.yaml").write_text("iterations: 1\n")
+    done = submit_job(cluster, "--working-dir", str(files), "--", "python", "-m",
+                      "nas_service.run", "--config", "search.yaml")
+    assert done.returncode != 0
+    copy = re.search(r"--storage-path (\S+)/nas_results: inside (\S+), Ray's temporary copy of "
+                     r"this job's --working-dir", done.stdout)
+    assert copy and copy[1] == copy[2] and "runtime_resources" in copy[1], done.stdout[-3000:]
+    assert "Traceback" not in done.stdout and "MLflow parent run" not in done.stdout
 
 
 def ray_worker_pids() -> list[int]:

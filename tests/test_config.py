@@ -180,3 +180,34 @@ def test_a_home_folder_in_paths_is_expanded(tmp_path, monkeypatch):
     assert config.transfer_data_dir == str(tmp_path / "other")
     assert config.storage_path == str(tmp_path / "results")
     assert not (tmp_path / "results").exists()  # made by the search, not by checking flags
+
+
+def test_a_ray_job_never_writes_into_rays_copy_of_its_working_dir(tmp_path, monkeypatch,
+                                                                  tracking_server):
+    """Under ``ray job submit --working-dir`` the working directory is Ray's temporary copy of
+    the job's files (the job's config names a working_dir): the results folder and a local
+    MLflow store, which default to it, are refused there; elsewhere, or outside such a job, the
+    same flags pass.  (tests/test_cluster.py submits a real job.)"""
+    copy, shared = tmp_path / "_ray_pkg_0123", tmp_path / "shared"
+    (copy / "sub").mkdir(parents=True)
+    shared.mkdir()
+    monkeypatch.chdir(copy)
+    elsewhere = ["--storage-path", str(shared), "--tracking-uri", f"sqlite:///{shared / 'm.db'}"]
+    monkeypatch.setenv("RAY_JOB_CONFIG_JSON_ENV_VAR", '{"runtime_env": {"env_vars": {}}}')
+    assert parse_config([]).storage_path == str(copy / "nas_results")  # a job without one
+    monkeypatch.setenv("RAY_JOB_CONFIG_JSON_ENV_VAR",
+                       '{"runtime_env": {"working_dir": "gcs://_ray_pkg_0123.zip"}}')
+    for argv, flag, value in [
+            ([], "--storage-path", copy / "nas_results"),
+            (["--storage-path", "out"], "--storage-path", copy / "out"),
+            (["--storage-path", str(shared)], "--tracking-uri", f"sqlite:///{copy / 'mlflow.db'}"),
+            (["--storage-path", str(shared), "--tracking-uri", "sqlite:///sub/../m.db"],
+             "--tracking-uri", "sqlite:///sub/../m.db"),
+            (["--storage-path", str(shared), "--tracking-uri", f"file://{copy}/runs"],
+             "--tracking-uri", f"file://{copy}/runs")]:
+        with pytest.raises(ConfigError) as refused:
+            parse_config(argv)
+        assert str(refused.value).startswith(
+            f"{flag} {value}: inside {copy}, Ray's temporary copy of this job's --working-dir")
+    for allowed in (elsewhere, ["--storage-path", str(shared), "--tracking-uri", tracking_server]):
+        assert parse_config(allowed).storage_path == str(shared)

@@ -11,9 +11,11 @@ the searches that use the folder then hold none of it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from nas_service.cli.common import run_command
 from nas_service.config import DATA_SETTINGS, OneLineParser, add_setting, parse_data_arguments
+from nas_service.ray_job import require_outside_working_dir_copy
 from trainables.datasets.mapped import check_new_folder, write_mapped
 
 PROG = "python -m nas_service.prepare_data"
@@ -34,6 +36,8 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
         config = parse_data_arguments({name: value for name, value in arguments.items()
                                        if value is not None})
         check_new_folder(output)  # before the seconds that loading takes
+        require_outside_working_dir_copy("--output", output, Path(output),
+                                         "give a folder that outlives the job")
         data = config.load_splits()
 
         source = {name: getattr(config, name) for name in DATA_SETTINGS}
