@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 from process_group import free_port
+from ray._common.utils import get_ray_address_file
 
 from nas_service.config import ConfigError
 from nas_service.tracking import NODE_ID_TAG, PARENT_RUN_ID_TAG, WORKER_NODE_IDS_TAG
@@ -112,6 +113,15 @@ def cluster(tmp_path_factory):
         yield {"dashboard": dashboard, "tracking": tracking, "env": env}
     finally:
         stop_all(processes)
+        forget_cluster(gcs_port)
+
+
+def forget_cluster(gcs_port: int) -> None:
+    """``ray start --head`` records its address for later bare ``ray.init()`` calls on this
+    machine, and a killed head leaves the record: they would try to join the stopped cluster."""
+    record = Path(get_ray_address_file(None))
+    if record.is_file() and record.read_text().strip().endswith(f":{gcs_port}"):
+        record.unlink()
 
 
 def submit_job(cluster: dict, *arguments: str) -> subprocess.CompletedProcess:
