@@ -52,6 +52,14 @@ def test_no_growth_retrains_under_retrain_and_converges_under_stop(ray_session, 
     lines = re.findall(r"^iteration \d.*$", done.stdout, re.M)
     assert len(lines) == 2 and all("P(T beats A) per stage 0.50, 0.50, 0.50" in line
                                        for line in lines)
+    # on the console, both networks' finished lines come before the decision taken on them
+    console = [line for line in done.stdout.splitlines() if line.startswith("[nas] ")]
+    for k in (1, 2):
+        decision = [i for i, line in enumerate(console) if line.startswith(f"[nas] iteration {k}:")]
+        trained = [i for i, line in enumerate(console)
+                   if re.match(rf"\[nas\] it{k}-[AT]-1-1-1|\[nas\] it{k}-T-3-3-3", line)
+                   and " after 1 epochs" in line]
+        assert len(decision) == 1 and len(trained) == 2 and max(trained) < decision[0], console
     assert "1-1-1 (no stage grew: next iteration retrains" in lines[0]
     assert "reused" not in lines[0] + lines[1]
     assert "the found network 1-1-1 is it2-A-1-1-1, reused" in done.stdout

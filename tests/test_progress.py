@@ -31,7 +31,13 @@ from nas_service.tune.progress import (
     search_plan,
 )
 from nas_service.tune.searcher import StageWiseSearcher
-from trainables.trial_config import CONTINUE_FROM_KEY, EPOCHS_KEY, EXTRA_EPOCHS_KEY, trial_config
+from trainables.trial_config import (
+    CONTINUE_FROM_KEY,
+    EPOCHS_KEY,
+    EXTRA_EPOCHS_KEY,
+    LAST_RESULT_KEY,
+    trial_config,
+)
 
 
 def test_running_trials_take_their_own_speed_and_trials_to_come_the_pooled_one():
@@ -227,6 +233,29 @@ def test_tune_can_pickle_the_printer_and_an_older_one_prints_no_status_lines(sea
     older = ProgressPrinter.__new__(ProgressPrinter)  # pickled before it had fields
     report(older, trials, a, 0.0, clock, epoch=1, time_this_iter_s=1.0, val_accuracy=0.5)
     assert lines(caplog) == []
+
+
+def test_a_trial_is_finished_at_its_last_result_and_one_stopped_early_when_it_ends(search,
+                                                                                 caplog):
+    """The trainable marks its last result: the finished line comes with it, before the
+    search's decision on it (and before Tune stops the trial), and once; a trial that never
+    reports one (stopped by ASHA or a budget) gets it when Tune ends it."""
+    printer, clock, a, t, trials = search
+    last = {"epoch": 4, "time_this_iter_s": 1.0, "val_accuracy": 0.8, "time_total_s": 12.4,
+            "importance": {"s1": 0.5, "s2": 0.25, "s3": 0.125}, LAST_RESULT_KEY: True}
+    report(printer, trials, a, 0.0, clock, **last)
+    assert lines(caplog) == ["it1-A-1-1-1: val accuracy 0.8000 after 4 epochs, importance "
+                             "[0.5000, 0.2500, 0.1250], 12 s"]
+    report(printer, trials, a, 1.0, clock, **last)  # Tune's copy of it when the function returns
+    printer.on_trial_complete(0, trials, a)
+    assert len(lines(caplog)) == 1
+    t.last_result = {"epoch": 2, "val_accuracy": 0.4, "time_total_s": 7.0}
+    printer.on_trial_complete(0, trials, t)
+    assert lines(caplog)[1] == "it1-T-2-2-2: val accuracy 0.4000 after 2 epochs, 7 s"
+    older = ProgressPrinter.__new__(ProgressPrinter)  # pickled before it had fields
+    report(older, trials, a, 2.0, clock, **last)
+    older.on_trial_complete(0, trials, a)
+    assert lines(caplog)[2:] == lines(caplog)[:1]
 
 
 def test_the_mlflow_ui_hint_of_a_sqlite_store(tmp_path, monkeypatch):

@@ -280,3 +280,20 @@ def test_final_epochs_continue_every_candidate_once_after_the_references():
     for trial_id in proposals:
         searcher.on_trial_complete(trial_id, {"val_accuracy": 0.9})  # no importance: fine
     assert searcher.suggest("end") == Searcher.FINISHED and searcher.error is None
+
+
+def test_a_decision_is_logged_when_tune_next_asks_for_a_proposal(caplog):
+    """Tune gives the searcher a trial's last result before its callbacks print the trial's
+    line: the decision taken on it waits for Tune's next ``suggest``, so the console shows the
+    network, then the decision; the next proposals are ready at once all the same."""
+    caplog.set_level("INFO", logger="nas_service")
+    searcher = StageWiseSearcher((1, 1), delta=1, iterations=1)
+    proposals, _ = propose_all(searcher)
+    for trial_id, config in proposals.items():
+        searcher.on_trial_result(trial_id, {
+            "val_accuracy": 0.9, LAST_RESULT_KEY: True,
+            "importance": {"s1": 0.5, "s2": 0.5 if config["role"] == "A" else 0.6}})
+    assert searcher.history[0]["grown"] == (1, 2) and caplog.messages == []
+    final, = propose_all(searcher)[0].values()
+    assert tuple(final["depths"]) == (1, 2)
+    assert caplog.messages == ["iteration 1: A 1-1 vs T 2-2 -> 1-2 (grew)"]

@@ -59,6 +59,7 @@ def search(config: SearchConfig, data: DataSplits | None = None,
     client, parent_run_id = experiment.client, experiment.parent_run_id
     with experiment.parent_run_status():
         results, table = experiment.fit(tuner)
+        searcher.log_announcements()  # a decision Tune never asked past (a budget, a signal)
         if config.resume:  # Tune ran the searcher it restored; read back its final state
             searcher.restore_from_dir(str(experiment.folder))
         budget_spent = experiment.budget_spent(stopper)

@@ -226,7 +226,7 @@ class StageWiseSearcher(Searcher):
         else:
             step["outcome"] = "no stage grew: next iteration retrains A and T from a new initialisation"
         self.history.append(step)
-        logger.info(describe_decision(decision_record(step)))
+        self._announce(describe_decision(decision_record(step)))
         if not growth.grew and (growth.bound_by or self.on_no_growth == "stop"):
             self.converged = {"after_iteration": self.iteration,
                               "reason": step["outcome"].removeprefix("converged: ")}
@@ -236,7 +236,21 @@ class StageWiseSearcher(Searcher):
         elif self.converged is None and self.iteration <= self.iterations:
             self.init_seed = self.seed + self.iteration - 1  # a new initialisation per retrain
 
+    def _announce(self, line: str) -> None:
+        """Hold ``line`` for ``log_announcements``: Tune hands a trial's last result to the
+        searcher before its callbacks, so a decision logged at once would come before the
+        console line of the network it was taken on."""
+        self._announcements = [*getattr(self, "_announcements", []), line]  # a pickled old one has none
+
+    def log_announcements(self) -> None:
+        """Log the decisions held back; Tune's next request for a proposal (``suggest``) comes
+        after the callbacks have seen the result that closed them."""
+        for line in getattr(self, "_announcements", []):
+            logger.info(line)
+        self._announcements = []
+
     def suggest(self, trial_id: str) -> dict | None:
+        self.log_announcements()
         if self.error is not None:
             return Searcher.FINISHED
         if self.queue:
