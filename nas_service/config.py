@@ -600,11 +600,11 @@ def _check_outside_job_files(config: SearchConfig) -> None:
             "give a folder that outlives the job (a mount every node shares, or s3://...), or "
             "set NAS_STORAGE_PATH")
     uri = config.tracking_uri
-    scheme = urllib.parse.urlparse(uri).scheme
-    if scheme == "sqlite":
+    parsed = urllib.parse.urlparse(uri)
+    if parsed.scheme == "sqlite":
         local_store = sqlite_path(uri)
-    elif scheme in ("", "file"):
-        local_store = Path(urllib.parse.urlparse(uri).path)
+    elif parsed.scheme in ("", "file"):
+        local_store = Path(parsed.path)
     else:
         return
     require_outside_working_dir_copy(

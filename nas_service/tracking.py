@@ -45,6 +45,7 @@ from ray.tune.result import AUTO_RESULT_KEYS
 from ray.tune.utils import flatten_dict
 
 import trainables
+from nas_service.config import sqlite_path
 from nas_service.core.errors import ConfigError
 from nas_service.core.trials import run_name
 from nas_service.tune.trial_checkpoint import latest_checkpoint
@@ -116,7 +117,7 @@ def artifact_location(tracking_uri: str, experiment: str) -> str | None:
     for every other store."""
     if not tracking_uri.startswith("sqlite:///") or tracking_uri.endswith(":memory:"):
         return None
-    folder = Path(tracking_uri.removeprefix("sqlite:///")).expanduser().resolve().parent
+    folder = sqlite_path(tracking_uri).expanduser().resolve().parent
     return str(folder / "mlruns" / re.sub(r"[^A-Za-z0-9._-]+", "_", experiment))
 
 

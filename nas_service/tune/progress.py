@@ -112,7 +112,7 @@ class ProgressPrinter(Callback):
     # Tune gives a resumed search back the callbacks it pickled when the search started: one that
     # an older version pickled has no fields, reads these and prints finished lines only
     plan: SearchPlan | None = None
-    finished: frozenset[str] | set[str] = frozenset()  # trials whose finished line is out
+    finished: frozenset[str] = frozenset()  # trials whose finished line is out
 
     def __init__(self, plan: SearchPlan, every: float,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -121,7 +121,6 @@ class ProgressPrinter(Callback):
         self.clock = clock
         self.epoch_times: dict[str, dict[int, float]] = {}  # trial id -> epoch -> seconds
         self.last_line: dict[str, float] = {}  # trial id -> clock time of its last status line
-        self.finished: set[str] = set()
 
     def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
         if self.plan is not None and "epoch" in result and EPOCH_TIME_KEY in result:
@@ -131,7 +130,7 @@ class ProgressPrinter(Callback):
             # its finished line now, not when Tune has stopped the trial (seconds later for a
             # data-parallel one): the search's decision on it follows (``log_announcements``)
             if trial.trial_id not in self.finished:
-                self.finished = {*self.finished, trial.trial_id}
+                self.finished = self.finished | {trial.trial_id}
                 self.log_finished(trial.config, result)
             return
         if self.plan is None:

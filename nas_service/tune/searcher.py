@@ -77,6 +77,10 @@ class StageWiseSearcher(Searcher):
         metric, mode: the per-epoch metric trials report (Tune requires one); not used to decide.
     """
 
+    # decision lines not logged yet (``_announce``); a class default, so that a searcher that an
+    # older version pickled (Tune gives a resumed search back its pickled searcher) has them too
+    _announcements: tuple[str, ...] = ()
+
     def __init__(self, initial_depths: Sequence[int], delta: int, iterations: int,
                  references: Sequence[Sequence[int]] = (), seed: int = 0,
                  on_no_growth: str = "retrain", min_confidence: float = 0.0,
@@ -240,14 +244,14 @@ class StageWiseSearcher(Searcher):
         """Hold ``line`` for ``log_announcements``: Tune hands a trial's last result to the
         searcher before its callbacks, so a decision logged at once would come before the
         console line of the network it was taken on."""
-        self._announcements = [*getattr(self, "_announcements", []), line]  # a pickled old one has none
+        self._announcements = (*self._announcements, line)
 
     def log_announcements(self) -> None:
         """Log the decisions held back; Tune's next request for a proposal (``suggest``) comes
         after the callbacks have seen the result that closed them."""
-        for line in getattr(self, "_announcements", []):
+        for line in self._announcements:
             logger.info(line)
-        self._announcements = []
+        self._announcements = ()
 
     def suggest(self, trial_id: str) -> dict | None:
         self.log_announcements()
