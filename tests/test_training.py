@@ -54,8 +54,8 @@ def test_scoring_sample_is_stratified_and_depends_only_on_the_seed():
 
 
 @pytest.mark.parametrize("size,features", [(32, [256, 128, 64]), (8, [16, 32, 64]),
-                                           (28, [144, 32, 64])])
-def test_stage_features_follow_the_authors_pooling(size, features):
+                                           (28, [256, 128, 64])])
+def test_stage_features_pool_one_cell_per_8x8_pixels(size, features):
     model = build_model(ArchSpec(depths=(1, 1, 1), in_channels=1, image_size=size))
     images = np.random.default_rng(0).integers(0, 256, (5, 1, size, size), dtype=np.uint8)
     data = ImageBatches(images, np.zeros(5, np.int64), torch.zeros(1), torch.ones(1),
@@ -65,6 +65,36 @@ def test_stage_features_follow_the_authors_pooling(size, features):
     assert all(s.dtype == np.float32 for s in stages)  # half the bytes through the object store
     whole = stage_features(model, data, batch_size=5)  # batches change nothing (eval mode)
     assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(stages, whole, strict=True))
+
+
+def authors_pooling(output):
+    """The authors' 8x8/stride-8 windows (capped at the map), as this project pooled before."""
+    window = min(8, output.shape[-2], output.shape[-1])
+    return torch.nn.functional.avg_pool2d(output, window, window).permute(0, 2, 3, 1).flatten(1)
+
+
+@pytest.mark.parametrize("side", [14, 28, 7, 15])
+def test_pooling_sees_the_bottom_right_corner_of_every_map(side):
+    """The authors' windows left the edges of 14x14 and 28x28 maps out: a corner pixel did not
+    change a single feature.  Every pixel now counts, with its cell's share."""
+    corner = torch.zeros(1, 2, side, side)
+    corner[0, 1, -1, -1] = 1.0
+    pooled = pool_stage_output(corner)
+    cells = -(-side // 8)
+    assert pooled.shape == (1, cells * cells * 2)
+    # 14 -> 2x2 cells of 7x7 pixels, 28 -> 4x4 of 7x7, 7 -> 1 of 7x7, 15 -> 2x2 of 8x8 (overlapping)
+    rows = {14: 7, 28: 7, 7: 7, 15: 8}[side]
+    expected = torch.zeros(cells, cells, 2)
+    expected[-1, -1, 1] = 1.0 / rows ** 2  # the last cell's average over its rows x rows pixels
+    assert torch.allclose(pooled[0], expected.flatten())
+    if side in (14, 28):  # what the authors' windows gave: the corner is invisible to them
+        assert not authors_pooling(corner).any()
+
+
+@pytest.mark.parametrize("side", [32, 16, 8, 4])
+def test_pooling_of_multiples_of_8_and_small_maps_is_the_authors(side):
+    output = torch.randn(3, 5, side, side, generator=torch.Generator().manual_seed(side))
+    assert torch.equal(pool_stage_output(output), authors_pooling(output))
 
 
 def test_pooling_is_an_8x8_average_flattened_as_hwc():

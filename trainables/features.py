@@ -1,9 +1,11 @@
 """What the stage-wise method scores: each stage's output features on a fixed set of training images.
 
 Following the authors' code (docs/method.md): the residual sum of the stage's last block
-(pre-ReLU), average-pooled with an 8x8 window and stride 8 (not global pooling), flattened.  On a
-32x32 input that gives 4x4x16, 2x2x32 and 1x1x64 features.  For smaller maps (8x8 digits, 28x28
-Fashion-MNIST) the window is capped at the map size so every stage keeps at least one cell.
+(pre-ReLU), average-pooled to a ceil(H/8) x ceil(W/8) grid (not global pooling), flattened.  On a
+32x32 input that is exactly the authors' 8x8/stride-8 pooling: 4x4x16, 2x2x32 and 1x1x64
+features.  Where a side is not a multiple of 8 (14x14 and 28x28 Fashion-MNIST stages, 7x7 at
+ImageNet's fourth stage) the authors' windows would leave the map's bottom and right edges out
+(a 14x14 map kept its top-left 8x8, a third of it); adaptive pooling counts every pixel instead.
 
 A and T of an iteration are scored on the same images (``scoring_sample``: every training image,
 as the authors do, or a stratified subset chosen by the search seed only), without augmentation,
@@ -21,6 +23,7 @@ import torch.nn.functional as F
 
 from trainables.training import ImageBatches
 
+# the authors' window: one feature cell per 8x8 pixels of a stage's map
 PAPER_POOL_WINDOW = 8
 
 
@@ -38,10 +41,25 @@ def scoring_sample(labels: np.ndarray, num_samples: int | None, seed: int) -> np
     return np.sort(index)
 
 
+def pooled_grid(height: int, width: int) -> tuple[int, int]:
+    """The (h, w) cells a stage's map pools to: one per 8x8 pixels, rounded up, so that no pixel
+    is left out and a map of any size keeps at least one cell."""
+    return -(-height // PAPER_POOL_WINDOW), -(-width // PAPER_POOL_WINDOW)
+
+
 def pool_stage_output(output: torch.Tensor) -> torch.Tensor:
-    """(N, C, H, W) -> (N, F): 8x8/stride-8 average pooling (capped at H), flattened as (h, w, c)."""
-    window = min(PAPER_POOL_WINDOW, output.shape[-2], output.shape[-1])
-    pooled = F.avg_pool2d(output, kernel_size=window, stride=window)
+    """(N, C, H, W) -> (N, F): average pooling to the ``pooled_grid`` of the map, every pixel
+    counted (on sides that are multiples of 8 exactly the authors' 8x8/stride-8 windows),
+    flattened as (h, w, c)."""
+    height, width = output.shape[-2:]
+    grid = pooled_grid(height, width)
+    if height % grid[0] == 0 and width % grid[1] == 0:
+        # equal windows: the authors' operation itself, so their sizes give their features bit for
+        # bit (adaptive pooling sums in another order and differs in the last bit)
+        window = (height // grid[0], width // grid[1])
+        pooled = F.avg_pool2d(output, kernel_size=window, stride=window)
+    else:  # e.g. 15x15 -> 2x2 cells of 8x8 pixels that overlap by one row and column
+        pooled = F.adaptive_avg_pool2d(output, grid)
     return pooled.permute(0, 2, 3, 1).flatten(1)
 
 
