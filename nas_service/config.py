@@ -37,7 +37,7 @@ from trainables.datasets import LOADERS, DatasetError, load_dataset, loader, loa
 from trainables.datasets.mapped import validation_images
 from trainables.metrics.emissions import known_countries
 from trainables.module_types import MODULE_TYPES, module_type
-from trainables.protocol import COMPILE_CHOICES, PRECISIONS, PRESETS, TrainingConfig
+from trainables.protocol import COMPILE_CHOICES, PRECISIONS, PRESETS, SCHEDULES, TrainingConfig
 from trainables.spec import ArchSpec, min_image_size, parse_depths
 
 if TYPE_CHECKING:
@@ -116,6 +116,10 @@ class SearchConfig:
         None, "initial learning rate (default: the preset's)")
     batch_size: int | None = setting(
         None, "training batch size (default: the preset's)")
+    schedule: str = setting(
+        "step", f"learning-rate schedule: {' or '.join(SCHEDULES)} (step: lr/10 at half and at three "
+        "quarters of the epochs, each drop at least one epoch after the one before, the paper's; "
+        "cosine: annealed every epoch)")
     criterion: str = setting(
         "plsvip", f"stage importance criterion: {', '.join(CRITERIA)}, or the import path "
         "module:function of your own (features, labels) -> per-feature scores", "scoring")
@@ -234,11 +238,12 @@ class SearchConfig:
         return Budget(self.budget_images, self.budget_gpu_hours, self.budget_kgco2)
 
     def training(self) -> TrainingConfig:
-        """The preset with ``--epochs`` (``--finetune-epochs`` when transferring), ``--lr`` and
-        ``--batch-size`` applied on top."""
+        """The preset with ``--epochs`` (``--finetune-epochs`` when transferring), ``--lr``,
+        ``--batch-size`` and ``--schedule`` applied on top."""
         epochs = self.finetune_epochs if self.transfer_from and self.finetune_epochs else self.epochs
         overrides = {key: value for key, value in
-                     (("epochs", epochs), ("lr", self.lr), ("batch_size", self.batch_size))
+                     (("epochs", epochs), ("lr", self.lr), ("batch_size", self.batch_size),
+                      ("schedule", self.schedule))
                      if value is not None}
         return TrainingConfig(**{**PRESETS[self.preset].to_dict(), **overrides})
 
@@ -476,6 +481,8 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
     _require(config.width is None or config.width >= 1, "width", config.width,
              "must be at least 1")
     _require(config.preset in PRESETS, "preset", config.preset, f"must be one of {', '.join(PRESETS)}")
+    _require(config.schedule in SCHEDULES, "schedule", config.schedule,
+             f"must be one of {', '.join(SCHEDULES)}")
     _check_criterion(config.criterion)
     _require(config.on_no_growth in NO_GROWTH_POLICIES, "on-no-growth", config.on_no_growth,
              f"must be one of {', '.join(NO_GROWTH_POLICIES)}")

@@ -239,6 +239,8 @@ BEFORE_RAY = {
     "validation fraction of one": flags("--val-fraction", "1", fragment="--val-fraction 1.0"),
     "unknown module": flags("--module", "cell9", fragment="--module 'cell9'"),
     "unknown preset": flags("--preset", "slow", fragment="--preset 'slow'"),
+    "unknown schedule": flags("--schedule", "linear",
+                              fragment="--schedule 'linear': must be one of step, cosine"),
     "unknown precision": flags("--precision", "fp8", fragment="--precision 'fp8'"),
     "unknown compile": flags("--compile", "yes", fragment="--compile 'yes'"),
     "unknown flag": flags("--epoch", "3", fragment="unrecognized arguments: --epoch"),

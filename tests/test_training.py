@@ -16,6 +16,7 @@ from trainables.training import (
     evaluate,
     learning_rate,
     make_optimizer,
+    milestone_epochs,
 )
 
 
@@ -23,6 +24,33 @@ def test_paper_schedule_divides_by_ten_at_100_and_150():
     paper = PRESETS["paper"]
     assert [learning_rate(paper, e) for e in (0, 99, 100, 149, 150, 199)] == pytest.approx(
         [0.01, 0.01, 0.001, 0.001, 0.0001, 0.0001])
+    assert milestone_epochs(paper) == [100, 150]
+
+
+@pytest.mark.parametrize("epochs,expected", [
+    # 50% and 75% of 3 both round to epoch 2: the second drop moves to epoch 3, past the end
+    (3, [1, 1, 0.1]),
+    (4, [1, 1, 0.1, 0.01]),
+    (10, [1] * 5 + [0.1] * 3 + [0.01] * 2),
+    (1, [1]),
+    (2, [1, 0.1]),
+])
+def test_step_milestones_never_coincide(epochs, expected):
+    config = TrainingConfig(epochs=epochs, lr=0.02)
+    assert [learning_rate(config, e) for e in range(epochs)] == pytest.approx(
+        [0.02 * factor for factor in expected])
+    assert learning_rate(config, epochs + 5) == learning_rate(config, epochs - 1)  # a continuation
+
+
+def test_200_epochs_per_epoch_and_cosine():
+    step = TrainingConfig(epochs=200, lr=0.1)
+    rates = [learning_rate(step, e) for e in range(200)]
+    assert rates == pytest.approx([0.1] * 100 + [0.01] * 50 + [0.001] * 50)
+    cosine = TrainingConfig(epochs=4, lr=0.1, schedule="cosine")
+    # lr (1 + cos(pi e / 4)) / 2 for e = 0..3: 1, (1 + sqrt(2)/2)/2, 1/2, (1 - sqrt(2)/2)/2
+    assert [learning_rate(cosine, e) for e in range(4)] == pytest.approx(
+        [0.1, 0.1 * 0.853553, 0.05, 0.1 * 0.146447], rel=1e-5)
+    assert learning_rate(cosine, 9) == learning_rate(cosine, 3)
 
 
 def test_crop_moves_content_by_at_most_the_padding():

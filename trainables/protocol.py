@@ -12,12 +12,16 @@ PRECISIONS = ("auto", "bf16", "fp32")
 
 COMPILE_CHOICES = ("auto", "on", "off")
 
+# step: lr divided by ``lr_gamma`` at the milestones (the paper); cosine: annealed every epoch
+SCHEDULES = ("step", "cosine")
+
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """SGD with momentum and a step schedule: lr is divided by ``lr_gamma`` at ``milestones``
-    (fractions of ``epochs``).  Weight decay applies to conv and linear weights only (the authors'
-    Keras L2 of 1e-4 on kernels is weight decay 2e-4)."""
+    """SGD with momentum and a learning-rate schedule (``trainables.training.learning_rate``):
+    ``step`` divides lr by ``lr_gamma`` at ``milestones`` (fractions of ``epochs``, each at least
+    one epoch after the one before), ``cosine`` anneals it every epoch.  Weight decay applies to
+    conv and linear weights only (the authors' Keras L2 of 1e-4 on kernels is weight decay 2e-4)."""
 
     epochs: int
     lr: float
@@ -27,6 +31,7 @@ class TrainingConfig:
     batch_size: int = 128
     milestones: tuple[float, ...] = (0.5, 0.75)
     lr_gamma: float = 10.0
+    schedule: str = "step"
 
     def to_dict(self) -> dict:
         return asdict(self)

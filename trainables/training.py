@@ -8,6 +8,7 @@ channels_last, compilation) is ``trainables.acceleration``'s choice.
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 
@@ -133,9 +134,29 @@ def make_optimizer(model: nn.Module, config: TrainingConfig) -> torch.optim.SGD:
     )
 
 
+def milestone_epochs(config: TrainingConfig) -> list[int]:
+    """The 0-based epochs at which the step schedule divides lr: ``round(fraction * epochs)``,
+    each moved to at least one epoch after the previous one (and after epoch 0).
+
+    Without the move, short runs lost epochs: at 3 epochs both 50% and 75% round to epoch 2, and
+    the run trained two epochs at lr and one at lr/100.  Now it trains two at lr and one at lr/10;
+    a milestone moved past the last epoch does not happen.  From 4 epochs on every milestone
+    falls where rounding puts it (10 epochs: 5 and 8; 200: 100 and 150, the paper's)."""
+    epochs, previous = [], 0
+    for fraction in sorted(config.milestones):
+        previous = max(round(fraction * config.epochs), previous + 1)
+        epochs.append(previous)
+    return epochs
+
+
 def learning_rate(config: TrainingConfig, epoch: int) -> float:
-    """lr of 0-based ``epoch``: divided by ``lr_gamma`` once for every milestone passed."""
-    passed = sum(epoch >= round(fraction * config.epochs) for fraction in config.milestones)
+    """lr of 0-based ``epoch``.  ``step``: divided by ``lr_gamma`` once for every milestone
+    passed (``milestone_epochs``); ``cosine``: lr * (1 + cos(pi * epoch / epochs)) / 2.  Epochs
+    past the schedule's end (a continuation, ``--final-epochs``) keep its last epoch's lr."""
+    epoch = min(epoch, config.epochs - 1)
+    if config.schedule == "cosine":
+        return config.lr * (1 + math.cos(math.pi * epoch / config.epochs)) / 2
+    passed = sum(epoch >= milestone for milestone in milestone_epochs(config))
     return config.lr / config.lr_gamma ** passed
 
 
