@@ -75,16 +75,19 @@ def test_later_networks_train_in_the_first_two_processes(ray_session, tmp_path):
 
 def expected_trajectory(start, delta, iterations, importance_of):
     """Replay Algorithm 1 on the importances the runs recorded, (depths, init seed) -> role in
-    first-seen order; an iteration without growth retrains A and T with seed = its number - 1."""
-    seen, current, seed = {}, tuple(start), 0
+    first-seen order: iteration k trains A and T from seed k - 1 (a fresh A every iteration), and
+    the found network is the last A (reused) when the last iteration grew nothing, else a new
+    network from seed n."""
+    seen, current = {}, tuple(start)
     for iteration in range(1, iterations + 1):
+        seed = iteration - 1
         t_depths = deepen_all(current, delta)
         seen.setdefault((current, seed), "A")
         seen.setdefault((t_depths, seed), "T")
         grown = grow_depths(current, importance_of[current, seed],
                             importance_of[t_depths, seed], delta)
-        if grown == current and iteration < iterations:
-            seed = iteration
+        if grown != current:
+            seed = iterations
         current = grown
     seen.setdefault((current, seed), "final")
     return seen, current
@@ -210,7 +213,10 @@ def check_report_rebuilds(tracking_uri, parent, record, tmp_path, run_names):
     assert f"Found architecture: `{record['depths']}`" in text
     rows = re.findall(r"^\| ((?:it\d-[AT]|final)-[\d-]+) \|", text, re.M)
     assert sorted(rows) == sorted(run_names)
-    assert len(re.findall(r"^\| \d \| 0 \| ", text, re.M)) == len(record["iterations"])
+    # one decision row per iteration, each with the iteration's own init seed (k - 1)
+    decisions = re.findall(r"^\| (\d) \| (\d) \| ", text, re.M)
+    assert [(int(k), int(seed)) for k, seed in decisions] == [
+        (step["iteration"], step["iteration"] - 1) for step in record["iterations"]]
     for plot in PLOTS:
         assert (output / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

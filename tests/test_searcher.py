@@ -56,14 +56,35 @@ def test_two_iterations_train_a_t_a_t_final():
     assert sorted(trained) == ["it1-A-6-6-6", "it1-T-8-8-8", "it2-A-8-6-6", "it2-T-10-8-8"]
 
 
-def test_t_is_reused_as_the_next_a_when_every_stage_grows():
-    searcher = StageWiseSearcher((2, 2), delta=1, iterations=2)
+def test_every_iteration_trains_a_fresh_a_never_the_previous_t():
+    """T of iteration 1 won every stage, so its scores came out high: iteration 2 compares a new
+    A of the same depths, from its own seed, not that lucky draw again."""
+    searcher = StageWiseSearcher((2, 2), delta=1, iterations=2, seed=5)
     proposals, _ = propose_all(searcher)
     for trial_id, config in proposals.items():
         finish(searcher, trial_id, [0.1, 0.1] if config["role"] == "A" else [0.9, 0.9])
-    proposals, _ = propose_all(searcher)  # A = 3-3 was trained as T: only T = 4-4 is new
-    assert [(c["role"], tuple(c["depths"])) for c in proposals.values()] == [("T", (4, 4))]
-    assert searcher.history[0]["grown"] == (3, 3)
+    proposals, _ = propose_all(searcher)
+    assert sorted((run_name(c), c["init_seed"]) for c in proposals.values()) == [
+        ("it2-A-3-3", 6), ("it2-T-4-4", 6)]
+    for trial_id, config in proposals.items():
+        finish(searcher, trial_id, [0.5, 0.5] if config["role"] == "A" else [0.4, 0.4])
+    # nothing grew in the last iteration: the found network is its A, the one network reused
+    assert propose_all(searcher) == ({}, Searcher.FINISHED)
+    assert searcher.final_run_name() == "it2-A-3-3"
+    assert [(step["runs_a"], step["reused_a"]) for step in searcher.history] == [
+        (["it1-A-2-2"], False), (["it2-A-3-3"], False)]
+
+
+def test_a_found_network_that_grew_is_trained_from_a_new_seed():
+    """The found network equals the last T's depths when every stage grew, but that T was chosen
+    for its high scores: the found network is trained anew, never that T reused."""
+    searcher = StageWiseSearcher((1, 1), delta=1, iterations=1, seed=3)
+    for trial_id, config in propose_all(searcher)[0].items():
+        finish(searcher, trial_id, [0.1, 0.1] if config["role"] == "A" else [0.9, 0.9])
+    (trial_id, config), = propose_all(searcher)[0].items()
+    assert (run_name(config), config["init_seed"]) == ("final-2-2", 4)
+    finish(searcher, trial_id, [0.5, 0.5])
+    assert searcher.final_run_name() == "final-2-2" and searcher.suggest("x") == Searcher.FINISHED
 
 
 def test_only_a_network_with_no_twin_is_marked_alone():
@@ -74,9 +95,10 @@ def test_only_a_network_with_no_twin_is_marked_alone():
     assert [config.get(ALONE_KEY) for config in proposals.values()] == [None, None]
     for trial_id, config in proposals.items():
         finish(searcher, trial_id, [0.1, 0.1] if config["role"] == "A" else [0.9, 0.9])
-    (trial_id, config), = propose_all(searcher)[0].items()  # T = 4-4, its A reused
-    assert config["role"] == "T" and config[ALONE_KEY] is True
-    finish(searcher, trial_id, [0.1, 0.1])  # nothing grows: the found network is A = 3-3, reused
+    proposals, _ = propose_all(searcher)  # a fresh A = 3-3 beside T = 4-4: not alone
+    assert [config.get(ALONE_KEY) for config in proposals.values()] == [None, None]
+    for trial_id, config in proposals.items():  # nothing grows: the found network is A, reused
+        finish(searcher, trial_id, [0.5, 0.5] if config["role"] == "A" else [0.1, 0.1])
     assert propose_all(searcher) == ({}, Searcher.FINISHED)
 
     searcher = StageWiseSearcher((2, 2), delta=1, iterations=1)
@@ -128,18 +150,44 @@ def test_no_growth_stops_as_converged_under_stop():
     assert len(searcher.history) == 1 and searcher.final_run_name() == "it1-A-6-6-6"
 
 
-def test_growth_keeps_the_seed_so_an_equal_t_is_reused_after_a_retrain():
-    searcher = StageWiseSearcher((1, 1), delta=1, iterations=3, seed=0)
+def test_score_seeds_train_a_and_t_from_every_seed_and_decide_on_the_mean_difference():
+    searcher = StageWiseSearcher((1, 1), delta=1, iterations=2, seed=10, score_seeds=2)
+    assert searcher.max_trials == 2 * 2 * 2 + 1 and searcher.phase_sizes == (4, 4, 1)
     proposals, _ = propose_all(searcher)
-    for trial_id, config in proposals.items():  # iteration 1: nothing grows
-        finish(searcher, trial_id, [0.5, 0.5] if config["role"] == "A" else [0.4, 0.4])
+    assert sorted((run_name(c), c["init_seed"]) for c in proposals.values()) == [
+        ("it1-A-1-1-r1", 10), ("it1-A-1-1-r2", 11), ("it1-T-2-2-r1", 10), ("it1-T-2-2-r2", 11)]
+    # stage 1: T - A = +0.3 (seed 10) and -0.1 (seed 11), mean +0.1: grows although seed 11 says
+    # no; stage 2: +0.05 and -0.2, mean -0.075: stays
+    scores = {("A", 10): [0.5, 0.5], ("T", 10): [0.8, 0.55],
+              ("A", 11): [0.6, 0.6], ("T", 11): [0.5, 0.4]}
+    for trial_id, config in proposals.items():
+        finish(searcher, trial_id, scores[config["role"], config["init_seed"]])
+    step = searcher.history[0]
+    assert step["importance_a"] == pytest.approx([0.55, 0.55])
+    assert step["importance_t"] == pytest.approx([0.65, 0.475])
+    assert step["importance_a_per_seed"] == [[0.5, 0.5], [0.6, 0.6]]
+    assert step["wins"] == [True, False] and step["grown"] == (2, 1)
+    assert step["init_seeds"] == [10, 11] and step["runs_t"] == ["it1-T-2-2-r1", "it1-T-2-2-r2"]
+    proposals, _ = propose_all(searcher)  # iteration 2: new seeds 12 and 13
+    assert sorted((run_name(c), c["init_seed"]) for c in proposals.values()) == [
+        ("it2-A-2-1-r1", 12), ("it2-A-2-1-r2", 13), ("it2-T-3-2-r1", 12), ("it2-T-3-2-r2", 13)]
+
+
+def test_score_seeds_confidence_resamples_seeds_and_images():
+    """Seed 0 says T wins in every replicate and seed 1 says it loses in every one: the
+    confidence is the share of replicates whose resampled seeds lean to T, far from the 1.0 that
+    resampling images alone would claim for seed 0."""
+    searcher = StageWiseSearcher((1,), delta=1, iterations=1, score_seeds=2)
     proposals, _ = propose_all(searcher)
-    for trial_id, config in proposals.items():  # iteration 2 (seed 1): every stage grows
-        finish(searcher, trial_id, [0.1, 0.1] if config["role"] == "A" else [0.9, 0.9])
-    proposals, _ = propose_all(searcher)  # A = 2-2 with seed 1 was trained as it2-T: reused
-    assert [(run_name(c), c["init_seed"]) for c in proposals.values()] == [("it3-T-3-3", 1)]
-    finish(searcher, next(iter(proposals)), [0.1, 0.1])
-    assert searcher.history[2]["reused_a"] and searcher.history[2]["run_a"] == "it2-T-2-2"
+    replicates = 200
+    for trial_id, config in proposals.items():
+        gain = 0.3 if config["init_seed"] == 0 else -0.2
+        value = 0.5 + (gain if config["role"] == "T" else 0.0)
+        searcher.on_trial_complete(trial_id, {"importance": {"s1": value},
+                                              "importance_bootstrap": {"s1": [value] * replicates}})
+    # a replicate's mean is positive when it drew seed 0 at least once out of 2 (the mean of
+    # +0.3 and -0.2 is +0.05): probability 3/4
+    assert searcher.history[0]["confidence"][0] == pytest.approx(0.75, abs=0.08)
 
 
 def test_a_resource_limit_ends_the_search_when_nothing_fits():

@@ -9,11 +9,13 @@ from trainables.spec import format_depths
 def decision_record(step: dict) -> dict:
     """One iteration's decision (a ``StageWiseSearcher.history`` entry) as JSON-friendly values:
     what ``final_architecture.json``, the report and the console show."""
-    return {"iteration": step["iteration"], "init_seed": step["init_seed"],
+    return {"iteration": step["iteration"], "init_seeds": step["init_seeds"],
             "A": format_depths(step["depths_a"]), "T": format_depths(step["depths_t"]),
-            "run_A": step["run_a"], "run_T": step["run_t"],
+            "runs_A": step["runs_a"], "runs_T": step["runs_t"],
             "reused_A": step["reused_a"], "reused_T": step["reused_t"],
             "importance_A": step["importance_a"], "importance_T": step["importance_t"],
+            "importance_A_per_seed": step["importance_a_per_seed"],
+            "importance_T_per_seed": step["importance_t_per_seed"],
             "confidence": step["confidence"], "grows": step["wins"],
             "held_back_by_limit": [stage + 1 for stage in step["held_back"]],
             "bound_by": step["bound_by"], "next": format_depths(step["grown"]),
@@ -21,9 +23,11 @@ def decision_record(step: dict) -> dict:
 
 
 def network_text(step: dict, role: str) -> str:
-    """``3-3-3`` or ``3-3-3 (reused from it1-T-3-3-3)``."""
-    text = step[role]
-    return f"{text} (reused from {step[f'run_{role}']})" if step[f"reused_{role}"] else text
+    """``3-3-3``, ``3-3-3 x2 seeds`` or ``3-3-3 (reused from it1-T-3-3-3)`` (a record written
+    before every iteration trained its own A names one run, ``run_A``)."""
+    runs = step.get(f"runs_{role}") or [step[f"run_{role}"]]
+    text = step[role] + (f" x{len(runs)} seeds" if len(runs) > 1 else "")
+    return f"{text} (reused from {', '.join(runs)})" if step[f"reused_{role}"] else text
 
 
 def confidence_text(step: dict) -> str:

@@ -49,6 +49,29 @@ def stage_confidence(bootstrap_a: Sequence[Sequence[float]], bootstrap_t: Sequen
     return confidence
 
 
+def seed_and_image_confidence(bootstrap_a: Sequence[Sequence[Sequence[float]]],
+                              bootstrap_t: Sequence[Sequence[Sequence[float]]],
+                              rng: np.random.Generator) -> list[float]:
+    """Per stage, the probability that T's score beats A's on average over the init seeds,
+    from paired bootstrap replicates of every seed's A and T (``[seed][stage][replicate]``).
+
+    Replicate b resamples the seeds with replacement (the same draw for every stage) and averages
+    their paired image-replicate differences T_jb - A_jb: the spread covers training randomness
+    (which network an init seed gives) as well as the choice of images.  P is the share of
+    replicates whose mean difference is positive, ties counting one half; with one seed it is
+    exactly ``stage_confidence``'s."""
+    a, t = np.asarray(bootstrap_a, dtype=float), np.asarray(bootstrap_t, dtype=float)
+    if a.shape != t.shape or a.ndim != 3 or a.size == 0:
+        raise ValueError(f"paired bootstrap scores of A {a.shape} and T {t.shape} must both be "
+                         "(seeds, stages, replicates)")
+    seeds, _, replicates = a.shape
+    drawn = rng.integers(0, seeds, (replicates, seeds))  # replicate b's seeds
+    differences = t - a  # (seeds, stages, replicates)
+    replicate = np.arange(replicates)[:, None]
+    mean = differences[drawn, :, replicate].mean(axis=1)  # (replicates, stages)
+    return [float(np.mean(m > 0) + 0.5 * np.mean(m == 0)) for m in mean.T]
+
+
 def winning_stages(scores_a: Sequence[float], scores_t: Sequence[float],
                    confidence: Sequence[float] | None = None, min_confidence: float = 0.0
                    ) -> list[bool]:

@@ -7,15 +7,18 @@ and the reports name a network the same way.
 from __future__ import annotations
 
 from trainables.spec import format_depths
-from trainables.trial_config import trial_identity
+from trainables.trial_config import REPLICATE_KEY, trial_identity
 
 
 def run_name(config: dict) -> str:
-    """The trial's and the MLflow run's name: ``it2-T-8-10-6``, ``final-10-12-8``, ``sample-4-6-4``."""
+    """The trial's and the MLflow run's name: ``it2-T-8-10-6``, ``final-10-12-8``, ``sample-4-6-4``;
+    with several init seeds per iteration ``it2-T-8-10-6-r2`` (the second seed's); an A or T
+    outside a search's iterations (the audit's) ``A-2-2-2-r1``."""
     depths, role, iteration = trial_identity(config)
-    if role in ("A", "T"):
-        return f"it{iteration}-{role}-{format_depths(depths)}"
-    return f"{role}-{format_depths(depths)}"
+    replicate = f"-r{config[REPLICATE_KEY]}" if config.get(REPLICATE_KEY) else ""
+    if role in ("A", "T") and iteration:
+        return f"it{iteration}-{role}-{format_depths(depths)}{replicate}"
+    return f"{role}-{format_depths(depths)}{replicate}"
 
 
 def per_stage_from_result(result: dict, key: str, num_stages: int) -> list | None:

@@ -49,6 +49,7 @@ def search(config: SearchConfig, data: DataSplits | None = None,
                                  on_no_growth=config.on_no_growth,
                                  min_confidence=config.min_confidence, limits=config.limits,
                                  cost_of=costs, final_epochs=config.final_epochs or 0,
+                                 score_seeds=config.score_seeds,
                                  # without a validation split trials report no val_accuracy
                                  **({"metric": "train_loss", "mode": "min"}
                                     if config.val_fraction == 0 else {}))

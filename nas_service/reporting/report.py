@@ -210,9 +210,10 @@ def decisions_table(record: dict) -> pd.DataFrame:
     """One row per iteration that ran: the networks compared (reused ones named), their stage
     scores, the confidence that T beats A, and what was decided."""
     return pd.DataFrame([{
-        "iteration": step["iteration"], "init seed": step.get("init_seed", ""),
-        "A": network_text(step, "A") if "run_A" in step else step["A"],
-        "T": network_text(step, "T") if "run_T" in step else step["T"],
+        "iteration": step["iteration"],
+        "init seeds": ", ".join(map(str, step.get("init_seeds", [step.get("init_seed", "")]))),
+        "A": network_text(step, "A") if {"runs_A", "run_A"} & step.keys() else step["A"],
+        "T": network_text(step, "T") if {"runs_T", "run_T"} & step.keys() else step["T"],
         "importance A": ", ".join(f"{v:.4f}" for v in step["importance_A"]),
         "importance T": ", ".join(f"{v:.4f}" for v in step["importance_T"]),
         "P(T beats A)": confidence_text(step),

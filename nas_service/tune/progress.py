@@ -76,11 +76,9 @@ def search_plan(search_alg, num_samples: int, epochs: int, concurrency: int,
     elif isinstance(search_alg, StageWiseSearcher):
         # its max_trials ends with one continuation per candidate: every iteration's A, the
         # found network and the references
-        references = len(search_alg.references)
-        continued = search_alg.iterations + 1 + references if search_alg.final_epochs else 0
+        phases = search_alg.phase_sizes
+        continued = phases[-1] if search_alg.final_epochs else 0
         planned = [epochs] * (num_samples - continued) + [search_alg.final_epochs] * continued
-        phases = ((2,) * search_alg.iterations + (1,) + ((references,) if references else ())
-                  + ((continued,) if continued else ()))
         if sum(phases) != len(planned):  # not the searcher's own count: one pool then
             phases = None
     else:

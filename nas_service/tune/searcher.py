@@ -1,18 +1,22 @@
 """``StageWiseSearcher``: the stage-wise method as a Ray Tune searcher.
 
 Each iteration needs two trained networks, A (the current depths) and T (every stage deepened by
-delta); the searcher proposes both at once, waits for their per-stage importances and lets the
-pure growth rule (``nas_service.core.growth``) pick the next A.  After the last iteration it proposes the
-final candidate, then the optional reference networks (e.g. uniform ResNets trained with the same
+delta), or 2k with ``score_seeds`` k (A and T from each of k init seeds); the searcher proposes
+them at once, waits for their per-stage importances and lets the pure growth rule
+(``nas_service.core.growth``) pick the next A.  After the last iteration it proposes the final
+candidate, then the optional reference networks (e.g. uniform ResNets trained with the same
 protocol, for comparison), then ``FINISHED``.
 
-A network is identified by its depths *and* its initialisation seed.  An iteration in which no
-stage grows is, as in the authors' code, followed by one that trains A and T again from a new
-initialisation (``on_no_growth="retrain"``), or it ends the search as converged (``"stop"``).  A
-network already trained with the same depths and seed is reused, never retrained: A of iteration
-k+1 equals T of k when every stage grew, and the final candidate is the last A when the last
-iteration grew nothing.  The history names the run each score came from, so a reused network is
-shown as reused.
+A network is identified by its depths *and* its initialisation seed, and every iteration trains
+its networks from seeds of its own (``seeds_of``), as the authors' code retrains A-hat from a new
+random initialisation every iteration.  So a decision never scores a T of the previous iteration
+again as its A: that T was kept *because* its scores came out high, and comparing that lucky draw
+once more would lean every later decision against growth (regression to the mean).  An
+iteration in which no stage grows is followed by the next one, as in the authors' code
+(``on_no_growth="retrain"``), or ends the search as converged (``"stop"``).  The one network
+reused is the found one when the last iteration grew nothing: it is that iteration's A, the same
+depths and seed.  The history names the run each score came from, so a reused network is shown as
+reused.
 
 All decisions live in the searcher's state, which ``save``/``restore`` hold whole.  A failed trial
 ends the search: ``suggest`` returns ``FINISHED`` and ``error`` says why, instead of returning
@@ -26,6 +30,7 @@ import pickle
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 from ray.tune.search import Searcher
 
 from nas_service.core.decisions import decision_record, describe_decision
@@ -33,7 +38,7 @@ from nas_service.core.growth import (
     NO_GROWTH_POLICIES,
     deepen_all,
     grow_within_limits,
-    stage_confidence,
+    seed_and_image_confidence,
     winning_stages,
 )
 from nas_service.core.trials import per_stage_from_result, run_name, stage_scores_from_result
@@ -46,12 +51,13 @@ from trainables.trial_config import (
     EXTRA_EPOCHS_KEY,
     INIT_SEED_KEY,
     LAST_RESULT_KEY,
+    REPLICATE_KEY,
     trial_config,
 )
 
 logger = logging.getLogger(__name__)
 
-STATE_KEYS = ("iteration", "current", "init_seed", "queue", "live", "trained", "history",
+STATE_KEYS = ("iteration", "current", "final_seed", "queue", "live", "trained", "history",
               "final_depths", "references", "done", "error", "failed_trial_id", "converged",
               "continued")
 
@@ -64,11 +70,15 @@ class StageWiseSearcher(Searcher):
         delta: modules added to a stage when it grows (2 for residual blocks).
         iterations: n; the search trains at most 2n + 1 networks.
         references: depths of networks to train after the search with the same protocol.
-        seed: initialisation seed of the first iteration (later ones derive theirs from it).
+        seed: initialisation seed of the first iteration; iteration k trains from seeds
+            ``seed + (k - 1) * score_seeds`` on (``seeds_of``).
         on_no_growth: ``"retrain"`` A and T from a new initialisation in the next iteration (the
             authors' code) or ``"stop"`` the search as converged.
         min_confidence: a stage grows only when the bootstrap probability that T's score beats
             A's is at least this (0: the paper's plain ``>``; needs bootstrap scores otherwise).
+        score_seeds: k, init seeds of A and T per iteration (1: the paper).  A stage grows when
+            its T score beats its A score on average over the seeds (the mean of the paired
+            differences), and the confidence resamples seeds and images together.
         limits: upper bounds on the grown network's costs, e.g. ``{"macs": 5e7}``.
         cost_of: depths -> costs under the names ``limits`` uses (needed with ``limits``).
         final_epochs: after the references, every candidate (each iteration's A, the found
@@ -86,7 +96,8 @@ class StageWiseSearcher(Searcher):
                  on_no_growth: str = "retrain", min_confidence: float = 0.0,
                  limits: Mapping[str, float] | None = None,
                  cost_of: Callable[[tuple[int, ...]], Mapping[str, float]] | None = None,
-                 final_epochs: int = 0, metric: str = "val_accuracy", mode: str = "max") -> None:
+                 final_epochs: int = 0, score_seeds: int = 1, metric: str = "val_accuracy",
+                 mode: str = "max") -> None:
         super().__init__(metric=metric, mode=mode)
         if not initial_depths or any(int(m) < 1 for m in initial_depths):
             raise ValueError(f"initial_depths {list(initial_depths)} must be positive integers")
@@ -101,6 +112,8 @@ class StageWiseSearcher(Searcher):
             raise ValueError(f"min_confidence {min_confidence} must be in [0, 1]")
         if limits and cost_of is None:
             raise ValueError(f"limits {dict(limits)} need cost_of")
+        if score_seeds < 1:
+            raise ValueError(f"score_seeds {score_seeds} must be at least 1")
         self.delta = int(delta)
         self.iterations = int(iterations)
         self.seed = int(seed)
@@ -109,10 +122,12 @@ class StageWiseSearcher(Searcher):
         self.limits = dict(limits or {})
         self.cost_of = cost_of
         self.final_epochs = int(final_epochs)
+        self.score_seeds = int(score_seeds)
         self.continued: dict[str, str | None] = {}  # trial id -> its continuation's (None: running)
         self.iteration = 1
         self.current: tuple[int, ...] = tuple(int(m) for m in initial_depths)
-        self.init_seed = self.seed
+        # the seed the found network trains from: the next iteration's first, or the last A's
+        self.final_seed = self.seed
         self.queue: list[dict] = []
         self.live: dict[str, dict] = {}
         self.trained: dict[tuple[tuple[int, ...], int], dict] = {}
@@ -129,11 +144,25 @@ class StageWiseSearcher(Searcher):
 
     @property
     def max_trials(self) -> int:
-        """A and T per iteration, the final candidate and the references (fewer when reused),
-        and a continuation of each candidate with ``final_epochs``."""
-        trained = 2 * self.iterations + 1 + len(self.references)
-        candidates = self.iterations + 1 + len(self.references)
-        return trained + (candidates if self.final_epochs else 0)
+        """A and T of every seed per iteration, the final candidate and the references (one
+        fewer when the found network is the last A, reused), and a continuation of each
+        candidate with ``final_epochs``."""
+        return sum(self.phase_sizes)
+
+    @property
+    def phase_sizes(self) -> tuple[int, ...]:
+        """Trials per phase at most: each iteration's A and T, the found network, the references,
+        the continuations of every candidate (each iteration's A, the found network, the
+        references) with ``final_epochs``."""
+        references = len(self.references)
+        continued = self.iterations * self.score_seeds + 1 + references if self.final_epochs else 0
+        return ((2 * self.score_seeds,) * self.iterations + (1,)
+                + ((references,) if references else ()) + ((continued,) if continued else ()))
+
+    def seeds_of(self, iteration: int) -> list[int]:
+        """The init seeds of iteration ``iteration``'s networks: new ones every iteration."""
+        first = self.seed + (iteration - 1) * self.score_seeds
+        return list(range(first, first + self.score_seeds))
 
     @property
     def searching(self) -> bool:
@@ -141,20 +170,23 @@ class StageWiseSearcher(Searcher):
 
     def _needed(self) -> list[dict]:
         if self.searching:
-            return [self._proposal(self.current, "A"),
-                    self._proposal(deepen_all(self.current, self.delta), "T")]
+            deeper = deepen_all(self.current, self.delta)
+            replicated = self.score_seeds > 1
+            return [self._proposal(depths, role, seed, index + 1 if replicated else None)
+                    for index, seed in enumerate(self.seeds_of(self.iteration))
+                    for depths, role in ((self.current, "A"), (deeper, "T"))]
         if self.final_depths is None:
-            return [self._proposal(self.current, "final")]
+            return [self._proposal(self.current, "final", self.final_seed)]
         return [self._reference(depths) for depths in self.references]
 
     def _reference(self, depths: tuple[int, ...]) -> dict:
         return {"depths": depths, "role": "reference", "iteration": 0, INIT_SEED_KEY: self.seed}
 
     def candidates(self) -> list[dict]:
-        """The trained entries of every candidate, once each: each iteration's A (possibly a
-        reused T), the found network and the references."""
-        keys = [(step["depths_a"], step["init_seed"]) for step in self.history]
-        keys += [(self.final_depths, self.init_seed)] if self.final_depths else []
+        """The trained entries of every candidate, once each: each iteration's A (of every
+        seed), the found network and the references."""
+        keys = [(step["depths_a"], seed) for step in self.history for seed in step["init_seeds"]]
+        keys += [(self.final_depths, self.final_seed)] if self.final_depths else []
         keys += [self._key(self._reference(depths)) for depths in self.references]
         entries = {}
         for key in keys:
@@ -175,9 +207,10 @@ class StageWiseSearcher(Searcher):
             self.continued[entry["trial_id"]] = None
         return proposals
 
-    def _proposal(self, depths: tuple[int, ...], role: str) -> dict:
-        return {"depths": depths, "role": role, "iteration": self.iteration,
-                INIT_SEED_KEY: self.init_seed}
+    def _proposal(self, depths: tuple[int, ...], role: str, seed: int,
+                  replicate: int | None = None) -> dict:
+        return {"depths": depths, "role": role, "iteration": self.iteration, INIT_SEED_KEY: seed,
+                **({REPLICATE_KEY: replicate} if replicate else {})}
 
     @staticmethod
     def _key(proposal: dict) -> tuple[tuple[int, ...], int]:
@@ -193,7 +226,7 @@ class StageWiseSearcher(Searcher):
                 self.queue += [p for p in missing if self._key(p) not in in_flight]
                 return
             if self.searching:
-                self._close_iteration(needed[0], needed[1])
+                self._close_iteration(needed[0::2], needed[1::2])
             elif self.final_depths is None:
                 self.final_depths = self.current
             elif self.final_epochs and (None in self.continued.values()
@@ -203,23 +236,36 @@ class StageWiseSearcher(Searcher):
             else:
                 self.done = True
 
-    def _close_iteration(self, proposal_a: dict, proposal_t: dict) -> None:
-        trained_a, trained_t = self.trained[self._key(proposal_a)], self.trained[self._key(proposal_t)]
-        scores_a, scores_t = trained_a["importance"], trained_t["importance"]
+    def _close_iteration(self, proposals_a: list[dict], proposals_t: list[dict]) -> None:
+        """Decide on the iteration's A and T of every seed: a stage grows when its mean T score
+        beats its mean A score (with one seed, the paper's T > A)."""
+        trained_a = [self.trained[self._key(p)] for p in proposals_a]
+        trained_t = [self.trained[self._key(p)] for p in proposals_t]
+        per_seed_a = [entry["importance"] for entry in trained_a]
+        per_seed_t = [entry["importance"] for entry in trained_t]
+        scores_a = [float(np.mean(stage)) for stage in zip(*per_seed_a, strict=True)]
+        scores_t = [float(np.mean(stage)) for stage in zip(*per_seed_t, strict=True)]
         confidence = None
-        if trained_a["bootstrap"] and trained_t["bootstrap"]:
-            confidence = stage_confidence(trained_a["bootstrap"], trained_t["bootstrap"])
+        if all(entry["bootstrap"] for entry in (*trained_a, *trained_t)):
+            confidence = seed_and_image_confidence(
+                [entry["bootstrap"] for entry in trained_a],
+                [entry["bootstrap"] for entry in trained_t],
+                np.random.default_rng([self.seed, self.iteration]))
         wins = winning_stages(scores_a, scores_t, confidence, self.min_confidence)
         gains = [t - a for a, t in zip(scores_a, scores_t, strict=True)]
         growth = grow_within_limits(self.current, wins, gains, self.delta, self.cost_of,
                                     self.limits)
-        step = {"iteration": self.iteration, "init_seed": self.init_seed,
-                "depths_a": proposal_a["depths"], "depths_t": proposal_t["depths"],
-                "run_a": trained_a["run_name"], "run_t": trained_t["run_name"],
-                "reused_a": trained_a["run_name"] != run_name(proposal_a),
-                "reused_t": trained_t["run_name"] != run_name(proposal_t),
-                "importance_a": scores_a, "importance_t": scores_t, "confidence": confidence,
-                "wins": wins, "held_back": list(growth.held_back),
+        step = {"iteration": self.iteration, "init_seeds": [p[INIT_SEED_KEY] for p in proposals_a],
+                "depths_a": proposals_a[0]["depths"], "depths_t": proposals_t[0]["depths"],
+                "runs_a": [entry["run_name"] for entry in trained_a],
+                "runs_t": [entry["run_name"] for entry in trained_t],
+                "reused_a": any(e["run_name"] != run_name(p)
+                                for e, p in zip(trained_a, proposals_a, strict=True)),
+                "reused_t": any(e["run_name"] != run_name(p)
+                                for e, p in zip(trained_t, proposals_t, strict=True)),
+                "importance_a": scores_a, "importance_t": scores_t,
+                "importance_a_per_seed": per_seed_a, "importance_t_per_seed": per_seed_t,
+                "confidence": confidence, "wins": wins, "held_back": list(growth.held_back),
                 "bound_by": list(growth.bound_by), "grown": growth.depths}
         if growth.grew:
             step["outcome"] = "grew"
@@ -237,8 +283,10 @@ class StageWiseSearcher(Searcher):
         self.iteration += 1
         if growth.grew:
             self.current = growth.depths
-        elif self.converged is None and self.iteration <= self.iterations:
-            self.init_seed = self.seed + self.iteration - 1  # a new initialisation per retrain
+        if growth.grew or (self.converged is None and self.iteration <= self.iterations):
+            # the next iteration's networks, or a found network never trained: new seeds.  When
+            # the last iteration grew nothing, the found network is its A (first seed), reused.
+            self.final_seed = self.seeds_of(self.iteration)[0]
 
     def _announce(self, line: str) -> None:
         """Hold ``line`` for ``log_announcements``: Tune hands a trial's last result to the
@@ -316,10 +364,11 @@ class StageWiseSearcher(Searcher):
         """The run that trained the found network (possibly an earlier A, reused)."""
         if self.final_depths is None:
             return None
-        return self.trained.get((self.final_depths, self.init_seed), {}).get("run_name")
+        return self.trained.get((self.final_depths, self.final_seed), {}).get("run_name")
 
     def get_state(self) -> dict[str, Any]:
-        return {key: getattr(self, key) for key in ("delta", "iterations", *STATE_KEYS)}
+        return {key: getattr(self, key) for key in ("delta", "iterations", "score_seeds",
+                                                    *STATE_KEYS)}
 
     def set_state(self, state: dict[str, Any]) -> None:
         for key, value in state.items():
