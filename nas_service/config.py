@@ -132,6 +132,10 @@ class SearchConfig:
     min_confidence: float = setting(
         0.0, "grow a stage only when P(T beats A) is at least this (default 0: the "
         "paper's rule, T's score higher)", "stagewise_only")
+    score_seeds: int = setting(
+        1, "k: train A and T of every iteration from k init seeds and grow a stage when its "
+        "mean T-A score difference over the seeds is positive; the confidence then covers "
+        "training randomness too (1: the paper)", "stagewise_only")
     on_no_growth: str = setting(
         "retrain", f"when no stage grows: {' or '.join(NO_GROWTH_POLICIES)} (retrain: the next "
         "iteration trains A and T again from a new initialisation, as the authors' "
@@ -483,7 +487,7 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
     _require(config.preset in PRESETS, "preset", config.preset, f"must be one of {', '.join(PRESETS)}")
     _require(config.schedule in SCHEDULES, "schedule", config.schedule,
              f"must be one of {', '.join(SCHEDULES)}")
-    _check_criterion(config.criterion)
+    check_criterion(config.criterion)
     _require(config.on_no_growth in NO_GROWTH_POLICIES, "on-no-growth", config.on_no_growth,
              f"must be one of {', '.join(NO_GROWTH_POLICIES)}")
     _require(config.bootstrap >= 0, "bootstrap", config.bootstrap, "must be 0 or more")
@@ -494,7 +498,7 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
     for flag in ("max_macs", "max_params", "max_latency_ms"):
         value = getattr(config, flag)
         _require(value is None or value > 0, flag.replace("_", "-"), value, "must be positive")
-    for flag in ("iterations", "m0", "stages", "delta", "scoring_actors"):
+    for flag in ("iterations", "m0", "stages", "delta", "scoring_actors", "score_seeds"):
         _require(getattr(config, flag) >= 1, flag.replace("_", "-"), getattr(config, flag),
                  "must be at least 1")
     _require(config.finetune_epochs is None or config.transfer_from or config.transfer_to,
@@ -647,16 +651,17 @@ def _check_dataset(flag: str, name: str) -> None:
         raise ConfigError(str(error).replace("--dataset", f"--{flag}", 1)) from None
 
 
-def _check_criterion(name: str) -> None:
-    """A built-in criterion, or an import path that imports to a function."""
+def check_criterion(name: str, flag: str = "criterion") -> None:
+    """A built-in criterion, or an import path that imports to a function; ``flag`` names the
+    flag that gave it (``--criterion``, ``--criteria``)."""
     if name in CRITERIA:
         return
-    _require(":" in name, "criterion", name,
+    _require(":" in name, flag, name,
              f"must be one of {', '.join(CRITERIA)} or an import path module:function")
     try:
         get_criterion(name)
     except ValueError as error:
-        raise ConfigError(f"--criterion: {error}") from None
+        raise ConfigError(f"--{flag}: {error}") from None
 
 
 def default_tracking_uri(uri: str | None) -> str:

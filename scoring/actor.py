@@ -8,6 +8,8 @@ placement group and die with it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import ray
 
@@ -24,15 +26,18 @@ class ScoringActor:
         get_criterion(criterion)
 
     def score_stages(self, stage_features: list[np.ndarray], labels: np.ndarray,
-                     criterion: str) -> list[float]:
-        return [stage_score(features, labels, criterion) for features in stage_features]
+                     criterion: str, key: Sequence[int] = ()) -> list[float]:
+        """Per stage, its score; ``key`` names the network (``scoring.criteria.stage_score``)."""
+        return [stage_score(features, labels, criterion, key=(*key, stage))
+                for stage, features in enumerate(stage_features)]
 
     def bootstrap_stages(self, stage_features: list[np.ndarray], labels: np.ndarray,
-                         criterion: str, replicates: int, seed: int, chunk: int = 0
-                         ) -> list[list[float]]:
+                         criterion: str, replicates: int, seed: int, chunk: int = 0,
+                         key: Sequence[int] = ()) -> list[list[float]]:
         """Per stage, its score on ``replicates`` paired resamples (``scoring.bootstrap``)."""
-        return [bootstrap_stage_scores(features, labels, criterion, replicates, seed, chunk)
-                for features in stage_features]
+        return [bootstrap_stage_scores(features, labels, criterion, replicates, seed, chunk,
+                                       key=(*key, stage))
+                for stage, features in enumerate(stage_features)]
 
 
 def create_scoring_pool(size: int, num_cpus: float = 0,

@@ -10,6 +10,8 @@ the seed and the labels only), so replicate b of A pairs with replicate b of T a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from scoring.criteria import stage_score
@@ -30,7 +32,10 @@ def bootstrap_indices(labels: np.ndarray, replicates: int, seed: int, chunk: int
 
 
 def bootstrap_stage_scores(features: np.ndarray, labels: np.ndarray, criterion: str,
-                           replicates: int, seed: int, chunk: int = 0) -> list[float]:
-    """The stage's score on each of ``replicates`` resamples of its images."""
-    return [stage_score(features[rows], np.asarray(labels)[rows], criterion)
-            for rows in bootstrap_indices(labels, replicates, seed, chunk)]
+                           replicates: int, seed: int, chunk: int = 0,
+                           key: Sequence[int] = ()) -> list[float]:
+    """The stage's score on each of ``replicates`` resamples of its images; a criterion that
+    draws random numbers (``key``) draws its own for every replicate."""
+    return [stage_score(features[rows], np.asarray(labels)[rows], criterion,
+                        key=(*key, chunk, replicate))
+            for replicate, rows in enumerate(bootstrap_indices(labels, replicates, seed, chunk))]

@@ -8,6 +8,7 @@ from scipy.stats import spearmanr
 from scoring.criteria import CRITERIA, get_criterion, stage_score
 from scoring.ilfs import DEFAULT_BINS, ilfs
 from scoring.inffs import inffs
+from scoring.probe import probe
 
 
 def path_sum_reference(adjacency: np.ndarray) -> np.ndarray:
@@ -143,11 +144,12 @@ def degenerate_inputs():
 def test_scores_stay_finite_on_degenerate_input(criterion, case):
     x, y = degenerate_inputs()[case]
     scores = get_criterion(criterion)(x, y)
-    assert scores.shape == (x.shape[1],) and np.isfinite(scores).all()
+    # per-feature scores, or one score of the whole stage (probe, random)
+    assert np.shape(scores) in ((x.shape[1],), ()) and np.isfinite(scores).all()
     assert np.isfinite(stage_score(x, y, criterion))
 
 
-@pytest.mark.parametrize("criterion", ["plsvip", "ilfs"])
+@pytest.mark.parametrize("criterion", ["plsvip", "ilfs", "probe"])
 def test_supervised_criteria_refuse_a_single_class(criterion):
     x = np.random.default_rng(0).normal(size=(20, 4))
     with pytest.raises(ValueError, match="at least two classes"):
@@ -165,3 +167,55 @@ def test_nan_features_are_a_clear_error(criterion):
     x[3, 1] = np.nan
     with pytest.raises(ValueError, match="NaN or infinite"):
         stage_score(x, np.repeat([0, 1], 10), criterion)
+
+
+def remixed(x: np.ndarray, seed: int) -> np.ndarray:
+    """``x`` through a random invertible linear map: the same information, other features."""
+    mix = np.random.default_rng(seed).normal(size=(x.shape[1], x.shape[1]))
+    assert np.linalg.cond(mix) < 1e4  # invertible, and not nearly singular
+    return x @ mix
+
+
+def test_probe_scores_class_separability_held_out():
+    x, y, _ = informative_data(0)
+    separable = probe(x, y)
+    shuffled = probe(x, np.random.default_rng(0).permutation(y))
+    # 4 classes 1.5 apart along 3 features of spread 0.5: LDA separates nearly all of them
+    assert separable > 0.95 and shuffled < 0.4, (separable, shuffled)
+    assert stage_score(x, y, "probe") == separable  # a stage-level score is taken as it is
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_probe_ignores_an_invertible_linear_remix_where_vip_moves(seed):
+    x, y, _ = informative_data(seed)
+    x = x + np.random.default_rng(seed).normal(size=x.shape)  # harder: not every image separates
+    mixed = remixed(x, seed)
+    before, after = stage_score(x, y, "probe"), stage_score(mixed, y, "probe")
+    assert after == pytest.approx(before, rel=1e-6) and 0.5 < before < 1.0
+    vip_before, vip_after = stage_score(x, y, "plsvip"), stage_score(mixed, y, "plsvip")
+    assert abs(vip_after - vip_before) > 0.01, (vip_before, vip_after)
+
+
+def test_probe_holds_out_fewer_folds_for_small_classes_and_refuses_single_images():
+    x, y, _ = informative_data(0)
+    rows = np.r_[np.flatnonzero(y == 0)[:3], np.flatnonzero(y == 1)[:40]]  # class 0: 3 images
+    assert 0 <= probe(x[rows], y[rows]) <= 1
+    with pytest.raises(ValueError, match="at least 2 images"):
+        probe(x[rows[2:]], y[rows[2:]])
+
+
+def test_random_grows_half_the_stages_and_repeats_with_its_key():
+    x, y, _ = informative_data(0)
+    wins = [stage_score(x, y, "random", key=(7, iteration, 0, 3, 3, 3, stage))
+            < stage_score(x, y, "random", key=(7, iteration, 0, 4, 4, 4, stage))
+            for iteration in range(1, 101) for stage in range(4)]
+    # 400 fair coin flips: the share of growth is within 0.5 +- 0.075 (3 standard deviations)
+    assert abs(np.mean(wins) - 0.5) < 0.075, np.mean(wins)
+    again = [stage_score(x, y, "random", key=(7, iteration, 0, 3, 3, 3, stage))
+             < stage_score(x, y, "random", key=(7, iteration, 0, 4, 4, 4, stage))
+             for iteration in range(1, 101) for stage in range(4)]
+    assert again == wins
+    other_seed = [stage_score(x, y, "random", key=(8, iteration, 0, 3, 3, 3, stage))
+                  < stage_score(x, y, "random", key=(8, iteration, 0, 4, 4, 4, stage))
+                  for iteration in range(1, 101) for stage in range(4)]
+    assert other_seed != wins

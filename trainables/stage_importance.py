@@ -38,13 +38,23 @@ def stage_features_of(model: torch.nn.Module, images: torch.Tensor,
     return pooled_stage_outputs(model, images.split(batch_size))
 
 
+def scoring_key(search_seed: int, iteration: int, init_seed: int,
+                depths: Sequence[int]) -> tuple[int, ...]:
+    """The integers that name a trained network to a criterion that draws random numbers: the
+    search's seed and iteration (so a search reproduces) and the network itself (so A, T and
+    every other network of an iteration draw their own)."""
+    return (int(search_seed), int(iteration), int(init_seed), *map(int, depths))
+
+
 def stage_importance(features: Sequence[np.ndarray], labels: np.ndarray, criterion: str = "plsvip",
                      *, bootstrap: int = 0, seed: int = 0, scorers: Sequence | None = None,
-                     spread_key: str = "") -> dict[str, Any]:
+                     spread_key: str = "", key: Sequence[int] = ()) -> dict[str, Any]:
     """``{"importance": {"s1": .., "sS": ..}}`` and, with ``bootstrap`` replicates,
     ``{"importance_bootstrap": {"s1": [..], ..}}``: what the searcher compares between A and T.
 
-    ``criterion``: a built-in name (``plsvip``, ``inffs``, ``ilfs``) or ``package.module:function``.
+    ``criterion``: a built-in name (``plsvip``, ``inffs``, ``ilfs``, ``probe``, ``random``) or
+    ``package.module:function``.  ``key``: integers naming the network, which seed a criterion
+    that draws random numbers (``scoring_key``); the stage's index is appended.
     ``scorers``: scoring actors; the whole sample goes to one of them (chosen from
     ``spread_key``, e.g. the trial id, so that trials spread over the pool) and the replicates to
     the others, in parallel.  Without actors everything runs here.
@@ -52,11 +62,13 @@ def stage_importance(features: Sequence[np.ndarray], labels: np.ndarray, criteri
     labels = np.asarray(labels)
     if scorers:
         scores, replicates = _on_actors(list(features), labels, criterion, bootstrap, seed,
-                                        list(scorers), spread_key)
+                                        list(scorers), spread_key, tuple(key))
     else:
-        scores = [stage_score(stage, labels, criterion) for stage in features]
-        replicates = ([bootstrap_stage_scores(stage, labels, criterion, bootstrap, seed)
-                       for stage in features] if bootstrap else None)
+        scores = [stage_score(stage, labels, criterion, key=(*key, index))
+                  for index, stage in enumerate(features)]
+        replicates = ([bootstrap_stage_scores(stage, labels, criterion, bootstrap, seed,
+                                              key=(*key, index))
+                       for index, stage in enumerate(features)] if bootstrap else None)
     reported: dict[str, Any] = {IMPORTANCE_KEY: {f"s{i + 1}": float(score)
                                                  for i, score in enumerate(scores)}}
     if replicates is not None:  # lists: Tune keeps them, MLflow's metrics skip them
@@ -66,17 +78,17 @@ def stage_importance(features: Sequence[np.ndarray], labels: np.ndarray, criteri
 
 
 def _on_actors(features: list[np.ndarray], labels: np.ndarray, criterion: str, bootstrap: int,
-               seed: int, scorers: list, spread_key: str
+               seed: int, scorers: list, spread_key: str, key: tuple[int, ...]
                ) -> tuple[list[float], list[list[float]] | None]:
     import ray
 
     features_ref, labels_ref = ray.put(features), ray.put(labels)
     first = zlib.crc32(spread_key.encode()) % len(scorers)
-    scores = scorers[first].score_stages.remote(features_ref, labels_ref, criterion)
+    scores = scorers[first].score_stages.remote(features_ref, labels_ref, criterion, key)
     chunks = [bootstrap // len(scorers) + (k < bootstrap % len(scorers))
               for k in range(len(scorers))]
     pending = [scorers[(first + 1 + k) % len(scorers)].bootstrap_stages.remote(
-                   features_ref, labels_ref, criterion, size, seed, k)
+                   features_ref, labels_ref, criterion, size, seed, k, key)
                for k, size in enumerate(chunks) if size]
     per_chunk = ray.get(pending)
     replicates = ([sum((chunk[stage] for chunk in per_chunk), []) for stage in

@@ -44,7 +44,7 @@ from trainables.metrics.phases import PhaseClock
 from trainables.models import build_model
 from trainables.settings import TrialSettings
 from trainables.spec import ArchSpec
-from trainables.stage_importance import stage_importance
+from trainables.stage_importance import scoring_key, stage_importance
 from trainables.training import CandidateTrainer, ImageBatches
 from trainables.transfer import transfer_weights
 from trainables.trial_config import (
@@ -52,9 +52,12 @@ from trainables.trial_config import (
     EPOCHS_KEY,
     EXTRA_EPOCHS_KEY,
     FROM_DONOR,
+    IMPORTANCE_BY_KEY,
     INIT_KEY,
     INIT_SEED_KEY,
     LAST_RESULT_KEY,
+    SCORE_AT_KEY,
+    SCORE_WITH_KEY,
     trial_identity,
 )
 from trainables.worker_process import quiet_exit_requests
@@ -173,8 +176,16 @@ def train_network(config: dict, settings: TrialSettings, scorers: list, session)
         metrics["acceleration"] = {**acceleration.describe(), "threads": str(torch.get_num_threads()),
                                    "workers": str(shard.world_size), "compile": decision.reason}
         last = epoch + 1 == epochs
+        if shard.leader and epoch + 1 in config.get(SCORE_AT_KEY, ()):
+            with clock.phase("scoring"):
+                metrics[IMPORTANCE_BY_KEY] = _scores_by_criterion(
+                    model, settings, data, train, scorers, config[SCORE_WITH_KEY],
+                    scoring_key(settings.seed, trial_identity(config)[2], init_seed, spec.depths),
+                    session.trial_id)
         if last and shard.leader:
-            metrics.update(_final_measures(trainer, spec, settings, data, train, scorers, score,
+            key = (scoring_key(settings.seed, trial_identity(config)[2], init_seed, spec.depths)
+                   if score else None)
+            metrics.update(_final_measures(trainer, spec, settings, data, train, scorers, key,
                                            clock, session.trial_id))
         if last:
             metrics[LAST_RESULT_KEY] = True
@@ -211,22 +222,44 @@ def _continued_checkpoint(config: dict, settings: TrialSettings) -> tune.Checkpo
 
 
 def _final_measures(trainer: CandidateTrainer, spec: ArchSpec, settings: TrialSettings,
-                    data: DataSplits, train: ImageBatches, scorers: list, score: bool,
-                    clock: PhaseClock, trial_id: str) -> dict:
+                    data: DataSplits, train: ImageBatches, scorers: list,
+                    key: tuple[int, ...] | None, clock: PhaseClock, trial_id: str) -> dict:
+    """Latency, test accuracy and, given the network's scoring ``key`` (``scoring_key``), the
+    stage scores (``None``: the network is not scored)."""
     model = trainer.model
     with clock.phase("latency"):
         measures = {"cpu_latency_ms": cpu_latency_ms(model, spec.in_channels, spec.image_size)}
     if data.x_test is not None:
         with clock.phase("test"):
             measures["test_accuracy"] = trainer.evaluate(train.sibling(data.x_test, data.y_test))
-    if not score:
+    if key is None:
         return measures
     started = time.perf_counter()
-    sample = scoring_sample(data.y_train, settings.scoring_samples, settings.seed)
-    images = train.sibling(data.x_train[sample], data.y_train[sample])
+    images = _scoring_images(settings, data, train)
     measures.update(stage_importance(stage_features(model, images), images.labels.cpu().numpy(),
                                      settings.criterion, bootstrap=settings.bootstrap,
-                                     seed=settings.seed, scorers=scorers, spread_key=trial_id))
+                                     seed=settings.seed, scorers=scorers, spread_key=trial_id,
+                                     key=key))
     measures["scoring_seconds"] = time.perf_counter() - started
     clock.add("scoring", measures["scoring_seconds"])
     return measures
+
+
+
+def _scoring_images(settings: TrialSettings, data: DataSplits, train: ImageBatches) -> ImageBatches:
+    """The images every network of a search is scored on (``features.scoring_sample``)."""
+    sample = scoring_sample(data.y_train, settings.scoring_samples, settings.seed)
+    return train.sibling(data.x_train[sample], data.y_train[sample])
+
+
+def _scores_by_criterion(model, settings: TrialSettings, data: DataSplits, train: ImageBatches,
+                         scorers: list, criteria: list[str], key: tuple[int, ...],
+                         trial_id: str) -> dict[str, dict[str, float]]:
+    """The stages' scores by each of ``criteria`` on one extraction of the stage features (the
+    audit compares criteria on the same trained networks)."""
+    images = _scoring_images(settings, data, train)
+    features, labels = stage_features(model, images), images.labels.cpu().numpy()
+    return {criterion: stage_importance(features, labels, criterion, seed=settings.seed,
+                                        scorers=scorers, spread_key=trial_id,
+                                        key=key)["importance"]
+            for criterion in criteria}

@@ -19,6 +19,14 @@ SAMPLE_ROLE = "sample"
 # the seed of a trial's initialisation and augmentation (default: the search's seed); a stage-wise
 # iteration that retrains A and T after no stage grew gives them a new one
 INIT_SEED_KEY = "init_seed"
+# the 1-based index of a stage-wise network among the init seeds of its iteration, when the
+# search scores more than one (``--score-seeds``): it tells ``it1-A-2-2-2-r1`` from ``-r2``
+REPLICATE_KEY = "replicate"
+# the audit's A and T (``nas_service.methods.audit``): the criteria to score the network's stages
+# with, each without a bootstrap, at the end of each of the 1-based epochs ``SCORE_AT_KEY`` lists;
+# reported as ``importance_by: {criterion: {s1: ..}}`` (``IMPORTANCE_BY_KEY``) in those epochs'
+# results
+SCORE_WITH_KEY, SCORE_AT_KEY, IMPORTANCE_BY_KEY = "score_with", "score_at", "importance_by"
 # "init": "scratch" trains a trial from scratch although the search has a donor; "epochs"
 # overrides the search's epochs for that trial (cross-data-set transfer trains a fine-tuned and a
 # from-scratch copy of one network side by side)

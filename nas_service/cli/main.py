@@ -21,6 +21,8 @@ COMMANDS = {
     "compare": ("compare", "stage-wise and the baselines at an equal budget, beside uniform "
                            "networks; --study K over seeds"),
     "train": ("train", "train one given architecture, logged like a candidate"),
+    "audit": ("audit", "whether each criterion's growth decisions predict what growing a stage "
+                       "does to accuracy (paired seeds, intervals)"),
     "transfer-to": ("transfer_to", "train a found network on another data set"),
     "report": ("report", "rebuild a search's report from MLflow"),
     "describe": ("describe", "depth, parameters, MACs, memory and CPU latency of a network"),

@@ -1,0 +1,99 @@
+"""``stagewise-nas audit``: whether each criterion's growth decisions predict what growing a stage
+does to accuracy, on your data (``nas_service.methods.audit``).
+
+Settings and data are checked before Ray, MLflow and torch are imported, with the same one-line
+errors as ``run``.  The flags of a search of many networks (iterations, budgets, the stage-wise
+decision's own settings) are not offered: the audit trains a fixed set of networks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from nas_service.cli.common import run_command
+from nas_service.config import (
+    BUDGET,
+    SEARCH_ONLY,
+    STAGEWISE_ONLY,
+    build_parser,
+    check_criterion,
+    parse_arguments,
+)
+from nas_service.core.errors import ConfigError
+from scoring.criteria import CRITERIA
+
+PROG = "stagewise-nas audit"
+DEFAULT_SEEDS = 3
+NOT_AUDITED = ("iterations", "references", "criterion", "resume")
+
+
+def parse_criteria(text: str) -> list[str]:
+    """Distinct criteria: built-in names or import paths ``module:function``."""
+    criteria = [part.strip() for part in text.split(",")]
+    if not all(criteria) or len(set(criteria)) != len(criteria):
+        raise ConfigError(f"--criteria {text!r}: must be distinct criteria separated by commas, "
+                          f"e.g. {','.join(CRITERIA)}")
+    for criterion in criteria:
+        check_criterion(criterion, flag="criteria")
+    return criteria
+
+
+def parse_fractions(text: str) -> list[float]:
+    """``--score-at 0.25,0.5,1``: distinct fractions of training in (0, 1], ascending."""
+    try:
+        fractions = [float(part) for part in text.split(",")]
+    except ValueError:
+        fractions = []
+    if not fractions or any(not 0 < f <= 1 for f in fractions) or len(set(fractions)) != len(fractions):
+        raise ConfigError(f"--score-at {text!r}: must be distinct fractions of training in (0, 1] "
+                          "separated by commas, e.g. 0.25,0.5,1")
+    return sorted(fractions)
+
+
+def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
+    parser = build_parser(prog, "Whether each criterion's growth decisions predict what growing a "
+                          "stage does to accuracy: trains A, T and every single-stage child "
+                          "from paired seeds.",
+                          omit=(*SEARCH_ONLY, *STAGEWISE_ONLY, *BUDGET, *NOT_AUDITED))
+    parser.add_argument("--depths", help="the audited network A as m1-m2-..-mS (default: --m0 "
+                        "modules in each of --stages stages)")
+    parser.add_argument("--seeds", type=int, default=DEFAULT_SEEDS, metavar="K",
+                        help=f"init seeds --seed .. --seed+K-1; each trains A, T and every child "
+                        f"(default {DEFAULT_SEEDS})")
+    parser.add_argument("--criteria", default=",".join(CRITERIA),
+                        help="criteria to audit, built-in or module:function (default: every "
+                        f"built-in, {','.join(CRITERIA)})")
+    parser.add_argument("--interval-level", type=float, default=0.95, metavar="LEVEL",
+                        help="level of the t-intervals over seeds; a stage is decided when its "
+                        "gain interval excludes 0 (default 0.95)")
+    parser.add_argument("--score-at", default="1", metavar="FRACTIONS",
+                        help="also score A and T at these fractions of training, e.g. "
+                        "0.25,0.5,1: from how early a criterion's decisions agree (default 1)")
+
+    def command() -> dict:
+        arguments = vars(parser.parse_args(argv))
+        seeds = arguments.pop("seeds", DEFAULT_SEEDS)
+        criteria_text = arguments.pop("criteria", ",".join(CRITERIA))
+        score_at = arguments.pop("score_at", "1")
+        level = arguments.pop("interval_level", 0.95)
+        if "depths" in arguments:
+            arguments["initial_depths"] = arguments.pop("depths")
+        config = parse_arguments(arguments, default_name="audit-{dataset}-{time}",
+                                 needs_validation=True)
+        if seeds < 2:
+            raise ConfigError(f"--seeds {seeds}: must be at least 2 (an accuracy gain needs an "
+                              "interval over seeds)")
+        if config.seed + seeds - 1 >= 2 ** 32:
+            raise ConfigError(f"--seeds {seeds}: --seed {config.seed} + {seeds - 1} is past "
+                              "2**32 - 1")
+        if not 0 < level < 1:
+            raise ConfigError(f"--interval-level {level}: must be between 0 and 1, e.g. 0.95")
+        criteria = parse_criteria(criteria_text)
+        fractions = parse_fractions(score_at)
+        data = config.load_data()
+        from nas_service.methods.audit import audit  # heavy imports, once settings and data are good
+
+        return audit(config, list(range(config.seed, config.seed + seeds)), criteria, fractions,
+                     level, data)
+
+    return run_command(prog, command)
