@@ -185,6 +185,18 @@ def test_probe_scores_class_separability_held_out():
     assert stage_score(x, y, "probe") == separable  # a stage-level score is taken as it is
 
 
+def test_probe_is_cross_validated_lda():
+    """The same held-out predictions as scikit-learn's LDA fitted fold by fold."""
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    x, y, _ = informative_data(4)
+    x = x + np.random.default_rng(4).normal(size=x.shape) * 1.5
+    folds = StratifiedKFold(5, shuffle=True, random_state=0)
+    predicted = cross_val_predict(LinearDiscriminantAnalysis(), x, y, cv=folds)
+    assert probe(x, y) == np.mean(predicted == y) and 0.4 < probe(x, y) < 0.95
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_probe_ignores_an_invertible_linear_remix_where_vip_moves(seed):
     x, y, _ = informative_data(seed)
