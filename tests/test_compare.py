@@ -93,6 +93,10 @@ def test_equal_budget_study_through_the_cli(one_after_another):
         # the references, and the uniform networks around every best network's MACs
         assert {"1-1-1", "2-2-2"} <= set(uniform["depths"])
         found_run = parents["stagewise"].data.tags[FINAL_RUN_ID_TAG]
+        # the hypervolume counts only what lies above the cheapest network, stage-wise's first A
+        cheapest, = [c.data.metrics["val_accuracy"] for c in study_children(runs, parents["stagewise"])
+                     if c.info.run_name == "it1-A-1-1-1"]
+        assert study["hypervolume reference point"]["val_accuracy"][str(seed)] == cheapest
         for method, row in rows.items():
             if method == "stagewise (found)":  # the network the search returned, not the best
                 best, = [c for c in study_children(runs, parents["stagewise"])
@@ -109,7 +113,7 @@ def test_equal_budget_study_through_the_cli(one_after_another):
                            key=lambda c: c.data.metrics["val_accuracy"])
                 assert row["hypervolume"] == round(hypervolume(
                     [c.data.metrics["macs"] for c in trained],
-                    [c.data.metrics["val_accuracy"] for c in trained], ref_macs), 4)
+                    [c.data.metrics["val_accuracy"] for c in trained], ref_macs, cheapest), 4)
             assert row["best depths"] == best.data.params["depths"]
             assert row["best test acc (%)"] == round(100 * best.data.metrics["test_accuracy"], 2)
             best_test.setdefault(method, []).append(row["best test acc (%)"])

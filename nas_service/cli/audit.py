@@ -11,31 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from nas_service.cli.common import run_command
-from nas_service.config import (
-    BUDGET,
-    SEARCH_ONLY,
-    STAGEWISE_ONLY,
-    build_parser,
-    check_criterion,
-    parse_arguments,
-)
+from nas_service.cli.compare import parse_criteria
+from nas_service.config import BUDGET, SEARCH_ONLY, STAGEWISE_ONLY, build_parser, parse_arguments
 from nas_service.core.errors import ConfigError
 from scoring.criteria import CRITERIA
 
 PROG = "stagewise-nas audit"
 DEFAULT_SEEDS = 3
 NOT_AUDITED = ("iterations", "references", "criterion", "resume")
-
-
-def parse_criteria(text: str) -> list[str]:
-    """Distinct criteria: built-in names or import paths ``module:function``."""
-    criteria = [part.strip() for part in text.split(",")]
-    if not all(criteria) or len(set(criteria)) != len(criteria):
-        raise ConfigError(f"--criteria {text!r}: must be distinct criteria separated by commas, "
-                          f"e.g. {','.join(CRITERIA)}")
-    for criterion in criteria:
-        check_criterion(criterion, flag="criteria")
-    return criteria
 
 
 def parse_fractions(text: str) -> list[float]:

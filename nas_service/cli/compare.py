@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from nas_service.cli.common import run_command
-from nas_service.config import SEARCH_ONLY, build_parser, parse_arguments
+from nas_service.config import SEARCH_ONLY, build_parser, check_criterion, parse_arguments
 from nas_service.core.errors import ConfigError
 from scoring.criteria import CRITERIA
 
@@ -24,11 +24,14 @@ DEFAULT_STUDY_SEEDS = 3
 
 
 def parse_criteria(text: str) -> list[str]:
+    """Distinct criteria separated by commas: built-in names or import paths ``module:function``
+    (``compare --criteria``, ``audit --criteria``)."""
     criteria = [part.strip() for part in text.split(",")]
-    unknown = [c for c in criteria if c not in CRITERIA]
-    if unknown or len(set(criteria)) != len(criteria):
-        raise ConfigError(f"--criteria {text!r}: must be distinct names among "
-                          f"{', '.join(CRITERIA)}, separated by commas")
+    if not all(criteria) or len(set(criteria)) != len(criteria):
+        raise ConfigError(f"--criteria {text!r}: must be distinct criteria separated by commas, "
+                          f"e.g. {','.join(CRITERIA)}")
+    for criterion in criteria:
+        check_criterion(criterion, flag="criteria")
     return criteria
 
 

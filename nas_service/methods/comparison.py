@@ -137,9 +137,21 @@ def reference_macs(config: SearchConfig, data: DataSplits) -> float:
     return float(count_macs(build_model(spec), spec.in_channels, spec.image_size))
 
 
+def cheapest_accuracy(stagewise: pd.DataFrame) -> float:
+    """The validation accuracy of the cheapest network of the space, the m0 network: stage-wise
+    always trains it first (its iteration 1 A, from the seed's init seed)."""
+    first = stagewise[(stagewise["role"] == "A") & (stagewise["iteration"] == 1)]
+    return float(first["val_accuracy"].iloc[0]) if not first.empty else 0.0
+
+
 def method_summary(method: str, seed: int, trials: pd.DataFrame, budget_images: float,
-                   uniform: pd.DataFrame, ref_macs: float) -> dict:
-    """One row of the comparison: the best network by validation accuracy and what was spent."""
+                   uniform: pd.DataFrame, ref_macs: float, ref_accuracy: float) -> dict:
+    """One row of the comparison: the best network by validation accuracy and what was spent.
+
+    The hypervolume's reference accuracy is the cheapest network's (``cheapest_accuracy``), and
+    every method is credited with that network: with accuracy 0 as the reference, the cheapest
+    network alone covered most of the area (on CIFAR-10 at 16x16, 97% of stage-wise's in one
+    seed), and stage-wise, which always trains it, led every seed by construction."""
     if trials.empty:  # a budget smaller than one epoch of one network
         return {"method": method, "seed": seed, "networks trained": 0, "budget used (images)": 0,
                 "budget used (%)": 0.0}
@@ -148,7 +160,8 @@ def method_summary(method: str, seed: int, trials: pd.DataFrame, budget_images: 
             "budget used (images)": int(used),
             "budget used (%)": round(100 * used / budget_images, 1),
             **best_network_columns(best_by_validation(trials), uniform),
-            "hypervolume": round(hypervolume(trials["macs"], trials["val_accuracy"], ref_macs), 4),
+            "hypervolume": round(hypervolume(trials["macs"], trials["val_accuracy"], ref_macs,
+                                             ref_accuracy), 4),
             "total kgCO2eq": float(f"{trials['emissions_kg'].sum():.3g}")}
 
 
@@ -263,7 +276,8 @@ def study_metrics(aggregate: pd.DataFrame) -> dict[str, float]:
 
 
 def study_record(config: SearchConfig, seeds: Sequence[int], summary: pd.DataFrame,
-                 uniform: pd.DataFrame, ref_macs: float, parents: dict) -> dict:
+                 uniform: pd.DataFrame, ref_macs: float, ref_accuracy: Mapping[int, float],
+                 parents: dict) -> dict:
     """What ``study.json`` holds: the settings, the rules, every row and the mean and spread."""
     return {"settings": {key: value for key, value in asdict(config).items() if value is not None},
             "seeds": list(seeds),
@@ -271,8 +285,12 @@ def study_record(config: SearchConfig, seeds: Sequence[int], summary: pd.DataFra
                             f"'{FOUND}': the network stage-wise returned",
             "budget": "training images (epochs x images) stage-wise spent, per seed; the "
                       "baselines get the same; uniform networks are charged to no method",
-            "hypervolume reference point": {"macs": ref_macs, "val_accuracy": 0.0,
-                                            "units": "MACs / reference MACs x validation accuracy"},
+            "hypervolume reference point": {
+                "macs": ref_macs, "val_accuracy": {str(k): v for k, v in ref_accuracy.items()},
+                "units": "MACs / reference MACs x validation accuracy above the reference",
+                "why": "the deepest network's MACs and, per seed, the validation accuracy of the "
+                       "cheapest network of the space (the m0 network, credited to every method): "
+                       "only what a method finds beyond the cheapest network counts"},
             "uniform gap": "best network's test accuracy minus the uniform networks' at equal "
                            "MACs, interpolated linearly in MACs between the two nearest, in points",
             "parent runs": parents,
@@ -302,9 +320,11 @@ def study_markdown(record: dict) -> str:
         f"# Search quality over seeds {seeds}", "",
         f"Mean ± spread (standard deviation over the {len(record['seeds'])} seed(s), ddof 0) per "
         "method. Best network: " + record["best network"] + ". Budget: " + record["budget"] + ".",
-        f"Hypervolume of each method's validation-accuracy-vs-MACs front, reference point "
-        f"({reference['macs'] / 1e6:.3f} M MACs, the deepest network of the space; accuracy 0), "
-        "MACs in units of the reference. Uniform gap: " + record["uniform gap"] + ".", "",
+        f"Hypervolume of each method's validation-accuracy-vs-MACs front above the cheapest "
+        f"network of the space, credited to every method: reference point "
+        f"({reference['macs'] / 1e6:.3f} M MACs, the deepest network of the space; the cheapest "
+        "network's validation accuracy of the seed), MACs in units of the reference. Uniform "
+        "gap: " + record["uniform gap"] + ".", "",
         markdown_table(shown), "",
         "## Per seed", "", markdown_table(pd.DataFrame(record["per seed"])), "",
         "## Uniform networks (same protocol, each seed)", "",
@@ -364,8 +384,10 @@ def compare(config: SearchConfig, seeds: Sequence[int], data: DataSplits | None 
         with lock:
             done[seed] = outcome
             summary, trials, uniform, parents_by_seed = study_tables(done)
-            write_study(folder, study_record(config, list(parents_by_seed), summary, uniform,
-                                             outcome.ref_macs, parents_by_seed), trials)
+            write_study(folder, study_record(
+                config, list(parents_by_seed), summary, uniform, outcome.ref_macs,
+                {k: cheapest_accuracy(done[k].trials["stagewise"]) for k in sorted(done)},
+                parents_by_seed), trials)
             logger.info(f"compare: seed {seed} done; {folder / 'study.md'} holds seeds "
                         f"{', '.join(map(str, parents_by_seed))}")
 
@@ -403,7 +425,8 @@ def study_tables(done: Mapping[int, SeedOutcome]
         budget_images = outcome.trials["stagewise"]["images_seen"].sum()
         for method, frame in outcome.trials.items():
             rows.append(method_summary(method, seed, frame, budget_images, outcome.uniform,
-                                       outcome.ref_macs))
+                                       outcome.ref_macs,
+                                       cheapest_accuracy(outcome.trials["stagewise"])))
             all_trials.append(frame.assign(method=method, seed=seed))
             if method == "stagewise" and outcome.found is not None:
                 rows.append(found_summary(seed, outcome.found, outcome.uniform))
