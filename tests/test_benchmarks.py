@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 from ray import cloudpickle
 
+from scoring.criteria import CRITERIA
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -102,7 +104,7 @@ def test_scoring_cost_times_each_criterion_and_projects_the_bootstrap(tmp_path):
                   "10", "--replicates-timed", "2", "--out", str(out))
     result = json.loads(out.read_text())
     assert result["samples"] == 300 and result["bootstrap"] == 10
-    assert [row["criterion"] for row in result["rows"]] == ["plsvip", "inffs", "ilfs"]
+    assert [row["criterion"] for row in result["rows"]] == list(CRITERIA)
     for row in result["rows"]:
         assert row["score_seconds"] > 0 and row["bootstrap_seconds_per_replicate"] > 0
         assert row["bootstrap_seconds_projected"] == pytest.approx(

@@ -17,6 +17,7 @@ BAD_SETTINGS = {
     "baselines": (["--method", "random", "--samples", "0"], "--samples 0: must be at least 1"),
     "compare": (["--epochs", "0"], "--epochs 0: must be at least 1"),
     "train": (["--depths", "2-2-2", "--epochs", "0"], "--epochs 0: must be at least 1"),
+    "audit": (["--seeds", "1"], "--seeds 1: must be at least 2"),
     "transfer-to": (["--run-id", "abc", "--dataset", "digits", "--epochs", "0"],
                     "--epochs 0: must be at least 1"),
     "report": (["--run-id", "abc", "--tracking-uri", "sqlite:////nonexistent/m.db"],

@@ -125,10 +125,11 @@ def test_a_transfer_search_fine_tunes_from_a_donor_in_mlflow(ray_session, tmp_pa
                                   f"tags.`{PARENT_RUN_ID_TAG}` = '{record['parent_run_id']}'")
     assert children and all(c.data.metrics["epoch"] == 1 for c in children)  # fine-tuned only
     # every candidate, one epoch from the donor's weights, far above one epoch from scratch
-    # (measured: 1-1-1 0.52 vs 0.09, 2-2-2 0.86 vs 0.21)
+    # (measured: 1-1-1 0.46 vs 0.29, 1-1-2 0.77 vs 0.40; a one-epoch run trains at the preset's
+    # lr 0.02 since its milestones moved past epoch 0, where both used to train at 0.002)
     for child in children:
         depths = tuple(int(m) for m in child.data.params["depths"].split("-"))
         scratch = one_epoch_from_scratch(depths)
-        assert child.data.metrics["val_accuracy"] > scratch + 0.2, (depths, scratch)
+        assert child.data.metrics["val_accuracy"] > scratch + 0.1, (depths, scratch)
     parent = client.get_run(record["parent_run_id"])
     assert parent.data.params["transfer_from"] == f"runs:/{donor_run}"

@@ -18,7 +18,7 @@ from scoring.criteria import CRITERIA
 
 PROG = "stagewise-nas audit"
 DEFAULT_SEEDS = 3
-NOT_AUDITED = ("iterations", "references", "criterion", "resume")
+NOT_AUDITED = ("iterations", "references", "criterion", "resume", "initial_depths")
 
 
 def parse_fractions(text: str) -> list[float]:

@@ -21,11 +21,13 @@ from mlflow.tracking import MlflowClient
 
 from nas_service.config import SearchConfig
 from nas_service.core.audit import CONFIDENCE_LEVEL, agreement, rank_correlation, seed_interval
+from nas_service.core.errors import SearchInterrupted
 from nas_service.core.growth import deepen_all, deepen_stage
 from nas_service.core.trials import run_name
 from nas_service.reporting.audit_report import write_audit_report
 from nas_service.tune.experiment import raise_if_trials_failed, start_experiment
 from nas_service.tune.fixed_searcher import FixedSearcher
+from nas_service.tune.stop_signals import interruption_name
 from scoring.actor import create_scoring_pool
 from trainables.datasets.splits import DataSplits
 from trainables.spec import format_depths
@@ -86,8 +88,11 @@ def audit(config: SearchConfig, seeds: Sequence[int], criteria: Sequence[str],
     tuner = experiment.make_tuner(scorers, len(trials), search_alg=FixedSearcher(trials))
     with experiment.parent_run_status():
         results, _ = experiment.fit(tuner)
-        if experiment.stop_requested:
-            raise experiment.interrupted()
+        if experiment.stop_requested:  # not resumable: the audit's driver state is not saved
+            raise SearchInterrupted(
+                f"audit interrupted ({interruption_name()}); MLflow run "
+                f"{experiment.parent_run_id} keeps every network that finished. An audit cannot "
+                "be resumed yet: run it again under a new --name")
         raise_if_trials_failed(results, "the audit's networks")
         run_ids = experiment.child_run_ids()
         measured = {run_name(result.config): result for result in results}
