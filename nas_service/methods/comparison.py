@@ -476,15 +476,15 @@ def write_study(folder: Path, record: dict, trials: pd.DataFrame) -> None:
 
 
 def variant_rows(column: str, label: str, record: dict, trials: pd.DataFrame) -> list[dict]:
-    """The architecture each iteration of one search trained as A, then the final one."""
-    steps = [(step["iteration"], step["A"]) for step in record["iterations"]]
-    steps.append((len(steps) + 1, record["depths"]))
-    by_depths = trials.drop_duplicates("depths").set_index("depths")
-    rows = []
-    for iteration, depths in steps:
-        trial = {**by_depths.loc[depths].to_dict(), "depths": depths}
-        rows.append({column: label, "iteration": iteration, **network_columns(trial)})
-    return rows
+    """The architecture each iteration of one search trained as A, then the final one, read
+    from the runs that trained them: an A has the depths of the previous T but its own seed,
+    so looking a network up by its depths would show the T's accuracy."""
+    steps = [(step["iteration"], step["runs_A"][0]) for step in record["iterations"]]
+    steps.append((len(steps) + 1, record["run_name"] or steps[-1][1]))
+    by_run = trials.drop_duplicates("run_name").set_index("run_name")
+    return [{column: label, "iteration": iteration,
+             **network_columns({**by_run.loc[name].to_dict(), "run_name": name})}
+            for iteration, name in steps]
 
 
 def network_columns(trial) -> dict:
