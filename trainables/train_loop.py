@@ -103,6 +103,8 @@ def train_network(config: dict, settings: TrialSettings, scorers: list, session)
     if EPOCHS_KEY in config:
         training = replace(training, epochs=int(config[EPOCHS_KEY]))
     init_seed = int(config.get(INIT_SEED_KEY, settings.seed))
+    # what seeds a criterion that draws random numbers for this network
+    key = scoring_key(settings.seed, trial_identity(config)[2], init_seed, spec.depths)
     torch.manual_seed(init_seed)  # the same initial weights on every rank
     model = build_model(spec)
     if settings.donor is not None and config.get(INIT_KEY, FROM_DONOR) == FROM_DONOR:
@@ -179,14 +181,11 @@ def train_network(config: dict, settings: TrialSettings, scorers: list, session)
         if shard.leader and epoch + 1 in config.get(SCORE_AT_KEY, ()):
             with clock.phase("scoring"):
                 metrics[IMPORTANCE_BY_KEY] = _scores_by_criterion(
-                    model, settings, data, train, scorers, config[SCORE_WITH_KEY],
-                    scoring_key(settings.seed, trial_identity(config)[2], init_seed, spec.depths),
+                    model, settings, data, train, scorers, config[SCORE_WITH_KEY], key,
                     session.trial_id)
         if last and shard.leader:
-            key = (scoring_key(settings.seed, trial_identity(config)[2], init_seed, spec.depths)
-                   if score else None)
-            metrics.update(_final_measures(trainer, spec, settings, data, train, scorers, key,
-                                           clock, session.trial_id))
+            metrics.update(_final_measures(trainer, spec, settings, data, train, scorers,
+                                           key if score else None, clock, session.trial_id))
         if last:
             metrics[LAST_RESULT_KEY] = True
         metrics["phase_seconds"] = dict(clock.seconds)

@@ -61,9 +61,9 @@ def audit_trials(depths: tuple[int, ...], delta: int, seeds: Sequence[int], crit
     """Per seed: A and T, scored with ``criteria`` at ``epochs_to_score``, then every
     single-stage child, unscored; cheapest first within a seed."""
     trials = []
+    scored = {SCORE_WITH_KEY: list(criteria), SCORE_AT_KEY: sorted(set(epochs_to_score))}
     for index, seed in enumerate(seeds):
         common = {INIT_SEED_KEY: seed, REPLICATE_KEY: index + 1}
-        scored = {SCORE_WITH_KEY: list(criteria), SCORE_AT_KEY: sorted(set(epochs_to_score))}
         trials.append(trial_config(depths, "A", **common, **scored))
         trials += [trial_config(deepen_stage(depths, stage, delta), child_role(stage), **common)
                    for stage in range(len(depths))]
@@ -98,7 +98,7 @@ def audit(config: SearchConfig, seeds: Sequence[int], criteria: Sequence[str],
         measured = {run_name(result.config): result for result in results}
         scores = logged_scores(experiment.client, {
             key: run_ids[result.metrics["trial_id"]] for key, result in measured.items()
-            if SCORE_WITH_KEY in result.config}, criteria, len(config.start_depths))
+            if SCORE_WITH_KEY in result.config}, criteria, len(depths))
         record = audit_record(config, seeds, criteria, at, measured, scores, run_ids, level)
         folder = experiment.folder / "report"
         record["files"] = write_audit_report(record, folder, experiment.client,
@@ -177,12 +177,19 @@ def audit_record(config: SearchConfig, seeds: Sequence[int], criteria: Sequence[
         "depths": format_depths(depths), "delta": delta, "seeds": list(seeds),
         "epochs": config.training().epochs, "criteria": list(criteria), "interval_level": level,
         "score_at": {str(fraction): epoch for fraction, epoch in at.items()},
-        "gains": {metric: [{"stage": i + 1, "child": format_depths(deepen_stage(depths, i, delta)),
-                            "per_seed": gains[metric][i],
-                            **seed_interval(gains[metric][i], level).to_dict()} for i in stages]
+        "gains": {metric: [gain_entry(depths, delta, i, gains[metric][i], level) for i in stages]
                   for metric in METRICS},
         "t_gain": {metric: {"per_seed": t_gain[metric], **seed_interval(t_gain[metric], level).to_dict()}
                    for metric in METRICS},
         "by_criterion": by_criterion,
         "networks": networks,
     }
+
+
+def gain_entry(depths: tuple[int, ...], delta: int, stage: int, per_seed: list[float],
+               level: float) -> dict:
+    """One stage's accuracy gain: the child, per seed, mean and interval, and whether the
+    interval excludes 0 (``decided``)."""
+    interval = seed_interval(per_seed, level)
+    return {"stage": stage + 1, "child": format_depths(deepen_stage(depths, stage, delta)),
+            "per_seed": per_seed, **interval.to_dict(), "decided": interval.excludes_zero}

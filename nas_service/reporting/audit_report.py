@@ -53,10 +53,9 @@ def audit_markdown(record: dict) -> str:
                   "| stage | child | gain per seed | mean [interval] | decided |",
                   "|---|---|---|---|---|"]
         for gain in record["gains"][metric]:
-            decided = gain["low"] is not None and (gain["low"] > 0 or gain["high"] < 0)
             lines.append(f"| {gain['stage']} | {gain['child']} | "
                          f"{', '.join(f'{v * 100:+.2f}' for v in gain['per_seed'])} | "
-                         f"{_interval(gain, 100, 2)} | {'yes' if decided else 'no'} |")
+                         f"{_interval(gain, 100, 2)} | {'yes' if gain['decided'] else 'no'} |")
         t_gain = record["t_gain"][metric]
         lines += ["", f"T (every stage grown) over A: {_interval(t_gain, 100, 2)} points.", ""]
     for metric, label in METRIC_NAMES.items():
