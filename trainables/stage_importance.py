@@ -77,6 +77,18 @@ def stage_importance(features: Sequence[np.ndarray], labels: np.ndarray, criteri
     return reported
 
 
+def scores_by_criterion(features: Sequence[np.ndarray], labels: np.ndarray,
+                        criteria: Sequence[str], *, seed: int = 0, scorers: Sequence | None = None,
+                        spread_key: str = "", key: Sequence[int] = ()
+                        ) -> dict[str, dict[str, float]]:
+    """``{criterion: {"s1": .., "sS": ..}}``: the stages' scores by each of ``criteria`` on one
+    extraction of the features, without a bootstrap (the audit compares criteria on the same
+    trained networks)."""
+    return {criterion: stage_importance(features, labels, criterion, seed=seed, scorers=scorers,
+                                        spread_key=spread_key, key=key)[IMPORTANCE_KEY]
+            for criterion in criteria}
+
+
 def _on_actors(features: list[np.ndarray], labels: np.ndarray, criterion: str, bootstrap: int,
                seed: int, scorers: list, spread_key: str, key: tuple[int, ...]
                ) -> tuple[list[float], list[list[float]] | None]:

@@ -44,7 +44,7 @@ from trainables.metrics.phases import PhaseClock
 from trainables.models import build_model
 from trainables.settings import TrialSettings
 from trainables.spec import ArchSpec
-from trainables.stage_importance import scoring_key, stage_importance
+from trainables.stage_importance import scores_by_criterion, scoring_key, stage_importance
 from trainables.training import CandidateTrainer, ImageBatches
 from trainables.transfer import transfer_weights
 from trainables.trial_config import (
@@ -257,8 +257,6 @@ def _scores_by_criterion(model, settings: TrialSettings, data: DataSplits, train
     """The stages' scores by each of ``criteria`` on one extraction of the stage features (the
     audit compares criteria on the same trained networks)."""
     images = _scoring_images(settings, data, train)
-    features, labels = stage_features(model, images), images.labels.cpu().numpy()
-    return {criterion: stage_importance(features, labels, criterion, seed=settings.seed,
-                                        scorers=scorers, spread_key=trial_id,
-                                        key=key)["importance"]
-            for criterion in criteria}
+    return scores_by_criterion(stage_features(model, images), images.labels.cpu().numpy(),
+                               criteria, seed=settings.seed, scorers=scorers,
+                               spread_key=trial_id, key=key)

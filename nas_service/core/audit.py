@@ -18,13 +18,48 @@ growing helped and where it hurt, which is 0.5 for either constant rule and for 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from scipy import stats
 
+from nas_service.core.growth import deepen_all, deepen_stage
+from nas_service.core.trials import child_role, run_name
+from trainables.trial_config import INIT_SEED_KEY, REPLICATE_KEY, trial_config
+
 CONFIDENCE_LEVEL = 0.95
+
+
+@dataclass(frozen=True)
+class AuditedA:
+    """One audited architecture A and the paired init seeds its networks train from.
+
+    ``iteration``: the search iteration whose A it is (0: an A audited on its own); ``reused``:
+    the networks a finished search trained already (audit run name -> that search's MLflow run
+    id), which the audit scores but does not train again."""
+
+    depths: tuple[int, ...]
+    seeds: tuple[int, ...]
+    iteration: int = 0
+    reused: Mapping[str, str] = field(default_factory=dict)
+
+    def networks(self, delta: int) -> dict[str, list[dict]]:
+        """Per role (``A``, each child's ``grow-sN``, ``T``; cheapest first) the trial config of
+        every seed, in seed order: paired, a seed gives each network its init seed."""
+        roles = {"A": self.depths,
+                 **{child_role(stage): deepen_stage(self.depths, stage, delta)
+                    for stage in range(len(self.depths))},
+                 "T": deepen_all(self.depths, delta)}
+        return {role: [trial_config(depths, role, self.iteration,
+                                    **{INIT_SEED_KEY: seed, REPLICATE_KEY: index + 1})
+                       for index, seed in enumerate(self.seeds)]
+                for role, depths in roles.items()}
+
+    def names(self, delta: int) -> dict[str, list[str]]:
+        """Per role the run name of every seed's network (``networks``)."""
+        return {role: [run_name(config) for config in configs]
+                for role, configs in self.networks(delta).items()}
 
 
 @dataclass(frozen=True)

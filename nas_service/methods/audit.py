@@ -1,13 +1,15 @@
 """``stagewise-nas audit``: does a criterion's growth decision predict what growing a stage does to
 accuracy, on the user's data?
 
-For the network A (``--depths``, default the m0 network) and every seed j of ``--seeds k``, it
-trains A, T (every stage deepened by delta) and each single-stage child (A with only stage i
-deepened) as Tune trials, paired: a seed gives all of them the same init seed and batch order.
-A and T are scored with every criterion of ``--criteria`` on one extraction of their stage
-features, at the end of training and, with ``--score-at``, at earlier fractions of it.  The
-numbers (``nas_service.core.audit``) go to ``audit.json``, ``audit.md`` and ``audit.png`` in the
-run's report folder and to the MLflow parent run, whose children are the trained networks.
+For each audited A (``--depths``, default the m0 network; or every iteration's A of a finished
+search, ``nas_service.methods.audit_search``) and each of its paired seeds, it trains A, T (every
+stage deepened by delta) and each single-stage child (A with only stage i deepened) as Tune
+trials: a seed gives all of them the same init seed and batch order.  A and T are scored with
+every criterion of ``--criteria`` on one extraction of their stage features, at the end of
+training and, with ``--score-at``, at earlier fractions of it; the networks a finished search
+trained already are not trained again but scored from their checkpoints.  The numbers
+(``nas_service.core.audit``) go to ``audit.json``, ``audit.md`` and ``audit.png`` in the run's
+report folder and to the MLflow parent run, whose children are the networks it trained.
 """
 
 from __future__ import annotations
@@ -20,10 +22,17 @@ import numpy as np
 from mlflow.tracking import MlflowClient
 
 from nas_service.config import SearchConfig
-from nas_service.core.audit import CONFIDENCE_LEVEL, agreement, rank_correlation, seed_interval
+from nas_service.core.audit import (
+    CONFIDENCE_LEVEL,
+    AuditedA,
+    agreement,
+    rank_correlation,
+    seed_interval,
+)
 from nas_service.core.errors import SearchInterrupted
-from nas_service.core.growth import deepen_all, deepen_stage
+from nas_service.core.growth import deepen_stage
 from nas_service.core.trials import run_name
+from nas_service.methods.audit_search import SearchedIterations, reused_networks
 from nas_service.reporting.audit_report import write_audit_report
 from nas_service.tune.experiment import raise_if_trials_failed, start_experiment
 from nas_service.tune.fixed_searcher import FixedSearcher
@@ -34,21 +43,15 @@ from trainables.spec import format_depths
 from trainables.trial_config import (
     IMPORTANCE_BY_KEY,
     INIT_SEED_KEY,
-    REPLICATE_KEY,
     SCORE_AT_KEY,
     SCORE_WITH_KEY,
-    trial_config,
 )
 
 logger = logging.getLogger(__name__)
 
 METHOD = "audit"
 METRICS = ("val_accuracy", "test_accuracy")
-
-
-def child_role(stage: int) -> str:
-    """The role of the child that deepens stage ``stage`` (0-based): ``grow-s1`` .."""
-    return f"grow-s{stage + 1}"
+SCORED_ROLES = ("A", "T")
 
 
 def score_epochs(fractions: Sequence[float], epochs: int) -> dict[float, int]:
@@ -56,34 +59,40 @@ def score_epochs(fractions: Sequence[float], epochs: int) -> dict[float, int]:
     return {fraction: max(1, math.ceil(fraction * epochs - 1e-9)) for fraction in fractions}
 
 
-def audit_trials(depths: tuple[int, ...], delta: int, seeds: Sequence[int], criteria: Sequence[str],
+def audit_trials(audited: Sequence[AuditedA], delta: int, criteria: Sequence[str],
                  epochs_to_score: Sequence[int]) -> list[dict]:
-    """Per seed: A and T, scored with ``criteria`` at ``epochs_to_score``, then every
-    single-stage child, unscored; cheapest first within a seed."""
+    """Per A and seed: A and T, scored with ``criteria`` at ``epochs_to_score``, and every
+    single-stage child, unscored; cheapest first within a seed, and none a search trained
+    already (``AuditedA.reused``)."""
     trials = []
     scored = {SCORE_WITH_KEY: list(criteria), SCORE_AT_KEY: sorted(set(epochs_to_score))}
-    for index, seed in enumerate(seeds):
-        common = {INIT_SEED_KEY: seed, REPLICATE_KEY: index + 1}
-        trials.append(trial_config(depths, "A", **common, **scored))
-        trials += [trial_config(deepen_stage(depths, stage, delta), child_role(stage), **common)
-                   for stage in range(len(depths))]
-        trials.append(trial_config(deepen_all(depths, delta), "T", **common, **scored))
+    for a in audited:
+        networks = a.networks(delta)
+        for index in range(len(a.seeds)):
+            for role, configs in networks.items():
+                config = configs[index]
+                if run_name(config) not in a.reused:
+                    trials.append({**config, **(scored if role in SCORED_ROLES else {})})
     return trials
 
 
-def audit(config: SearchConfig, seeds: Sequence[int], criteria: Sequence[str],
+def audit(config: SearchConfig, audited: Sequence[AuditedA], criteria: Sequence[str],
           fractions: Sequence[float], level: float = CONFIDENCE_LEVEL,
-          data: DataSplits | None = None) -> dict:
+          data: DataSplits | None = None, search: SearchedIterations | None = None) -> dict:
     """Train and score the audit's networks; returns the ``audit.json`` record with the paths
-    of the files written.  ``level``: of the t-intervals over seeds."""
-    depths = config.start_depths
+    of the files written.  ``level``: of the t-intervals over seeds; ``search``: the finished
+    search whose iterations ``audited`` are (its trained networks are reused)."""
     epochs = config.training().epochs
     at = score_epochs(fractions, epochs)
-    trials = audit_trials(depths, config.delta, seeds, criteria, list(at.values()))
+    trials = audit_trials(audited, config.delta, criteria, list(at.values()))
+    data = data if data is not None else config.load_data()
     experiment = start_experiment(config, METHOD, score_stages=False, data=data)
-    logger.info(f"audit: A {format_depths(depths)}, delta {config.delta}, seeds "
-                f"{', '.join(map(str, seeds))}: {len(trials)} networks; criteria "
-                f"{', '.join(criteria)} scored at epochs {', '.join(map(str, sorted(set(at.values()))))}")
+    reused = sum(len(a.reused) for a in audited)
+    logger.info(f"audit: {len(audited)} A ({', '.join(format_depths(a.depths) for a in audited)})"
+                f", delta {config.delta}, {len(audited[0].seeds)} seeds each: {len(trials)} "
+                f"networks to train{f', {reused} reused from search {search.name}' if search else ''}"
+                f"; criteria {', '.join(criteria)} scored at epochs "
+                f"{', '.join(map(str, sorted(set(at.values()))))}")
     scorers = create_scoring_pool(config.scoring_actors, criterion=criteria[0])
     tuner = experiment.make_tuner(scorers, len(trials), search_alg=FixedSearcher(trials))
     with experiment.parent_run_status():
@@ -95,11 +104,29 @@ def audit(config: SearchConfig, seeds: Sequence[int], criteria: Sequence[str],
                 "be resumed yet: run it again under a new --name")
         raise_if_trials_failed(results, "the audit's networks")
         run_ids = experiment.child_run_ids()
-        measured = {run_name(result.config): result for result in results}
+        networks = {run_name(result.config): {
+            "run_id": run_ids.get(result.metrics["trial_id"]),
+            "init_seed": int(result.config[INIT_SEED_KEY]),
+            **{metric: float(result.metrics[metric]) for metric in METRICS}}
+            for result in results}
         scores = logged_scores(experiment.client, {
-            key: run_ids[result.metrics["trial_id"]] for key, result in measured.items()
-            if SCORE_WITH_KEY in result.config}, criteria, len(depths))
-        record = audit_record(config, seeds, criteria, at, measured, scores, run_ids, level)
+            name: measured["run_id"] for name, measured in networks.items()
+            if name_is_scored(name, audited, config.delta)}, criteria, len(audited[0].depths))
+        if search is not None:
+            found, found_scores = reused_networks(search, audited, criteria, epochs, data,
+                                                  experiment.settings.normalisation(data))
+            networks.update(found)
+            scores.update(found_scores)
+        records = [audit_record(a, config.delta, criteria, at, networks, scores, level)
+                   for a in audited]
+        record = {"delta": config.delta, "epochs": epochs, "criteria": list(criteria),
+                  "interval_level": level,
+                  "score_at": {str(fraction): epoch for fraction, epoch in at.items()}}
+        if search is None:
+            record.update(records[0])
+        else:
+            record.update({"search": search.describe(), "iterations": records,
+                           "pooled": pooled_record(records, criteria, level)})
         folder = experiment.folder / "report"
         record["files"] = write_audit_report(record, folder, experiment.client,
                                              experiment.parent_run_id)
@@ -108,8 +135,9 @@ def audit(config: SearchConfig, seeds: Sequence[int], criteria: Sequence[str],
     return record
 
 
-def _final(result, metric: str) -> float:
-    return float(result.metrics[metric])
+def name_is_scored(name: str, audited: Sequence[AuditedA], delta: int) -> bool:
+    """Whether run ``name`` is an audited A or T (scored), not a child."""
+    return any(name in a.names(delta)[role] for a in audited for role in SCORED_ROLES)
 
 
 def score_metric(criterion: str, stage: int) -> str:
@@ -132,58 +160,80 @@ def logged_scores(client: MlflowClient, runs: dict[str, str], criteria: Sequence
     return scores
 
 
-def audit_record(config: SearchConfig, seeds: Sequence[int], criteria: Sequence[str],
-                 at: dict[float, int], measured: dict, scores: dict[tuple[str, str, int], list],
-                 run_ids: dict[str, str], level: float = CONFIDENCE_LEVEL) -> dict:
-    """Every number of the audit from the trained networks' results (``measured``: run name ->
-    Tune result) and stage scores (``logged_scores``)."""
-    depths, delta = config.start_depths, config.delta
-    stages = range(len(depths))
+def audit_record(audited: AuditedA, delta: int, criteria: Sequence[str], at: dict[float, int],
+                 networks: dict[str, dict], scores: dict[tuple[str, str, int], list],
+                 level: float = CONFIDENCE_LEVEL) -> dict:
+    """Every number of one audited A from its networks' measures (``networks``: run name ->
+    ``{val_accuracy, test_accuracy, init_seed, run_id, ..}``) and stage scores
+    (``logged_scores``)."""
+    depths, stages = audited.depths, range(len(audited.depths))
+    names = audited.names(delta)
+    a_names, t_names = names["A"], names["T"]
+    child_names = [names[role] for role in names if role not in SCORED_ROLES]
 
-    def name(role: str, network: tuple[int, ...], index: int) -> str:
-        return run_name(trial_config(network, role, **{REPLICATE_KEY: index + 1}))
+    def gain(of: list[str], metric: str) -> list[float]:
+        return [networks[grown][metric] - networks[a][metric]
+                for grown, a in zip(of, a_names, strict=True)]
 
-    a_names = [name("A", depths, j) for j in range(len(seeds))]
-    t_names = [name("T", deepen_all(depths, delta), j) for j in range(len(seeds))]
-    child_names = [[name(child_role(i), deepen_stage(depths, i, delta), j)
-                    for j in range(len(seeds))] for i in stages]
-    gains = {metric: [[_final(measured[c], metric) - _final(measured[a], metric)
-                       for c, a in zip(child_names[i], a_names, strict=True)] for i in stages]
-             for metric in METRICS}
-    t_gain = {metric: [_final(measured[t], metric) - _final(measured[a], metric)
-                       for t, a in zip(t_names, a_names, strict=True)] for metric in METRICS}
+    gains = {metric: [gain(child_names[i], metric) for i in stages] for metric in METRICS}
+    t_gain = {metric: gain(t_names, metric) for metric in METRICS}
     by_criterion = {}
     for criterion in criteria:
         by_fraction = {}
         for fraction, epoch in at.items():
-            differences = [[t - a for t, a in zip(scores[t_name, criterion, epoch],
-                                                  scores[a_name, criterion, epoch], strict=True)]
-                           for t_name, a_name in zip(t_names, a_names, strict=True)]
-            per_stage = np.asarray(differences).T.tolist()  # [stage][seed]
+            per_stage = stage_differences(scores, t_names, a_names, criterion, epoch)
             by_fraction[str(fraction)] = {
                 "epoch": epoch,
-                "differences": [{"per_seed": per_stage[i], **seed_interval(per_stage[i], level).to_dict()}
+                "differences": [{"per_seed": per_stage[i],
+                                 **seed_interval(per_stage[i], level).to_dict()}
                                 for i in stages],
                 "agreement": {metric: agreement(per_stage, gains[metric], level).to_dict()
                               for metric in METRICS},
                 "rank_correlation": {metric: rank_correlation(per_stage, gains[metric])
                                      for metric in METRICS}}
         by_criterion[criterion] = by_fraction
-    networks = [{"run_name": key, "run_id": run_ids.get(result.metrics.get("trial_id")),
-                 "init_seed": int(result.config[INIT_SEED_KEY]),
-                 **{metric: _final(result, metric) for metric in METRICS}}
-                for key, result in sorted(measured.items())]
+    own = [name for role_names in names.values() for name in role_names]
     return {
-        "depths": format_depths(depths), "delta": delta, "seeds": list(seeds),
-        "epochs": config.training().epochs, "criteria": list(criteria), "interval_level": level,
-        "score_at": {str(fraction): epoch for fraction, epoch in at.items()},
+        **({"iteration": audited.iteration} if audited.iteration else {}),
+        "depths": format_depths(depths), "seeds": list(audited.seeds),
         "gains": {metric: [gain_entry(depths, delta, i, gains[metric][i], level) for i in stages]
                   for metric in METRICS},
-        "t_gain": {metric: {"per_seed": t_gain[metric], **seed_interval(t_gain[metric], level).to_dict()}
+        "t_gain": {metric: {"per_seed": t_gain[metric],
+                            **seed_interval(t_gain[metric], level).to_dict()}
                    for metric in METRICS},
         "by_criterion": by_criterion,
-        "networks": networks,
+        "networks": [{"run_name": name, **networks[name]} for name in sorted(own)],
     }
+
+
+def stage_differences(scores: dict[tuple[str, str, int], list], t_names: list[str],
+                      a_names: list[str], criterion: str, epoch: int) -> list[list[float]]:
+    """[stage][seed] the T - A score difference by ``criterion`` at ``epoch``."""
+    differences = [[t - a for t, a in zip(scores[t_name, criterion, epoch],
+                                          scores[a_name, criterion, epoch], strict=True)]
+                   for t_name, a_name in zip(t_names, a_names, strict=True)]
+    return np.asarray(differences).T.tolist()
+
+
+def pooled_record(records: Sequence[dict], criteria: Sequence[str],
+                  level: float = CONFIDENCE_LEVEL) -> dict:
+    """Agreement and rank correlation over every audited A's stages together (a search's
+    iterations): each (A, stage) is one row of the cells."""
+    pooled = {}
+    for criterion in criteria:
+        by_fraction = {}
+        for fraction, entry in records[0]["by_criterion"][criterion].items():
+            differences = [d["per_seed"] for record in records
+                           for d in record["by_criterion"][criterion][fraction]["differences"]]
+            by_fraction[fraction] = {"epoch": entry["epoch"], "agreement": {}, "rank_correlation": {}}
+            for metric in METRICS:
+                gains = [g["per_seed"] for record in records for g in record["gains"][metric]]
+                by_fraction[fraction]["agreement"][metric] = agreement(
+                    differences, gains, level).to_dict()
+                by_fraction[fraction]["rank_correlation"][metric] = rank_correlation(
+                    differences, gains)
+        pooled[criterion] = by_fraction
+    return {"by_criterion": pooled}
 
 
 def gain_entry(depths: tuple[int, ...], delta: int, stage: int, per_seed: list[float],
