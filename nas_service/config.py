@@ -32,6 +32,7 @@ from nas_service.core.budget import Budget
 from nas_service.core.errors import ConfigError
 from nas_service.core.growth import NO_GROWTH_POLICIES
 from nas_service.ray_job import require_outside_working_dir_copy
+from nas_service.value_rules import check_path, check_seed, parse_counts, read_utf8
 from scoring.criteria import CRITERIA, get_criterion
 from trainables.datasets import LOADERS, DatasetError, load_dataset, loader, loader_options
 from trainables.datasets.mapped import validation_images
@@ -216,7 +217,8 @@ class SearchConfig:
         """``--references 7,9`` -> uniform networks (7, 7, 7) and (9, 9, 9) for S = 3 stages."""
         if not self.references:
             return []
-        return [(int(blocks),) * len(self.start_depths) for blocks in str(self.references).split(",")]
+        return [(blocks,) * len(self.start_depths)
+                for blocks in parse_counts("--references", self.references)]
 
     @property
     def limits(self) -> dict[str, float]:
@@ -406,10 +408,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 
 def _read_yaml(path: str) -> dict[str, Any]:
-    try:
-        text = Path(path).read_text()
-    except OSError as error:
-        raise ConfigError(f"--config {path}: cannot read it ({error.strerror})") from None
+    text = read_utf8("--config", path)
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as error:
@@ -472,6 +471,14 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
         value = getattr(config, flag)
         if value and not value.startswith("runs:/"):
             setattr(config, flag, os.path.expanduser(value))
+            check_path(f"--{flag.replace('_', '-')}", getattr(config, flag))
+    for flag in ("storage_path", "tracking_uri"):
+        value = getattr(config, flag)
+        if value and (flag == "storage_path" and "://" not in value
+                      or value.startswith("sqlite:///")):
+            check_path(f"--{flag.replace('_', '-')}", value.removeprefix("sqlite:///"))
+    _require(bool(config.experiment.strip()), "experiment", config.experiment,
+             "must name an MLflow experiment (e.g. stagewise-nas)")
     _check_dataset("dataset", config.dataset)
     try:
         kind = module_type(config.module)
@@ -535,13 +542,8 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
              "must be an ISO 3166-1 alpha-3 code that codecarbon knows, e.g. USA, FRA, DEU")
     config.country = config.country.upper()
     if config.references is not None:
-        parts = str(config.references).split(",")
-        _require(all(p.strip().isdigit() and int(p) >= 1 for p in parts), "references",
-                 config.references, "must be positive integers separated by commas, e.g. 7,9,18")
-        repeated = [p for index, p in enumerate(parts) if int(p) in map(int, parts[:index])]
-        _require(not repeated, "references", config.references,
-                 f"{repeated[0].strip() if repeated else ''} is given twice (each is trained once)")
-    _require(0 <= config.seed < 2 ** 32, "seed", config.seed, "must be between 0 and 2**32 - 1")
+        parse_counts("--references", config.references)
+    check_seed("--seed", config.seed)
     _require(not config.resume or bool(config.name), "resume", config.resume,
              "needs --name, the name of the search to continue")
     if config.initial_depths is not None:
@@ -588,6 +590,7 @@ def preflight(config: SearchConfig) -> None:
         _require(Path(config.transfer_from).exists(), "transfer-from", config.transfer_from,
                  "does not exist: give a checkpoint folder or runs:/<run id>")
     _check_ray_address(os.environ.get("RAY_ADDRESS"))
+    _check_local_cpus(config)
     _check_tracking_uri(config.tracking_uri)
     _check_storage(config.storage_path)
     _check_outside_job_files(config)
@@ -600,6 +603,24 @@ def preflight(config: SearchConfig) -> None:
                           f"{config.storage_path}; nothing to resume")
     if config.resume or str(config.transfer_from).startswith("runs:/"):
         require_existing_store(config.tracking_uri)
+
+
+def _check_local_cpus(config: SearchConfig) -> None:
+    """A Ray that this process will start holds this machine's CPUs: a trial that asks for more
+    can never run, which is said before Ray's start is paid (a cluster's nodes are asked once
+    joined: ``nas_service.tune.cluster.trial_resources``)."""
+    ray = sys.modules.get("ray")
+    if os.environ.get("RAY_ADDRESS") or (ray is not None and ray.is_initialized()):
+        return
+    cpus = os.cpu_count() or 1
+    _require(config.cpus_per_trial <= cpus, "cpus-per-trial", config.cpus_per_trial,
+             f"no node of the cluster has that many CPUs (the local cluster is this machine, "
+             f"with {cpus})")
+    workers = config.workers_per_trial
+    _require(workers * config.cpus_per_trial <= cpus, "workers-per-trial", workers,
+             f"the cluster holds at most {int(cpus // config.cpus_per_trial)} workers of "
+             f"{config.cpus_per_trial:g} CPUs (the local cluster is this machine, with {cpus}; "
+             "--cpus-per-trial)")
 
 
 def _check_outside_job_files(config: SearchConfig) -> None:

@@ -159,6 +159,18 @@ def flags(*argv, fragment):
     return lambda tmp_path: (list(argv), fragment)
 
 
+def command(name, *argv, fragment):
+    """A case of ``stagewise-nas <name>`` rather than of the search's own entry point."""
+    return lambda tmp_path: ([name, *argv], fragment)
+
+
+def config_bytes(data: bytes, fragment):
+    def build(tmp_path):
+        (tmp_path / "search.yaml").write_bytes(data)
+        return ["--config", str(tmp_path / "search.yaml")], fragment
+    return build
+
+
 def environment(variables, *argv, fragment):
     """A case whose environment has ``variables`` (set for it alone)."""
     return lambda tmp_path: (list(argv), fragment, variables)
@@ -300,6 +312,43 @@ BEFORE_RAY = {
     "zero batch size": flags("--batch-size", "0", fragment="--batch-size 0"),
     "negative budget": flags("--budget-images", "-5", fragment="--budget-images -5.0"),
     "resume without a name": flags("--resume", fragment="--resume True: needs --name"),
+    "a config file in Latin-1": config_bytes(
+        "m0: 2\nname: café\n".encode("latin-1"),
+        "search.yaml: not UTF-8 text (byte 0xe9 at offset 15); save it as UTF-8"),
+    "a config file in UTF-16": config_bytes("m0: 2\n".encode("utf-16"),
+                                            "search.yaml: the file is UTF-16 text"),
+    "a path component longer than a file system allows": flags(
+        "--dataset", "idx", "--data-dir", "/tmp/" + "x" * 300,
+        fragment="a path component of 300 bytes; file systems take at most 255 per name"),
+    "a storage path too long for any file system": flags(
+        "--storage-path", "/tmp/" + "a/" * 2100,
+        fragment="--storage-path: the path is 4205 bytes long"),
+    "a reference that passes isdigit but not int": flags(
+        "--references", "7,\u00b2", fragment="--references '7,²': must be distinct positive integers"),
+    "depths in digits other than ASCII": flags(
+        "--initial-depths", "2-\u0663-2", fragment="--initial-depths: depths '2-٣-2' must be"),
+    "an empty experiment name": flags("--experiment", "",
+                                      fragment="--experiment '': must name an MLflow experiment"),
+    "more CPUs than this machine, where Ray would start": flags(
+        "--cpus-per-trial", "4096", fragment="--cpus-per-trial 4096.0: no node of the cluster "
+                                            "has that many CPUs (the local cluster is this "
+                                            "machine"),
+    "more data-parallel workers than this machine holds": flags(
+        "--workers-per-trial", "64", "--batch-size", "64",
+        fragment="--workers-per-trial 64: the cluster holds at most"),
+    "a negative seed among compare's seeds": command(
+        "compare", "--seeds", "0,-1",
+        fragment="--seeds '0,-1': must be integers from 0 to 2**32 - 1"),
+    "a seed past 2**32 among compare's seeds": command(
+        "compare", "--seeds", "0,4294967296",
+        fragment="--seeds '0,4294967296': must be between 0 and 2**32 - 1"),
+    "a seed given twice to compare": command("compare", "--seeds", "3,3",
+                                             fragment="--seeds '3,3': 3 is given twice"),
+    "a study past the last seed": command(
+        "compare", "--seed", "4294967295", "--study", "2",
+        fragment="--study 2: its seeds --seed 4294967295 .. 4294967296 go past 2**32 - 1"),
+    "an m0 list in other digits": command("compare", "--m0s", "1,\u00b2",
+                                          fragment="--m0s '1,²': must be distinct positive integers"),
     "unknown transfer data set": flags("--transfer-to", "mnist3",
                                        fragment="--transfer-to 'mnist3': must be one of"),
     "transfer data set without its folder": flags(
@@ -320,6 +369,7 @@ AFTER_RAY = {  # only the cluster knows what it holds
 # its exit status and whether Ray had been imported by then
 RUN_ALL = """
 import contextlib, io, json, os, sys
+from nas_service.cli.main import COMMANDS, main as command
 from nas_service.cli.run import main
 cases, results = json.load(open(sys.argv[1])), {}
 for name, (argv, cwd, variables) in cases.items():
@@ -329,7 +379,7 @@ for name, (argv, cwd, variables) in cases.items():
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
-            code = main(argv)
+            code = command(argv) if argv and argv[0] in COMMANDS else main(argv)
         except SystemExit as stop:
             code = stop.code
     os.environ.clear()
@@ -356,16 +406,20 @@ def before_ray_results(tmp_path_factory):
                           timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads((listing / "results.json").read_text())
-    return {name: (results[name], fragments[name], Path(cases[name][1])) for name in cases}
+    return {name: (results[name], fragments[name], Path(cases[name][1]), cases[name][0])
+            for name in cases}
 
 
 @pytest.mark.parametrize("name", BEFORE_RAY)
 def test_bad_input_fails_before_ray_in_one_line(before_ray_results, name):
-    result, fragment, folder = before_ray_results[name]
+    result, fragment, folder, _ = before_ray_results[name]
     lines = result["stderr"].strip().splitlines()
     assert result["code"] == 2, result["stderr"]
     assert len(lines) == 1 and fragment in lines[0], result["stderr"]
-    assert lines[0].startswith("python -m nas_service.run: error: ")
+    argv = before_ray_results[name][3]
+    prog = f"stagewise-nas {argv[0]}" if argv and not argv[0].startswith("-") else (
+        "python -m nas_service.run")
+    assert lines[0].startswith(f"{prog}: error: "), lines[0]
     assert "Ray" not in result["stdout"] + result["stderr"] and not result["ray imported"]
     assert not (folder / "mlflow.db").exists()  # nothing recorded
     assert not (folder / "nas_results").exists() or name == "the name of an existing search"

@@ -44,7 +44,7 @@ VALUES = {
     "on_no_growth": ("stop", "stop"),
     "max_macs": ("1e9", 1e9), "max_params": ("1e7", 1e7), "max_latency_ms": ("50", 50.0),
     "final_epochs": ("2", 2), "scoring_actors": ("3", 3), "seed": ("7", 7),
-    "gpus_per_trial": ("0", 0.0), "cpus_per_trial": ("2", 2.0), "country": ("FRA", "FRA"),
+    "gpus_per_trial": ("0", 0.0), "cpus_per_trial": ("0.5", 0.5), "country": ("FRA", "FRA"),
     "precision": ("fp32", "fp32"), "compile": ("off", "off"), "budget_images": ("1e6", 1e6),
     "budget_gpu_hours": ("2", 2.0), "budget_kgco2": ("0.5", 0.5), "experiment": ("walk", "walk"),
     "name": ("walk", "walk"), "resume": (None, True), "progress_every": ("5", 5.0),

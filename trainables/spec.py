@@ -9,6 +9,7 @@ network.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass
 
 from trainables.module_types import module_type
@@ -27,10 +28,11 @@ def format_depths(depths: tuple[int, ...] | list[int]) -> str:
 
 def parse_depths(text: str) -> tuple[int, ...]:
     """``"6-8-6"`` -> ``(6, 8, 6)``; raises ``ValueError`` naming the text when it is not that form."""
-    try:
-        depths = tuple(int(part) for part in str(text).split("-"))
-    except ValueError:
-        raise ValueError(f"depths {text!r} must be positive integers joined by '-', e.g. 6-8-6") from None
+    parts = str(text).split("-")
+    # ASCII digits only: int() would also take "٦" and the flags' other readers would not
+    if not all(re.fullmatch(r"\s*[0-9]+\s*", part) for part in parts):
+        raise ValueError(f"depths {text!r} must be positive integers joined by '-', e.g. 6-8-6")
+    depths = tuple(int(part) for part in parts)
     if not depths or any(m < 1 for m in depths):
         raise ValueError(f"depths {text!r} must be positive integers joined by '-', e.g. 6-8-6")
     return depths

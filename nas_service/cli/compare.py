@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from nas_service.cli.common import run_command
 from nas_service.config import SEARCH_ONLY, build_parser, check_criterion, parse_arguments
 from nas_service.core.errors import ConfigError
+from nas_service.value_rules import SEED_LIMIT, parse_counts, parse_seeds
 from scoring.criteria import CRITERIA
 
 PROG = "python -m nas_service.compare"
@@ -36,22 +37,7 @@ def parse_criteria(text: str) -> list[str]:
 
 
 def parse_m0s(text: str) -> list[int]:
-    try:
-        m0s = [int(part) for part in text.split(",")]
-    except ValueError:
-        m0s = []
-    if not m0s or min(m0s) < 1 or len(set(m0s)) != len(m0s):
-        raise ConfigError(f"--m0s {text!r}: must be distinct positive integers separated by "
-                          "commas, e.g. 1,2,3")
-    return m0s
-
-
-def parse_seeds(text: str) -> list[int]:
-    try:
-        seeds = [int(part) for part in text.split(",")]
-    except ValueError:
-        raise ConfigError(f"--seeds {text!r}: must be integers separated by commas, e.g. 0,1,2") from None
-    return seeds
+    return parse_counts("--m0s", text, example="1,2,3")
 
 
 def study_seeds(seeds_text: str | None, study: int | None, seed: int) -> list[int]:
@@ -61,7 +47,10 @@ def study_seeds(seeds_text: str | None, study: int | None, seed: int) -> list[in
     if seeds_text and study is not None:
         raise ConfigError(f"--study {study} and --seeds {seeds_text}: give one of them")
     if seeds_text:
-        return parse_seeds(seeds_text)
+        return parse_seeds("--seeds", seeds_text)
+    if seed + (study or 1) > SEED_LIMIT:
+        raise ConfigError(f"--study {study}: its seeds --seed {seed} .. {seed + study - 1} go "
+                          "past 2**32 - 1")
     return list(range(seed, seed + (study or 1)))
 
 
