@@ -164,6 +164,17 @@ def command(name, *argv, fragment):
     return lambda tmp_path: ([name, *argv], fragment)
 
 
+def export_onto(kind: str):
+    """``export --output`` naming what is already there: a file or a folder."""
+    def build(tmp_path):
+        target = tmp_path / "net.pt2"
+        target.mkdir() if kind == "folder" else target.write_text("someone's network")
+        fragment = (f"--output {target}: is an existing folder" if kind == "folder" else
+                    f"--output {target}: already exists (an export never overwrites a file)")
+        return ["export", "--run-id", "abc", "--format", "pt2", "--output", str(target)], fragment
+    return build
+
+
 def config_bytes(data: bytes, fragment):
     def build(tmp_path):
         (tmp_path / "search.yaml").write_bytes(data)
@@ -349,6 +360,11 @@ BEFORE_RAY = {
         fragment="--study 2: its seeds --seed 4294967295 .. 4294967296 go past 2**32 - 1"),
     "an m0 list in other digits": command("compare", "--m0s", "1,\u00b2",
                                           fragment="--m0s '1,²': must be distinct positive integers"),
+    "export onto an existing file": export_onto("file"),
+    "export onto an existing folder": export_onto("folder"),
+    "a registry name MLflow refuses": command(
+        "export", "--run-id", "abc", "--format", "pt2", "--register", "my net/v1:latest",
+        fragment="--register 'my net/v1:latest': MLflow model names cannot contain '/' or ':'"),
     "unknown transfer data set": flags("--transfer-to", "mnist3",
                                        fragment="--transfer-to 'mnist3': must be one of"),
     "transfer data set without its folder": flags(

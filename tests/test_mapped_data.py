@@ -2,6 +2,7 @@
 trial memory-maps from shared storage, with the same splits as the original files."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -91,6 +92,34 @@ def test_a_prepared_folder_is_never_overwritten_nor_read_half_written(tmp_path):
     (folder / "meta.json").unlink()  # what an interrupted write would lack
     with pytest.raises(DatasetError, match=r"is not a prepared data set \(no meta.json\)"):
         load_dataset("mapped", data_dir=str(folder))
+
+
+def test_an_unwritable_output_is_named_before_loading_and_a_failed_write_leaves_nothing(
+        tmp_path, monkeypatch, capsys):
+    import os
+
+    import trainables.datasets.mapped as mapped
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    # as root every folder is writable: the check is os.access's answer, simulated here
+    real_access = os.access
+    monkeypatch.setattr(mapped.os, "access", lambda path, mode: Path(path) != locked
+                        and real_access(path, mode))
+    assert prepare_main(["--dataset", "digits", "--output", str(locked / "set")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(f"--output {locked / 'set'}: its parent folder {locked} is not "
+                        "writable") and len(err.splitlines()) == 1
+
+    def full_disk(path, array):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(mapped.np, "save", full_disk)
+    data = load_dataset("synthetic", image_size=8, num_samples=200, seed=0)
+    with pytest.raises(DatasetError, match=r"--output .*/set: cannot write it \(No space left "
+                                           r"on device\); nothing was left there"):
+        write_mapped(data, tmp_path / "set", {})
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["locked"]
 
 
 def test_a_trial_on_a_node_without_the_folder_is_told_to_use_shared_storage(tmp_path):

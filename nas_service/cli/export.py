@@ -20,6 +20,7 @@ from nas_service.reporting.export_formats import (
     FORMATS,
     SUFFIXES,
     checked_alias,
+    checked_model_name,
     writable_output,
 )
 
@@ -49,6 +50,8 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
         if args.alias is not None and not args.register:
             raise ConfigError(f"--alias {args.alias}: needs --register NAME (the model it names)")
         alias = checked_alias(args.alias if args.alias is not None else DEFAULT_ALIAS)
+        if args.register is not None:
+            checked_model_name(args.register)
         require_existing_store(tracking_uri)  # all before the imports, which take seconds
         from nas_service.reporting.export import export
 

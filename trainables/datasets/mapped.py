@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 from dataclasses import dataclass
 from functools import cache
@@ -46,6 +47,17 @@ def write_mapped(data: DataSplits, folder: str | Path, source: dict[str, Any]) -
     that exists is complete (an interrupted write leaves only ``<folder>.partial-<pid>``)."""
     folder = check_new_folder(folder)
     partial = folder.with_name(f"{folder.name}.partial-{os.getpid()}")
+    try:
+        _write_splits(data, partial, source)
+        partial.rename(folder)
+    except OSError as error:  # a full disk, a read-only mount: no partial folder is left
+        shutil.rmtree(partial, ignore_errors=True)
+        raise DatasetError(f"--output {folder}: cannot write it "
+                           f"({error.strerror or error}); nothing was left there") from None
+    return folder
+
+
+def _write_splits(data: DataSplits, partial: Path, source: dict[str, Any]) -> None:
     partial.mkdir()
     counts = {}
     for split in SPLITS:
@@ -61,8 +73,6 @@ def write_mapped(data: DataSplits, folder: str | Path, source: dict[str, Any]) -
             "images": counts, "source": source, "digest": data_digest(data),
             "channel_moments": {"mean": mean, "std": std}}
     (partial / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
-    partial.rename(folder)
-    return folder
 
 
 def check_new_folder(folder: str | Path) -> Path:
@@ -74,6 +84,9 @@ def check_new_folder(folder: str | Path) -> Path:
                            "overwritten (searches may read it); choose a new folder")
     if not folder.parent.is_dir():
         raise DatasetError(f"--output {folder}: its parent folder {folder.parent} does not exist")
+    if not os.access(folder.parent, os.W_OK | os.X_OK):
+        raise DatasetError(f"--output {folder}: its parent folder {folder.parent} is not "
+                           "writable")
     return folder
 
 
