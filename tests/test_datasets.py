@@ -117,8 +117,8 @@ def test_missing_folder_says_what_to_put_there(tmp_path, name):
         load_dataset(name, data_dir=str(tmp_path / "nowhere"))
 
 
-def write_image_folder(root, classes=("cat", "dog"), per_class=6, size=10):
-    rng = np.random.default_rng(2)
+def write_image_folder(root, classes=("cat", "dog"), per_class=6, size=10, seed=2):
+    rng = np.random.default_rng(seed)
     for name in classes:
         (root / name).mkdir(parents=True)
         for i in range(per_class):
@@ -155,6 +155,36 @@ def test_image_folder_reads_a_folder_behind_links_once(tmp_path):
     assert len(data.y_train) + len(data.y_val) + len(data.y_test) == 20
     images = np.concatenate([data.x_train, data.x_val, data.x_test]).reshape(20, -1)
     assert len(np.unique(images, axis=0)) == 20  # no image in two splits
+
+
+def test_a_file_behind_links_from_another_class_or_split_is_read_once_where_it_lies(tmp_path,
+                                                                                   caplog):
+    """A link from dog/ to cat/, and one from test/ to train/: each file is read once, under the
+    split and class of the folder that holds it, never as a dog nor as a test image too."""
+    root = tmp_path / "photos"
+    write_image_folder(root / "train", per_class=6, size=8)
+    write_image_folder(root / "test", per_class=3, size=8, seed=3)
+    (root / "train" / "dog" / "cats").symlink_to(root / "train" / "cat")
+    (root / "test" / "cat" / "trained.png").symlink_to(root / "train" / "cat" / "0.png")
+    data = load_dataset("imagefolder", data_dir=str(root), image_size=8, seed=0)
+    labels = np.concatenate([data.y_train, data.y_val])
+    assert np.bincount(labels).tolist() == [6, 6] and np.bincount(data.y_test).tolist() == [3, 3]
+    trained = np.asarray(Image.open(root / "train" / "cat" / "0.png")).transpose(2, 0, 1)
+    fitted = np.concatenate([data.x_train, data.x_val])
+    assert [label for image, label in zip(fitted, labels, strict=True)
+            if np.array_equal(trained, image)] == [0]  # once, a cat
+    assert not any(np.array_equal(trained, image) for image in data.x_test)
+    assert "7 image path(s) lead through links to files the data set already holds" in caplog.text
+
+
+def test_a_file_outside_the_set_linked_into_two_classes_is_refused(tmp_path):
+    write_image_folder(tmp_path / "photos", per_class=4, size=8)
+    Image.new("RGB", (8, 8)).save(tmp_path / "shared.png")
+    for name in ("cat", "dog"):
+        (tmp_path / "photos" / name / "shared.png").symlink_to(tmp_path / "shared.png")
+    with pytest.raises(DatasetError, match=r"shared.png is reached through links from .*cat/"
+                                           r"shared.png and .*dog/shared.png, in two classes"):
+        load_dataset("imagefolder", data_dir=str(tmp_path / "photos"), image_size=8)
 
 
 def test_digits_split_is_stratified_and_seeded():

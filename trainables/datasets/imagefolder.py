@@ -7,6 +7,7 @@ Images are listed in torchvision ``ImageFolder``'s order, decoded with Pillow, c
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from torchvision.datasets.folder import IMG_EXTENSIONS
 
 from trainables.datasets.errors import DatasetError
 from trainables.datasets.splits import DataSplits, from_train_test, stratified_split
+
+logger = logging.getLogger(__name__)
 
 
 def _list_images(folder: Path) -> tuple[list[str], list[tuple[str, int]]]:
@@ -49,10 +52,42 @@ def _list_images(folder: Path) -> tuple[list[str], list[tuple[str, int]]]:
     return classes, samples
 
 
-def _read_folder(folder: Path, image_size: int, channels: int, classes: list[str] | None):
-    found_classes, samples = _list_images(folder)
-    if classes is not None and found_classes != classes:
-        raise DatasetError(f"{folder} has classes {found_classes}, the train folder has {classes}")
+def _reached_once(root: Path, listed: dict[str, list[tuple[str, int]]]
+                  ) -> dict[str, list[tuple[str, int]]]:
+    """``listed`` (split -> (path, class) pairs) with every image file kept under one path.
+
+    A file reached through symbolic links from more than one place (a link to a sibling class,
+    to another split, or back up the tree) is read once, where it lies: under the split and
+    class of the one path that reaches it without a link.  A file that only links reach (it
+    lies outside the data set) is kept when all its paths agree on split and class, and refused
+    otherwise, with the paths named: one image is never two classes' or in two splits."""
+    real_root = os.path.realpath(root)
+    by_file: dict[str, list[tuple[str, str, int]]] = {}
+    for split, samples in listed.items():
+        for path, label in samples:
+            by_file.setdefault(os.path.realpath(path), []).append((split, path, label))
+    keep = set()
+    for real, reached in by_file.items():
+        direct = [entry for entry in reached
+                  if os.path.join(real_root, os.path.relpath(entry[1], root)) == real]
+        if direct:
+            keep.add(direct[0][1])
+        elif len({(split, label) for split, _, label in reached}) == 1:
+            keep.add(min(path for _, path, _ in reached))
+        else:
+            raise DatasetError(f"image {real} is reached through links from "
+                               f"{' and '.join(path for _, path, _ in reached[:2])}, in two "
+                               "classes or splits: an image must belong to one; remove a link")
+    repeated = sum(len(samples) for samples in listed.values()) - len(keep)
+    if repeated:
+        logger.warning(f"{root}: {repeated} image path(s) lead through links to files the data "
+                       "set already holds; each file is read once, where it lies")
+    return {split: [(path, label) for path, label in samples if path in keep]
+            for split, samples in listed.items()}
+
+
+def _decode(samples: list[tuple[str, int]], image_size: int, channels: int
+            ) -> tuple[np.ndarray, np.ndarray]:
     mode = "RGB" if channels == 3 else "L"
     images = np.empty((len(samples), channels, image_size, image_size), np.uint8)
     for index, (path, _) in enumerate(samples):
@@ -68,7 +103,25 @@ def _read_folder(folder: Path, image_size: int, channels: int, classes: list[str
         array = np.asarray(picture, dtype=np.uint8)
         images[index] = array[None] if channels == 1 else array.transpose(2, 0, 1)
     labels = np.asarray([label for _, label in samples], dtype=np.int64)
-    return images, labels, found_classes
+    return images, labels
+
+
+def _read_splits(root: Path, folders: dict[str, Path], image_size: int, channels: int
+                 ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], list[str]]:
+    """Each split's (images, labels) and the classes, the first folder's (every split must have
+    the same); every image file read once (``_reached_once``)."""
+    listed, classes = {}, None
+    for split, folder in folders.items():
+        found, listed[split] = _list_images(folder)
+        if classes is not None and found != classes:
+            raise DatasetError(f"{folder} has classes {found}, the train folder has {classes}")
+        classes = classes or found
+    samples = _reached_once(root, listed)
+    for split, kept in samples.items():
+        if not kept:
+            raise DatasetError(f"{folders[split]}: every image in it is a link to an image of "
+                               "another split; it holds none of its own")
+    return {split: _decode(kept, image_size, channels) for split, kept in samples.items()}, classes
 
 
 def load(data_dir: str | None = None, seed: int = 0, val_fraction: float = 0.1,
@@ -81,16 +134,18 @@ def load(data_dir: str | None = None, seed: int = 0, val_fraction: float = 0.1,
         raise DatasetError(f"--data-dir {root} does not exist: put <class>/<image> folders there")
     name = f"imagefolder:{root.name}"
     if not (root / "train").is_dir():
-        images, labels, classes = _read_folder(root, image_size, channels, None)
+        splits, classes = _read_splits(root, {"all": root}, image_size, channels)
+        images, labels = splits["all"]
         x_train, x_test, y_train, y_test = stratified_split(images, labels, 0.2, seed)
         return from_train_test(name, x_train, y_train, x_test, y_test, len(classes), True,
                                val_fraction, seed)
-    x_train, y_train, classes = _read_folder(root / "train", image_size, channels, None)
-    x_test = y_test = None
-    if (root / "test").is_dir():
-        x_test, y_test, _ = _read_folder(root / "test", image_size, channels, classes)
-    if (root / "val").is_dir():
-        x_val, y_val, _ = _read_folder(root / "val", image_size, channels, classes)
+    folders = {split: root / split for split in ("train", "test", "val")
+               if (root / split).is_dir()}
+    splits, classes = _read_splits(root, folders, image_size, channels)
+    x_train, y_train = splits["train"]
+    x_test, y_test = splits.get("test", (None, None))
+    if "val" in splits:
+        x_val, y_val = splits["val"]
         return DataSplits(name, x_train, y_train, x_val, y_val, x_test, y_test, len(classes), True)
     return from_train_test(name, x_train, y_train, x_test, y_test, len(classes), True,
                            val_fraction, seed)
