@@ -76,3 +76,35 @@ def test_a_search_into_a_deleted_experiment_is_refused_before_training(store, tm
     assert (f"--experiment 'stagewise-nas': deleted in MLflow; restore it with `mlflow experiments "
             f"restore --experiment-id {experiment}`") in err
     assert not (tmp_path / "nas_results").exists()
+
+
+def test_report_of_a_search_still_running_or_interrupted_says_so(store, tmp_path, capsys):
+    client = MlflowClient(store["uri"])
+    child = store["child"]  # still training: one epoch logged, no test accuracy nor latency yet
+    for key, value in {"role": "A", "iteration": "1", "depths": "1-1-1"}.items():
+        client.log_param(child, key, value)
+    client.log_metric(child, "val_accuracy", 0.41, step=1)
+    output = tmp_path / "report"
+    assert report.main(["--run-id", store["parent"], "--tracking-uri", store["uri"],
+                        "--output", str(output)]) == 0
+    err = capsys.readouterr().err.strip()
+    assert err == ("python -m nas_service.report: note: search search is still running: this "
+                   "report holds the networks that had finished when it was written; the "
+                   "decisions and the found network come when the search ends")
+    markdown = (output / "report.md").read_text()
+    assert "Networks finished: 0 of the 1 started." in markdown and "it1-A-1-1-1" not in markdown
+    assert not client.list_artifacts(store["parent"])  # the search writes its own at its end
+
+    for key, value in {"depth": 8, "params": 78000, "macs": 3.1e6, "memory_mb": 0.31,
+                       "cpu_latency_ms": 1.5, "train_seconds": 4.0, "emissions_kg": 1e-6,
+                       "test_accuracy": 0.4}.items():
+        client.log_metric(child, key, value)
+    client.set_terminated(child, "FINISHED")
+    client.set_terminated(store["parent"], "KILLED")
+    assert report.main(["--run-id", store["parent"], "--tracking-uri", store["uri"],
+                        "--output", str(output)]) == 0
+    assert "did not finish (MLflow status KILLED)" in capsys.readouterr().err
+    markdown = (output / "report.md").read_text()
+    assert "Networks finished: 1 of the 1 started." in markdown
+    assert "| it1-A-1-1-1 | 1-1-1 | 8 | 0.078 | 3.1 |" in markdown
+    assert "stagewise-nas run --resume --name search continues it" in markdown

@@ -38,7 +38,12 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
         return 2
     from mlflow.tracking import MlflowClient
 
-    from nas_service.reporting.report import ReportError, report_parent_run, write_report
+    from nas_service.reporting.report import (
+        ReportError,
+        report_parent_run,
+        search_state,
+        write_report,
+    )
 
     client = MlflowClient(tracking_uri)
     try:
@@ -47,6 +52,9 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
     output = Path(args.output or f"report-{parent.info.run_name}")
+    state = search_state(parent)
+    if state is not None:
+        print(f"{prog}: note: {state}", file=sys.stderr)
     for path in write_report(client, parent.info.run_id, output):
         print(path)
     return 0

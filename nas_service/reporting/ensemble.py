@@ -18,6 +18,7 @@ from mlflow.tracking import MlflowClient
 
 from nas_service.config import SearchConfig, require_existing_store
 from nas_service.core.errors import ConfigError
+from nas_service.reporting.report import search_state
 from nas_service.tracking import (
     PARENT_RUN_ID_TAG,
     SEARCH_CONFIG_ARTIFACT,
@@ -53,6 +54,9 @@ def ensemble(tracking_uri: str, top: int, experiment: str | None = None,
     candidates = []
     settings = {}
     for parent in parents:
+        state = search_state(parent)
+        if state is not None:
+            logger.warning(f"warning: {state.replace('this report holds', 'the ensemble takes')}")
         saved = read_json_artifact(client, parent.info.run_id, SEARCH_CONFIG_ARTIFACT)
         settings[parent.info.run_id] = saved
         children = child_runs(client, parent, "attributes.status = 'FINISHED'")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -70,7 +71,9 @@ def candidates_frame(client: MlflowClient, parent) -> pd.DataFrame:
         row = {"run_name": child.info.run_name, "run_id": child.info.run_id,
                "role": params.get("role"), "iteration": int(params.get("iteration", 0)),
                "depths": params.get("depths"), "status": child.info.status}
-        row.update({key: metrics.get(key) for key in [*MEASURES, "images_seen", "epoch"]})
+        # NaN, not None, for a measure not logged yet (a network still training)
+        row.update({key: metrics.get(key, float("nan"))
+                    for key in [*MEASURES, "images_seen", "epoch"]})
         row.update({key: value for key, value in metrics.items() if key.startswith("importance/")})
         if "final_epochs" in params:  # continued: its test accuracy at the search's epochs too
             first, *_ = sorted(client.get_metric_history(child.info.run_id, "test_accuracy"),
@@ -221,7 +224,8 @@ def decisions_table(record: dict) -> pd.DataFrame:
         for step in record["iterations"]])
 
 
-def render_markdown(parent, frame: pd.DataFrame, record: dict | None, plots: bool = True) -> str:
+def render_markdown(parent, frame: pd.DataFrame, record: dict | None,
+                    plots: Sequence[str] | None = PLOTS) -> str:
     """report.md; without ``plots`` (the run page's description, where images do not resolve)
     the plots are named as the run's artifacts instead."""
     params = parent.data.params
@@ -238,6 +242,9 @@ def render_markdown(parent, frame: pd.DataFrame, record: dict | None, plots: boo
         trained_by = f"run `{record['run_name']}`, " if record.get("run_name") else ""
         lines += [f"**Found architecture: `{record['depths']}`** ({trained_by}depth {measures.get('depth')}, "
                   f"{accuracy * 100:.2f}% test accuracy).", ""]
+    lines += unfinished_lines(parent, frame)
+    if parent.info.status != "FINISHED":
+        frame = frame[frame["status"] == "FINISHED"] if not frame.empty else frame
     lines += ["## Candidates (the paper's Table III columns)", "",
               markdown_table(table_iii(frame)) if not frame.empty else "(no runs)", "",
               "Units: params in millions; MACs of one image in millions; memory = float32 weights "
@@ -247,17 +254,43 @@ def render_markdown(parent, frame: pd.DataFrame, record: dict | None, plots: boo
         lines += ["## Decisions", "", markdown_table(decisions_table(record)), ""]
         ending = decision_lines(record)[len(record["iterations"]):]
         lines += [*ending, ""] if ending else []
-    if plots:
-        lines += ["## Plots", ""] + [f"![{name}]({name})" for name in PLOTS] + [""]
+    if plots is not None:
+        lines += ["## Plots", ""] + [f"![{name}]({name})" for name in plots] + [""] if plots else []
     else:
         lines += ["Plots (" + ", ".join(PLOTS) + ") and report.md: this run's artifacts.", ""]
     return "\n".join(lines)
 
 
+def search_state(parent) -> str | None:
+    """``None`` for a finished search; else one line saying what the report of it holds."""
+    status, name = parent.info.status, parent.info.run_name
+    if status == "FINISHED":
+        return None
+    if status in ("RUNNING", "SCHEDULED"):
+        return (f"search {name} is still running: this report holds the networks that had "
+                "finished when it was written; the decisions and the found network come when "
+                "the search ends")
+    return (f"search {name} did not finish (MLflow status {status}): this report holds the "
+            f"networks it finished; stagewise-nas run --resume --name {name} continues it")
+
+
+def unfinished_lines(parent, frame: pd.DataFrame) -> list[str]:
+    """The report's opening words on a search that has not finished: what it holds."""
+    state = search_state(parent)
+    if state is None:
+        return []
+    finished = int((frame["status"] == "FINISHED").sum()) if not frame.empty else 0
+    return [f"**Not a finished search.** {state[0].upper()}{state[1:]}. Networks finished: "
+            f"{finished} of the {len(frame)} started.", ""]
+
+
 def write_report(client: MlflowClient, parent_run_id: str, output: Path) -> list[Path]:
-    """Write report.md and the plots to ``output`` and to the parent's artifacts; returns paths."""
+    """Write report.md and the plots to ``output`` and, for a finished search, to the parent's
+    artifacts (a search still running writes its own at its end); returns paths."""
     parent = client.get_run(parent_run_id)
     frame = candidates_frame(client, parent)
+    finished = (frame[frame["status"] == "FINISHED"]
+                if parent.info.status != "FINISHED" and not frame.empty else frame)
     record = decisions(client, parent)
     output.mkdir(parents=True, exist_ok=True)
     written = []
@@ -265,18 +298,21 @@ def write_report(client: MlflowClient, parent_run_id: str, output: Path) -> list
         plot_stage_depths(record, output / PLOTS[0])
         plot_importance(record, output / PLOTS[1])
         written += [output / PLOTS[0], output / PLOTS[1]]
-    if not frame.empty:
-        plot_accuracy_vs(frame, "macs", 1e-6, "MACs of one image (millions)",
+    if not finished.empty:
+        plot_accuracy_vs(finished, "macs", 1e-6, "MACs of one image (millions)",
                          "Accuracy vs computation", output / PLOTS[2])
-        plot_accuracy_vs(frame, "emissions_kg", 1e3, "training emissions (gCO2eq)",
+        plot_accuracy_vs(finished, "emissions_kg", 1e3, "training emissions (gCO2eq)",
                          "Accuracy vs training emissions", output / PLOTS[3])
         written += [output / PLOTS[2], output / PLOTS[3]]
     report = output / "report.md"
-    report.write_text(render_markdown(parent, frame, record))
+    report.write_text(render_markdown(parent, frame, record,
+                                      [path.name for path in written if path.suffix == ".png"]))
     written.insert(0, report)
+    if parent.info.status != "FINISHED":
+        return written
     for path in written:
         client.log_artifact(parent_run_id, str(path))
     log_plot_images(client, parent_run_id, [path for path in written if path.suffix == ".png"])
-    set_description(client, parent_run_id, render_markdown(parent, frame, record, plots=False))
+    set_description(client, parent_run_id, render_markdown(parent, frame, record, plots=None))
     return written
 
