@@ -89,8 +89,8 @@ def test_report_of_a_search_still_running_or_interrupted_says_so(store, tmp_path
                         "--output", str(output)]) == 0
     err = capsys.readouterr().err.strip()
     assert err == ("python -m nas_service.report: note: search search is still running: this "
-                   "report holds the networks that had finished when it was written; the "
-                   "decisions and the found network come when the search ends")
+                   "report holds the networks finished so far; the decisions and the found "
+                   "network come when the search ends")
     markdown = (output / "report.md").read_text()
     assert "Networks finished: 0 of the 1 started." in markdown and "it1-A-1-1-1" not in markdown
     assert not client.list_artifacts(store["parent"])  # the search writes its own at its end

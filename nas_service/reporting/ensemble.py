@@ -54,9 +54,9 @@ def ensemble(tracking_uri: str, top: int, experiment: str | None = None,
     candidates = []
     settings = {}
     for parent in parents:
-        state = search_state(parent)
+        state = search_state(parent, holder="the ensemble takes")
         if state is not None:
-            logger.warning(f"warning: {state.replace('this report holds', 'the ensemble takes')}")
+            logger.warning(f"warning: {state}")
         saved = read_json_artifact(client, parent.info.run_id, SEARCH_CONFIG_ARTIFACT)
         settings[parent.info.run_id] = saved
         children = child_runs(client, parent, "attributes.status = 'FINISHED'")

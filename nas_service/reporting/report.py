@@ -261,17 +261,17 @@ def render_markdown(parent, frame: pd.DataFrame, record: dict | None,
     return "\n".join(lines)
 
 
-def search_state(parent) -> str | None:
-    """``None`` for a finished search; else one line saying what the report of it holds."""
+def search_state(parent, holder: str = "this report holds") -> str | None:
+    """``None`` for a finished search; else one line saying so and what ``holder`` (the report,
+    an ensemble) takes of it."""
     status, name = parent.info.status, parent.info.run_name
     if status == "FINISHED":
         return None
     if status in ("RUNNING", "SCHEDULED"):
-        return (f"search {name} is still running: this report holds the networks that had "
-                "finished when it was written; the decisions and the found network come when "
-                "the search ends")
-    return (f"search {name} did not finish (MLflow status {status}): this report holds the "
-            f"networks it finished; stagewise-nas run --resume --name {name} continues it")
+        return (f"search {name} is still running: {holder} the networks finished so far; the "
+                "decisions and the found network come when the search ends")
+    return (f"search {name} did not finish (MLflow status {status}): {holder} the networks it "
+            f"finished; stagewise-nas run --resume --name {name} continues it")
 
 
 def unfinished_lines(parent, frame: pd.DataFrame) -> list[str]:
