@@ -131,6 +131,24 @@ def check_experiment_open(client: MlflowClient, name: str) -> None:
                           "give another --experiment")
 
 
+def check_name_unused(client: MlflowClient, experiment: str, name: str) -> None:
+    """A search's name is unique in its experiment, whatever its storage path: two parent runs
+    of one name would make ``report``, ``audit --from-search`` and ``--resume`` ambiguous."""
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return
+    named = client.search_runs([found.experiment_id], f"attributes.run_name = '{name}'")
+    parents = [run for run in named
+               if PARENT_RUN_ID_TAG not in run.data.tags and METHOD_TAG in run.data.tags]
+    if parents:
+        first = parents[-1]
+        where = first.data.params.get("storage_path")
+        raise ConfigError(f"--name {name!r}: experiment {experiment!r} already holds a search of "
+                          f"that name (MLflow run {first.info.run_id}"
+                          f"{f', Tune folder {where}/{name}' if where else ''}); choose another "
+                          "--name, or continue that one with --resume")
+
+
 def start_parent_run(client: MlflowClient, experiment: str, name: str, method: str,
                      params: dict[str, Any]) -> str:
     """Create the search's parent run with its resolved settings as params; returns its id."""

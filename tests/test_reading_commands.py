@@ -108,3 +108,19 @@ def test_report_of_a_search_still_running_or_interrupted_says_so(store, tmp_path
     assert "Networks finished: 1 of the 1 started." in markdown
     assert "| it1-A-1-1-1 | 1-1-1 | 8 | 0.078 | 3.1 |" in markdown
     assert "stagewise-nas run --resume --name search continues it" in markdown
+
+
+def test_a_second_search_of_one_name_in_an_experiment_is_refused_wherever_it_is_stored(
+        store, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert run_main(["--name", "search", "--tracking-uri", store["uri"], "--storage-path",
+                     str(tmp_path / "elsewhere")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(f"--name 'search': experiment 'stagewise-nas' already holds a search of "
+                        f"that name (MLflow run {store['parent']}); choose another --name, or "
+                        "continue that one with --resume"), err
+    assert len(err.splitlines()) == 1 and not (tmp_path / "elsewhere").exists()
+    client = MlflowClient(store["uri"])
+    experiment = client.get_experiment_by_name("stagewise-nas")
+    assert len(client.search_runs([experiment.experiment_id],
+                                  "attributes.run_name = 'search'")) == 1

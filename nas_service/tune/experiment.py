@@ -39,6 +39,7 @@ from nas_service.tracking import (
     MLflowTrialCallback,
     budget_was_spent,
     check_experiment_open,
+    check_name_unused,
     downloaded_checkpoint,
     find_parent_run,
     last_trial_measures,
@@ -290,7 +291,10 @@ def start_experiment(config: SearchConfig, method: str, score_stages: bool = Tru
     training = config.training()
     logger.info(f"{method}: {data.summary()}; {training.epochs} epochs per network")
     if store_exists(config.tracking_uri):  # opening a sqlite store creates it: not before Ray
-        check_experiment_open(MlflowClient(config.tracking_uri), config.experiment)
+        client = MlflowClient(config.tracking_uri)
+        check_experiment_open(client, config.experiment)
+        if not config.resume:
+            check_name_unused(client, config.experiment, config.name)
     with ThreadPoolExecutor(max_workers=3) as pool:
         # done while Ray starts: the size estimate imports torch's compiler (about 3 s), a new
         # sqlite store's tables take 3-5 s (moved into place only once the cluster takes the
