@@ -14,6 +14,10 @@ from nas_service.core.errors import ConfigError
 # 50,000 images x 200 epochs = 1e7 image-epochs, days on a CPU)
 CPU_MACS_WARNING = 1e9
 CPU_IMAGE_EPOCHS_WARNING = 1e6
+# modules in one network beyond which building it takes minutes on a CPU (ResNet-1202 has 600)
+MANY_MODULES = 1000
+# scoring actors are Ray worker processes: a few per CPU is all that can ever score at once
+ACTORS_PER_CPU = 2
 
 if TYPE_CHECKING:
     from trainables.datasets.splits import DataSplits
@@ -56,4 +60,27 @@ def cpu_cost_warnings(config: SearchConfig, data: DataSplits, deepest: Sequence[
         warnings.append(f"{len(data.y_train)} training images x {epochs} "
                         f"epochs = {image_epochs:.3g} image-epochs per network on CPUs: consider "
                         "--max-train-images, fewer --epochs or a GPU")
+    modules = sum(deepest)
+    if modules > MANY_MODULES:
+        warnings.append(f"the deepest network this search may train, {spec.depths_text}, has "
+                        f"{modules} modules: building it alone takes minutes on CPUs (ResNet-1202 "
+                        "has 600); a smaller --m0 or --initial-depths starts where the search can "
+                        "move")
+    return warnings
+
+
+def cost_warnings(config: SearchConfig, data: DataSplits, cpus: float) -> list[str]:
+    """One line per setting that makes a search start far more processes than can work, or end
+    before it decides anything, on any hardware (``cpus``: the cluster's)."""
+    warnings = []
+    if config.scoring_actors > max(ACTORS_PER_CPU * cpus, 4):
+        warnings.append(f"--scoring-actors {config.scoring_actors}: each is a Ray worker process "
+                        f"and the cluster has {cpus:g} CPUs, so at most about "
+                        f"{max(ACTORS_PER_CPU * cpus, 4):g} can score at once; the rest only take "
+                        "memory and start-up time before the first network trains")
+    one_epoch = len(data.y_train)
+    if config.budget_images is not None and config.budget_images < one_epoch:
+        warnings.append(f"--budget-images {config.budget_images:g} is less than one epoch of one "
+                        f"network ({one_epoch} training images): the search stops after its first "
+                        "epoch, before it can compare any networks")
     return warnings

@@ -37,3 +37,27 @@ def test_cpu_cost_warnings_name_what_is_extreme(tmp_path, monkeypatch):
                            "has ") and "MACs per 8x8 image" in wide
     long, = warnings("--epochs", "1000")
     assert long.startswith("1078 training images x 1000 epochs = 1.08e+06 image-epochs")
+    deep, = warnings("--m0", "1000", "--iterations", "1")  # delta 2
+    assert deep.startswith("the deepest network this search may train, 1002-1002-1002, has 3006 "
+                           "modules: building it alone takes minutes")
+
+
+def test_cost_warnings_name_idle_processes_and_budgets_below_one_epoch(tmp_path, monkeypatch):
+    from nas_service.config import parse_config
+    from nas_service.limits import cost_warnings
+
+    monkeypatch.chdir(tmp_path)
+
+    def warnings(*argv, cpus=2.0):
+        config = parse_config(list(argv))
+        return cost_warnings(config, config.load_data(), cpus)
+
+    assert warnings() == [] and warnings("--scoring-actors", "4") == []
+    actors, = warnings("--scoring-actors", "1000", cpus=16)
+    assert actors.startswith("--scoring-actors 1000: each is a Ray worker process and the "
+                             "cluster has 16 CPUs, so at most about 32 can score at once")
+    budget, = warnings("--budget-images", "1")
+    assert budget == ("--budget-images 1 is less than one epoch of one network (1078 training "
+                      "images): the search stops after its first epoch, before it can compare "
+                      "any networks")
+    assert warnings("--budget-images", "1078") == []

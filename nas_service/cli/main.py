@@ -8,6 +8,7 @@ imported when it is chosen, and checks its settings before importing Ray, MLflow
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -67,4 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     module = importlib.import_module(f"nas_service.cli.{COMMANDS[name][0]}")
-    return module.main(flags, prog=f"{PROG} {name}")
+    try:
+        return module.main(flags, prog=f"{PROG} {name}")
+    except BrokenPipeError:  # `stagewise-nas describe ... | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return 141  # as a shell reports a command ended by SIGPIPE

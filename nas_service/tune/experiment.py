@@ -30,7 +30,7 @@ from nas_service.core.budget import Budget, networks_trained, spent_by
 from nas_service.core.candidates import candidates_table
 from nas_service.core.errors import ConfigError, SearchFailed, SearchInterrupted, error_line
 from nas_service.core.trials import run_name
-from nas_service.limits import cpu_cost_warnings
+from nas_service.limits import cost_warnings, cpu_cost_warnings
 from nas_service.lineage import dataset_record
 from nas_service.new_store import build_aside, discard, move_into_place
 from nas_service.tracking import (
@@ -300,7 +300,7 @@ def start_experiment(config: SearchConfig, method: str, score_stages: bool = Tru
         # sqlite store's tables take 3-5 s (moved into place only once the cluster takes the
         # search, so a refused search leaves no store), the normalisation reads every training
         # image (numpy releases the GIL)
-        cost_warnings = pool.submit(cpu_cost_warnings, config, data, needed_depths(config))
+        cpu_warnings = pool.submit(cpu_cost_warnings, config, data, needed_depths(config))
         new_store = pool.submit(build_aside, config.tracking_uri)
         moments = pool.submit(normalisation_moments, data)
         try:
@@ -314,9 +314,11 @@ def start_experiment(config: SearchConfig, method: str, score_stages: bool = Tru
             discard(new_store.result())
             raise
     move_into_place(new_store.result(), config.tracking_uri)
+    warnings = cost_warnings(config, data, ray.cluster_resources().get("CPU", 1.0))
     if not shared["gpu"]:  # GPU trials train these sizes in reasonable time
-        for warning in cost_warnings.result():
-            logger.warning("warning: %s", warning)
+        warnings = cpu_warnings.result() + warnings
+    for warning in warnings:
+        logger.warning("warning: %s", warning)
     client = MlflowClient(config.tracking_uri)  # opening a sqlite store creates it: not before
     dataset = dataset_record(data, config.dataset, config.data_dir)
     earlier_wall_seconds = 0.0
