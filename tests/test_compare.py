@@ -4,6 +4,8 @@ import contextlib
 import io
 import json
 import logging
+import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -141,6 +143,16 @@ def test_equal_budget_study_through_the_cli(one_after_another):
         assert figures[f"{slug}/best_test_acc_pct"] == pytest.approx(sum(values) / 2)
         assert figures[f"{slug}/best_test_acc_pct_std"] == pytest.approx(abs(values[0] - values[1]) / 2)
         assert figures[f"{slug}/seeds"] == 2
+
+    # ASHA's status lines count the networks the budget still pays for, not its 1000 samples:
+    # each section (a seed's) at most one network per epoch of its budget
+    budgets = [float(b) for b in re.findall(r"stage-wise spent (\d+) training images", console)]
+    sections = [part.split("[nas] tpe: ")[0] for part in console.split("[nas] asha: ")[1:]]
+    assert len(budgets) == len(sections) == 2
+    for budget, section in zip(budgets, sections, strict=True):
+        epoch_images = int(re.search(r"train (\d+)", section).group(1))
+        counts = [int(n) for n in re.findall(r"search: at most (\d+) more network", section)]
+        assert counts and max(counts) <= math.ceil(budget / epoch_images), (counts, budget)
 
     artifacts = {a.path for a in client.list_artifacts(comparison.info.run_id)}
     assert {"comparison.md", "comparison.csv", "pareto.png", "study.json", "study.md",

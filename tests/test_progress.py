@@ -14,12 +14,14 @@ from nas_service.cli.run import main as run_main
 from nas_service.config import ConfigError, parse_config
 from nas_service.core.eta import (
     RunningTrial,
+    Work,
     approximate_duration,
     pooled_epoch_seconds,
     remaining_text,
     seconds_left,
     seconds_left_by_phase,
     split_by_phase,
+    within_budget,
 )
 from nas_service.tune.fixed_searcher import FixedSearcher
 from nas_service.tune.progress import (
@@ -49,6 +51,42 @@ def test_running_trials_take_their_own_speed_and_trials_to_come_the_pooled_one()
 def test_no_schedule_ends_before_the_longest_running_trial():
     # 60 s of one trial left, 2 s of work to come: shared by two slots it would be 31 s
     assert seconds_left([RunningTrial(10, 6.0)], [1], 2.0, concurrency=2) == 60.0
+
+
+def test_the_budget_cuts_the_epochs_left_in_the_order_they_would_be_spent():
+    work = Work(running=[2, 3], to_come=[4, 4], later=[[4]])
+    # 7.5 epochs of budget (the crossing epoch still runs: 8): the running 2 + 3, then 3 of the
+    # next trial; the second trial to come and the later phase never start
+    cut, networks = within_budget(work, 7.5, stops_early=False)
+    assert cut == Work([2, 3], [3], []) and networks == 1
+    # a scheduler that may stop any trial after one epoch: up to one network per epoch left
+    # after the running ones (3), as far as the plan goes (3 trials)
+    assert within_budget(work, 7.5, stops_early=True) == (Work([2, 3], [3], []), 3)
+    assert within_budget(work, 100, stops_early=True) == (work, 3)
+    assert within_budget(work, -5, stops_early=True) == (Work([0, 0], [], []), 0)
+
+
+def test_a_budgeted_status_line_counts_what_the_budget_still_pays_for(caplog):
+    """ASHA's plan of 1000 trials of 3 epochs, 2 at a time, with 12 epochs of budget (100 images
+    each): the line counts the networks and time the budget leaves, not the plan's."""
+    caplog.set_level(logging.INFO, logger="nas_service")
+    clock = Clock()
+    plan = SearchPlan((3,) * 1000, 3, 2, upper_bound=True, budget_images=1200,
+                      images_per_epoch=100, scheduler_stops=True)
+    printer = ProgressPrinter(plan, 0.0, clock)
+    first = FakeTrial({"stage_depths": {"m1": 1, "m2": 1, "m3": 1}}, "a", "TERMINATED",
+                      {"epoch": 1, "images_seen": 100})  # stopped by ASHA after one epoch
+    second = FakeTrial({"stage_depths": {"m1": 2, "m2": 1, "m3": 1}}, "b")
+    third = FakeTrial({"stage_depths": {"m1": 3, "m2": 1, "m3": 1}}, "c")
+    trials = [first, second, third]
+    report(printer, trials, second, 0.0, clock, epoch=1, time_this_iter_s=10.0, images_seen=100,
+           val_accuracy=0.5)
+    report(printer, trials, third, 0.0, clock, epoch=1, time_this_iter_s=10.0, images_seen=100,
+           val_accuracy=0.5)
+    # 300 images spent: 9 epochs left; the running two take 2 + 2, so 5 networks of one epoch
+    # may start; time: every epoch at 10 s, (2 + 2 + 5 x 3 cut to 5) x 10 / 2 slots = 45 s
+    assert lines(caplog)[-1] == ("sample-3-1-1: epoch 1/3, val accuracy 0.5000; search: at most "
+                                 "5 more networks, about 45 s left")
 
 
 def test_a_lone_trial_to_come_does_not_share_its_work():

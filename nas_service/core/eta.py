@@ -6,6 +6,7 @@ Plain arithmetic on what the trials reported (the console's status lines,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -84,6 +85,41 @@ def split_by_phase(trial_epochs: Sequence[int], phase_sizes: Sequence[int],
         phase = phase_of[index]
         (now if phase == current else later.setdefault(phase, [])).append(trial_epochs[index])
     return now, list(later.values())
+
+
+@dataclass(frozen=True)
+class Work:
+    """The epochs a search has left: each running trial's, then those of the trials still to come
+    in the current phase and in each later one."""
+
+    running: list[int]
+    to_come: list[int]
+    later: list[list[int]]
+
+    def networks(self) -> int:
+        return len(self.to_come) + sum(map(len, self.later))
+
+
+def within_budget(work: Work, epochs_left: float, stops_early: bool) -> tuple[Work, int]:
+    """(``work`` cut to the ``epochs_left`` epochs of training the budget still pays for, the
+    networks that may still start).  Epochs go in the order they would be spent: the running
+    trials first, then the trials to come, phase by phase; the epoch that crosses the budget
+    still runs (the stopper checks after it), and a trial to come that gets no epoch never
+    starts.  When a scheduler may stop any trial after one epoch (``stops_early``: ASHA), up to
+    one network per epoch left may start, as far as the plan goes; the time stays the budget's."""
+    budget = max(0, math.ceil(epochs_left - 1e-9))
+
+    def take(epochs: int) -> int:
+        nonlocal budget
+        used = min(epochs, budget)
+        budget -= used
+        return used
+
+    running = [take(epochs) for epochs in work.running]
+    room = budget
+    phases = [[used for used in map(take, phase) if used] for phase in (work.to_come, *work.later)]
+    cut = Work(running, phases[0], [phase for phase in phases[1:] if phase])
+    return cut, min(room, work.networks()) if stops_early else cut.networks()
 
 
 def approximate_duration(seconds: float) -> str:

@@ -122,6 +122,7 @@ class Experiment:
     # the driver's wall time in this search: before this start (a resumed search), and since
     earlier_wall_seconds: float = 0.0
     started: float = field(default_factory=time.monotonic)
+    train_images: int = 1  # images of one epoch: what the budget's status lines count in
 
     @property
     def folder(self) -> Path:
@@ -163,10 +164,13 @@ class Experiment:
             repoint_lost_checkpoints(str(self.folder))
             return tune.Tuner.restore(str(self.folder), trainable, resume_unfinished=True,
                                       resume_errored=True)
-        # a scheduler or a budget may stop trials early: the estimate's counts are maximums then
+        # a scheduler or a budget may stop trials early: the estimate's counts are maximums then,
+        # and the budget bounds the epochs it counts
         printer = ProgressPrinter(
             search_plan(search_alg, num_samples, self.settings.training.epochs,
-                        MAX_CONCURRENT_TRIALS, stops_early=scheduler is not None or stopper is not None),
+                        MAX_CONCURRENT_TRIALS, stops_early=scheduler is not None or stopper is not None,
+                        budget_images=self.config.budget_images if stopper else None,
+                        images_per_epoch=self.train_images, scheduler_stops=scheduler is not None),
             self.config.progress_every)
         return tune.Tuner(
             trainable,
@@ -350,7 +354,7 @@ def start_experiment(config: SearchConfig, method: str, score_stages: bool = Tru
                              workers_per_trial=workers, cpus_per_trial=shared["cpu"],
                              channel_moments=moments.result())
     return Experiment(config, method, settings, resources, client, parent_run_id, dataset,
-                      earlier_wall_seconds=earlier_wall_seconds)
+                      earlier_wall_seconds=earlier_wall_seconds, train_images=len(data.y_train))
 
 
 def normalisation_moments(data: DataSplits) -> Moments:

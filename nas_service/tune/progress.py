@@ -19,10 +19,12 @@ from ray.tune.experiment import Trial
 from nas_service.core.errors import failure_cause
 from nas_service.core.eta import (
     RunningTrial,
+    Work,
     pooled_epoch_seconds,
     remaining_text,
     seconds_left_by_phase,
     split_by_phase,
+    within_budget,
 )
 from nas_service.core.trials import run_name, stage_scores_from_result
 from nas_service.tune.fixed_searcher import FixedSearcher
@@ -59,10 +61,16 @@ class SearchPlan:
     # trials per phase, in order, when a phase starts only once the one before has ended (the
     # stage-wise search); None: one pool of trials that start as slots free up
     phase_sizes: tuple[int, ...] | None = None
+    # --budget-images and the images of one epoch: the budget bounds the epochs still to train
+    budget_images: float | None = None
+    images_per_epoch: int = 1
+    # a scheduler may end any trial after one epoch (ASHA): as many networks as epochs may start
+    scheduler_stops: bool = False
 
 
 def search_plan(search_alg, num_samples: int, epochs: int, concurrency: int,
-                stops_early: bool) -> SearchPlan:
+                stops_early: bool, budget_images: float | None = None,
+                images_per_epoch: int = 1, scheduler_stops: bool = False) -> SearchPlan:
     """``num_samples`` trials of ``epochs`` each, unless the searcher knows better: a
     ``FixedSearcher`` holds its configs, and the stage-wise searcher's last proposals are
     continuations of ``final_epochs`` each.  The stage-wise count is a maximum (it reuses networks
@@ -84,7 +92,8 @@ def search_plan(search_alg, num_samples: int, epochs: int, concurrency: int,
     else:
         planned = [epochs] * num_samples
     return SearchPlan(tuple(planned), epochs, concurrency,
-                      stops_early or isinstance(search_alg, StageWiseSearcher), phases)
+                      stops_early or isinstance(search_alg, StageWiseSearcher), phases,
+                      budget_images, images_per_epoch, scheduler_stops)
 
 
 def epoch_span(config: Mapping, default_epochs: int) -> tuple[int, int]:
@@ -159,12 +168,13 @@ class ProgressPrinter(Callback):
         pooled = pooled_epoch_seconds(epochs.values() for epochs in self.epoch_times.values())
         to_come, later = split_by_phase(self.plan.trial_epochs, self.plan.phase_sizes
                                         or (len(self.plan.trial_epochs),), len(trials))
-        running = []
+        running, images_seen = [], 0.0
         for trial in trials:
+            latest = result if trial is current else (trial.last_result or {})
+            images_seen += float(latest.get("images_seen", 0) or 0)
             if trial.status in FINISHED:
                 continue
             start, last_epoch = epoch_span(trial.config, self.plan.default_epochs)
-            latest = result if trial is current else (trial.last_result or {})
             left = last_epoch - max(start, int(latest.get("epoch", start)))
             if trial.status == Trial.PENDING:  # a retried trial, too, waits for a free slot
                 to_come.append(left)
@@ -172,10 +182,17 @@ class ProgressPrinter(Callback):
             own = self.epoch_times.get(trial.trial_id)  # none before its first epoch ends
             # its own speed, its first epoch (the process's start) left out as in the pool
             running.append((left, pooled_epoch_seconds([own.values()]) if own else pooled))
+        work = Work([left for left, _ in running], to_come, later)
+        networks = work.networks()
+        budget = getattr(self.plan, "budget_images", None)  # a plan pickled by older code: none
+        if budget is not None:
+            work, networks = within_budget(work, (budget - images_seen) / self.plan.images_per_epoch,
+                                           self.plan.scheduler_stops)
         seconds = None if pooled is None else seconds_left_by_phase(
-            [RunningTrial(left, speed) for left, speed in running], to_come, later, pooled,
-            self.plan.concurrency)
-        return remaining_text(len(to_come) + sum(map(len, later)), self.plan.upper_bound, seconds)
+            [RunningTrial(left, speed) for left, (_, speed) in zip(work.running, running,
+                                                                   strict=True)],
+            work.to_come, work.later, pooled, self.plan.concurrency)
+        return remaining_text(networks, self.plan.upper_bound, seconds)
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
         if trial.trial_id not in self.finished:  # ended before its last epoch (ASHA, a budget)
