@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 from mlflow.tracking import MlflowClient
@@ -18,6 +19,23 @@ from nas_service.cli.common import run_command
 
 EPOCHS = 2
 SAMPLES = 1
+
+
+def session_processes(session: int) -> list[str]:
+    """``pid command`` of each process still running in session ``session``."""
+    listing = subprocess.run(["ps", "-eo", "pid=,sid=,stat=,comm="], capture_output=True,
+                             text=True, check=True).stdout
+    return [line for line in listing.splitlines()
+            if int(line.split()[1]) == session and not line.split()[2].startswith("Z")]
+
+
+def wait_until(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
+    return True
 
 
 def test_sigterm_stops_a_baseline_that_its_printed_command_resumes(ray_session, tmp_path,
@@ -32,9 +50,16 @@ def test_sigterm_stops_a_baseline_that_its_printed_command_resumes(ray_session, 
         text=True, start_new_session=True)
     wait_for(client, name, process, lambda finished, running: any(
         r.data.metrics.get("epoch") == 1 for r in running))
-    process.send_signal(signal.SIGTERM)  # the driver alone, as docker stop or a pod deletion
+    # to the whole process group, as timeout, scancel and systemd send it: it reaches the driver
+    # and, but for the groups of their own it starts them in, its local Ray cluster
+    started = time.monotonic()
+    os.killpg(process.pid, signal.SIGTERM)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 128 + signal.SIGTERM, _ + stderr[-3000:]
+    assert time.monotonic() - started < 40  # not Ray's 60 s wait for a GCS killed too
+    assert "Failed to connect to GCS" not in stderr
+    assert wait_until(lambda: not session_processes(process.pid), 20), session_processes(
+        process.pid)  # no process of the search's cluster outlives it
     assert "SIGTERM received" not in stderr and "Traceback" not in stderr  # no stack dump
     message = stderr.strip().splitlines()[-1]
     assert "search interrupted (SIGTERM)" in message, message

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import ray
@@ -33,8 +35,43 @@ def connect(dashboard: bool = False) -> str | None:
         if os.environ.get("RAY_ADDRESS"):
             context = ray.init(log_to_driver=True)
         else:
-            context = ray.init(address="local", include_dashboard=dashboard, log_to_driver=True)
+            with cluster_out_of_signal_reach():
+                context = ray.init(address="local", include_dashboard=dashboard,
+                                   log_to_driver=True)
     return context.dashboard_url or None
+
+
+@contextmanager
+def cluster_out_of_signal_reach() -> Iterator[None]:
+    """The processes of a local cluster (GCS, raylet, dashboard, and the workers the raylet
+    starts) in process groups of their own, not the driver's.
+
+    ``timeout``, a shell's job control and batch schedulers stop a program by signalling its
+    process group: the driver takes SIGTERM as Ctrl-C and stops its trials gracefully, but the
+    cluster it needs for that would die of the same signal (the driver then waits 60 s for its
+    GCS and exits 1, its MLflow runs left RUNNING).  Ray does the same on Windows; on Linux the
+    kernel still ends every one of them with the driver (Ray's fate sharing,
+    ``PR_SET_PDEATHSIG``), so none outlives it.  Without kernel fate sharing nothing changes."""
+    from ray._private import services, utils
+
+    original = getattr(services, "ConsolePopen", None)
+    if original is None or os.name != "posix" or not utils.detect_fate_sharing_support():
+        yield
+        return
+
+    class OwnGroupPopen(original):
+        def __init__(self, *args, **kwargs) -> None:
+            if sys.version_info >= (3, 11):
+                kwargs.setdefault("process_group", 0)
+            else:
+                kwargs.setdefault("start_new_session", True)
+            super().__init__(*args, **kwargs)
+
+    services.ConsolePopen = OwnGroupPopen
+    try:
+        yield
+    finally:
+        services.ConsolePopen = original
 
 
 def alive_nodes() -> list[dict]:
