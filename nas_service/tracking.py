@@ -534,6 +534,10 @@ def trained_network_run(client: MlflowClient, run_id: str) -> str:
     the child of its found architecture (tag ``nas.final_run_id``)."""
     run = existing_run(client, run_id)
     if PARENT_RUN_ID_TAG in run.data.tags:
+        if run.info.status != "FINISHED":
+            raise ConfigError(f"--run-id {run_id}: {run.info.run_name} has not finished training "
+                              f"(status {run.info.status}); give it once it has, or a finished "
+                              "candidate")
         return run_id
     _check_search_parent(run, "--run-id")
     if FINAL_RUN_ID_TAG not in run.data.tags:

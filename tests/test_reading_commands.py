@@ -43,6 +43,10 @@ def test_ensemble_and_export_name_the_bad_run(store, tmp_path, capsys):
     assert export.main(["--run-id", store["parent"], "--format", "pt2",
                         "--tracking-uri", store["uri"]]) == 2
     assert "this search has no found network (it did not finish)" in capsys.readouterr().err
+    assert export.main(["--run-id", store["child"], "--format", "pt2", "--output",
+                        str(tmp_path / "net.pt2"), "--tracking-uri", store["uri"]]) == 2
+    assert (f"--run-id {store['child']}: it1-A-1-1-1 has not finished training (status RUNNING)"
+            in capsys.readouterr().err)
     missing = tmp_path / "missing" / "net.pt2"
     assert export.main(["--run-id", store["child"], "--format", "pt2", "--output", str(missing),
                         "--tracking-uri", store["uri"]]) == 2
