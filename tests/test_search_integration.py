@@ -276,6 +276,9 @@ def test_two_iteration_digits_search(ray_session, tmp_path, tracking_uri, monkey
 
     parent_artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
     assert {"candidates.csv", "final_architecture.json", "report.md", *PLOTS} <= parent_artifacts
+    # written by the search as it ends, while its run is still RUNNING: a finished search's report
+    own_report = client.download_artifacts(parent.info.run_id, "report.md", str(tmp_path))
+    assert "Not a finished search" not in open(own_report).read()
     check_final_model_loads(client, parent, record, tmp_path)
     check_what_the_mlflow_ui_shows(tracking_uri, parent, children, record, tmp_path, capsys)
     check_overhead_split(client, parent, children)

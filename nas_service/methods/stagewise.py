@@ -83,7 +83,7 @@ def search(config: SearchConfig, data: DataSplits | None = None,
         experiment.log_outcome(results, record["measures"])
         model_uri = _log_final_model(experiment, results, record)
         report_folder = experiment.folder / "report"
-        write_report(client, parent_run_id, report_folder)
+        write_report(client, parent_run_id, report_folder, finishing=True)
     _log_summary(table, record)
     logger.info(f"report: {report_folder / 'report.md'}")
     return {**record, "settings": config, "candidates": table, "results": results,

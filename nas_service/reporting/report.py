@@ -225,7 +225,7 @@ def decisions_table(record: dict) -> pd.DataFrame:
 
 
 def render_markdown(parent, frame: pd.DataFrame, record: dict | None,
-                    plots: Sequence[str] | None = PLOTS) -> str:
+                    plots: Sequence[str] | None = PLOTS, unfinished: bool = False) -> str:
     """report.md; without ``plots`` (the run page's description, where images do not resolve)
     the plots are named as the run's artifacts instead."""
     params = parent.data.params
@@ -242,8 +242,8 @@ def render_markdown(parent, frame: pd.DataFrame, record: dict | None,
         trained_by = f"run `{record['run_name']}`, " if record.get("run_name") else ""
         lines += [f"**Found architecture: `{record['depths']}`** ({trained_by}depth {measures.get('depth')}, "
                   f"{accuracy * 100:.2f}% test accuracy).", ""]
-    lines += unfinished_lines(parent, frame)
-    if parent.info.status != "FINISHED":
+    if unfinished:
+        lines += unfinished_lines(parent, frame)
         frame = frame[frame["status"] == "FINISHED"] if not frame.empty else frame
     lines += ["## Candidates (the paper's Table III columns)", "",
               markdown_table(table_iii(frame)) if not frame.empty else "(no runs)", "",
@@ -284,13 +284,16 @@ def unfinished_lines(parent, frame: pd.DataFrame) -> list[str]:
             f"{finished} of the {len(frame)} started.", ""]
 
 
-def write_report(client: MlflowClient, parent_run_id: str, output: Path) -> list[Path]:
+def write_report(client: MlflowClient, parent_run_id: str, output: Path,
+                 finishing: bool = False) -> list[Path]:
     """Write report.md and the plots to ``output`` and, for a finished search, to the parent's
-    artifacts (a search still running writes its own at its end); returns paths."""
+    artifacts; returns paths.  ``finishing``: the search itself writes its report as it ends
+    (its run is still RUNNING); anyone else's report of a search not finished says so and
+    leaves the run alone (the search writes its own at its end)."""
     parent = client.get_run(parent_run_id)
+    unfinished = not finishing and parent.info.status != "FINISHED"
     frame = candidates_frame(client, parent)
-    finished = (frame[frame["status"] == "FINISHED"]
-                if parent.info.status != "FINISHED" and not frame.empty else frame)
+    finished = frame[frame["status"] == "FINISHED"] if unfinished and not frame.empty else frame
     record = decisions(client, parent)
     output.mkdir(parents=True, exist_ok=True)
     written = []
@@ -306,9 +309,10 @@ def write_report(client: MlflowClient, parent_run_id: str, output: Path) -> list
         written += [output / PLOTS[2], output / PLOTS[3]]
     report = output / "report.md"
     report.write_text(render_markdown(parent, frame, record,
-                                      [path.name for path in written if path.suffix == ".png"]))
+                                      [path.name for path in written if path.suffix == ".png"],
+                                      unfinished))
     written.insert(0, report)
-    if parent.info.status != "FINISHED":
+    if unfinished:
         return written
     for path in written:
         client.log_artifact(parent_run_id, str(path))
