@@ -147,10 +147,11 @@ def test_equal_budget_study_through_the_cli(one_after_another):
     # ASHA's status lines count the networks the budget still pays for, not its 1000 samples:
     # each section (a seed's) at most one network per epoch of its budget
     budgets = [float(b) for b in re.findall(r"stage-wise spent (\d+) training images", console)]
-    sections = [part.split("[nas] tpe: ")[0] for part in console.split("[nas] asha: ")[1:]]
+    sections = re.findall(r"\[nas\] asha: [^\n]*train (\d+)[^\n]*epochs per network\n(.*?)"
+                          r"\[nas\] tpe: ", console, re.S)
     assert len(budgets) == len(sections) == 2
-    for budget, section in zip(budgets, sections, strict=True):
-        epoch_images = int(re.search(r"train (\d+)", section).group(1))
+    for budget, (epoch_images, section) in zip(budgets, sections, strict=True):
+        epoch_images = int(epoch_images)
         counts = [int(n) for n in re.findall(r"search: at most (\d+) more network", section)]
         assert counts and max(counts) <= math.ceil(budget / epoch_images), (counts, budget)
 
