@@ -364,7 +364,10 @@ def setting_kind(name: str) -> tuple[type, bool]:
 
 OMITTED_KEY = "_omitted_settings"
 # what ``--resume`` reads from the command line: everything else comes from the saved search
-RESUME_READS = ("resume", "name", "tracking_uri", "storage_path", "experiment")
+# where a search lives and what it is called: all that a command working on a saved search
+# (--resume, audit --from-search) takes from its flags; the rest comes from the saved settings
+SEARCH_LOCATION = ("name", "tracking_uri", "storage_path", "experiment")
+RESUME_READS = ("resume", *SEARCH_LOCATION)
 
 
 def build_parser(prog: str = "python -m nas_service.run",

@@ -17,6 +17,7 @@ from nas_service.cli.compare import parse_criteria
 from nas_service.config import (
     BUDGET,
     OMITTED_KEY,
+    SEARCH_LOCATION,
     SEARCH_ONLY,
     STAGEWISE_ONLY,
     SearchConfig,
@@ -116,7 +117,7 @@ def check_from_search(name: str, arguments: dict, score_at: str) -> None:
     the audit's name would be ignored, and the search kept only final checkpoints."""
     given = sorted(key for key in arguments
                    if key != OMITTED_KEY and key in SearchConfig.__dataclass_fields__
-                   and key not in ("name", "tracking_uri", "storage_path", "experiment"))
+                   and key not in SEARCH_LOCATION)
     if given:
         flag = "depths" if given[0] == "initial_depths" else given[0].replace("_", "-")
         raise ConfigError(f"--{flag} {arguments[given[0]]!r}: --from-search {name} audits with "

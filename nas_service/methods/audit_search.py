@@ -23,7 +23,7 @@ from mlflow.entities import Run
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from nas_service.config import SearchConfig
+from nas_service.config import SEARCH_LOCATION, SearchConfig
 from nas_service.core.audit import AuditedA
 from nas_service.core.errors import ConfigError
 from nas_service.core.trials import run_name
@@ -45,8 +45,6 @@ logger = logging.getLogger(__name__)
 
 FLAG = "--from-search"
 FINAL_ARCHITECTURE_ARTIFACT = "final_architecture.json"
-# the audit's own settings: where it and the search live, and its name
-LOCATION = ("name", "tracking_uri", "storage_path", "experiment")
 
 
 @dataclass(frozen=True)
@@ -110,7 +108,7 @@ def searched_iterations(location: SearchConfig, name: str, seeds: int
     search = SearchedIterations(name, run_id, location.tracking_uri, settings, steps, runs)
     audited = audited_iterations(search, seeds, first_extra_seed(search))
     _check_reusable(client, search, audited)
-    config = replace(settings, **{key: getattr(location, key) for key in LOCATION},
+    config = replace(settings, **{key: getattr(location, key) for key in SEARCH_LOCATION},
                      resume=False)
     logger.info(f"auditing search {name} (MLflow run {run_id}) with its saved settings: "
                 f"{len(steps)} iterations, criterion {settings.criterion}")

@@ -25,7 +25,7 @@ from ray import tune
 from ray.tune.search import Searcher
 from ray.tune.stopper import CombinedStopper
 
-from nas_service.config import SearchConfig, store_exists
+from nas_service.config import RESUME_READS, SearchConfig, store_exists
 from nas_service.core.budget import Budget, networks_trained, spent_by
 from nas_service.core.candidates import candidates_table
 from nas_service.core.errors import ConfigError, SearchFailed, SearchInterrupted, error_line
@@ -421,8 +421,7 @@ def saved_search(client: MlflowClient, config: SearchConfig, method: str
         raise ConfigError(f"--resume --name {config.name}: no {method} search of that name "
                           f"{where}; nothing to resume")
     saved = read_json_artifact(client, parent_run_id, SEARCH_CONFIG_ARTIFACT)
-    location = {key: getattr(config, key) for key in
-                ("tracking_uri", "storage_path", "experiment", "name", "resume")}
+    location = {key: getattr(config, key) for key in RESUME_READS}
     logger.info(f"resuming {config.name} (MLflow run {parent_run_id}) with its saved settings")
     return SearchConfig(**{**saved, **location}), parent_run_id
 
