@@ -475,11 +475,10 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
         if value and not value.startswith("runs:/"):
             setattr(config, flag, os.path.expanduser(value))
             check_path(f"--{flag.replace('_', '-')}", getattr(config, flag))
-    for flag in ("storage_path", "tracking_uri"):
-        value = getattr(config, flag)
-        if value and (flag == "storage_path" and "://" not in value
-                      or value.startswith("sqlite:///")):
-            check_path(f"--{flag.replace('_', '-')}", value.removeprefix("sqlite:///"))
+    if config.storage_path and "://" not in config.storage_path:
+        check_path("--storage-path", config.storage_path)
+    if config.tracking_uri and config.tracking_uri.startswith("sqlite:///"):
+        check_path("--tracking-uri", sqlite_path(config.tracking_uri))
     _require(bool(config.experiment.strip()), "experiment", config.experiment,
              "must name an MLflow experiment (e.g. stagewise-nas)")
     _check_dataset("dataset", config.dataset)

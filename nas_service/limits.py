@@ -73,11 +73,12 @@ def cost_warnings(config: SearchConfig, data: DataSplits, cpus: float) -> list[s
     """One line per setting that makes a search start far more processes than can work, or end
     before it decides anything, on any hardware (``cpus``: the cluster's)."""
     warnings = []
-    if config.scoring_actors > max(ACTORS_PER_CPU * cpus, 4):
+    useful_actors = max(ACTORS_PER_CPU * cpus, 4)
+    if config.scoring_actors > useful_actors:
         warnings.append(f"--scoring-actors {config.scoring_actors}: each is a Ray worker process "
-                        f"and the cluster has {cpus:g} CPUs, so at most about "
-                        f"{max(ACTORS_PER_CPU * cpus, 4):g} can score at once; the rest only take "
-                        "memory and start-up time before the first network trains")
+                        f"and the cluster has {cpus:g} CPUs, so at most about {useful_actors:g} "
+                        "can score at once; the rest only take memory and start-up time before "
+                        "the first network trains")
     one_epoch = len(data.y_train)
     if config.budget_images is not None and config.budget_images < one_epoch:
         warnings.append(f"--budget-images {config.budget_images:g} is less than one epoch of one "

@@ -33,9 +33,9 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
     args = parser.parse_args(argv)
     try:
         depths = parse_depths(args.depths)
-        checks = [("image-size", args.image_size, args.image_size >= min_image_size(len(depths)),
-                   f"{len(depths)} stages need images of at least {min_image_size(len(depths))}"
-                   "x" + str(min_image_size(len(depths)))),
+        smallest = min_image_size(len(depths))
+        checks = [("image-size", args.image_size, args.image_size >= smallest,
+                   f"{len(depths)} stages need images of at least {smallest}x{smallest}"),
                   ("in-channels", args.in_channels, args.in_channels >= 1, "must be at least 1"),
                   ("num-classes", args.num_classes, args.num_classes >= 2, "must be at least 2")]
         for flag, value, holds, what in checks:

@@ -109,9 +109,11 @@ def audit(config: SearchConfig, audited: Sequence[AuditedA], criteria: Sequence[
             "init_seed": int(result.config[INIT_SEED_KEY]),
             **{metric: float(result.metrics[metric]) for metric in METRICS}}
             for result in results}
+        # the trials that scored their stages say so in their configs
         scores = logged_scores(experiment.client, {
-            name: measured["run_id"] for name, measured in networks.items()
-            if name_is_scored(name, audited, config.delta)}, criteria, len(audited[0].depths))
+            run_name(result.config): networks[run_name(result.config)]["run_id"]
+            for result in results if SCORE_WITH_KEY in result.config},
+            criteria, len(audited[0].depths))
         if search is not None:
             found, found_scores = reused_networks(search, audited, criteria, epochs, data,
                                                   experiment.settings.normalisation(data))
@@ -133,11 +135,6 @@ def audit(config: SearchConfig, audited: Sequence[AuditedA], criteria: Sequence[
     for path in record["files"].values():
         logger.info(f"audit: {path}")
     return record
-
-
-def name_is_scored(name: str, audited: Sequence[AuditedA], delta: int) -> bool:
-    """Whether run ``name`` is an audited A or T (scored), not a child."""
-    return any(name in a.names(delta)[role] for a in audited for role in SCORED_ROLES)
 
 
 def score_metric(criterion: str, stage: int) -> str:

@@ -67,7 +67,7 @@ def baseline(config: SearchConfig, method: str, samples: int | None = None,
     resumed, config = config.resume, experiment.config  # a resumed search's saved settings
     samples = _samples_of(experiment, samples, resumed)
     budget = config.budget()
-    full_trial_images = config.training().epochs * len(experiment.settings.data.y_train)
+    full_trial_images = config.training().epochs * experiment.train_images
     space = DepthSpace.reachable_by_stagewise(config.start_depths, config.delta, config.iterations)
     if method == "asha":
         num_samples = samples or ASHA_MAX_SAMPLES

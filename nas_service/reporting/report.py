@@ -225,9 +225,10 @@ def decisions_table(record: dict) -> pd.DataFrame:
 
 
 def render_markdown(parent, frame: pd.DataFrame, record: dict | None,
-                    plots: Sequence[str] | None = PLOTS, unfinished: bool = False) -> str:
-    """report.md; without ``plots`` (the run page's description, where images do not resolve)
-    the plots are named as the run's artifacts instead."""
+                    plots: Sequence[str] | None = PLOTS, opening: Sequence[str] = ()) -> str:
+    """report.md of the candidates in ``frame``, after the ``opening`` lines (what a report of
+    an unfinished search holds: ``unfinished_lines``); with ``plots=None`` (the run page's
+    description, where images do not resolve) the plots are named as the run's artifacts."""
     params = parent.data.params
     lines = [f"# Stage-wise search `{parent.info.run_name}`", "",
              f"MLflow run `{parent.info.run_id}`. Data set "
@@ -242,9 +243,7 @@ def render_markdown(parent, frame: pd.DataFrame, record: dict | None,
         trained_by = f"run `{record['run_name']}`, " if record.get("run_name") else ""
         lines += [f"**Found architecture: `{record['depths']}`** ({trained_by}depth {measures.get('depth')}, "
                   f"{accuracy * 100:.2f}% test accuracy).", ""]
-    if unfinished:
-        lines += unfinished_lines(parent, frame)
-        frame = frame[frame["status"] == "FINISHED"] if not frame.empty else frame
+    lines += opening
     lines += ["## Candidates (the paper's Table III columns)", "",
               markdown_table(table_iii(frame)) if not frame.empty else "(no runs)", "",
               "Units: params in millions; MACs of one image in millions; memory = float32 weights "
@@ -254,10 +253,10 @@ def render_markdown(parent, frame: pd.DataFrame, record: dict | None,
         lines += ["## Decisions", "", markdown_table(decisions_table(record)), ""]
         ending = decision_lines(record)[len(record["iterations"]):]
         lines += [*ending, ""] if ending else []
-    if plots is not None:
-        lines += ["## Plots", ""] + [f"![{name}]({name})" for name in plots] + [""] if plots else []
-    else:
+    if plots is None:
         lines += ["Plots (" + ", ".join(PLOTS) + ") and report.md: this run's artifacts.", ""]
+    elif plots:
+        lines += ["## Plots", "", *(f"![{name}]({name})" for name in plots), ""]
     return "\n".join(lines)
 
 
@@ -274,14 +273,11 @@ def search_state(parent, holder: str = "this report holds") -> str | None:
             f"finished; stagewise-nas run --resume --name {name} continues it")
 
 
-def unfinished_lines(parent, frame: pd.DataFrame) -> list[str]:
-    """The report's opening words on a search that has not finished: what it holds."""
-    state = search_state(parent)
-    if state is None:
-        return []
-    finished = int((frame["status"] == "FINISHED").sum()) if not frame.empty else 0
+def unfinished_lines(state: str, finished: int, started: int) -> list[str]:
+    """The report's opening words on a search that has not finished (``search_state``): what it
+    holds."""
     return [f"**Not a finished search.** {state[0].upper()}{state[1:]}. Networks finished: "
-            f"{finished} of the {len(frame)} started.", ""]
+            f"{finished} of the {started} started.", ""]
 
 
 def write_report(client: MlflowClient, parent_run_id: str, output: Path,
@@ -291,9 +287,9 @@ def write_report(client: MlflowClient, parent_run_id: str, output: Path,
     (its run is still RUNNING); anyone else's report of a search not finished says so and
     leaves the run alone (the search writes its own at its end)."""
     parent = client.get_run(parent_run_id)
-    unfinished = not finishing and parent.info.status != "FINISHED"
+    state = None if finishing else search_state(parent)
     frame = candidates_frame(client, parent)
-    finished = frame[frame["status"] == "FINISHED"] if unfinished and not frame.empty else frame
+    finished = frame[frame["status"] == "FINISHED"] if state and not frame.empty else frame
     record = decisions(client, parent)
     output.mkdir(parents=True, exist_ok=True)
     written = []
@@ -308,15 +304,15 @@ def write_report(client: MlflowClient, parent_run_id: str, output: Path,
                          "Accuracy vs training emissions", output / PLOTS[3])
         written += [output / PLOTS[2], output / PLOTS[3]]
     report = output / "report.md"
-    report.write_text(render_markdown(parent, frame, record,
-                                      [path.name for path in written if path.suffix == ".png"],
-                                      unfinished))
+    report.write_text(render_markdown(
+        parent, finished, record, [path.name for path in written if path.suffix == ".png"],
+        unfinished_lines(state, len(finished), len(frame)) if state else ()))
     written.insert(0, report)
-    if unfinished:
+    if state:
         return written
     for path in written:
         client.log_artifact(parent_run_id, str(path))
     log_plot_images(client, parent_run_id, [path for path in written if path.suffix == ".png"])
-    set_description(client, parent_run_id, render_markdown(parent, frame, record, plots=None))
+    set_description(client, parent_run_id, render_markdown(parent, finished, record, plots=None))
     return written
 

@@ -131,7 +131,7 @@ class Experiment:
     def budget_stopper(self, budget: Budget) -> BudgetStopper | None:
         if not budget.limited:
             return None
-        return BudgetStopper(budget, len(self.settings.data.y_train),
+        return BudgetStopper(budget, self.train_images,
                              self.settings.training.epochs, MAX_CONCURRENT_TRIALS,
                              history=partial(last_trial_measures, self.config.tracking_uri,
                                              self.parent_run_id),
