@@ -38,7 +38,7 @@ from mlflow.tracking import MlflowClient
 
 from nas_service.config import parse_config
 from nas_service.methods.stagewise import search
-from nas_service.tracking import child_runs
+from nas_service.tracking.queries import child_runs
 from nas_service.tune.experiment import MAX_CONCURRENT_TRIALS
 from trainables.metrics.phases import PHASES
 

@@ -14,9 +14,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from nas_service import legacy_paths
-
-legacy_paths.install()
+__version__ = "0.2.0"
+# The layout of what a search saves for ``--resume`` (Tune pickles its searcher, stopper and
+# callbacks by module path and attributes).  A version that changes it raises this number, and a
+# search saved under another number is refused with the version that saved it.
+SEARCH_STATE_FORMAT = 2
 
 # public name -> the module that defines it
 _EXPORTS = {

@@ -110,7 +110,7 @@ class SearchConfig:
     transfer_to: str | None = setting(
         None, "after the search, train the found network on this data set too: from "
         "scratch, fine-tuned from the search's weights (fresh head), and the uniform "
-        "network of closest MACs (python -m nas_service.transfer_to does it later)", "search_only")
+        "network of closest MACs (stagewise-nas transfer-to does it later)", "search_only")
     transfer_data_dir: str | None = setting(
         None, "folder of the --transfer-to data set's files", "search_only")
     lr: float | None = setting(

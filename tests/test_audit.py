@@ -10,7 +10,7 @@ from mlflow.tracking import MlflowClient
 from scipy import stats
 
 from nas_service.cli.main import main
-from nas_service.tracking import PARENT_RUN_ID_TAG
+from nas_service.tracking.tags import PARENT_RUN_ID_TAG
 
 pytestmark = pytest.mark.integration
 

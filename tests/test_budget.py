@@ -63,14 +63,9 @@ def test_a_resumed_stopper_counts_what_was_spent_before_from_mlflow(tracking_uri
 
     from mlflow.tracking import MlflowClient
 
-    from nas_service.tracking import (
-        PARENT_RUN_ID_TAG,
-        TRIAL_ID_TAG,
-        budget_was_spent,
-        last_trial_measures,
-        mark_budget_spent,
-        start_parent_run,
-    )
+    from nas_service.tracking.queries import budget_was_spent, last_trial_measures
+    from nas_service.tracking.records import mark_budget_spent, start_parent_run
+    from nas_service.tracking.tags import PARENT_RUN_ID_TAG, TRIAL_ID_TAG
 
     client = MlflowClient(tracking_uri)
     parent = start_parent_run(client, "budget", "search", "stagewise", {})

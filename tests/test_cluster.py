@@ -18,7 +18,7 @@ from process_group import free_port
 from ray._common.utils import get_ray_address_file
 
 from nas_service.config import ConfigError
-from nas_service.tracking import NODE_ID_TAG, PARENT_RUN_ID_TAG, WORKER_NODE_IDS_TAG
+from nas_service.tracking.tags import NODE_ID_TAG, PARENT_RUN_ID_TAG, WORKER_NODE_IDS_TAG
 from nas_service.tune.cluster import (
     TRAIN_DRIVER_MEMORY,
     TrialResources,
@@ -197,7 +197,7 @@ def test_a_data_parallel_candidate_trains_on_both_nodes_and_resumes_after_a_kill
     shared.mkdir()
     prepared = write_mapped(load_dataset("digits", seed=0), shared / "digits", {"dataset": "digits"})
     submit = [str(BIN / "ray"), "job", "submit", "--address", cluster["dashboard"], "--",
-              "python", "-m", "nas_service.train", "--depths", "2-2-2", "--epochs", str(epochs),
+              "python", "-m", "nas_service", "train", "--depths", "2-2-2", "--epochs", str(epochs),
               "--workers-per-trial", "2", "--dataset", "mapped", "--data-dir", str(prepared),
               "--tracking-uri", cluster["tracking"], "--storage-path", str(shared),
               "--experiment", "ddp", "--name", "two-workers"]

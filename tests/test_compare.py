@@ -21,7 +21,7 @@ from nas_service.core.space import DepthSpace
 from nas_service.methods import comparison
 from nas_service.methods.comparison import compare_criteria
 from nas_service.methods.stagewise import search
-from nas_service.tracking import BUDGET_SPENT_TAG, FINAL_RUN_ID_TAG, METHOD_TAG, PARENT_RUN_ID_TAG
+from nas_service.tracking.tags import BUDGET_SPENT_TAG, FINAL_RUN_ID_TAG, METHOD_TAG, PARENT_RUN_ID_TAG
 from trainables.spec import format_depths, parse_depths
 
 pytestmark = pytest.mark.integration

@@ -93,8 +93,10 @@ def test_an_interrupted_search_names_the_command_that_resumes_it_as_it_was_start
     assert str(stopped) == ("search interrupted (SIGTERM). Resume with: stagewise-nas "
                             "transfer-to --resume --name 'a b'")
     assert stopped.text("python -m nas_service") == (
-        "search interrupted (SIGTERM). Resume with: python -m nas_service.transfer_to --resume "
+        "search interrupted (SIGTERM). Resume with: python -m nas_service transfer-to --resume "
         "--name 'a b'")
+    assert SearchInterrupted("stopped.", "run", ("--resume",)).text("python -m nas_service") == (
+        "stopped. Resume with: python -m nas_service.run --resume")  # the job entrypoint
     assert SearchInterrupted("comparison interrupted.").text("stagewise-nas") == (
         "comparison interrupted.")
 

@@ -12,7 +12,8 @@ from mlflow.tracking import MlflowClient
 
 from nas_service.cli.run import main as run_main
 from nas_service.methods.cross_dataset import transfer_trials
-from nas_service.tracking import PARENT_RUN_ID_TAG, downloaded_checkpoint
+from nas_service.tracking.queries import downloaded_checkpoint
+from nas_service.tracking.tags import PARENT_RUN_ID_TAG
 from trainables.checkpoints import read_checkpoint
 from trainables.metrics.size import count_macs
 from trainables.metrics.uniform import closest_uniform_depths

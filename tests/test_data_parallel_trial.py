@@ -15,8 +15,8 @@ import torch
 from process_group import on_two_ranks
 from ray import tune
 
-from nas_service.tune.trial_checkpoint import latest_checkpoint
 from trainables.checkpoints import write_final_result
+from trainables.data_parallel import latest_checkpoint
 from trainables.datasets import load_dataset
 from trainables.distributed import current_shard
 from trainables.protocol import TrainingConfig

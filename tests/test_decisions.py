@@ -10,7 +10,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from nas_service.cli.run import main
-from nas_service.tracking import PARENT_RUN_ID_TAG
+from nas_service.tracking.tags import PARENT_RUN_ID_TAG
 from trainables.spec import parse_depths
 
 pytestmark = pytest.mark.integration

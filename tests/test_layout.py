@@ -1,16 +1,13 @@
-"""The layout's rules, read from the import graph, and the paths that older searches pickled."""
+"""The layout's rules, read from the import graph."""
 
 from __future__ import annotations
 
 import ast
-import pickle
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-
-from nas_service import legacy_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("ray", "torch", "torchvision", "mlflow")
@@ -85,24 +82,3 @@ def test_no_module_imports_matplotlib_pyplot_at_import_time():
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=300, cwd=ROOT)
     assert done.stdout.strip().splitlines()[-1:] == ["False"], done.stdout + done.stderr
-
-
-@pytest.mark.parametrize("old, new", sorted(legacy_paths.MOVED.items()))
-def test_paths_that_older_searches_pickled_still_import(old, new):
-    import importlib
-
-    moved, current = importlib.import_module(old), importlib.import_module(new)
-    assert moved is current
-    assert current.__spec__.name == new  # the alias leaves the module's own spec alone
-
-
-def test_a_pickle_from_before_the_layout_loads_the_classes_of_today():
-    from nas_service.tune.searcher import StageWiseSearcher
-    from nas_service.tune.stopper import BudgetStopper
-
-    # what pickle wrote for the class references when they lived in nas_service.searcher/stopper
-    old = pickle.dumps((StageWiseSearcher, BudgetStopper), protocol=0)
-    old = old.replace(b"nas_service.tune.searcher", b"nas_service.searcher")
-    old = old.replace(b"nas_service.tune.stopper", b"nas_service.stopper")
-    assert b"nas_service.searcher" in old and b"nas_service.tune" not in old
-    assert pickle.loads(old) == (StageWiseSearcher, BudgetStopper)

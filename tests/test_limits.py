@@ -7,7 +7,7 @@ from mlflow.tracking import MlflowClient
 from nas_service.config import parse_config
 from nas_service.limits import growth_costs
 from nas_service.methods.stagewise import search
-from nas_service.tracking import PARENT_RUN_ID_TAG
+from nas_service.tracking.tags import PARENT_RUN_ID_TAG
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 
-from nas_service.lineage import dataset_record
+from nas_service.tracking.lineage import dataset_record
 from trainables.datasets import load_dataset
 from trainables.datasets.statistics import data_digest
 

@@ -9,7 +9,7 @@ import pytest
 
 from nas_service.cli.prepare_data import main as prepare_main
 from nas_service.config import ConfigError, parse_arguments, parse_config
-from nas_service.lineage import dataset_record
+from nas_service.tracking.lineage import dataset_record
 from nas_service.tune.experiment import normalisation_moments
 from trainables.datasets import DatasetError, load_dataset
 from trainables.datasets.mapped import (
@@ -56,7 +56,7 @@ def test_a_search_of_a_prepared_folder_reads_its_digest_and_moments_from_meta(tm
     folder = prepare(tmp_path)
     original = load_dataset("digits", seed=0)
     expected_digest, expected_moments = data_digest(original), channel_moments(original.x_train)
-    for name in ("nas_service.lineage.data_digest", "nas_service.tune.experiment.channel_moments"):
+    for name in ("nas_service.tracking.lineage.data_digest", "nas_service.tune.experiment.channel_moments"):
         monkeypatch.setattr(name, pytest.fail)
     mapped = load_dataset("mapped", data_dir=folder)
     assert dataset_record(mapped, "mapped", folder).digest == expected_digest

@@ -10,7 +10,7 @@ from mlflow.tracking import MlflowClient
 
 from nas_service.config import parse_config
 from nas_service.methods.stagewise import search
-from nas_service.tracking import PARENT_RUN_ID_TAG
+from nas_service.tracking.tags import PARENT_RUN_ID_TAG
 from trainables.metrics.size import count_macs, count_parameters
 from trainables.models import build_model
 from trainables.spec import ArchSpec

@@ -4,8 +4,8 @@ import sqlite3
 
 from mlflow.tracking import MlflowClient
 
-from nas_service.new_store import build_aside, discard, move_into_place
-from nas_service.tracking import artifact_location, experiment_id
+from nas_service.tracking.new_store import build_aside, discard, move_into_place
+from nas_service.tracking.records import artifact_location, experiment_id
 
 
 def tables(path):

@@ -11,7 +11,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from nas_service.cli.run import main
-from nas_service.tracking import CONVERGED_AFTER_TAG, PARENT_RUN_ID_TAG
+from nas_service.tracking.tags import CONVERGED_AFTER_TAG, PARENT_RUN_ID_TAG
 
 pytestmark = pytest.mark.integration
 

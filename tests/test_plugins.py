@@ -7,7 +7,7 @@ from mlflow.tracking import MlflowClient
 
 from nas_service import ConfigError, SearchConfig, resolve
 from nas_service.cli.run import main as run_main
-from nas_service.tracking import PARENT_RUN_ID_TAG
+from nas_service.tracking.tags import PARENT_RUN_ID_TAG
 from trainables.metrics.size import count_parameters
 from trainables.models import build_model
 from trainables.spec import ArchSpec

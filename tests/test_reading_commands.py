@@ -4,9 +4,10 @@ the run first: one line naming the bad value, exit status 2, and no store create
 import pytest
 from mlflow.tracking import MlflowClient
 
-from nas_service import ensemble, export, report
+from nas_service.cli import ensemble, export, report
 from nas_service.cli.run import main as run_main
-from nas_service.tracking import PARENT_RUN_ID_TAG, start_parent_run
+from nas_service.tracking.records import start_parent_run
+from nas_service.tracking.tags import PARENT_RUN_ID_TAG
 
 
 @pytest.fixture
@@ -92,7 +93,7 @@ def test_report_of_a_search_still_running_or_interrupted_says_so(store, tmp_path
     assert report.main(["--run-id", store["parent"], "--tracking-uri", store["uri"],
                         "--output", str(output)]) == 0
     err = capsys.readouterr().err.strip()
-    assert err == ("python -m nas_service.report: note: search search is still running: this "
+    assert err == ("stagewise-nas report: note: search search is still running: this "
                    "report holds the networks finished so far; the decisions and the found "
                    "network come when the search ends")
     markdown = (output / "report.md").read_text()

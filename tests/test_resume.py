@@ -12,7 +12,7 @@ from mlflow.tracking import MlflowClient
 from test_search_integration import expected_trajectory
 
 from nas_service.cli.run import main as run_main
-from nas_service.tracking import PARENT_RUN_ID_TAG
+from nas_service.tracking.tags import PARENT_RUN_ID_TAG
 from trainables.spec import format_depths, parse_depths
 
 EPOCHS = 4  # a trial spends several seconds mid-way, where the tests interrupt it

@@ -22,7 +22,7 @@ from nas_service.config import parse_config
 from nas_service.core.growth import deepen_all, grow_depths
 from nas_service.methods.stagewise import search
 from nas_service.reporting.report import PLOTS
-from nas_service.tracking import FINAL_RUN_ID_TAG, PARENT_RUN_ID_TAG
+from nas_service.tracking.tags import FINAL_RUN_ID_TAG, PARENT_RUN_ID_TAG
 from nas_service.tune.searcher import StageWiseSearcher
 from scoring.actor import create_scoring_pool
 from scoring.criteria import stage_score
@@ -204,7 +204,7 @@ def check_what_the_mlflow_ui_shows(tracking_uri, parent, children, record, tmp_p
 
 
 def check_report_rebuilds(tracking_uri, parent, record, tmp_path, run_names):
-    """``python -m nas_service.report`` rebuilds report.md and the plots from MLflow alone: a
+    """``stagewise-nas report`` rebuilds report.md and the plots from MLflow alone: a
     table row for every trained network, one decision row per iteration that ran."""
     output = tmp_path / "rebuilt"
     assert report_main(["--tracking-uri", tracking_uri, "--run-id", parent.info.run_id,

@@ -125,7 +125,7 @@ def test_the_best_network_stopped_early_is_tested_from_its_checkpoint(tmp_path):
     from ray import tune
 
     from nas_service.methods.baselines import evaluate_best_stopped_early
-    from nas_service.tracking import TEST_ACCURACY_SOURCE_TAG
+    from nas_service.tracking.tags import TEST_ACCURACY_SOURCE_TAG
 
     data = load_dataset("digits", seed=0)
     spec = ArchSpec(depths=(1, 1, 1), image_size=data.image_size, in_channels=data.in_channels)

@@ -44,7 +44,7 @@ def test_sigterm_stops_a_baseline_that_its_printed_command_resumes(ray_session, 
     name = "terminated"
     env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "nas_service.baselines", "--method", "random", "--samples",
+        [sys.executable, "-m", "nas_service", "baselines", "--method", "random", "--samples",
          str(SAMPLES), "--epochs", str(EPOCHS), "--m0", "1", "--max-train-images", "400",
          "--name", name], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, start_new_session=True)
@@ -68,11 +68,11 @@ def test_sigterm_stops_a_baseline_that_its_printed_command_resumes(ray_session, 
     assert runs and all(r.info.status != "RUNNING" for r in runs)
 
     command = shlex.split(message.split("Resume with: ")[1])
-    assert command[:3] == ["python", "-m", "nas_service.baselines"]
+    assert command[:2] == ["stagewise-nas", "baselines"]
     # the printed flags as printed, through the module's main in the session's Ray (a second
     # process would spend 20 s starting its own)
     monkeypatch.chdir(tmp_path)
-    assert baselines_main(command[3:]) == 0, capsys.readouterr().err[-3000:]
+    assert baselines_main(command[2:]) == 0, capsys.readouterr().err[-3000:]
     parent, runs = children(client, name)
     assert parent.info.status == "FINISHED"
     assert len(runs) == SAMPLES and all(r.info.status == "FINISHED" for r in runs)

@@ -13,7 +13,7 @@ from mlflow.tracking import MlflowClient
 from nas_service.config import parse_config
 from nas_service.methods.single import train_one
 from nas_service.methods.stagewise import search
-from nas_service.tracking import PARENT_RUN_ID_TAG
+from nas_service.tracking.tags import PARENT_RUN_ID_TAG
 from trainables.checkpoints import ARCHITECTURE_FILE, CHECKPOINT_FILE
 from trainables.datasets import load_dataset
 from trainables.models import build_model

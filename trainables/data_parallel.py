@@ -18,6 +18,7 @@ Tune starts again (a retry, a resumed search) finds its Train run under the same
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import PurePosixPath
 
 import ray
@@ -89,3 +90,15 @@ def _train_rank(loop_config: dict) -> None:
     settings = loop_config["settings"]
     train_network(loop_config["config"], settings, loop_config["scorers"],
                   TrainRankSession(loop_config["trial_id"], settings.cpus_per_trial))
+
+
+def latest_checkpoint(checkpoint: tune.Checkpoint | None,
+                      metrics: Mapping | None) -> tune.Checkpoint | None:
+    """A trial's latest checkpoint, wherever it is kept: Tune's ``checkpoint`` of the trial (a
+    ``Result``'s, a ``Trial``'s) or, for a data-parallel trial, which leaves its checkpoints to
+    its Ray Train run, the one its last result (``metrics``) names; ``None`` when it has none.
+    Whoever reads a trained network asks here."""
+    if checkpoint is not None:
+        return checkpoint
+    location = (metrics or {}).get(CHECKPOINT_LOCATION_KEY)
+    return tune.Checkpoint(location) if location else None

@@ -1,4 +1,4 @@
-"""``python -m nas_service.baselines --method random|asha|tpe``: the baselines
+"""``stagewise-nas baselines --method random|asha|tpe``: the baselines
 (``nas_service.methods.baselines``) from the shell; settings are checked before the heavy imports."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from nas_service.config import (
     parse_arguments,
 )
 
-PROG = "python -m nas_service.baselines"
+PROG = "stagewise-nas baselines"
 
 
 def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:

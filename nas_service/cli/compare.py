@@ -1,4 +1,4 @@
-"""``python -m nas_service.compare``: stage-wise, random search, ASHA and TPE at an equal budget
+"""``stagewise-nas compare``: stage-wise, random search, ASHA and TPE at an equal budget
 beside uniform networks, over one or several seeds (``--study K``: K seeds), or one stage-wise
 search per importance criterion (``--criteria``) or per first depth (``--m0s``)
 (``nas_service.methods.comparison``).
@@ -18,7 +18,7 @@ from nas_service.core.errors import ConfigError
 from nas_service.value_rules import SEED_LIMIT, parse_counts, parse_seeds
 from scoring.criteria import CRITERIA
 
-PROG = "python -m nas_service.compare"
+PROG = "stagewise-nas compare"
 # stage-wise settings the baselines cannot follow, and resuming, which a comparison cannot do yet
 NOT_COMPARABLE = ("max_macs", "max_params", "max_latency_ms", "final_epochs", "resume")
 DEFAULT_STUDY_SEEDS = 3

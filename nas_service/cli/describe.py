@@ -1,4 +1,4 @@
-"""``stagewise-nas describe --depths 9-9-9`` (``python -m nas_service.describe``): the size of an
+"""``stagewise-nas describe --depths 9-9-9``: the size of an
 architecture, as JSON.
 
 A network of more than ``MANY_MODULES`` modules takes minutes to build and time on a CPU (and
@@ -16,7 +16,7 @@ from nas_service.limits import MANY_MODULES
 from trainables.module_types import MODULE_TYPES
 from trainables.spec import ArchSpec, min_image_size, parse_depths
 
-PROG = "python -m nas_service.describe"
+PROG = "stagewise-nas describe"
 
 
 def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:

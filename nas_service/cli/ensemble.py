@@ -1,4 +1,4 @@
-"""``python -m nas_service.ensemble`` (``stagewise-nas ensemble``): the ensemble of the best
+"""``stagewise-nas ensemble``: the ensemble of the best
 candidates (``nas_service.reporting.ensemble``) from the shell."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from nas_service.cli.common import run_command
 from nas_service.config import OneLineParser, add_setting, default_tracking_uri, require_existing_store
 from nas_service.core.errors import ConfigError
 
-PROG = "python -m nas_service.ensemble"
+PROG = "stagewise-nas ensemble"
 
 
 def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:

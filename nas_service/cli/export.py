@@ -1,4 +1,4 @@
-"""``python -m nas_service.export`` (``stagewise-nas export``): a trained candidate as a file
+"""``stagewise-nas export``: a trained candidate as a file
 that runs elsewhere (``nas_service.reporting.export``, which lists the formats)."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from nas_service.reporting.export_formats import (
     writable_output,
 )
 
-PROG = "python -m nas_service.export"
+PROG = "stagewise-nas export"
 
 
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:

@@ -1,7 +1,7 @@
 """``stagewise-nas <command>``: one console command for every entry point.
 
-Each command is the module that ``python -m nas_service.<module>`` runs, with the same flags,
-messages and exit statuses; only the program name in messages differs.  A command's module is
+``python -m nas_service <command>`` is the same command; ``python -m nas_service.run`` (the
+``ray job submit`` entrypoint) is ``run``.  A command's module under ``nas_service.cli`` is
 imported when it is chosen, and checks its settings before importing Ray, MLflow or torch.
 """
 
@@ -11,7 +11,8 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
+
+from nas_service import __version__
 
 PROG = "stagewise-nas"
 # command -> (module under nas_service.cli, one line for the help)
@@ -43,13 +44,6 @@ def usage() -> str:
     return "\n".join(lines)
 
 
-def package_version() -> str:
-    try:
-        return version("stagewise-nas")
-    except PackageNotFoundError:  # run from a source tree that is not installed
-        return "unknown (not installed)"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command named first in ``argv``; its exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -60,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(usage())
         return 0
     if argv[0] == "--version":
-        print(f"{PROG} {package_version()}")
+        print(f"{PROG} {__version__}")
         return 0
     name, *flags = argv
     if name not in COMMANDS:

@@ -18,7 +18,7 @@ from nas_service.config import DATA_SETTINGS, OneLineParser, add_setting, parse_
 from nas_service.ray_job import require_outside_working_dir_copy
 from trainables.datasets.mapped import check_new_folder, write_mapped
 
-PROG = "python -m nas_service.prepare_data"
+PROG = "stagewise-nas prepare-data"
 
 
 def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:

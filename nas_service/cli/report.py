@@ -1,4 +1,4 @@
-"""``python -m nas_service.report``: a search's report, rebuilt from MLflow alone
+"""``stagewise-nas report``: a search's report, rebuilt from MLflow alone
 (``nas_service.reporting.report`` writes it).
 
 The store and the run are checked before the seconds of imports the report needs (matplotlib,
@@ -20,7 +20,7 @@ from nas_service.config import (
 )
 from nas_service.core.errors import ConfigError
 
-PROG = "python -m nas_service.report"
+PROG = "stagewise-nas report"
 
 
 def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:

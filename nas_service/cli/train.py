@@ -1,4 +1,4 @@
-"""``python -m nas_service.train --depths 9-9-9``: one architecture with a search's protocol
+"""``stagewise-nas train --depths 9-9-9``: one architecture with a search's protocol
 (``nas_service.methods.single``); every flag that shapes one network's training applies (data set,
 preset, epochs, module...), and those of a search of many networks (depth space, budget,
 scoring, references) are not offered."""
@@ -18,7 +18,7 @@ from nas_service.config import (
     parse_arguments,
 )
 
-PROG = "python -m nas_service.train"
+PROG = "stagewise-nas train"
 
 
 def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:

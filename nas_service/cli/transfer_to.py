@@ -1,4 +1,4 @@
-"""``python -m nas_service.transfer_to --run-id RUN --dataset NAME``: a found network on another
+"""``stagewise-nas transfer-to --run-id RUN --dataset NAME``: a found network on another
 data set (``nas_service.methods.cross_dataset``), for a search that already ran; ``run --transfer-to``
 does the same right after its search.
 
@@ -24,7 +24,7 @@ from nas_service.config import (
     parse_arguments,
 )
 
-PROG = "python -m nas_service.transfer_to"
+PROG = "stagewise-nas transfer-to"
 
 
 def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:

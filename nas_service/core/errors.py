@@ -16,8 +16,9 @@ class SearchInterrupted(RuntimeError):
     """Ctrl-C, SIGTERM or SIGHUP stopped a search; Tune saved its state.
 
     ``command`` (``run``, ``baselines``, ...) and ``resume_arguments`` are what continues it; the
-    message names them as the console command spells them, ``resume_command`` as another
-    program (``python -m nas_service``) does.
+    message names them as the console command spells them, ``resume_command`` as ``python -m
+    nas_service`` does (a ``ray job submit`` entrypoint, where no console script may be
+    installed).
     """
 
     def __init__(self, message: str, command: str = "",
@@ -27,11 +28,12 @@ class SearchInterrupted(RuntimeError):
 
     def resume_command(self, program: str) -> list[str]:
         """The command line that continues the search: ``stagewise-nas run --resume ...`` or,
-        for ``program`` ``python -m nas_service``, ``python -m nas_service.run --resume ...``."""
-        if program == "python -m nas_service":
-            head = ["python", "-m", f"nas_service.{self.command.replace('-', '_')}"]
+        for ``program`` ``python -m nas_service``, ``python -m nas_service.run --resume ...``
+        (the job entrypoint's own spelling) and ``python -m nas_service baselines ...``."""
+        if program == "python -m nas_service" and self.command == "run":
+            head = ["python", "-m", "nas_service.run"]
         else:
-            head = [program, self.command]
+            head = [*program.split(), self.command]
         return [*head, *self.resume_arguments]
 
     def text(self, program: str) -> str:

@@ -27,13 +27,13 @@ from nas_service.config import SEARCH_LOCATION, SearchConfig
 from nas_service.core.audit import AuditedA
 from nas_service.core.errors import ConfigError
 from nas_service.core.trials import run_name
-from nas_service.tracking import (
-    SEARCH_CONFIG_ARTIFACT,
+from nas_service.tracking.queries import (
     child_runs,
     downloaded_checkpoint,
     find_parent_run,
     read_json_artifact,
 )
+from nas_service.tracking.tags import SEARCH_CONFIG_ARTIFACT
 from trainables.checkpoints import ARCHITECTURE_FILE, CHECKPOINT_FILE
 from trainables.datasets.splits import DataSplits
 from trainables.evaluation import checkpoint_stage_scores

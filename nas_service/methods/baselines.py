@@ -1,4 +1,4 @@
-"""Random search, ASHA and Optuna TPE over the stage-wise space (``python -m nas_service.baselines``).
+"""Random search, ASHA and Optuna TPE over the stage-wise space (``stagewise-nas baselines``).
 
 Random search is Tune's own ``BasicVariantGenerator`` sampling ``tune.choice`` per stage; ASHA is
 Tune's ``ASHAScheduler`` (on ``val_accuracy``, rungs in epochs) over the same random samples; TPE
@@ -32,14 +32,14 @@ from nas_service.config import SearchConfig, check_baseline
 from nas_service.core.budget import Budget, spent_by
 from nas_service.core.candidates import best_by_validation
 from nas_service.core.space import DepthSpace
-from nas_service.tracking import TEST_ACCURACY_SOURCE_TAG
+from nas_service.tracking.tags import TEST_ACCURACY_SOURCE_TAG
 from nas_service.tune.experiment import (
     MAX_CONCURRENT_TRIALS,
     Experiment,
     raise_if_trials_failed,
     start_experiment,
 )
-from nas_service.tune.trial_checkpoint import latest_checkpoint
+from trainables.data_parallel import latest_checkpoint
 from trainables.datasets.splits import DataSplits
 from trainables.evaluation import checkpoint_test_accuracy
 from trainables.trial_config import STAGE_DEPTHS_KEY

@@ -1,5 +1,5 @@
 """Stage-wise, random search, ASHA and Optuna TPE at an equal budget, beside uniform networks
-(``python -m nas_service.compare``).
+(``stagewise-nas compare``).
 
 Per seed, stage-wise runs first; the training images it processed become the budget of random
 search, ASHA and TPE (``nas_service.core.budget``), which search the same depth space with the same
@@ -50,7 +50,8 @@ from nas_service.methods.baselines import baseline
 from nas_service.methods.stagewise import search
 from nas_service.methods.uniform import train_uniform
 from nas_service.reporting.report import candidates_frame, markdown_table
-from nas_service.tracking import FINAL_RUN_ID_TAG, METHOD_TAG, experiment_id, log_numbers
+from nas_service.tracking.records import experiment_id, log_numbers
+from nas_service.tracking.tags import FINAL_RUN_ID_TAG, METHOD_TAG
 from nas_service.tune.at_once import run_at_once
 from nas_service.tune.cluster import connect, searches_that_fit, trial_resources
 from nas_service.tune.experiment import MAX_CONCURRENT_TRIALS

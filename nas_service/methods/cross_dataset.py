@@ -26,7 +26,7 @@ from ray import tune
 from nas_service.config import SearchConfig
 from nas_service.core.errors import ConfigError
 from nas_service.reporting.report import markdown_table
-from nas_service.tracking import read_json_artifact, trained_network_run
+from nas_service.tracking.queries import read_json_artifact, trained_network_run
 from nas_service.tune.experiment import (
     Experiment,
     load_donor_source,

@@ -1,4 +1,4 @@
-"""Train one given architecture with a search's protocol (``python -m nas_service.train``).
+"""Train one given architecture with a search's protocol (``stagewise-nas train``).
 
 The network is one Tune trial, logged to MLflow exactly like a search's candidate (a parent run
 tagged ``nas.method = train`` with one child holding its measures, ``architecture.json`` and
@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from nas_service.config import SearchConfig
-from nas_service.tracking import FINAL_RUN_ID_TAG
+from nas_service.tracking.tags import FINAL_RUN_ID_TAG
 from nas_service.tune.experiment import raise_if_trials_failed, start_experiment
 from trainables.datasets.splits import DataSplits
 from trainables.spec import format_depths

@@ -16,12 +16,14 @@ from nas_service.core.decisions import decision_lines, decision_record
 from nas_service.core.errors import SearchFailed, failure_cause
 from nas_service.limits import growth_costs
 from nas_service.reporting.report import write_report
-from nas_service.tracking import FINAL_RUN_ID_TAG, log_decisions, log_found_model, log_json_artifact
+from nas_service.tracking.models import log_found_model
+from nas_service.tracking.records import log_decisions, log_json_artifact
+from nas_service.tracking.tags import FINAL_RUN_ID_TAG
 from nas_service.tune.experiment import Experiment, start_experiment, trial_error
 from nas_service.tune.searcher import StageWiseSearcher
-from nas_service.tune.trial_checkpoint import latest_checkpoint
 from scoring.actor import create_scoring_pool
 from trainables.checkpoints import load_trained_model
+from trainables.data_parallel import latest_checkpoint
 from trainables.datasets.splits import DataSplits
 from trainables.metrics.costs import NetworkCosts
 from trainables.spec import format_depths

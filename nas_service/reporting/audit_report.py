@@ -10,7 +10,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 from mlflow.tracking import MlflowClient
 
-from nas_service.tracking import log_plot_images, set_description
+from nas_service.tracking.records import log_plot_images, set_description
 
 METRIC_NAMES = {"val_accuracy": "validation", "test_accuracy": "test"}
 

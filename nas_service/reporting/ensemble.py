@@ -19,14 +19,13 @@ from mlflow.tracking import MlflowClient
 from nas_service.config import SearchConfig, require_existing_store
 from nas_service.core.errors import ConfigError
 from nas_service.reporting.report import search_state
-from nas_service.tracking import (
-    PARENT_RUN_ID_TAG,
-    SEARCH_CONFIG_ARTIFACT,
+from nas_service.tracking.queries import (
     child_runs,
     downloaded_checkpoint,
     read_json_artifact,
     search_parent_run,
 )
+from nas_service.tracking.tags import PARENT_RUN_ID_TAG, SEARCH_CONFIG_ARTIFACT
 from trainables.checkpoints import load_trained_model
 from trainables.metrics.size import count_parameters
 from trainables.training import ImageBatches, channel_stats

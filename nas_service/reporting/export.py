@@ -32,13 +32,8 @@ from mlflow.tracking import MlflowClient
 from nas_service.config import require_existing_store
 from nas_service.core.errors import ConfigError
 from nas_service.reporting.export_formats import DEFAULT_ALIAS, SUFFIXES, writable_output
-from nas_service.tracking import (
-    downloaded_checkpoint,
-    log_found_model,
-    run_logged_model,
-    save_pytorch_model,
-    trained_network_run,
-)
+from nas_service.tracking.models import log_found_model, run_logged_model, save_pytorch_model
+from nas_service.tracking.queries import downloaded_checkpoint, trained_network_run
 from trainables.checkpoints import ARCHITECTURE_FILE, load_trained_model
 
 logger = logging.getLogger(__name__)

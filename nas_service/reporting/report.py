@@ -1,4 +1,4 @@
-"""A search's report, built from MLflow alone (``python -m nas_service.report`` rebuilds it).
+"""A search's report, built from MLflow alone (``stagewise-nas report`` rebuilds it).
 
 Reads a stage-wise parent run and its children from the tracking store and writes ``report.md``
 (a table like the paper's Table III, the decision of every iteration) and four PNG plots: stage
@@ -22,14 +22,9 @@ from mlflow.tracking import MlflowClient
 from nas_service.core.candidates import in_training_order
 from nas_service.core.decisions import confidence_text, decision_lines, network_text
 from nas_service.core.errors import ConfigError
-from nas_service.tracking import (
-    METHOD_TAG,
-    child_runs,
-    find_parent_run,
-    log_plot_images,
-    search_parent_run,
-    set_description,
-)
+from nas_service.tracking.queries import child_runs, find_parent_run, search_parent_run
+from nas_service.tracking.records import log_plot_images, set_description
+from nas_service.tracking.tags import METHOD_TAG
 
 PLOTS = ("stage_depths.png", "importance.png", "accuracy_vs_macs.png", "accuracy_vs_emissions.png")
 MEASURES = ["depth", "params", "macs", "memory_mb", "cpu_latency_ms", "train_seconds",

@@ -25,33 +25,35 @@ from ray import tune
 from ray.tune.search import Searcher
 from ray.tune.stopper import CombinedStopper
 
-from nas_service.config import RESUME_READS, SearchConfig, store_exists
+from nas_service.config import SearchConfig, store_exists
 from nas_service.core.budget import Budget, networks_trained, spent_by
 from nas_service.core.candidates import candidates_table
 from nas_service.core.errors import ConfigError, SearchFailed, SearchInterrupted, error_line
 from nas_service.core.trials import run_name
 from nas_service.limits import cost_warnings, cpu_cost_warnings
-from nas_service.lineage import dataset_record
-from nas_service.new_store import build_aside, discard, move_into_place
-from nas_service.tracking import (
-    SEARCH_CONFIG_ARTIFACT,
-    WALL_SECONDS_METRIC,
-    MLflowTrialCallback,
+from nas_service.tracking.lineage import dataset_record
+from nas_service.tracking.new_store import build_aside, discard, move_into_place
+from nas_service.tracking.queries import (
     budget_was_spent,
+    downloaded_checkpoint,
+    last_trial_measures,
+    trial_runs,
+)
+from nas_service.tracking.records import (
     check_experiment_open,
     check_name_unused,
-    downloaded_checkpoint,
-    find_parent_run,
-    last_trial_measures,
     log_dataset,
     log_json_artifact,
     log_numbers,
     log_search_outcome,
     mark_budget_spent,
-    read_json_artifact,
     start_parent_run,
-    trial_runs,
 )
+from nas_service.tracking.tags import (
+    SEARCH_CONFIG_ARTIFACT,
+    WALL_SECONDS_METRIC,
+)
+from nas_service.tracking.trial_callback import MLflowTrialCallback
 from nas_service.tune.cluster import (
     TrialResources,
     alone_resources,
@@ -61,6 +63,7 @@ from nas_service.tune.cluster import (
 )
 from nas_service.tune.lost_checkpoints import repoint_lost_checkpoints
 from nas_service.tune.progress import ProgressPrinter, dashboard_hint, mlflow_ui_hint, search_plan
+from nas_service.tune.saved_search import saved_search
 from nas_service.tune.stop_signals import graceful_stop, interruption_name
 from nas_service.tune.stopper import BudgetStopper, StopRequested
 from nas_service.tune.trainable_name import register, saved_trainable_name, trainable_name
@@ -407,23 +410,6 @@ def load_donor_source(config: SearchConfig) -> Donor:
         raise ConfigError(f"--transfer-from {source}: {error}") from None
     except MlflowException as error:
         raise ConfigError(f"--transfer-from {source}: {error.message}") from None
-
-
-def saved_search(client: MlflowClient, config: SearchConfig, method: str
-                 ) -> tuple[SearchConfig, str]:
-    """(settings, parent run id) of the search to resume; where it lives comes from ``config``."""
-    where = (f"in experiment {config.experiment!r} at {config.tracking_uri} and Tune folder "
-             f"{config.storage_path}/{config.name}")
-    parent = find_parent_run(client, config.experiment, method, config.name)
-    parent_run_id = parent.info.run_id if parent is not None else None
-    folder = Path(config.storage_path) / config.name
-    if parent_run_id is None or not tune.Tuner.can_restore(str(folder)):
-        raise ConfigError(f"--resume --name {config.name}: no {method} search of that name "
-                          f"{where}; nothing to resume")
-    saved = read_json_artifact(client, parent_run_id, SEARCH_CONFIG_ARTIFACT)
-    location = {key: getattr(config, key) for key in RESUME_READS}
-    logger.info(f"resuming {config.name} (MLflow run {parent_run_id}) with its saved settings")
-    return SearchConfig(**{**saved, **location}), parent_run_id
 
 
 def raise_if_trials_failed(results, what: str) -> None:
