@@ -34,7 +34,7 @@ import ray
 import torch
 from benchmark_io import environment, resident_mb, write_json  # this folder (scripts run from here)
 
-from nas_service.config import parse_config
+from nas_service.cli.arguments import parse_config
 from nas_service.tune.experiment import start_experiment
 from trainables.datasets import load_dataset
 from trainables.datasets.mapped import write_mapped

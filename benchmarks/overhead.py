@@ -36,7 +36,7 @@ import torch
 from benchmark_io import environment, write_json  # this folder (scripts run from here)
 from mlflow.tracking import MlflowClient
 
-from nas_service.config import parse_config
+from nas_service.cli.arguments import parse_config
 from nas_service.methods.stagewise import search
 from nas_service.tracking.queries import child_runs
 from nas_service.tune.experiment import MAX_CONCURRENT_TRIALS

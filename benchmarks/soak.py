@@ -18,7 +18,7 @@ import psutil
 from benchmark_io import write_json  # this folder (scripts run from here)
 from ray import tune
 
-from nas_service.config import parse_config
+from nas_service.cli.arguments import parse_config
 from nas_service.methods.baselines import baseline
 
 

@@ -25,7 +25,7 @@ _EXPORTS = {
     "search": "nas_service.api",
     "SearchResult": "nas_service.api",
     "SearchConfig": "nas_service.config",
-    "resolve": "nas_service.config",
+    "resolve": "nas_service.validation",
     "ConfigError": "nas_service.core.errors",
     "SearchFailed": "nas_service.core.errors",
     "SearchInterrupted": "nas_service.core.errors",

@@ -15,9 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from nas_service.config import SearchConfig, resolve
+from nas_service.config import SearchConfig
 from nas_service.core.errors import SearchFailed
 from nas_service.limits import growth_costs
+from nas_service.validation import resolve
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -93,3 +93,9 @@ def read_utf8(flag: str, path: str) -> str:
     except UnicodeDecodeError as error:
         raise ConfigError(f"{flag} {path}: not UTF-8 text (byte 0x{data[error.start]:02x} at "
                           f"offset {error.start}); save it as UTF-8") from None
+
+
+def require(condition: bool, flag: str, value: object, what: str) -> None:
+    """``--<flag> <value>: <what>`` as a ``ConfigError`` unless ``condition`` holds."""
+    if not condition:
+        raise ConfigError(f"--{flag} {value!r}: {what}")

@@ -468,7 +468,7 @@ def test_entry_points_check_settings_before_importing_anything_heavy():
     script = ("import importlib, sys\n"
               "for name in ('run', 'baselines', 'compare', 'train', 'transfer_to', 'export', "
               "'ensemble', 'report'):\n"
-              "    importlib.import_module(f'nas_service.{name}')\n"
+              "    importlib.import_module(f'nas_service.cli.{name}')\n"
               "print(sorted(m for m in ('ray', 'torch', 'mlflow', 'pandas', 'sklearn') "
               "if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,

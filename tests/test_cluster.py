@@ -17,7 +17,7 @@ from mlflow.tracking import MlflowClient
 from process_group import free_port
 from ray._common.utils import get_ray_address_file
 
-from nas_service.config import ConfigError
+from nas_service.core.errors import ConfigError
 from nas_service.tracking.tags import NODE_ID_TAG, PARENT_RUN_ID_TAG, WORKER_NODE_IDS_TAG
 from nas_service.tune.cluster import (
     TRAIN_DRIVER_MEMORY,

@@ -13,9 +13,10 @@ import pytest
 from mlflow.tracking import MlflowClient
 from test_search_integration import expected_trajectory
 
+from nas_service.cli.arguments import parse_config
 from nas_service.cli.compare import main as compare_main
 from nas_service.cli.compare import parse_criteria, parse_m0s
-from nas_service.config import ConfigError, parse_config
+from nas_service.core.errors import ConfigError
 from nas_service.core.search_quality import hypervolume
 from nas_service.core.space import DepthSpace
 from nas_service.methods import comparison

@@ -3,7 +3,8 @@ import threading
 
 import pytest
 
-from nas_service.config import ConfigError, parse_config
+from nas_service.cli.arguments import parse_config
+from nas_service.core.errors import ConfigError
 
 
 @pytest.fixture(autouse=True)

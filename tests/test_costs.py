@@ -21,7 +21,7 @@ def test_the_estimate_is_the_built_networks_size(spec):
 
 
 def test_cpu_cost_warnings_name_what_is_extreme(tmp_path, monkeypatch):
-    from nas_service.config import parse_config
+    from nas_service.cli.arguments import parse_config
     from nas_service.limits import cpu_cost_warnings
     from nas_service.tune.experiment import needed_depths
 
@@ -43,7 +43,7 @@ def test_cpu_cost_warnings_name_what_is_extreme(tmp_path, monkeypatch):
 
 
 def test_cost_warnings_name_idle_processes_and_budgets_below_one_epoch(tmp_path, monkeypatch):
-    from nas_service.config import parse_config
+    from nas_service.cli.arguments import parse_config
     from nas_service.limits import cost_warnings
 
     monkeypatch.chdir(tmp_path)

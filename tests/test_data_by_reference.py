@@ -13,7 +13,7 @@ import torch
 from mlflow.tracking import MlflowClient
 from ray import cloudpickle
 
-from nas_service.config import parse_config
+from nas_service.cli.arguments import parse_config
 from nas_service.methods import single
 from nas_service.tune.experiment import start_experiment
 from trainables.datasets import load_dataset

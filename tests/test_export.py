@@ -11,8 +11,8 @@ import pytest
 import torch
 from mlflow.tracking import MlflowClient
 
+from nas_service.cli.arguments import parse_config
 from nas_service.cli.export import main as export_main
-from nas_service.config import parse_config
 from nas_service.methods.stagewise import search
 from nas_service.tracking.tags import FINAL_RUN_ID_TAG
 from trainables.models import build_model

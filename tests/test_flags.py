@@ -19,12 +19,13 @@ import nas_service.methods.comparison
 import nas_service.methods.cross_dataset
 import nas_service.methods.single
 import nas_service.methods.stagewise
+from nas_service.cli.arguments import OMITTED_KEY
 from nas_service.cli.baselines import main as baselines_main
 from nas_service.cli.compare import main as compare_main
 from nas_service.cli.run import main as run_main
 from nas_service.cli.train import main as train_main
 from nas_service.cli.transfer_to import main as transfer_to_main
-from nas_service.config import OMITTED_KEY, SearchConfig
+from nas_service.config import SearchConfig
 from nas_service.methods.comparison import METHODS, method_config, uniform_networks
 from trainables.datasets import load_dataset
 

@@ -4,7 +4,7 @@ decision the rule implies) and --final-epochs (every candidate's own run continu
 import pytest
 from mlflow.tracking import MlflowClient
 
-from nas_service.config import parse_config
+from nas_service.cli.arguments import parse_config
 from nas_service.limits import growth_costs
 from nas_service.methods.stagewise import search
 from nas_service.tracking.tags import PARENT_RUN_ID_TAG

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from nas_service.cli.arguments import parse_arguments, parse_config
 from nas_service.cli.prepare_data import main as prepare_main
-from nas_service.config import ConfigError, parse_arguments, parse_config
+from nas_service.core.errors import ConfigError
 from nas_service.tracking.lineage import dataset_record
 from nas_service.tune.experiment import normalisation_moments
 from trainables.datasets import DatasetError, load_dataset

@@ -8,7 +8,7 @@ import torch
 import torchvision
 from mlflow.tracking import MlflowClient
 
-from nas_service.config import parse_config
+from nas_service.cli.arguments import parse_config
 from nas_service.methods.stagewise import search
 from nas_service.tracking.tags import PARENT_RUN_ID_TAG
 from trainables.metrics.size import count_macs, count_parameters

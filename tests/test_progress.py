@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from nas_service.cli.arguments import parse_config
 from nas_service.cli.run import main as run_main
-from nas_service.config import ConfigError, parse_config
+from nas_service.core.errors import ConfigError
 from nas_service.core.eta import (
     RunningTrial,
     Work,

@@ -16,9 +16,9 @@ from mlflow.tracking import MlflowClient
 from mlflow_server import mlflow_server, rest_example
 from ray import tune
 
+from nas_service.cli.arguments import parse_config
 from nas_service.cli.report import main as report_main
 from nas_service.cli.run import main as run_main
-from nas_service.config import parse_config
 from nas_service.core.growth import deepen_all, grow_depths
 from nas_service.methods.stagewise import search
 from nas_service.reporting.report import PLOTS

@@ -10,7 +10,7 @@ import pytest
 import torch
 from mlflow.tracking import MlflowClient
 
-from nas_service.config import parse_config
+from nas_service.cli.arguments import parse_config
 from nas_service.methods.single import train_one
 from nas_service.methods.stagewise import search
 from nas_service.tracking.tags import PARENT_RUN_ID_TAG

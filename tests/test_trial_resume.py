@@ -6,7 +6,7 @@ import signal
 import pytest
 from ray import tune
 
-from nas_service.config import parse_config
+from nas_service.cli.arguments import parse_config
 from nas_service.tune.experiment import start_experiment
 from nas_service.tune.searcher import StageWiseSearcher
 from scoring.actor import create_scoring_pool

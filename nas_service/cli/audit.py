@@ -12,20 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from nas_service.cli.arguments import OMITTED_KEY, build_parser, parse_arguments
 from nas_service.cli.common import run_command
 from nas_service.cli.compare import parse_criteria
-from nas_service.config import (
-    BUDGET,
-    OMITTED_KEY,
-    SEARCH_LOCATION,
-    SEARCH_ONLY,
-    STAGEWISE_ONLY,
-    SearchConfig,
-    build_parser,
-    parse_arguments,
-    require_existing_store,
-)
+from nas_service.config import BUDGET, SEARCH_LOCATION, SEARCH_ONLY, STAGEWISE_ONLY, SearchConfig
 from nas_service.core.errors import ConfigError
+from nas_service.preflight import require_existing_store
 from scoring.criteria import CRITERIA
 
 PROG = "stagewise-nas audit"

@@ -5,16 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from nas_service.cli.arguments import build_parser, parse_arguments
 from nas_service.cli.common import run_command
-from nas_service.config import (
-    BASELINE_METHODS,
-    SCORING,
-    SEARCH_ONLY,
-    STAGEWISE_ONLY,
-    build_parser,
-    check_baseline,
-    parse_arguments,
-)
+from nas_service.config import SCORING, SEARCH_ONLY, STAGEWISE_ONLY
+from nas_service.validation import BASELINE_METHODS, check_baseline
 
 PROG = "stagewise-nas baselines"
 

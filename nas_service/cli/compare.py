@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from nas_service.cli.arguments import build_parser, parse_arguments
 from nas_service.cli.common import run_command
-from nas_service.config import SEARCH_ONLY, build_parser, check_criterion, parse_arguments
+from nas_service.config import SEARCH_ONLY
 from nas_service.core.errors import ConfigError
+from nas_service.validation import check_criterion
 from nas_service.value_rules import SEED_LIMIT, parse_counts, parse_seeds
 from scoring.criteria import CRITERIA
 

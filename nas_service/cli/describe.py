@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from nas_service.config import OneLineParser
+from nas_service.cli.arguments import OneLineParser
 from nas_service.limits import MANY_MODULES
 from trainables.module_types import MODULE_TYPES
 from trainables.spec import ArchSpec, min_image_size, parse_depths

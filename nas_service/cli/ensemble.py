@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from nas_service.cli.arguments import OneLineParser, add_setting
 from nas_service.cli.common import run_command
-from nas_service.config import OneLineParser, add_setting, default_tracking_uri, require_existing_store
 from nas_service.core.errors import ConfigError
+from nas_service.preflight import default_tracking_uri, require_existing_store
 
 PROG = "stagewise-nas ensemble"
 

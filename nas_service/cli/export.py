@@ -7,14 +7,10 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+from nas_service.cli.arguments import OneLineParser, add_setting
 from nas_service.cli.common import run_command
-from nas_service.config import (
-    ConfigError,
-    OneLineParser,
-    add_setting,
-    default_tracking_uri,
-    require_existing_store,
-)
+from nas_service.core.errors import ConfigError
+from nas_service.preflight import default_tracking_uri, require_existing_store
 from nas_service.reporting.export_formats import (
     DEFAULT_ALIAS,
     FORMATS,

@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from nas_service.cli.arguments import OneLineParser, add_setting, parse_data_arguments
 from nas_service.cli.common import run_command
-from nas_service.config import DATA_SETTINGS, OneLineParser, add_setting, parse_data_arguments
+from nas_service.config import DATA_SETTINGS
 from nas_service.ray_job import require_outside_working_dir_copy
 from trainables.datasets.mapped import check_new_folder, write_mapped
 

@@ -11,14 +11,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from nas_service.config import (
-    OneLineParser,
-    SearchConfig,
-    add_setting,
-    default_tracking_uri,
-    require_existing_store,
-)
+from nas_service.cli.arguments import OneLineParser, add_setting
+from nas_service.config import SearchConfig
 from nas_service.core.errors import ConfigError
+from nas_service.preflight import default_tracking_uri, require_existing_store
 
 PROG = "stagewise-nas report"
 

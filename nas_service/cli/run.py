@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from nas_service.api import run_resolved
+from nas_service.cli.arguments import parse_config
 from nas_service.cli.common import run_command
-from nas_service.config import parse_config
 
 PROG = "python -m nas_service.run"
 

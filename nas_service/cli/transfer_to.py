@@ -12,17 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from nas_service.cli.arguments import build_parser, parse_arguments
 from nas_service.cli.common import run_command
-from nas_service.config import (
-    ARCHITECTURE,
-    BUDGET,
-    SCORING,
-    SEARCH_ONLY,
-    SPACE,
-    STAGEWISE_ONLY,
-    build_parser,
-    parse_arguments,
-)
+from nas_service.config import ARCHITECTURE, BUDGET, SCORING, SEARCH_ONLY, SPACE, STAGEWISE_ONLY
 
 PROG = "stagewise-nas transfer-to"
 

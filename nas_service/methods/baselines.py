@@ -28,7 +28,7 @@ from ray.tune.schedulers import ASHAScheduler
 from ray.tune.search import BasicVariantGenerator, SearchAlgorithm, Searcher
 from ray.tune.search.optuna import OptunaSearch
 
-from nas_service.config import SearchConfig, check_baseline
+from nas_service.config import SearchConfig
 from nas_service.core.budget import Budget, spent_by
 from nas_service.core.candidates import best_by_validation
 from nas_service.core.space import DepthSpace
@@ -39,6 +39,7 @@ from nas_service.tune.experiment import (
     raise_if_trials_failed,
     start_experiment,
 )
+from nas_service.validation import check_baseline
 from trainables.data_parallel import latest_checkpoint
 from trainables.datasets.splits import DataSplits
 from trainables.evaluation import checkpoint_test_accuracy

@@ -16,8 +16,9 @@ import numpy as np
 import torch
 from mlflow.tracking import MlflowClient
 
-from nas_service.config import SearchConfig, require_existing_store
+from nas_service.config import SearchConfig
 from nas_service.core.errors import ConfigError
+from nas_service.preflight import require_existing_store
 from nas_service.reporting.report import search_state
 from nas_service.tracking.queries import (
     child_runs,

@@ -29,8 +29,8 @@ import torch
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from nas_service.config import require_existing_store
 from nas_service.core.errors import ConfigError
+from nas_service.preflight import require_existing_store
 from nas_service.reporting.export_formats import DEFAULT_ALIAS, SUFFIXES, writable_output
 from nas_service.tracking.models import log_found_model, run_logged_model, save_pytorch_model
 from nas_service.tracking.queries import downloaded_checkpoint, trained_network_run

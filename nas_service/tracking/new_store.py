@@ -16,7 +16,7 @@ from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
-from nas_service.config import sqlite_path, store_exists
+from nas_service.preflight import sqlite_path, store_exists
 
 logger = logging.getLogger(__name__)
 

@@ -30,8 +30,8 @@ from mlflow.tracking import MlflowClient
 from PIL import Image
 
 from nas_service import SEARCH_STATE_FORMAT, __version__
-from nas_service.config import sqlite_path
 from nas_service.core.errors import ConfigError
+from nas_service.preflight import sqlite_path
 from nas_service.tracking.tags import (
     BUDGET_SPENT_TAG,
     CONVERGED_AFTER_TAG,

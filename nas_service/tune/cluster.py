@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import ray
 from ray.tune import PlacementGroupFactory
 
-from nas_service.config import ConfigError
+from nas_service.core.errors import ConfigError
 from nas_service.tune.stop_signals import stop_handlers_kept
 from trainables.trial_config import ALONE_KEY
 

@@ -25,12 +25,13 @@ from ray import tune
 from ray.tune.search import Searcher
 from ray.tune.stopper import CombinedStopper
 
-from nas_service.config import SearchConfig, store_exists
+from nas_service.config import SearchConfig
 from nas_service.core.budget import Budget, networks_trained, spent_by
 from nas_service.core.candidates import candidates_table
 from nas_service.core.errors import ConfigError, SearchFailed, SearchInterrupted, error_line
 from nas_service.core.trials import run_name
 from nas_service.limits import cost_warnings, cpu_cost_warnings
+from nas_service.preflight import store_exists
 from nas_service.tracking.lineage import dataset_record
 from nas_service.tracking.new_store import build_aside, discard, move_into_place
 from nas_service.tracking.queries import (
