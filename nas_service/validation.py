@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from nas_service.config import RESUME_READS, SearchConfig, setting_kind
 from nas_service.core.errors import ConfigError
-from nas_service.core.growth import NO_GROWTH_POLICIES
 from nas_service.preflight import default_tracking_uri, preflight, sqlite_path, storage_location
 from nas_service.value_rules import check_path, check_seed, parse_counts, require
 from scoring.criteria import CRITERIA, get_criterion
@@ -23,7 +22,6 @@ from trainables.datasets import LOADERS, DatasetError, loader
 from trainables.datasets.mapped import validation_images
 from trainables.metrics.emissions import known_countries
 from trainables.module_types import module_type
-from trainables.protocol import COMPILE_CHOICES, PRECISIONS, PRESETS, SCHEDULES
 from trainables.spec import parse_depths
 
 if TYPE_CHECKING:
@@ -56,7 +54,6 @@ def check_type(name: str, value: Any) -> Any:
 DEFAULT_NAME = "stagewise-{dataset}-{time}"
 
 
-MAX_IMAGE_SIZE = 512
 
 
 # a search's name is a folder name under the storage path: nothing that could leave it or need quoting
@@ -77,8 +74,6 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
         check_path("--storage-path", config.storage_path)
     if config.tracking_uri and config.tracking_uri.startswith("sqlite:///"):
         check_path("--tracking-uri", sqlite_path(config.tracking_uri))
-    require(bool(config.experiment.strip()), "experiment", config.experiment,
-             "must name an MLflow experiment (e.g. stagewise-nas)")
     check_dataset("dataset", config.dataset)
     try:
         kind = module_type(config.module)
@@ -89,63 +84,19 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
     for flag in ("m0", "stages", "delta"):  # the module type's defaults
         if getattr(config, flag) is None:
             setattr(config, flag, getattr(kind, flag))
-    require(config.width is None or config.width >= 1, "width", config.width,
-             "must be at least 1")
-    require(config.preset in PRESETS, "preset", config.preset, f"must be one of {', '.join(PRESETS)}")
-    require(config.schedule in SCHEDULES, "schedule", config.schedule,
-             f"must be one of {', '.join(SCHEDULES)}")
+    check_declared_rules(config)
     check_criterion(config.criterion)
-    require(config.on_no_growth in NO_GROWTH_POLICIES, "on-no-growth", config.on_no_growth,
-             f"must be one of {', '.join(NO_GROWTH_POLICIES)}")
-    require(config.bootstrap >= 0, "bootstrap", config.bootstrap, "must be 0 or more")
-    require(0 <= config.min_confidence <= 1, "min-confidence", config.min_confidence,
-             "must be between 0 and 1")
     require(config.min_confidence == 0 or config.bootstrap >= 10, "min-confidence",
-             config.min_confidence, f"needs --bootstrap of at least 10 (got {config.bootstrap})")
-    for flag in ("max_macs", "max_params", "max_latency_ms"):
-        value = getattr(config, flag)
-        require(value is None or value > 0, flag.replace("_", "-"), value, "must be positive")
-    for flag in ("iterations", "m0", "stages", "delta", "scoring_actors", "score_seeds"):
-        require(getattr(config, flag) >= 1, flag.replace("_", "-"), getattr(config, flag),
-                 "must be at least 1")
-    require(config.finetune_epochs is None or config.transfer_from or config.transfer_to,
-             "finetune-epochs", config.finetune_epochs, "needs --transfer-from or --transfer-to")
+            config.min_confidence, f"needs --bootstrap of at least 10 (got {config.bootstrap})")
     if config.transfer_to is not None:
         check_dataset("transfer-to", config.transfer_to)
-    require(config.transfer_data_dir is None or config.transfer_to, "transfer-data-dir",
-             config.transfer_data_dir, "needs --transfer-to")
-    for flag in ("epochs", "batch_size", "max_train_images", "finetune_epochs", "final_epochs"):
-        value = getattr(config, flag)
-        require(value is None or value >= 1, flag.replace("_", "-"), value, "must be at least 1")
-    require(config.lr is None or config.lr > 0, "lr", config.lr, "must be positive")
-    require(config.val_fraction is None or 0 <= config.val_fraction < 1, "val-fraction",
-             config.val_fraction, "must be at least 0 and below 1")
-    for flag in ("budget_images", "budget_gpu_hours", "budget_kgco2"):
-        value = getattr(config, flag)
-        require(value is None or value > 0, flag.replace("_", "-"), value, "must be positive")
-    require(config.scoring_samples is None or config.scoring_samples >= 10, "scoring-samples",
-             config.scoring_samples, "must be at least 10")
-    require(config.image_size is None or 8 <= config.image_size <= MAX_IMAGE_SIZE, "image-size",
-             config.image_size, f"must be between 8 and {MAX_IMAGE_SIZE} (images are held in "
-             "memory as uint8: 50,000 of 512x512 RGB take 39 GB)")
-    require(config.cpus_per_trial > 0, "cpus-per-trial", config.cpus_per_trial, "must be positive")
-    require(config.progress_every >= 0, "progress-every", config.progress_every,
-             "must be 0 (a status line every epoch) or more seconds")
-    require(config.gpus_per_trial is None or config.gpus_per_trial >= 0, "gpus-per-trial",
-             config.gpus_per_trial, "must be 0 or more")
     _check_workers(config)
-    require(config.precision in PRECISIONS, "precision", config.precision,
-             f"must be one of {', '.join(PRECISIONS)}")
-    require(config.compile in COMPILE_CHOICES, "compile", config.compile,
-             f"must be one of {', '.join(COMPILE_CHOICES)}")
     require(config.country.upper() in known_countries(), "country", config.country,
              "must be an ISO 3166-1 alpha-3 code that codecarbon knows, e.g. USA, FRA, DEU")
     config.country = config.country.upper()
     if config.references is not None:
         parse_counts("--references", config.references)
     check_seed("--seed", config.seed)
-    require(not config.resume or bool(config.name), "resume", config.resume,
-             "needs --name, the name of the search to continue")
     if config.initial_depths is not None:
         try:
             parse_depths(config.initial_depths)
@@ -165,11 +116,18 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
     return config
 
 
+def check_declared_rules(config: SearchConfig) -> None:
+    """The rules each setting declares (``nas_service.config.setting``), in declaration order."""
+    for declared in fields(SearchConfig):
+        for rule in declared.metadata["rules"]:
+            rule.check(declared.name, getattr(config, declared.name),
+                       lambda other: bool(getattr(config, other)))
+
+
 def _check_workers(config: SearchConfig) -> None:
     """Data-parallel workers split every global batch evenly, and each holds whole GPUs: NCCL
     cannot join two ranks on one device."""
     workers = config.workers_per_trial
-    require(workers >= 1, "workers-per-trial", workers, "must be at least 1")
     if workers == 1:
         return
     batch_size = config.training().batch_size

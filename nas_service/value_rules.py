@@ -11,7 +11,10 @@ import codecs
 import errno
 import os
 import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from nas_service.core.errors import ConfigError
 
@@ -99,3 +102,53 @@ def require(condition: bool, flag: str, value: object, what: str) -> None:
     """``--<flag> <value>: <what>`` as a ``ConfigError`` unless ``condition`` holds."""
     if not condition:
         raise ConfigError(f"--{flag} {value!r}: {what}")
+
+
+def flag_of(setting: str) -> str:
+    """``--max-train-images`` for setting ``max_train_images``."""
+    return "--" + setting.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What a setting's value must be, declared with the setting (``nas_service.config.setting``):
+    ``holds(value)`` for a value that is given (not ``None``), and ``what`` the error says
+    otherwise.  ``needs``: other settings of which at least one must be given with it;
+    ``choices``: the closed set of values, which ``--help`` shows."""
+
+    holds: Callable[[Any], bool]
+    what: str
+    needs: tuple[str, ...] = ()
+    choices: tuple[str, ...] = ()
+
+    def check(self, setting: str, value: Any, given: Callable[[str], bool]) -> None:
+        """A ``ConfigError`` ``--<setting> <value>: <what>`` unless the rule holds; ``given``
+        tells whether another setting was given."""
+        if value is None or value is False:
+            return
+        holds = (any(given(other) for other in self.needs) if self.needs
+                 else self.holds(value))
+        require(holds, setting.replace("_", "-"), value, self.what)
+
+
+def at_least(low: float, what: str = "") -> Rule:
+    return Rule(lambda value: value >= low, what or f"must be at least {low}")
+
+
+def between(low: float, high: float, what: str) -> Rule:
+    """``low <= value <= high``."""
+    return Rule(lambda value: low <= value <= high, what)
+
+
+def one_of(choices: Sequence[str]) -> Rule:
+    return Rule(lambda value: value in choices, f"must be one of {', '.join(choices)}",
+                choices=tuple(choices))
+
+
+def needs(*settings: str, what: str = "") -> Rule:
+    """Given only with one of ``settings``: ``--finetune-epochs`` needs a transfer."""
+    return Rule(bool, what or f"needs {' or '.join(map(flag_of, settings))}", needs=settings)
+
+
+POSITIVE = Rule(lambda value: value > 0, "must be positive")
+NOT_NEGATIVE = at_least(0, "must be 0 or more")

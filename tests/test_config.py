@@ -4,6 +4,7 @@ import threading
 import pytest
 
 from nas_service.cli.arguments import parse_config
+from nas_service.config import SearchConfig
 from nas_service.core.errors import ConfigError
 
 
@@ -212,3 +213,31 @@ def test_a_ray_job_never_writes_into_rays_copy_of_its_working_dir(tmp_path, monk
             f"{flag} {value}: inside {copy}, Ray's temporary copy of this job's --working-dir")
     for allowed in (elsewhere, ["--storage-path", str(shared), "--tracking-uri", tracking_server]):
         assert parse_config(allowed).storage_path == str(shared)
+
+
+def test_the_rules_declared_with_each_setting_are_the_checks_and_the_help():
+    """Ranges, choices and the settings a setting needs are declared once, with the setting:
+    validation applies them with their messages, and --help shows the choices."""
+    from dataclasses import fields
+
+    from nas_service.cli.arguments import build_parser
+    from nas_service.validation import validate
+
+    with_choices = {declared.name: rule.choices for declared in fields(SearchConfig)
+                    for rule in declared.metadata["rules"] if rule.choices}
+    assert with_choices == {"preset": ("paper", "quick"), "schedule": ("step", "cosine"),
+                            "on_no_growth": ("retrain", "stop"),
+                            "precision": ("auto", "bf16", "fp32"),
+                            "compile": ("auto", "on", "off")}
+    assert "--preset {paper,quick}" in build_parser().format_help()
+    for settings, message in [
+            ({"epochs": 0}, "--epochs 0: must be at least 1"),
+            ({"lr": -0.1}, "--lr -0.1: must be positive"),
+            ({"scoring_samples": 9}, "--scoring-samples 9: must be at least 10"),
+            ({"precision": "fp8"}, "--precision 'fp8': must be one of auto, bf16, fp32"),
+            ({"transfer_data_dir": "x"}, "--transfer-data-dir 'x': needs --transfer-to"),
+            ({"finetune_epochs": 0}, "--finetune-epochs 0: needs --transfer-from or --transfer-to"),
+            ({"resume": True}, "--resume True: needs --name, the name of the search to continue")]:
+        with pytest.raises(ConfigError) as raised:
+            validate(SearchConfig(**settings))
+        assert str(raised.value) == message

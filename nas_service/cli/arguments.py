@@ -53,8 +53,11 @@ def add_setting(parser: argparse.ArgumentParser, name: str, **overrides: Any) ->
     few settings, such as ``report``, add theirs this way); ``overrides`` go to argparse."""
     declared = next(f for f in fields(SearchConfig) if f.name == name)
     kind, _ = setting_kind(name)
+    choices = next((rule.choices for rule in declared.metadata["rules"] if rule.choices), ())
+    # the declared choices shown in --help; the value is checked with the others (one message)
+    metavar = "{" + ",".join(choices) + "}" if choices else kind.__name__.upper()
     options: dict[str, Any] = ({"action": "store_true"} if kind is bool else
-                               {"type": kind, "metavar": kind.__name__.upper()})
+                               {"type": kind, "metavar": metavar})
     parser.add_argument("--" + name.replace("_", "-"), dest=name,
                         help=declared.metadata["help"], **{**options, **overrides})
 
