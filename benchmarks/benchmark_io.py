@@ -1,5 +1,5 @@
 """What every benchmark records: the machine and library versions it ran on, and its numbers as
-JSON (the files in ``benchmarks/results/`` that the README quotes)."""
+JSON (the files in ``benchmarks/results/`` that docs/performance.md quotes)."""
 
 from __future__ import annotations
 
