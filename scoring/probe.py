@@ -16,7 +16,7 @@ for because a stage score must not depend on how a network happens to mix its ch
   covariance in the same way.
 * It fits in closed form from sufficient statistics (class sums and the sum of outer products):
   one pass over the images serves every fold, since a fold's fitting images are the whole set
-  minus its held-out part.  The README gives the measured time next to PLS-VIP's.
+  minus its held-out part.  docs/performance.md gives the measured time next to PLS-VIP's.
 
 The score is the held-out accuracy over stratified k-fold splits whose seed is fixed, so A and T,
 scored on the same images, are split the same way.  When a bootstrap resample repeats an image,
