@@ -33,7 +33,7 @@ from nas_service.tune.progress import (
     mlflow_ui_hint,
     search_plan,
 )
-from nas_service.tune.searcher import StageWiseSearcher
+from nas_service.tune.searcher import StageWiseOptions, StageWiseSearcher
 from trainables.trial_config import (
     CONTINUE_FROM_KEY,
     EPOCHS_KEY,
@@ -134,14 +134,14 @@ def test_the_search_line_says_at_most_when_the_count_is_a_maximum():
 
 
 def test_the_plan_of_a_stagewise_search_ends_with_its_continuations():
-    searcher = StageWiseSearcher((1, 1, 1), 1, 2, final_epochs=3)
+    searcher = StageWiseSearcher((1, 1, 1), 1, 2, options=StageWiseOptions(final_epochs=3))
     # 2 iterations x (A, T) + the found network, then a continuation of the 2 A's and the found one
     assert searcher.max_trials == 8
     plan = search_plan(searcher, searcher.max_trials, 4, 2, stops_early=False)
     assert plan == SearchPlan((4, 4, 4, 4, 4, 3, 3, 3), 4, 2, upper_bound=True,
                               phase_sizes=(2, 2, 1, 3))
     # with references and no continuations: the references are one phase after the found network
-    searcher = StageWiseSearcher((1, 1, 1), 1, 2, references=[(2, 2, 2), (3, 3, 3)])
+    searcher = StageWiseSearcher((1, 1, 1), 1, 2, options=StageWiseOptions(references=[(2, 2, 2), (3, 3, 3)]))
     assert search_plan(searcher, searcher.max_trials, 4, 2, False).phase_sizes == (2, 2, 1, 2)
 
 

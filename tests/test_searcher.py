@@ -5,7 +5,7 @@ from ray.tune.search import Searcher
 
 from nas_service.core.trials import run_name
 from nas_service.tune.fixed_searcher import FixedSearcher
-from nas_service.tune.searcher import StageWiseSearcher
+from nas_service.tune.searcher import StageWiseOptions, StageWiseSearcher
 from trainables.trial_config import ALONE_KEY, LAST_RESULT_KEY, trial_config
 
 TRIAL_COUNTER = iter(range(10_000))
@@ -59,7 +59,7 @@ def test_two_iterations_train_a_t_a_t_final():
 def test_every_iteration_trains_a_fresh_a_never_the_previous_t():
     """T of iteration 1 won every stage, so its scores came out high: iteration 2 compares a new
     A of the same depths, from its own seed, not that lucky draw again."""
-    searcher = StageWiseSearcher((2, 2), delta=1, iterations=2, seed=5)
+    searcher = StageWiseSearcher((2, 2), delta=1, iterations=2, options=StageWiseOptions(seed=5))
     proposals, _ = propose_all(searcher)
     for trial_id, config in proposals.items():
         finish(searcher, trial_id, [0.1, 0.1] if config["role"] == "A" else [0.9, 0.9])
@@ -78,7 +78,7 @@ def test_every_iteration_trains_a_fresh_a_never_the_previous_t():
 def test_a_found_network_that_grew_is_trained_from_a_new_seed():
     """The found network equals the last T's depths when every stage grew, but that T was chosen
     for its high scores: the found network is trained anew, never that T reused."""
-    searcher = StageWiseSearcher((1, 1), delta=1, iterations=1, seed=3)
+    searcher = StageWiseSearcher((1, 1), delta=1, iterations=1, options=StageWiseOptions(seed=3))
     for trial_id, config in propose_all(searcher)[0].items():
         finish(searcher, trial_id, [0.1, 0.1] if config["role"] == "A" else [0.9, 0.9])
     (trial_id, config), = propose_all(searcher)[0].items()
@@ -120,7 +120,7 @@ def test_fixed_trials_are_alone_only_when_no_other_runs_or_waits():
 
 
 def test_no_growth_retrains_a_and_t_from_a_new_initialisation():
-    searcher = StageWiseSearcher((6, 6, 6), delta=2, iterations=2, seed=7)
+    searcher = StageWiseSearcher((6, 6, 6), delta=2, iterations=2, options=StageWiseOptions(seed=7))
     proposals, _ = propose_all(searcher)
     assert {c["init_seed"] for c in proposals.values()} == {7}
     for trial_id, config in proposals.items():
@@ -140,7 +140,7 @@ def test_no_growth_retrains_a_and_t_from_a_new_initialisation():
 
 
 def test_no_growth_stops_as_converged_under_stop():
-    searcher = StageWiseSearcher((6, 6, 6), delta=2, iterations=5, on_no_growth="stop")
+    searcher = StageWiseSearcher((6, 6, 6), delta=2, iterations=5, options=StageWiseOptions(on_no_growth="stop"))
     proposals, _ = propose_all(searcher)
     for trial_id, config in proposals.items():
         finish(searcher, trial_id, [0.5] * 3 if config["role"] == "A" else [0.4] * 3)
@@ -151,7 +151,7 @@ def test_no_growth_stops_as_converged_under_stop():
 
 
 def test_score_seeds_train_a_and_t_from_every_seed_and_decide_on_the_mean_difference():
-    searcher = StageWiseSearcher((1, 1), delta=1, iterations=2, seed=10, score_seeds=2)
+    searcher = StageWiseSearcher((1, 1), delta=1, iterations=2, options=StageWiseOptions(seed=10, score_seeds=2))
     assert searcher.max_trials == 2 * 2 * 2 + 1 and searcher.phase_sizes == (4, 4, 1)
     proposals, _ = propose_all(searcher)
     assert sorted((run_name(c), c["init_seed"]) for c in proposals.values()) == [
@@ -177,7 +177,7 @@ def test_score_seeds_confidence_resamples_seeds_and_images():
     """Seed 0 says T wins in every replicate and seed 1 says it loses in every one: the
     confidence is the share of replicates whose resampled seeds lean to T, far from the 1.0 that
     resampling images alone would claim for seed 0."""
-    searcher = StageWiseSearcher((1,), delta=1, iterations=1, score_seeds=2)
+    searcher = StageWiseSearcher((1,), delta=1, iterations=1, options=StageWiseOptions(score_seeds=2))
     proposals, _ = propose_all(searcher)
     replicates = 200
     for trial_id, config in proposals.items():
@@ -192,8 +192,7 @@ def test_score_seeds_confidence_resamples_seeds_and_images():
 
 def test_a_resource_limit_ends_the_search_when_nothing_fits():
     macs = {(1, 1): 10.0, (2, 1): 30.0, (1, 2): 30.0}
-    searcher = StageWiseSearcher((1, 1), delta=1, iterations=3, limits={"macs": 25.0},
-                                 cost_of=lambda depths: {"macs": macs[depths]})
+    searcher = StageWiseSearcher((1, 1), delta=1, iterations=3, options=StageWiseOptions(limits={"macs": 25.0}, cost_of=lambda depths: {"macs": macs[depths]}))
     proposals, _ = propose_all(searcher)
     for trial_id, config in proposals.items():
         finish(searcher, trial_id, [0.1, 0.1] if config["role"] == "A" else [0.9, 0.9])
@@ -203,7 +202,7 @@ def test_a_resource_limit_ends_the_search_when_nothing_fits():
 
 
 def test_min_confidence_uses_the_trials_bootstrap_scores():
-    searcher = StageWiseSearcher((1, 1), delta=1, iterations=1, min_confidence=0.9)
+    searcher = StageWiseSearcher((1, 1), delta=1, iterations=1, options=StageWiseOptions(min_confidence=0.9))
     proposals, _ = propose_all(searcher)
     bootstrap = {"A": {"s1": [0.1, 0.2, 0.3, 0.4], "s2": [0.5, 0.5, 0.5, 0.5]},
                  "T": {"s1": [0.2, 0.3, 0.4, 0.5], "s2": [0.6, 0.4, 0.6, 0.4]}}
@@ -289,7 +288,7 @@ def test_bad_arguments_are_named(args):
 
 
 def test_references_are_trained_after_the_final_candidate():
-    searcher = StageWiseSearcher((1, 1), delta=1, iterations=1, references=[(3, 3), (2, 2)])
+    searcher = StageWiseSearcher((1, 1), delta=1, iterations=1, options=StageWiseOptions(references=[(3, 3), (2, 2)]))
     assert searcher.max_trials == 5
     proposals, _ = propose_all(searcher)
     for trial_id, config in proposals.items():
@@ -305,8 +304,7 @@ def test_references_are_trained_after_the_final_candidate():
 
 
 def test_final_epochs_continue_every_candidate_once_after_the_references():
-    searcher = StageWiseSearcher((1, 1), delta=1, iterations=1, references=[(3, 3)],
-                                 final_epochs=5)
+    searcher = StageWiseSearcher((1, 1), delta=1, iterations=1, options=StageWiseOptions(references=[(3, 3)], final_epochs=5))
     assert searcher.max_trials == 4 + 3
     proposals, _ = propose_all(searcher)
     for trial_id, config in proposals.items():  # stage 1 grows: final 2-1 is new

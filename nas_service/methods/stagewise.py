@@ -20,7 +20,7 @@ from nas_service.tracking.models import log_found_model
 from nas_service.tracking.records import log_decisions, log_json_artifact
 from nas_service.tracking.tags import FINAL_RUN_ID_TAG
 from nas_service.tune.experiment import Experiment, start_experiment, trial_error
-from nas_service.tune.searcher import StageWiseSearcher
+from nas_service.tune.searcher import StageWiseOptions, StageWiseSearcher
 from scoring.actor import create_scoring_pool
 from trainables.checkpoints import load_trained_model
 from trainables.data_parallel import latest_checkpoint
@@ -46,12 +46,11 @@ def search(config: SearchConfig, data: DataSplits | None = None,
     logger.info(f"stage-wise: start {'-'.join(map(str, config.start_depths))}, delta "
                 f"{config.delta}, {config.iterations} iterations")
     costs = costs or growth_costs(config, experiment.settings.data)
-    searcher = StageWiseSearcher(config.start_depths, config.delta, config.iterations,
-                                 config.reference_depths, seed=config.seed,
-                                 on_no_growth=config.on_no_growth,
-                                 min_confidence=config.min_confidence, limits=config.limits,
-                                 cost_of=costs, final_epochs=config.final_epochs or 0,
-                                 score_seeds=config.score_seeds,
+    options = StageWiseOptions(
+        references=config.reference_depths, seed=config.seed, on_no_growth=config.on_no_growth,
+        min_confidence=config.min_confidence, score_seeds=config.score_seeds,
+        limits=config.limits, cost_of=costs, final_epochs=config.final_epochs or 0)
+    searcher = StageWiseSearcher(config.start_depths, config.delta, config.iterations, options,
                                  # without a validation split trials report no val_accuracy
                                  **({"metric": "train_loss", "mode": "min"}
                                     if config.val_fraction == 0 else {}))

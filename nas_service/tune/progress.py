@@ -85,8 +85,8 @@ def search_plan(search_alg, num_samples: int, epochs: int, concurrency: int,
         # its max_trials ends with one continuation per candidate: every iteration's A, the
         # found network and the references
         phases = search_alg.phase_sizes
-        continued = phases[-1] if search_alg.final_epochs else 0
-        planned = [epochs] * (num_samples - continued) + [search_alg.final_epochs] * continued
+        continued = phases[-1] if search_alg.options.final_epochs else 0
+        planned = [epochs] * (num_samples - continued) + [search_alg.options.final_epochs] * continued
         if sum(phases) != len(planned):  # not the searcher's own count: one pool then
             phases = None
     else:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import pickle
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -58,20 +59,19 @@ from trainables.trial_config import (
 logger = logging.getLogger(__name__)
 
 STATE_KEYS = ("iteration", "current", "final_seed", "queue", "live", "trained", "history",
-              "final_depths", "references", "done", "error", "failed_trial_id", "converged",
+              "final_depths", "done", "error", "failed_trial_id", "converged",
               "continued")
 
 
-class StageWiseSearcher(Searcher):
-    """Proposes ``{"depths", "role", "iteration", "init_seed"}`` configs following Algorithm 1.
+@dataclass(frozen=True)
+class StageWiseOptions:
+    """How a stage-wise search decides and what it trains besides A and T; the defaults are the
+    paper's method.
 
     Args:
-        initial_depths: m_1..m_S of the first A (the paper: 6 per stage).
-        delta: modules added to a stage when it grows (2 for residual blocks).
-        iterations: n; the search trains at most 2n + 1 networks.
         references: depths of networks to train after the search with the same protocol.
         seed: initialisation seed of the first iteration; iteration k trains from seeds
-            ``seed + (k - 1) * score_seeds`` on (``seeds_of``).
+            ``seed + (k - 1) * score_seeds`` on (``StageWiseSearcher.seeds_of``).
         on_no_growth: ``"retrain"`` A and T from a new initialisation in the next iteration (the
             authors' code) or ``"stop"`` the search as converged.
         min_confidence: a stage grows only when the bootstrap probability that T's score beats
@@ -84,7 +84,43 @@ class StageWiseSearcher(Searcher):
         final_epochs: after the references, every candidate (each iteration's A, the found
             network, the references) continues this many epochs from its checkpoint, as a trial
             of its own that logs into the candidate's run (the paper's +100 epochs).
-        metric, mode: the per-epoch metric trials report (Tune requires one); not used to decide.
+    """
+
+    references: Sequence[Sequence[int]] = ()
+    seed: int = 0
+    on_no_growth: str = "retrain"
+    min_confidence: float = 0.0
+    score_seeds: int = 1
+    limits: Mapping[str, float] = field(default_factory=dict)
+    cost_of: Callable[[tuple[int, ...]], Mapping[str, float]] | None = None
+    final_epochs: int = 0
+
+    def __post_init__(self) -> None:
+        if self.on_no_growth not in NO_GROWTH_POLICIES:
+            raise ValueError(f"on_no_growth {self.on_no_growth!r} must be one of "
+                             f"{', '.join(NO_GROWTH_POLICIES)}")
+        if not 0 <= self.min_confidence <= 1:
+            raise ValueError(f"min_confidence {self.min_confidence} must be in [0, 1]")
+        if self.limits and self.cost_of is None:
+            raise ValueError(f"limits {dict(self.limits)} need cost_of")
+        if self.score_seeds < 1:
+            raise ValueError(f"score_seeds {self.score_seeds} must be at least 1")
+        object.__setattr__(self, "references",
+                           tuple(tuple(int(m) for m in depths) for depths in self.references))
+
+
+class StageWiseSearcher(Searcher):
+    """Proposes ``{"depths", "role", "iteration", "init_seed"}`` configs following Algorithm 1.
+
+    Args:
+        initial_depths: m_1..m_S of the first A (the paper: 6 per stage).
+        delta: modules added to a stage when it grows (2 for residual blocks).
+        iterations: n; the search trains at most 2n + 1 networks (2kn + 1 with k score seeds).
+        options: how it decides and what else it trains (``StageWiseOptions``; the paper's
+            method by default).
+        metric: the per-epoch measure trials report, which Tune requires; the searcher does
+            not decide by it.
+        mode: ``"max"`` or ``"min"``, whether ``metric`` is better high or low.
     """
 
     # decision lines not logged yet (``_announce``); a class default, so that a searcher that an
@@ -92,11 +128,7 @@ class StageWiseSearcher(Searcher):
     _announcements: tuple[str, ...] = ()
 
     def __init__(self, initial_depths: Sequence[int], delta: int, iterations: int,
-                 references: Sequence[Sequence[int]] = (), seed: int = 0,
-                 on_no_growth: str = "retrain", min_confidence: float = 0.0,
-                 limits: Mapping[str, float] | None = None,
-                 cost_of: Callable[[tuple[int, ...]], Mapping[str, float]] | None = None,
-                 final_epochs: int = 0, score_seeds: int = 1, metric: str = "val_accuracy",
+                 options: StageWiseOptions | None = None, metric: str = "val_accuracy",
                  mode: str = "max") -> None:
         super().__init__(metric=metric, mode=mode)
         if not initial_depths or any(int(m) < 1 for m in initial_depths):
@@ -105,37 +137,22 @@ class StageWiseSearcher(Searcher):
             raise ValueError(f"delta {delta} must be at least 1")
         if iterations < 1:
             raise ValueError(f"iterations {iterations} must be at least 1")
-        if on_no_growth not in NO_GROWTH_POLICIES:
-            raise ValueError(f"on_no_growth {on_no_growth!r} must be one of "
-                             f"{', '.join(NO_GROWTH_POLICIES)}")
-        if not 0 <= min_confidence <= 1:
-            raise ValueError(f"min_confidence {min_confidence} must be in [0, 1]")
-        if limits and cost_of is None:
-            raise ValueError(f"limits {dict(limits)} need cost_of")
-        if score_seeds < 1:
-            raise ValueError(f"score_seeds {score_seeds} must be at least 1")
         self.delta = int(delta)
         self.iterations = int(iterations)
-        self.seed = int(seed)
-        self.on_no_growth = on_no_growth
-        self.min_confidence = float(min_confidence)
-        self.limits = dict(limits or {})
-        self.cost_of = cost_of
-        self.final_epochs = int(final_epochs)
-        self.score_seeds = int(score_seeds)
+        self.options = options or StageWiseOptions()
         self.continued: dict[str, str | None] = {}  # trial id -> its continuation's (None: running)
         self.iteration = 1
         self.current: tuple[int, ...] = tuple(int(m) for m in initial_depths)
         # the seed the found network trains from: the next iteration's first, or the last A's
-        self.final_seed = self.seed
+        self.final_seed = self.options.seed
         self.queue: list[dict] = []
         self.live: dict[str, dict] = {}
         self.trained: dict[tuple[tuple[int, ...], int], dict] = {}
         self.history: list[dict] = []
         self.final_depths: tuple[int, ...] | None = None
-        self.references = [tuple(int(m) for m in depths) for depths in references]
-        if any(len(depths) != len(self.current) for depths in self.references):
-            raise ValueError(f"references {self.references} must have {len(self.current)} stages")
+        if any(len(depths) != len(self.current) for depths in self.options.references):
+            raise ValueError(f"references {list(self.options.references)} must have "
+                             f"{len(self.current)} stages")
         self.done = False
         self.error: str | None = None
         self.failed_trial_id: str | None = None
@@ -154,15 +171,15 @@ class StageWiseSearcher(Searcher):
         """Trials per phase at most: each iteration's A and T, the found network, the references,
         the continuations of every candidate (each iteration's A, the found network, the
         references) with ``final_epochs``."""
-        references = len(self.references)
-        continued = self.iterations * self.score_seeds + 1 + references if self.final_epochs else 0
-        return ((2 * self.score_seeds,) * self.iterations + (1,)
+        seeds, references = self.options.score_seeds, len(self.options.references)
+        continued = self.iterations * seeds + 1 + references if self.options.final_epochs else 0
+        return ((2 * seeds,) * self.iterations + (1,)
                 + ((references,) if references else ()) + ((continued,) if continued else ()))
 
     def seeds_of(self, iteration: int) -> list[int]:
         """The init seeds of iteration ``iteration``'s networks: new ones every iteration."""
-        first = self.seed + (iteration - 1) * self.score_seeds
-        return list(range(first, first + self.score_seeds))
+        first = self.options.seed + (iteration - 1) * self.options.score_seeds
+        return list(range(first, first + self.options.score_seeds))
 
     @property
     def searching(self) -> bool:
@@ -171,23 +188,23 @@ class StageWiseSearcher(Searcher):
     def _needed(self) -> list[dict]:
         if self.searching:
             deeper = deepen_all(self.current, self.delta)
-            replicated = self.score_seeds > 1
+            replicated = self.options.score_seeds > 1
             return [self._proposal(depths, role, seed, index + 1 if replicated else None)
                     for index, seed in enumerate(self.seeds_of(self.iteration))
                     for depths, role in ((self.current, "A"), (deeper, "T"))]
         if self.final_depths is None:
             return [self._proposal(self.current, "final", self.final_seed)]
-        return [self._reference(depths) for depths in self.references]
+        return [self._reference(depths) for depths in self.options.references]
 
     def _reference(self, depths: tuple[int, ...]) -> dict:
-        return {"depths": depths, "role": "reference", "iteration": 0, INIT_SEED_KEY: self.seed}
+        return {"depths": depths, "role": "reference", "iteration": 0, INIT_SEED_KEY: self.options.seed}
 
     def candidates(self) -> list[dict]:
         """The trained entries of every candidate, once each: each iteration's A (of every
         seed), the found network and the references."""
         keys = [(step["depths_a"], seed) for step in self.history for seed in step["init_seeds"]]
         keys += [(self.final_depths, self.final_seed)] if self.final_depths else []
-        keys += [self._key(self._reference(depths)) for depths in self.references]
+        keys += [self._key(self._reference(depths)) for depths in self.options.references]
         entries = {}
         for key in keys:
             if key in self.trained:
@@ -203,7 +220,7 @@ class StageWiseSearcher(Searcher):
             proposals.append({**entry["proposal"], CONTINUES_KEY: entry["trial_id"],
                               CONTINUE_FROM_KEY: entry.get(CHECKPOINT_LOCATION_KEY)
                               or f"{entry['run_name']}_{entry['trial_id']}/{entry['checkpoint']}",
-                              EXTRA_EPOCHS_KEY: self.final_epochs})
+                              EXTRA_EPOCHS_KEY: self.options.final_epochs})
             self.continued[entry["trial_id"]] = None
         return proposals
 
@@ -229,7 +246,7 @@ class StageWiseSearcher(Searcher):
                 self._close_iteration(needed[0::2], needed[1::2])
             elif self.final_depths is None:
                 self.final_depths = self.current
-            elif self.final_epochs and (None in self.continued.values()
+            elif self.options.final_epochs and (None in self.continued.values()
                                         or len(self.continued) < len(self.candidates())):
                 self.queue += self._continuations()
                 return
@@ -250,11 +267,11 @@ class StageWiseSearcher(Searcher):
             confidence = seed_and_image_confidence(
                 [entry["bootstrap"] for entry in trained_a],
                 [entry["bootstrap"] for entry in trained_t],
-                np.random.default_rng([self.seed, self.iteration]))
-        wins = winning_stages(scores_a, scores_t, confidence, self.min_confidence)
+                np.random.default_rng([self.options.seed, self.iteration]))
+        wins = winning_stages(scores_a, scores_t, confidence, self.options.min_confidence)
         gains = [t - a for a, t in zip(scores_a, scores_t, strict=True)]
-        growth = grow_within_limits(self.current, wins, gains, self.delta, self.cost_of,
-                                    self.limits)
+        growth = grow_within_limits(self.current, wins, gains, self.delta, self.options.cost_of,
+                                    self.options.limits)
         step = {"iteration": self.iteration, "init_seeds": [p[INIT_SEED_KEY] for p in proposals_a],
                 "depths_a": proposals_a[0]["depths"], "depths_t": proposals_t[0]["depths"],
                 "runs_a": [entry["run_name"] for entry in trained_a],
@@ -271,13 +288,13 @@ class StageWiseSearcher(Searcher):
             step["outcome"] = "grew"
         elif growth.bound_by:
             step["outcome"] = f"converged: growing would exceed --max-{', --max-'.join(growth.bound_by)}"
-        elif self.on_no_growth == "stop":
+        elif self.options.on_no_growth == "stop":
             step["outcome"] = "converged: no stage grew"
         else:
             step["outcome"] = "no stage grew: next iteration retrains A and T from a new initialisation"
         self.history.append(step)
         self._announce(describe_decision(decision_record(step)))
-        if not growth.grew and (growth.bound_by or self.on_no_growth == "stop"):
+        if not growth.grew and (growth.bound_by or self.options.on_no_growth == "stop"):
             self.converged = {"after_iteration": self.iteration,
                               "reason": step["outcome"].removeprefix("converged: ")}
         self.iteration += 1
@@ -347,9 +364,9 @@ class StageWiseSearcher(Searcher):
             self.failed_trial_id = trial_id
             return
         bootstrap = per_stage_from_result(result, BOOTSTRAP_KEY, num_stages)
-        if bootstrap is None and self.min_confidence > 0:
+        if bootstrap is None and self.options.min_confidence > 0:
             self.error = (f"trial {trial_id} ({name}) reported no bootstrap scores, which "
-                          f"min_confidence {self.min_confidence} needs")
+                          f"min_confidence {self.options.min_confidence} needs")
             self.failed_trial_id = trial_id
             return
         self.trained[self._key(proposal)] = {
@@ -367,8 +384,7 @@ class StageWiseSearcher(Searcher):
         return self.trained.get((self.final_depths, self.final_seed), {}).get("run_name")
 
     def get_state(self) -> dict[str, Any]:
-        return {key: getattr(self, key) for key in ("delta", "iterations", "score_seeds",
-                                                    *STATE_KEYS)}
+        return {key: getattr(self, key) for key in ("delta", "iterations", "options", *STATE_KEYS)}
 
     def set_state(self, state: dict[str, Any]) -> None:
         for key, value in state.items():
