@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
-EXAMPLE = Path(__file__).parents[1] / "examples" / "mlflow_rest.py"
+EXAMPLE = Path(__file__).parents[2] / "examples" / "mlflow_rest.py"
 
 
 def free_port() -> int:
