@@ -12,7 +12,7 @@ import pytest
 
 from nas_service import legacy_paths
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("ray", "torch", "torchvision", "mlflow")
 
 

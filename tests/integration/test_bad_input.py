@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from dataset_files import make_idx_folder, write_cifar, write_idx
 from PIL import Image
-from test_datasets import make_idx_folder, write_cifar, write_idx
 
 
 def idx_with_bad_magic(tmp_path):

@@ -13,7 +13,7 @@ from ray import cloudpickle
 
 from scoring.criteria import CRITERIA
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_benchmark(script: str, *args: str, timeout: int = 300) -> None:

@@ -14,7 +14,7 @@ import pytest
 import nas_service
 from nas_service import ConfigError, SearchConfig, SearchResult, resolve, search, stage_importance
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "python_api.py"
 
 

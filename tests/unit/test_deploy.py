@@ -7,7 +7,7 @@ import ray
 import yaml
 from ray.autoscaler._private.util import fillout_defaults, validate_config
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 
 
