@@ -6,8 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 from ray import cloudpickle
 
@@ -140,22 +138,6 @@ def test_data_memory_measures_the_driver_the_object_store_and_each_trial(ray_ses
     assert ray_session.is_initialized()  # the session's Ray is left running
 
 
-def test_mapped_reads_times_one_epoch_of_batches_from_each_source(monkeypatch):
-    result = in_process(monkeypatch, "mapped_reads").main(["--images", "2000", "--repeats", "2",
-                                                           "--image-size", "8"])
-    assert [row["source"] for row in result["rows"]] == ["memory", "mapped, cached",
-                                                        "mapped, from disk"]
-    memory = result["rows"][0]
-    for row in result["rows"]:
-        assert len(row["epoch_seconds"]) == 2
-        # by hand: images over the median epoch, and the memory epoch's median over this one's
-        assert row["images_per_s"] == pytest.approx(2000 / np.median(row["epoch_seconds"]))
-        assert row["vs_memory"] == pytest.approx(np.median(memory["epoch_seconds"])
-                                                 / np.median(row["epoch_seconds"]))
-    # the cached source read files whose pages an earlier pass had brought in: every byte
-    assert result["rows"][1]["page_cache_mb_before"] >= 2000 * 3 * 8 * 8 / 1e6
-
-
 def test_scaling_measures_each_layout_from_its_later_epochs(ray_session, monkeypatch):
     """One layout at toy size (the 2-worker layout's trial is test_data_parallel_trial's)."""
     result = in_process(monkeypatch, "scaling").main(
@@ -166,14 +148,3 @@ def test_scaling_measures_each_layout_from_its_later_epochs(ray_session, monkeyp
     later = sorted(row["epoch_seconds"][1:])
     assert row["images_per_s"] == pytest.approx(300 / ((later[0] + later[1]) / 2), rel=1e-9)
     assert result["summary"][0]["speedup_vs_1x1"] == 1.0 and 0 <= row["test_accuracy"] <= 1
-
-
-def test_scaling_compares_searches_run_one_by_one_and_side_by_side(monkeypatch):
-    scaling = in_process(monkeypatch, "scaling")
-    found = pd.DataFrame({"method": ["stagewise"], "seed": [0], "best depths": ["3-3-1"],
-                          "best val acc (%)": [91.0]})
-    runs = {1: (30.0, found), None: (12.0, found.assign(**{"best depths": ["3-3-3"]}))}
-    monkeypatch.setattr(scaling, "run_compare", lambda seeds, extra, storage, name, at_once:
-                        runs[at_once])
-    result = scaling.main(["--searches", "--seeds", "0"])
-    assert result["speedup"] == 2.5 and result["same_networks"] is False

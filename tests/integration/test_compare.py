@@ -14,25 +14,13 @@ from mlflow.tracking import MlflowClient
 from test_search_integration import expected_trajectory
 
 from nas_service.cli.compare import main as compare_main
-from nas_service.cli.compare import parse_criteria, parse_m0s
-from nas_service.config import ConfigError, parse_config
+from nas_service.config import parse_config
 from nas_service.core.search_quality import hypervolume
 from nas_service.core.space import DepthSpace
-from nas_service.methods import comparison
 from nas_service.methods.comparison import compare_criteria
 from nas_service.methods.stagewise import search
 from nas_service.tracking import BUDGET_SPENT_TAG, FINAL_RUN_ID_TAG, METHOD_TAG, PARENT_RUN_ID_TAG
 from trainables.spec import format_depths, parse_depths
-
-pytestmark = pytest.mark.integration
-
-
-def test_space_holds_every_depth_stagewise_can_reach():
-    space = DepthSpace.reachable_by_stagewise((6, 6, 6), delta=2, iterations=5)
-    assert space.choices == [6, 8, 10, 12, 14, 16]
-    assert space.contains((16, 6, 16)) and not space.contains((18, 6, 6))
-    assert space.size == 6 ** 3
-
 
 # one study of two seeds, shared by the study's test and the side-by-side test: half a CPU per
 # trial, so the session's 2 CPUs have room for both seeds' searches (4 trials) at once
@@ -273,37 +261,3 @@ def test_criteria_comparison_runs_one_search_per_criterion(ray_session, tmp_path
     assert all(first_a["crit-inffs"][f"importance/s{i}"] != first_a["crit-ilfs"][f"importance/s{i}"]
                for i in (1, 2, 3))
     assert (tmp_path / "nas_results" / "crit" / "criteria.md").exists()
-
-
-@pytest.mark.parametrize("text", ["plsvip,gini", "plsvip,plsvip", ""])
-def test_bad_criteria_lists_name_the_flag(text):
-    with pytest.raises(ConfigError, match="--criteria"):
-        parse_criteria(text)
-
-
-def test_m0_sweep_is_one_stagewise_search_per_first_depth(monkeypatch, tmp_path):
-    """The paper's Table I through the CLI: the searches ``compare_variants`` runs (end to end,
-    side by side, in the criteria test above), one per m0 in the order given."""
-    seen = {}
-
-    def variants_run(config, column, variants, data, files, at_most):
-        seen.update(column=column, files=files, data=data, at_most=at_most, variants={
-            label: (variant.start_depths, variant.name, variant.criterion, variant.seed)
-            for label, variant in variants.items()})
-
-    monkeypatch.setattr(comparison, "compare_variants", variants_run)
-    monkeypatch.chdir(tmp_path)
-    assert compare_main(["--m0s", "3,1", "--iterations", "2", "--name", "sweep", "--criterion",
-                         "ilfs", "--seed", "4", "--searches-at-once", "1", "--tracking-uri",
-                         f"sqlite:///{tmp_path / 'mlflow.db'}"]) == 0
-    assert seen["column"] == "m0" and seen["files"].stem == "m0" and seen["at_most"] == 1
-    assert "Table I" in seen["files"].title and seen["data"].name == "digits"
-    assert seen["variants"] == {"3": ((3, 3, 3), "sweep-m0-3", "ilfs", 4),
-                                "1": ((1, 1, 1), "sweep-m0-1", "ilfs", 4)}
-
-
-@pytest.mark.parametrize("text", ["0,1", "1,1", "1,two", ""])
-def test_bad_m0_lists_name_the_flag(text):
-    with pytest.raises(ConfigError, match="--m0s"):
-        parse_m0s(text)
-

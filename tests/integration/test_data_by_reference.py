@@ -20,7 +20,7 @@ from trainables.datasets import load_dataset
 from trainables.datasets.mapped import MappedFolder, write_mapped
 from trainables.protocol import TrainingConfig
 from trainables.settings import TrialSettings
-from trainables.training import ImageBatches, channel_stats, host_or_device_tensor
+from trainables.training import ImageBatches, channel_stats
 
 
 @ray.remote
@@ -104,11 +104,3 @@ def test_a_network_trains_on_a_prepared_folder_normalised_by_the_drivers_moments
     assert [tensor.tolist() for tensor in settings.normalisation(data)] == [
         torch.tensor([mean], dtype=torch.float32).tolist(),
         torch.tensor([std], dtype=torch.float32).tolist()]
-
-
-def test_host_tensors_share_the_array_and_device_tensors_copy_it():
-    array = np.arange(24, dtype=np.uint8).reshape(1, 2, 3, 4)
-    array.flags.writeable = False
-    tensor = host_or_device_tensor(array, torch.device("cpu"))
-    assert tensor.data_ptr() == array.ctypes.data and tensor.dtype == torch.uint8
-    assert torch.equal(tensor, torch.arange(24, dtype=torch.uint8).reshape(1, 2, 3, 4))

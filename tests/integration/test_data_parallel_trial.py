@@ -3,10 +3,10 @@ beside the same run in one process: the same reports, every epoch, from both ran
 scores, test and latency computed once, by rank 0, which alone writes the checkpoint.  The ranks
 are two spawned processes joined to the session's Ray (for the data set in its object store);
 Ray Train's part (its workers on both nodes, the relay to Tune, a killed worker) is
-test_cluster's, and ``latest_checkpoint`` is checked here on its own."""
+tests/cluster/test_cluster.py's, and ``latest_checkpoint`` on its own
+tests/unit/test_trial_checkpoints.py's."""
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,14 +15,12 @@ import torch
 from process_group import on_two_ranks
 from ray import tune
 
-from nas_service.tune.trial_checkpoint import latest_checkpoint
 from trainables.checkpoints import write_final_result
 from trainables.datasets import load_dataset
 from trainables.distributed import current_shard
 from trainables.protocol import TrainingConfig
 from trainables.settings import TrialSettings
 from trainables.train_loop import train_network
-from trainables.trial_config import CHECKPOINT_LOCATION_KEY
 
 CONFIG = {"depths": [1, 1, 1], "role": "A", "iteration": 1}
 EPOCHS = 2
@@ -96,14 +94,6 @@ def test_two_ranks_report_what_one_process_reports(one_and_two_ranks):
         ["architecture.json", "checkpoint.pt"],
         ["architecture.json", "checkpoint.pt", "final_result.json"]]
     assert all(not r["checkpoint_files"] for r in second)
-
-
-def test_a_trials_latest_checkpoint_is_tunes_or_the_one_its_report_names(tmp_path):
-    own = tune.Checkpoint.from_directory(str(tmp_path))
-    assert latest_checkpoint(own, {CHECKPOINT_LOCATION_KEY: "/elsewhere"}) is own
-    named = latest_checkpoint(None, {CHECKPOINT_LOCATION_KEY: str(tmp_path)})
-    assert Path(named.path) == tmp_path
-    assert latest_checkpoint(None, {"epoch": 3}) is None and latest_checkpoint(None, None) is None
 
 
 def test_a_trial_resumed_after_its_last_epoch_reports_its_final_result_again(ray_session, tmp_path):

@@ -6,14 +6,11 @@ import json
 import re
 
 import numpy as np
-import pytest
 from mlflow.tracking import MlflowClient
 
 from nas_service.cli.run import main
 from nas_service.tracking import PARENT_RUN_ID_TAG
 from trainables.spec import parse_depths
-
-pytestmark = pytest.mark.integration
 
 
 def test_two_seeds_per_decision_and_a_fresh_a_every_iteration(ray_session, tmp_path, monkeypatch,

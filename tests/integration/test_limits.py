@@ -1,15 +1,12 @@
 """One real search for two protocol options: growth within a MAC limit (no candidate over it, the
 decision the rule implies) and --final-epochs (every candidate's own run continues)."""
 
-import pytest
 from mlflow.tracking import MlflowClient
 
 from nas_service.config import parse_config
 from nas_service.limits import growth_costs
 from nas_service.methods.stagewise import search
 from nas_service.tracking import PARENT_RUN_ID_TAG
-
-pytestmark = pytest.mark.integration
 
 LIMIT = 1.5e6  # on 8x8 digits: 1-1-1 has 0.76M MACs, one grown stage 1.35M, two 1.94M
 

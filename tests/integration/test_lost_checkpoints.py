@@ -6,11 +6,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import numpy as np
 from ray import tune
 
 from nas_service.tune.lost_checkpoints import repoint_lost_checkpoints
-from trainables.checkpoints import read_final_result, write_final_result
 
 EPOCHS = 4
 
@@ -61,13 +59,3 @@ def test_a_trial_naming_a_deleted_checkpoint_resumes_from_the_newer_one(ray_sess
     # checkpoint did not overwrite the one the trial resumed from
     assert result.metrics["training_iteration"] == 4
     assert Path(result.checkpoint.path).name == "checkpoint_000003"
-
-
-def test_the_last_report_kept_beside_the_last_checkpoint_reads_back_as_plain_numbers(tmp_path):
-    report = {"epoch": 3, "val_accuracy": np.float64(0.75), "importance": {"s1": np.float32(0.5)},
-              "importance_bootstrap": {"s1": np.array([0.25, 0.5])}, "last_result": True}
-    assert read_final_result(tmp_path) is None  # an earlier epoch's checkpoint has none
-    write_final_result(tmp_path, report)
-    assert read_final_result(tmp_path) == {
-        "epoch": 3, "val_accuracy": 0.75, "importance": {"s1": 0.5},
-        "importance_bootstrap": {"s1": [0.25, 0.5]}, "last_result": True}

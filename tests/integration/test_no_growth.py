@@ -7,13 +7,10 @@ import re
 from pathlib import Path
 from types import SimpleNamespace
 
-import pytest
 from mlflow.tracking import MlflowClient
 
 from nas_service.cli.run import main
 from nas_service.tracking import CONVERGED_AFTER_TAG, PARENT_RUN_ID_TAG
-
-pytestmark = pytest.mark.integration
 
 
 def run_search(folder: Path, capsys, policy: str, *flags: str

@@ -1,6 +1,7 @@
 """A search interrupted by Ctrl-C and by killing its driver resumes with ``--resume`` and ends with
 the decisions its candidates' scores give, with one MLflow child run per candidate.  (That a
-resumed trial trains exactly as an undisturbed one, bit for bit, is tests/test_trial_resume.py.)"""
+resumed trial trains exactly as an undisturbed one, bit for bit, is
+tests/integration/test_trial_resume.py.)"""
 
 import os
 import signal

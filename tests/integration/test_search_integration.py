@@ -29,8 +29,6 @@ from scoring.criteria import stage_score
 from trainables.checkpoints import load_trained_model
 from trainables.trial_config import LAST_RESULT_KEY
 
-pytestmark = pytest.mark.integration
-
 
 def test_scoring_actor_matches_the_direct_call(ray_session):
     rng = np.random.default_rng(0)

@@ -10,12 +10,10 @@ import sys
 import textwrap
 import time
 
-import pytest
 from mlflow.tracking import MlflowClient
 from test_resume import children, epoch_times, wait_for
 
 from nas_service.cli.baselines import main as baselines_main
-from nas_service.cli.common import run_command
 
 EPOCHS = 2
 SAMPLES = 1
@@ -78,19 +76,6 @@ def test_sigterm_stops_a_baseline_that_its_printed_command_resumes(ray_session, 
     assert len(runs) == SAMPLES and all(r.info.status == "FINISHED" for r in runs)
     for run in runs:  # the interrupted trial went on from its checkpoint: each epoch logged once
         assert sorted(step for step, _ in epoch_times(client, run)) == [1, 2]
-
-
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
-def test_a_stop_signal_outside_a_search_ends_the_command_in_one_line(capsys, signum):
-    saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        status = run_command("prog", lambda: os.kill(os.getpid(), signum))
-    finally:
-        for s, handler in saved.items():
-            signal.signal(s, handler)
-    assert status == 128 + signum
-    assert capsys.readouterr().err == (f"prog: stopped by {signal.Signals(signum).name} outside "
-                                       "a search's trials; what finished is in MLflow\n")
 
 
 def test_a_stopped_workers_exit_request_prints_no_stack_but_other_ignored_errors_do():

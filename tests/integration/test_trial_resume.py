@@ -3,15 +3,12 @@
 import os
 import signal
 
-import pytest
 from ray import tune
 
 from nas_service.config import parse_config
 from nas_service.tune.experiment import start_experiment
 from nas_service.tune.searcher import StageWiseSearcher
 from scoring.actor import create_scoring_pool
-
-pytestmark = pytest.mark.integration
 
 
 class KillWorkerOnce(tune.Callback):
