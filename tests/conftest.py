@@ -1,13 +1,12 @@
-"""Shared fixtures: one real local Ray instance per test session, real MLflow sqlite stores.
-Each test gets the marker of its folder (unit, integration or cluster); see tests/README.md."""
+"""Settings every test runs under, the helper modules on the path, and each test marked with its
+folder's layer (unit, integration or cluster); see tests/README.md.  The Ray and MLflow fixtures
+are tests/integration/conftest.py's: no other folder uses them."""
 
 from __future__ import annotations
 
 import os
 import sys
 from pathlib import Path
-
-import pytest
 
 TESTS = Path(__file__).resolve().parent
 LAYERS = ("unit", "integration", "cluster")
@@ -24,28 +23,6 @@ os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 # this one) see no GPU, unless NAS_TEST_GPU=1 asks for the GPU checks (tests/unit/test_acceleration.py)
 if os.environ.get("NAS_TEST_GPU") != "1":
     os.environ["CUDA_VISIBLE_DEVICES"] = ""
-
-
-@pytest.fixture(scope="session")
-def ray_session():
-    """A local 2-CPU Ray instance shared by every test that needs Ray."""
-    import ray
-
-    # the workers import what the tests define: the helper modules (e.g. tests/support/
-    # criteria_stubs.py's criteria) and the test modules whose functions they run
-    folders = [SUPPORT, *(str(TESTS / layer) for layer in LAYERS)]
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [*folders, os.environ.get("PYTHONPATH")]))
-    # address="local": never join a cluster that `ray start` (the cluster test) left behind
-    ray.init(address="local", num_cpus=2, num_gpus=0, include_dashboard=False,
-             object_store_memory=300 * 1024 ** 2,
-             log_to_driver=False)
-    yield ray
-    ray.shutdown()
-
-
-@pytest.fixture
-def tracking_uri(tmp_path) -> str:
-    return f"sqlite:///{tmp_path / 'mlflow.db'}"
 
 
 def pytest_collection_modifyitems(config, items):
