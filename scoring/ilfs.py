@@ -18,7 +18,7 @@ port, whose choices this follows (docs/method.md, "Criteria", lists how the copi
    variable keeps it at its initial value).
 3. **Graph and paths.**  G = p p^T with p_f = P(relevant | f), scored by inf-FS's path sum
    (``infinite_path_scores``, r = 0.99 / rho(G)).  G has rank one, so the scores equal
-   99 p_f sum(p) / sum(p^2) exactly (``tests/test_criteria.py`` checks both ways).
+   99 p_f sum(p) / sum(p^2) exactly (``tests/unit/test_criteria.py`` checks both ways).
 """
 
 from __future__ import annotations

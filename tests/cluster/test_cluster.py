@@ -158,7 +158,7 @@ def test_job_submission_runs_trials_on_both_nodes(cluster, tmp_path):
 def test_a_job_is_refused_where_ray_deletes_its_results(cluster, tmp_path):
     """``--working-dir`` makes the job run in Ray's copy of that folder, which Ray deletes (see
     above): a search whose results and MLflow store would default to it is refused in one line
-    before Ray or MLflow start (tests/test_config.py has the other paths refused there)."""
+    before Ray or MLflow start (tests/unit/test_config.py has the other paths refused there)."""
     files = tmp_path / "job_files"
     files.mkdir()
     (files / "search.yaml").write_text("iterations: 1\n")

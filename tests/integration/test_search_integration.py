@@ -262,7 +262,7 @@ def test_two_iteration_digits_search(ray_session, tmp_path, tracking_uri, monkey
         assert child.data.tags["nas.train.channels_last"] == "true"
         assert child.data.tags["nas.train.compile"] == "off"
         # one thread each, also for a network that trains alone: on 8x8 images a second one would
-        # not repay the new process (tests/test_modules.py sees two on 16x16 images)
+        # not repay the new process (tests/unit/test_modules.py sees two on 16x16 images)
         assert child.data.tags["nas.train.threads"] == "1"
 
     roles, final = expected_trajectory((3, 3, 3), 2, 2, importance_of)

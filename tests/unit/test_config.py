@@ -189,7 +189,7 @@ def test_a_ray_job_never_writes_into_rays_copy_of_its_working_dir(tmp_path, monk
     """Under ``ray job submit --working-dir`` the working directory is Ray's temporary copy of
     the job's files (the job's config names a working_dir): the results folder and a local
     MLflow store, which default to it, are refused there; elsewhere, or outside such a job, the
-    same flags pass.  (tests/test_cluster.py submits a real job.)"""
+    same flags pass.  (tests/cluster/test_cluster.py submits a real job.)"""
     copy, shared = tmp_path / "_ray_pkg_0123", tmp_path / "shared"
     (copy / "sub").mkdir(parents=True)
     shared.mkdir()

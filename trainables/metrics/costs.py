@@ -51,7 +51,7 @@ def estimated_size(spec: ArchSpec) -> dict[str, float]:
     built on the meta device (no memory), the one with ``min(depth, 3)`` modules per stage plus,
     per stage, what one more module adds.  Past a stage's first modules (the first changes the
     resolution, and a NASNet cell reads the two before it) every module has the same shapes, so
-    the sum is exact (tests/test_costs.py); building ``1000-1000-1000`` itself takes a minute."""
+    the sum is exact (tests/unit/test_costs.py); building ``1000-1000-1000`` itself takes a minute."""
     import torch
 
     from trainables.metrics.size import count_macs, count_parameters
