@@ -61,8 +61,9 @@ def main(argv=None) -> dict:
         for criterion in CRITERIA:
             row[criterion] = median_seconds(lambda x=x, y=y, c=criterion: stage_score(x, y, c), args.repeats)
         rows.append(row)
-        print(f"N={args.samples} F={count}: " + ", ".join(f"{c} {row[c]:.3f} s" for c in CRITERIA),
-              flush=True)
+        print(
+            f"N={args.samples} F={count}: " + ", ".join(f"{c} {row[c]:.3f} s" for c in CRITERIA), flush=True
+        )
 
     with local_ray(include_dashboard=False):
         actor = create_scoring_pool(1)[0]
@@ -71,13 +72,22 @@ def main(argv=None) -> dict:
         for criterion in CRITERIA:
             direct = median_seconds(lambda c=criterion: stage_score(x, y, c), args.repeats)
             remote = median_seconds(
-                lambda c=criterion: ray.get(actor.score_stages.remote([x], y, c)), args.repeats)
+                lambda c=criterion: ray.get(actor.score_stages.remote([x], y, c)), args.repeats
+            )
             overhead[criterion] = {"direct_s": direct, "actor_s": remote, "ratio": remote / direct}
-            print(f"F={args.actor_features} {criterion}: direct {direct:.3f} s, through the actor "
-                  f"{remote:.3f} s ({remote / direct:.2f}x)", flush=True)
+            print(
+                f"F={args.actor_features} {criterion}: direct {direct:.3f} s, through the actor "
+                f"{remote:.3f} s ({remote / direct:.2f}x)",
+                flush=True,
+            )
         ray.kill(actor)
-    result = {**environment(torch.device("cpu")), "samples": args.samples, "seconds": rows,
-              "actor_features": args.actor_features, "actor_vs_direct": overhead}
+    result = {
+        **environment(torch.device("cpu")),
+        "samples": args.samples,
+        "seconds": rows,
+        "actor_features": args.actor_features,
+        "actor_vs_direct": overhead,
+    }
     write_json(args.out, result)
     return result
 

@@ -51,15 +51,24 @@ def synthetic_set(train_images: int, val_images: int, size: int) -> DataSplits:
     def images(count: int) -> np.ndarray:
         array = np.empty((count, 3, size, size), dtype=np.uint8)
         for start in range(0, count, 65_536):
-            block = array[start:start + 65_536]
+            block = array[start : start + 65_536]
             block[...] = rng.integers(0, 256, block.shape, dtype=np.uint8)
         return array
 
     def labels(count: int) -> np.ndarray:
         return np.arange(count, dtype=np.int64) % 10
 
-    return DataSplits("synthetic", images(train_images), labels(train_images), images(val_images),
-                      labels(val_images), None, None, num_classes=10, flip_ok=True)
+    return DataSplits(
+        "synthetic",
+        images(train_images),
+        labels(train_images),
+        images(val_images),
+        labels(val_images),
+        None,
+        None,
+        num_classes=10,
+        flip_ok=True,
+    )
 
 
 @ray.remote(num_cpus=1)
@@ -93,7 +102,7 @@ def object_store_mb() -> float:
 
     summary = memory_summary(ray.get_runtime_context().gcs_address, stats_only=True)
     match = re.search(r"Plasma memory usage (\d+) MiB", summary)
-    return round(int(match.group(1)) * 2 ** 20 / MB, 1) if match else float("nan")
+    return round(int(match.group(1)) * 2**20 / MB, 1) if match else float("nan")
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -104,24 +113,39 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--val-images", type=int, default=50_000)
     parser.add_argument("--image-size", type=int, default=32)
     parser.add_argument("--trials", type=int, default=2, help="trial processes holding the data")
-    parser.add_argument("--mapped", action="store_true", help="write the set as a prepared "
-                        "folder and search it as --dataset mapped")
+    parser.add_argument(
+        "--mapped",
+        action="store_true",
+        help="write the set as a prepared folder and search it as --dataset mapped",
+    )
     parser.add_argument("--out", help="write the numbers as JSON here")
     args = parser.parse_args(argv)
     ray_was_running = ray.is_initialized()
     store_before = object_store_mb() if ray_was_running else 0.0  # others' objects (the tests')
 
     data = synthetic_set(args.train_images, args.val_images, args.image_size)
-    data_mb = round((data.x_train.nbytes + data.x_val.nbytes + data.y_train.nbytes
-                     + data.y_val.nbytes) / MB, 1)
+    data_mb = round(
+        (data.x_train.nbytes + data.x_val.nbytes + data.y_train.nbytes + data.y_val.nbytes) / MB, 1
+    )
     with tempfile.TemporaryDirectory() as folder:
         dataset_flags = []
         if args.mapped:
             prepared = write_mapped(data, Path(folder) / "prepared", {"dataset": "synthetic"})
             data = load_dataset("mapped", data_dir=str(prepared))
             dataset_flags = ["--dataset", "mapped", "--data-dir", str(prepared)]
-        config = parse_config(["--name", "memory", "--storage-path", folder, "--tracking-uri",
-                               f"sqlite:///{folder}/mlflow.db", "--epochs", "1", *dataset_flags])
+        config = parse_config(
+            [
+                "--name",
+                "memory",
+                "--storage-path",
+                folder,
+                "--tracking-uri",
+                f"sqlite:///{folder}/mlflow.db",
+                "--epochs",
+                "1",
+                *dataset_flags,
+            ]
+        )
         started = time.perf_counter()
         experiment = start_experiment(config, "train", score_stages=False, data=data)
         start_seconds = time.perf_counter() - started
@@ -132,25 +156,33 @@ def main(argv: list[str] | None = None) -> dict:
         trials = ray.get([probe.hold.remote(settings) for probe in probes])
         for probe in probes:
             ray.kill(probe)
-        result = {"environment": environment(torch.device("cpu")),
-                  "images": {"train": args.train_images, "val": args.val_images,
-                             "shape": [3, args.image_size, args.image_size]},
-                  "data_mb": data_mb, "mapped": args.mapped,
-                  "start_experiment_seconds": round(start_seconds, 2), "driver": driver,
-                  "object_store_mb": round(object_store_mb() - store_before, 1),
-                  "trials": trials}
+        result = {
+            "environment": environment(torch.device("cpu")),
+            "images": {
+                "train": args.train_images,
+                "val": args.val_images,
+                "shape": [3, args.image_size, args.image_size],
+            },
+            "data_mb": data_mb,
+            "mapped": args.mapped,
+            "start_experiment_seconds": round(start_seconds, 2),
+            "driver": driver,
+            "object_store_mb": round(object_store_mb() - store_before, 1),
+            "trials": trials,
+        }
         if args.mapped:
             result["page_cache_mb"] = resident_mb(prepared)
         experiment.client.set_terminated(experiment.parent_run_id, "FINISHED")
     if not ray_was_running:
         ray.shutdown()
-    print(f"data set {data_mb:.0f} MB; the search's start {start_seconds:.1f} s; driver heap "
-          f"{driver.get('anonymous_mb', 0):.0f} MB (USS {driver['uss_mb']:.0f} MB); object store "
-          f"{result['object_store_mb']:.0f} MB; trial "
-          "heap (USS) " + ", ".join(f"{trial.get('anonymous_mb', 0):.0f} ({trial['uss_mb']:.0f}) MB"
-                                   for trial in trials)
-          + (f"; mapped files in the page cache {result['page_cache_mb']:.0f} MB" if args.mapped
-             else ""))
+    print(
+        f"data set {data_mb:.0f} MB; the search's start {start_seconds:.1f} s; driver heap "
+        f"{driver.get('anonymous_mb', 0):.0f} MB (USS {driver['uss_mb']:.0f} MB); object store "
+        f"{result['object_store_mb']:.0f} MB; trial "
+        "heap (USS) "
+        + ", ".join(f"{trial.get('anonymous_mb', 0):.0f} ({trial['uss_mb']:.0f}) MB" for trial in trials)
+        + (f"; mapped files in the page cache {result['page_cache_mb']:.0f} MB" if args.mapped else "")
+    )
     write_json(args.out, result)
     return result
 

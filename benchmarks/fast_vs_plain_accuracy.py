@@ -27,31 +27,42 @@ from trainables.training import CandidateTrainer, ImageBatches, channel_stats
 DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"  # package dataset-fashion-mnist
 
 
-def train_and_test(data, spec: ArchSpec, config: TrainingConfig, acceleration: Acceleration,
-                   seed: int) -> dict:
+def train_and_test(
+    data, spec: ArchSpec, config: TrainingConfig, acceleration: Acceleration, seed: int
+) -> dict:
     """Test accuracy and training seconds of one run."""
     torch.manual_seed(seed)
     trainer = CandidateTrainer(build_model(spec), config, acceleration)
     if acceleration.compile == "on":
         trainer.compile()
-    train = ImageBatches(data.x_train, data.y_train, *channel_stats(data.x_train),
-                         acceleration.device, acceleration.data_on_device)
+    train = ImageBatches(
+        data.x_train,
+        data.y_train,
+        *channel_stats(data.x_train),
+        acceleration.device,
+        acceleration.data_on_device,
+    )
     generator = torch.Generator()
     started = time.perf_counter()
     for epoch in range(config.epochs):
         generator.manual_seed(seed * 100_003 + epoch)
         trainer.train_epoch(train, epoch, generator, data.flip_ok)
     seconds = time.perf_counter() - started
-    return {"settings": acceleration.describe(), "train_seconds": seconds,
-            "compile_seconds": trainer.compile_seconds,
-            "test_accuracy": trainer.evaluate(train.sibling(data.x_test, data.y_test))}
+    return {
+        "settings": acceleration.describe(),
+        "train_seconds": seconds,
+        "compile_seconds": trainer.compile_seconds,
+        "test_accuracy": trainer.evaluate(train.sibling(data.x_test, data.y_test)),
+    }
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", default="idx")
-    parser.add_argument("--data-dir", help="the data set's folder (idx default: Debian's "
-                        f"Fashion-MNIST, {DEBIAN_FASHION_MNIST})")
+    parser.add_argument(
+        "--data-dir",
+        help=f"the data set's folder (idx default: Debian's Fashion-MNIST, {DEBIAN_FASHION_MNIST})",
+    )
     parser.add_argument("--depths", default="3-3-3", help="a small ResNet (ResNet-20)")
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--lr", type=float, default=0.05)
@@ -68,25 +79,35 @@ def main(argv=None) -> dict:
     data = load_dataset(args.dataset, data_dir=data_dir, seed=args.seed)
     if args.max_train_images:
         data = data.with_train_subset(args.max_train_images, args.seed)
-    spec = ArchSpec(depths=parse_depths(args.depths), in_channels=data.in_channels,
-                    image_size=data.image_size, num_classes=data.num_classes)
+    spec = ArchSpec(
+        depths=parse_depths(args.depths),
+        in_channels=data.in_channels,
+        image_size=data.image_size,
+        num_classes=data.num_classes,
+    )
     config = TrainingConfig(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size)
     device = torch.device(args.device)
-    fast = choose_acceleration(device, data.x_train.nbytes, precision=args.precision,
-                               compile=args.compile)
+    fast = choose_acceleration(device, data.x_train.nbytes, precision=args.precision, compile=args.compile)
     plain = Acceleration(device)
-    result = {**environment(device),
-              "dataset": args.dataset, "train_images": len(data.y_train), "depths": args.depths,
-              "epochs": args.epochs, "seed": args.seed,
-              "plain": train_and_test(data, spec, config, plain, args.seed),
-              "fast": train_and_test(data, spec, config, fast, args.seed)}
-    result["difference_points"] = 100 * (result["fast"]["test_accuracy"]
-                                         - result["plain"]["test_accuracy"])
+    result = {
+        **environment(device),
+        "dataset": args.dataset,
+        "train_images": len(data.y_train),
+        "depths": args.depths,
+        "epochs": args.epochs,
+        "seed": args.seed,
+        "plain": train_and_test(data, spec, config, plain, args.seed),
+        "fast": train_and_test(data, spec, config, fast, args.seed),
+    }
+    result["difference_points"] = 100 * (result["fast"]["test_accuracy"] - result["plain"]["test_accuracy"])
     result["speedup"] = result["plain"]["train_seconds"] / result["fast"]["train_seconds"]
-    print(f"plain {100 * result['plain']['test_accuracy']:.2f}% in "
-          f"{result['plain']['train_seconds']:.0f} s, fast {100 * result['fast']['test_accuracy']:.2f}% "
-          f"in {result['fast']['train_seconds']:.0f} s ({result['fast']['settings']}): "
-          f"{result['difference_points']:+.2f} points, {result['speedup']:.2f}x", flush=True)
+    print(
+        f"plain {100 * result['plain']['test_accuracy']:.2f}% in "
+        f"{result['plain']['train_seconds']:.0f} s, fast {100 * result['fast']['test_accuracy']:.2f}% "
+        f"in {result['fast']['train_seconds']:.0f} s ({result['fast']['settings']}): "
+        f"{result['difference_points']:+.2f} points, {result['speedup']:.2f}x",
+        flush=True,
+    )
     write_json(args.out, result)
     return result
 

@@ -27,14 +27,19 @@ from trainables.spec import ArchSpec, parse_depths
 from trainables.training import make_optimizer
 
 
-def seconds_per_step(depths: tuple[int, ...], image_size: int, channels: int, threads: tuple[int, ...],
-                     rounds: int, seconds: float) -> dict[int, list[float]]:
+def seconds_per_step(
+    depths: tuple[int, ...],
+    image_size: int,
+    channels: int,
+    threads: tuple[int, ...],
+    rounds: int,
+    seconds: float,
+) -> dict[int, list[float]]:
     """Mean seconds of a training step with each thread count, ``rounds`` times in turn."""
     spec = ArchSpec(depths, in_channels=channels, image_size=image_size, num_classes=10)
     model = build_model(spec).to(memory_format=torch.channels_last)
     optimizer = make_optimizer(model, TrainingConfig(epochs=1, lr=0.02))
-    images = torch.randn(64, channels, image_size, image_size).contiguous(
-        memory_format=torch.channels_last)
+    images = torch.randn(64, channels, image_size, image_size).contiguous(memory_format=torch.channels_last)
     labels = torch.randint(0, 10, (64,))
 
     def step() -> None:
@@ -59,8 +64,9 @@ def seconds_per_step(depths: tuple[int, ...], image_size: int, channels: int, th
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--depths", default="6-6-6", help="basic-block network, e.g. 6-6-6")
-    parser.add_argument("--sizes", default="8:1,16:1,28:1,32:3",
-                        help="image size:channels pairs, e.g. 8:1,28:1,32:3")
+    parser.add_argument(
+        "--sizes", default="8:1,16:1,28:1,32:3", help="image size:channels pairs, e.g. 8:1,28:1,32:3"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="turns of 1 then 2 threads")
     parser.add_argument("--seconds", type=float, default=4.0, help="timing per turn")
     parser.add_argument("--out", help="JSON file to write")
@@ -68,15 +74,33 @@ def main() -> None:
     rows = []
     for pair in args.sizes.split(","):
         size, channels = (int(part) for part in pair.split(":"))
-        timings = seconds_per_step(parse_depths(args.depths), size, channels, (1, 2), args.rounds,
-                                   args.seconds)
+        timings = seconds_per_step(
+            parse_depths(args.depths), size, channels, (1, 2), args.rounds, args.seconds
+        )
         one, two = statistics.median(timings[1]), statistics.median(timings[2])
-        rows.append({"image_size": size, "channels": channels, "one_thread_s": one,
-                     "two_threads_s": two, "speedup": one / two})
-        print(f"{size}x{size}x{channels}: {one * 1000:.0f} ms per step with 1 thread, "
-              f"{two * 1000:.0f} ms with 2: {one / two:.2f}x")
-    write_json(args.out, {**environment(torch.device("cpu")), "depths": args.depths,
-                          "batch_size": 64, "rounds": args.rounds, "rows": rows})
+        rows.append(
+            {
+                "image_size": size,
+                "channels": channels,
+                "one_thread_s": one,
+                "two_threads_s": two,
+                "speedup": one / two,
+            }
+        )
+        print(
+            f"{size}x{size}x{channels}: {one * 1000:.0f} ms per step with 1 thread, "
+            f"{two * 1000:.0f} ms with 2: {one / two:.2f}x"
+        )
+    write_json(
+        args.out,
+        {
+            **environment(torch.device("cpu")),
+            "depths": args.depths,
+            "batch_size": 64,
+            "rounds": args.rounds,
+            "rows": rows,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -46,8 +46,7 @@ def drop_from_page_cache(folder: Path) -> None:
             os.close(descriptor)
 
 
-def epoch_seconds(images: np.ndarray, labels: np.ndarray, mean, std, batch_size: int,
-                  seed: int) -> float:
+def epoch_seconds(images: np.ndarray, labels: np.ndarray, mean, std, batch_size: int, seed: int) -> float:
     """One epoch of a CPU trial's training batches from ``images``."""
     batches = ImageBatches(images, labels, mean, std, torch.device("cpu"), on_device=False)
     generator = torch.Generator().manual_seed(seed)
@@ -84,22 +83,36 @@ def main(argv: list[str] | None = None) -> dict:
                     mapped = load_dataset("mapped", data_dir=str(prepared))
                     images, labels = mapped.x_train, mapped.y_train
                     del mapped
-                seconds[source].append(epoch_seconds(images, labels, mean, std, args.batch_size,
-                                                     round_))
+                seconds[source].append(epoch_seconds(images, labels, mean, std, args.batch_size, round_))
     rows = []
     for source in SOURCES:
         per_epoch = statistics.median(seconds[source])
-        rows.append({"source": source, "epoch_seconds": seconds[source],
-                     "images_per_s": args.images / per_epoch,
-                     "vs_memory": statistics.median(seconds["memory"]) / per_epoch,
-                     "page_cache_mb_before": cache.get(source)})
-    result = {"environment": environment(torch.device("cpu")), "images": args.images,
-              "image_size": args.image_size, "batch_size": args.batch_size, "rows": rows}
+        rows.append(
+            {
+                "source": source,
+                "epoch_seconds": seconds[source],
+                "images_per_s": args.images / per_epoch,
+                "vs_memory": statistics.median(seconds["memory"]) / per_epoch,
+                "page_cache_mb_before": cache.get(source),
+            }
+        )
+    result = {
+        "environment": environment(torch.device("cpu")),
+        "images": args.images,
+        "image_size": args.image_size,
+        "batch_size": args.batch_size,
+        "rows": rows,
+    }
     for row in rows:
-        cached = ("" if row["page_cache_mb_before"] is None else
-                  f"  (files in the page cache before: {row['page_cache_mb_before']:,.0f} MB)")
-        print(f"{row['source']:<18} {row['images_per_s']:>10,.0f} images/s  "
-              f"x{row['vs_memory']:.2f} of memory{cached}")
+        cached = (
+            ""
+            if row["page_cache_mb_before"] is None
+            else f"  (files in the page cache before: {row['page_cache_mb_before']:,.0f} MB)"
+        )
+        print(
+            f"{row['source']:<18} {row['images_per_s']:>10,.0f} images/s  "
+            f"x{row['vs_memory']:.2f} of memory{cached}"
+        )
     write_json(args.out, result)
     return result
 

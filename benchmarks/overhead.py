@@ -56,16 +56,34 @@ def trial_rows(client: MlflowClient, parent_run_id: str, cpus_per_trial: float) 
         overhead = wall - phases["train"]
         measuring = sum(phases[name] for name in MEASURING)
         slots = max(1, round(int(run.data.tags["nas.train.threads"]) / max(1.0, cpus_per_trial)))
-        rows.append({"trial": run.info.run_name, "slots": slots, "wall": wall, **phases,
-                     "outside": wall - sum(phases.values()), "overhead": overhead,
-                     "measuring": measuring, "service": overhead - measuring})
+        rows.append(
+            {
+                "trial": run.info.run_name,
+                "slots": slots,
+                "wall": wall,
+                **phases,
+                "outside": wall - sum(phases.values()),
+                "overhead": overhead,
+                "measuring": measuring,
+                "service": overhead - measuring,
+            }
+        )
     return rows
 
 
 def measure(flags: list[str], folder: Path) -> dict:
     """One search with ``flags`` in ``folder``: its wall time, trials and the split."""
-    config = parse_config([*flags, "--tracking-uri", f"sqlite:///{folder / 'mlflow.db'}",
-                           "--storage-path", str(folder / "nas_results"), "--name", "overhead"])
+    config = parse_config(
+        [
+            *flags,
+            "--tracking-uri",
+            f"sqlite:///{folder / 'mlflow.db'}",
+            "--storage-path",
+            str(folder / "nas_results"),
+            "--name",
+            "overhead",
+        ]
+    )
     started = time.perf_counter()
     record = search(config)
     wall = time.perf_counter() - started
@@ -76,52 +94,69 @@ def measure(flags: list[str], folder: Path) -> dict:
     children = [run.info for run in child_runs(client, record["parent_run_id"])]
     first = min(run.start_time for run in children)
     last = max(run.end_time for run in children)
-    return {"flags": flags, "search_wall_seconds": wall,
-            # the driver before the first trial ran (data, Ray, MLflow, the scoring actors) and
-            # after the last one ended (decisions, the found model, the report)
-            "driver_seconds": {"before_first_trial": (first - parent.start_time) / 1000,
-                               "trials": (last - first) / 1000,
-                               "after_last_trial": (parent.end_time - last) / 1000,
-                               "outside_the_parent_run": wall - (parent.end_time
-                                                                 - parent.start_time) / 1000},
-            "idle_slot_seconds": MAX_CONCURRENT_TRIALS * (last - first) / 1000
-            - sum(row["wall"] * row["slots"] for row in rows),
-            "trials": rows,
-            "phase_totals": {name: sum(row[name] for row in rows)
-                             for name in (*PHASES, "outside")},
-            "median_trial_overhead_seconds": statistics.median(row["overhead"] for row in rows),
-            "median_trial_measuring_seconds": statistics.median(row["measuring"] for row in rows),
-            "median_trial_service_seconds": statistics.median(row["service"] for row in rows),
-            "training_fraction": training / (wall * MAX_CONCURRENT_TRIALS),
-            "found": record["depths"]}
+    return {
+        "flags": flags,
+        "search_wall_seconds": wall,
+        # the driver before the first trial ran (data, Ray, MLflow, the scoring actors) and
+        # after the last one ended (decisions, the found model, the report)
+        "driver_seconds": {
+            "before_first_trial": (first - parent.start_time) / 1000,
+            "trials": (last - first) / 1000,
+            "after_last_trial": (parent.end_time - last) / 1000,
+            "outside_the_parent_run": wall - (parent.end_time - parent.start_time) / 1000,
+        },
+        "idle_slot_seconds": MAX_CONCURRENT_TRIALS * (last - first) / 1000
+        - sum(row["wall"] * row["slots"] for row in rows),
+        "trials": rows,
+        "phase_totals": {name: sum(row[name] for row in rows) for name in (*PHASES, "outside")},
+        "median_trial_overhead_seconds": statistics.median(row["overhead"] for row in rows),
+        "median_trial_measuring_seconds": statistics.median(row["measuring"] for row in rows),
+        "median_trial_service_seconds": statistics.median(row["service"] for row in rows),
+        "training_fraction": training / (wall * MAX_CONCURRENT_TRIALS),
+        "found": record["depths"],
+    }
 
 
 def print_result(name: str, result: dict) -> None:
     columns = ["slots", "wall", *PHASES, "outside"]
-    print(f"\n{name} ({' '.join(result['flags']) or 'no flags'}): search "
-          f"{result['search_wall_seconds']:.1f} s, found {result['found']}")
+    print(
+        f"\n{name} ({' '.join(result['flags']) or 'no flags'}): search "
+        f"{result['search_wall_seconds']:.1f} s, found {result['found']}"
+    )
     print(f"{'trial':>16} " + " ".join(f"{c:>10}" for c in columns))
     for row in result["trials"]:
         print(f"{row['trial']:>16} " + " ".join(f"{row[c]:>10.2f}" for c in columns))
     totals = result["phase_totals"]
-    print(f"{'total':>16} {'':>10} {sum(r['wall'] for r in result['trials']):>10.2f} "
-          + " ".join(f"{totals[c]:>10.2f}" for c in columns[2:]))
-    print("search: " + ", ".join(f"{key.replace('_', ' ')} {value:.1f} s"
-                                 for key, value in result["driver_seconds"].items())
-          + f"; slots idle while trials ran {result['idle_slot_seconds']:.1f} s")
-    print(f"median overhead per trial (wall - train): "
-          f"{result['median_trial_overhead_seconds']:.2f} s (measuring "
-          f"{result['median_trial_measuring_seconds']:.2f} s, service "
-          f"{result['median_trial_service_seconds']:.2f} s); training fraction "
-          f"{result['training_fraction']:.2f}")
+    print(
+        f"{'total':>16} {'':>10} {sum(r['wall'] for r in result['trials']):>10.2f} "
+        + " ".join(f"{totals[c]:>10.2f}" for c in columns[2:])
+    )
+    print(
+        "search: "
+        + ", ".join(
+            f"{key.replace('_', ' ')} {value:.1f} s" for key, value in result["driver_seconds"].items()
+        )
+        + f"; slots idle while trials ran {result['idle_slot_seconds']:.1f} s"
+    )
+    print(
+        f"median overhead per trial (wall - train): "
+        f"{result['median_trial_overhead_seconds']:.2f} s (measuring "
+        f"{result['median_trial_measuring_seconds']:.2f} s, service "
+        f"{result['median_trial_service_seconds']:.2f} s); training fraction "
+        f"{result['training_fraction']:.2f}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--variants", default="default,one-epoch",
-                        help=f"comma-separated, of {', '.join(VARIANTS)}")
-    parser.add_argument("--flags", default="", help="extra flags for every search, e.g. "
-                        "'--iterations 1 --m0 1' for a smoke run")
+    parser.add_argument(
+        "--variants", default="default,one-epoch", help=f"comma-separated, of {', '.join(VARIANTS)}"
+    )
+    parser.add_argument(
+        "--flags",
+        default="",
+        help="extra flags for every search, e.g. '--iterations 1 --m0 1' for a smoke run",
+    )
     parser.add_argument("--out", help="JSON file to write")
     args = parser.parse_args()
     results = {"environment": environment(torch.device("cpu")), "variants": {}}

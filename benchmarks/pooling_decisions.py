@@ -47,8 +47,10 @@ def features_both_ways(folder: Path, images: ImageBatches) -> dict[str, list[np.
         outputs = [output.float() for output in model.forward_stages(x)]
         for name, pool in poolings.items():
             batches[name].append([pool(output) for output in outputs])
-    return {name: [torch.cat(stage).numpy() for stage in zip(*per_batch, strict=True)]
-            for name, per_batch in batches.items()}
+    return {
+        name: [torch.cat(stage).numpy() for stage in zip(*per_batch, strict=True)]
+        for name, per_batch in batches.items()
+    }
 
 
 def main(argv=None) -> None:
@@ -61,8 +63,9 @@ def main(argv=None) -> None:
     parser.add_argument("--criterion", default="plsvip")
     parser.add_argument("--bootstrap", type=int, default=20)
     args = parser.parse_args(argv)
-    data = SearchConfig(dataset=args.dataset, data_dir=args.data_dir, seed=args.seed,
-                        max_train_images=args.max_train_images).load_splits()
+    data = SearchConfig(
+        dataset=args.dataset, data_dir=args.data_dir, seed=args.seed, max_train_images=args.max_train_images
+    ).load_splits()
     mean, std = channel_stats(data.x_train)
     images = ImageBatches(data.x_train, data.y_train, mean, std, torch.device("cpu"))
     trials = {}
@@ -79,16 +82,23 @@ def main(argv=None) -> None:
             score_a = [stage_score(f, data.y_train, args.criterion) for f in a[pooling]]
             score_t = [stage_score(f, data.y_train, args.criterion) for f in t[pooling]]
             confidence = stage_confidence(
-                [bootstrap_stage_scores(f, data.y_train, args.criterion, args.bootstrap, args.seed)
-                 for f in a[pooling]],
-                [bootstrap_stage_scores(f, data.y_train, args.criterion, args.bootstrap, args.seed)
-                 for f in t[pooling]])
+                [
+                    bootstrap_stage_scores(f, data.y_train, args.criterion, args.bootstrap, args.seed)
+                    for f in a[pooling]
+                ],
+                [
+                    bootstrap_stage_scores(f, data.y_train, args.criterion, args.bootstrap, args.seed)
+                    for f in t[pooling]
+                ],
+            )
             grows = ["grow" if st > sa else "keep" for sa, st in zip(score_a, score_t, strict=True)]
             shapes = "/".join(str(f.shape[1]) for f in a[pooling])
-            print(f"iteration {iteration} {depths_a} vs {depths_t}, {pooling:9} ({shapes} features): "
-                  f"A {', '.join(f'{v:.4f}' for v in score_a)}; T "
-                  f"{', '.join(f'{v:.4f}' for v in score_t)}; P(T beats A) "
-                  f"{', '.join(f'{p:.2f}' for p in confidence)} -> {', '.join(grows)}")
+            print(
+                f"iteration {iteration} {depths_a} vs {depths_t}, {pooling:9} ({shapes} features): "
+                f"A {', '.join(f'{v:.4f}' for v in score_a)}; T "
+                f"{', '.join(f'{v:.4f}' for v in score_t)}; P(T beats A) "
+                f"{', '.join(f'{p:.2f}' for p in confidence)} -> {', '.join(grows)}"
+            )
 
 
 if __name__ == "__main__":

@@ -46,17 +46,33 @@ from trainables.spec import parse_depths
 from trainables.trainable import train_candidate
 
 
-def train_once(settings: TrialSettings, depths: tuple[int, ...], workers: int, cpus: float,
-               gpus: float, storage: str, name: str) -> dict:
+def train_once(
+    settings: TrialSettings,
+    depths: tuple[int, ...],
+    workers: int,
+    cpus: float,
+    gpus: float,
+    storage: str,
+    name: str,
+) -> dict:
     """One candidate trained by one Tune trial in the given layout: its speed and accuracy."""
-    settings = replace(settings, workers_per_trial=workers, cpus_per_trial=cpus,
-                       gpus_per_trial=gpus, experiment_path=f"{storage}/{name}")
+    settings = replace(
+        settings,
+        workers_per_trial=workers,
+        cpus_per_trial=cpus,
+        gpus_per_trial=gpus,
+        experiment_path=f"{storage}/{name}",
+    )
     each = {"cpu": cpus, "gpu": gpus}
     trainable = tune.with_resources(
         tune.with_parameters(train_candidate, settings=settings, scorers=[]),
-        TrialResources(each, each, workers))
-    tuner = tune.Tuner(trainable, param_space={"depths": list(depths), "role": "A", "iteration": 1},
-                       run_config=tune.RunConfig(storage_path=storage, name=name, verbose=0))
+        TrialResources(each, each, workers),
+    )
+    tuner = tune.Tuner(
+        trainable,
+        param_space={"depths": list(depths), "role": "A", "iteration": 1},
+        run_config=tune.RunConfig(storage_path=storage, name=name, verbose=0),
+    )
     started = time.perf_counter()
     result = tuner.fit()[0]
     wall = time.perf_counter() - started
@@ -65,11 +81,17 @@ def train_once(settings: TrialSettings, depths: tuple[int, ...], workers: int, c
     later_epochs = result.metrics_dataframe["epoch_seconds"].iloc[1:]
     epoch_seconds = statistics.median(later_epochs)
     images = len(settings.data.y_train)
-    return {"workers": workers, "cpus_per_worker": cpus, "gpus_per_worker": gpus,
-            "seed": settings.seed, "images_per_s": images / epoch_seconds,
-            "epoch_seconds": result.metrics_dataframe["epoch_seconds"].tolist(),
-            "val_accuracy": result.metrics.get("val_accuracy"),
-            "test_accuracy": result.metrics.get("test_accuracy"), "trial_wall_s": wall}
+    return {
+        "workers": workers,
+        "cpus_per_worker": cpus,
+        "gpus_per_worker": gpus,
+        "seed": settings.seed,
+        "images_per_s": images / epoch_seconds,
+        "epoch_seconds": result.metrics_dataframe["epoch_seconds"].tolist(),
+        "val_accuracy": result.metrics.get("val_accuracy"),
+        "test_accuracy": result.metrics.get("test_accuracy"),
+        "trial_wall_s": wall,
+    }
 
 
 def layouts(worker_counts: list[int], gpus: int) -> list[tuple[str, int, float, float]]:
@@ -92,35 +114,75 @@ def candidate_scaling(args) -> dict:
     rows = []
     # the dashboard serves the state API that Ray Train asks whether its controller is alive
     with local_ray(include_dashboard=True), tempfile.TemporaryDirectory() as storage:
-        base = TrialSettings(data_source=ray.put(data), criterion="plsvip", scoring_samples=None,
-                             seed=0, training=TrainingConfig(epochs=args.epochs, lr=args.lr,
-                                                             batch_size=args.batch_size),
-                             score_stages=False)
+        base = TrialSettings(
+            data_source=ray.put(data),
+            criterion="plsvip",
+            scoring_samples=None,
+            seed=0,
+            training=TrainingConfig(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size),
+            score_stages=False,
+        )
         for seed in args.seeds:
             for label, workers, cpus, gpus_each in layouts(args.workers, gpus):
-                row = train_once(replace(base, seed=seed), depths, workers, cpus, gpus_each,
-                                 storage, f"{label.replace(' ', '')}-seed{seed}")
+                row = train_once(
+                    replace(base, seed=seed),
+                    depths,
+                    workers,
+                    cpus,
+                    gpus_each,
+                    storage,
+                    f"{label.replace(' ', '')}-seed{seed}",
+                )
                 rows.append({"layout": label, **row})
-                print(f"seed {seed}, {label}: {row['images_per_s']:.0f} images/s, "
-                      f"test accuracy {row['test_accuracy']:.4f}", flush=True)
+                print(
+                    f"seed {seed}, {label}: {row['images_per_s']:.0f} images/s, "
+                    f"test accuracy {row['test_accuracy']:.4f}",
+                    flush=True,
+                )
     table = pd.DataFrame(rows)
-    summary = table.groupby("layout", sort=False).agg(
-        images_per_s=("images_per_s", "median"), test_mean=("test_accuracy", "mean"),
-        test_std=("test_accuracy", "std")).reset_index()
+    summary = (
+        table.groupby("layout", sort=False)
+        .agg(
+            images_per_s=("images_per_s", "median"),
+            test_mean=("test_accuracy", "mean"),
+            test_std=("test_accuracy", "std"),
+        )
+        .reset_index()
+    )
     reference = summary["images_per_s"].iloc[0]
     summary["speedup_vs_1x1"] = summary["images_per_s"] / reference
     print(summary.to_string(index=False), flush=True)
-    return {"dataset": args.dataset, "train_images": len(data.y_train), "depths": args.depths,
-            "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
-            "seeds": args.seeds, "runs": rows, "summary": summary.to_dict("records"),
-            **environment(torch.device("cuda" if gpus else "cpu"))}
+    return {
+        "dataset": args.dataset,
+        "train_images": len(data.y_train),
+        "depths": args.depths,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "seeds": args.seeds,
+        "runs": rows,
+        "summary": summary.to_dict("records"),
+        **environment(torch.device("cuda" if gpus else "cpu")),
+    }
 
 
-def run_compare(seeds: list[int], extra: list[str], storage: str, name: str,
-                at_once: int | None) -> tuple[float, pd.DataFrame]:
-    command = [sys.executable, "-m", "nas_service.compare", "--seeds", ",".join(map(str, seeds)),
-               "--storage-path", storage, "--tracking-uri", f"sqlite:///{storage}/mlflow.db",
-               "--name", name, *extra]
+def run_compare(
+    seeds: list[int], extra: list[str], storage: str, name: str, at_once: int | None
+) -> tuple[float, pd.DataFrame]:
+    command = [
+        sys.executable,
+        "-m",
+        "nas_service.compare",
+        "--seeds",
+        ",".join(map(str, seeds)),
+        "--storage-path",
+        storage,
+        "--tracking-uri",
+        f"sqlite:///{storage}/mlflow.db",
+        "--name",
+        name,
+        *extra,
+    ]
     if at_once is not None:
         command += ["--searches-at-once", str(at_once)]
     started = time.perf_counter()
@@ -136,12 +198,21 @@ def search_scaling(args) -> dict:
         concurrent, side_by_side = run_compare(args.seeds, extra, storage, "side-by-side", None)
     columns = ["method", "seed", "best depths", "best val acc (%)"]
     same = one_by_one[columns].equals(side_by_side[columns])
-    print(f"compare --seeds {','.join(map(str, args.seeds))}: one after another {sequential:.0f} s,"
-          f" side by side {concurrent:.0f} s, {sequential / concurrent:.2f}x; same networks "
-          f"found: {same}", flush=True)
-    return {"seeds": args.seeds, "compare_args": args.compare_args, "sequential_s": sequential,
-            "concurrent_s": concurrent, "speedup": sequential / concurrent,
-            "same_networks": bool(same), **environment(torch.device("cpu"))}
+    print(
+        f"compare --seeds {','.join(map(str, args.seeds))}: one after another {sequential:.0f} s,"
+        f" side by side {concurrent:.0f} s, {sequential / concurrent:.2f}x; same networks "
+        f"found: {same}",
+        flush=True,
+    )
+    return {
+        "seeds": args.seeds,
+        "compare_args": args.compare_args,
+        "sequential_s": sequential,
+        "concurrent_s": concurrent,
+        "speedup": sequential / concurrent,
+        "same_networks": bool(same),
+        **environment(torch.device("cpu")),
+    }
 
 
 def main(argv=None) -> dict:
@@ -155,10 +226,14 @@ def main(argv=None) -> dict:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--seeds", default="0", help="seeds, e.g. 0,1,2")
-    parser.add_argument("--searches", action="store_true",
-                        help="time compare --seeds one after another vs side by side instead")
-    parser.add_argument("--compare-args", default="--iterations 1 --epochs 2",
-                        help="further flags of the compare runs")
+    parser.add_argument(
+        "--searches",
+        action="store_true",
+        help="time compare --seeds one after another vs side by side instead",
+    )
+    parser.add_argument(
+        "--compare-args", default="--iterations 1 --epochs 2", help="further flags of the compare runs"
+    )
     parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args(argv)
     args.workers = [int(n) for n in args.workers.split(",")]

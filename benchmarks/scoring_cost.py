@@ -50,27 +50,38 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     import torch  # only for the device description
 
-    stages = [stage_features(args.samples, int(f), seed) for seed, f in
-              enumerate(args.features.split(","))]
+    stages = [stage_features(args.samples, int(f), seed) for seed, f in enumerate(args.features.split(","))]
     stage_score(*stage_features(100, 8, 0), "plsvip")  # warm-up: imports, BLAS threads
     rows = []
     for criterion in args.criteria.split(","):
         score_s = seconds(lambda c=criterion: [stage_score(x, y, c) for x, y in stages])
-        timed_s = seconds(lambda c=criterion: [bootstrap_stage_scores(x, y, c, args.replicates_timed, 0)
-                                   for x, y in stages])
+        timed_s = seconds(
+            lambda c=criterion: [bootstrap_stage_scores(x, y, c, args.replicates_timed, 0) for x, y in stages]
+        )
         per_replicate = timed_s / args.replicates_timed
-        row = {"criterion": criterion, "score_seconds": score_s,
-               "bootstrap_seconds_per_replicate": per_replicate,
-               "bootstrap_seconds_projected": per_replicate * args.bootstrap,
-               "replicate_vs_score": per_replicate / score_s}
+        row = {
+            "criterion": criterion,
+            "score_seconds": score_s,
+            "bootstrap_seconds_per_replicate": per_replicate,
+            "bootstrap_seconds_projected": per_replicate * args.bootstrap,
+            "replicate_vs_score": per_replicate / score_s,
+        }
         rows.append(row)
-        print(f"{criterion}: the three stages scored once in {score_s:.2f} s; one bootstrap "
-              f"replicate {per_replicate:.2f} s ({row['replicate_vs_score']:.2f}x a scoring); "
-              f"{args.bootstrap} replicates ~{row['bootstrap_seconds_projected']:.0f} s on one "
-              "actor", flush=True)
-    result = {**environment(torch.device("cpu")), "samples": args.samples,
-              "features": args.features, "bootstrap": args.bootstrap,
-              "replicates_timed": args.replicates_timed, "rows": rows}
+        print(
+            f"{criterion}: the three stages scored once in {score_s:.2f} s; one bootstrap "
+            f"replicate {per_replicate:.2f} s ({row['replicate_vs_score']:.2f}x a scoring); "
+            f"{args.bootstrap} replicates ~{row['bootstrap_seconds_projected']:.0f} s on one "
+            "actor",
+            flush=True,
+        )
+    result = {
+        **environment(torch.device("cpu")),
+        "samples": args.samples,
+        "features": args.features,
+        "bootstrap": args.bootstrap,
+        "replicates_timed": args.replicates_timed,
+        "rows": rows,
+    }
     write_json(args.out, result)
     return result
 

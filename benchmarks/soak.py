@@ -38,8 +38,7 @@ class MemoryProbe(tune.Callback):
         self.completed += 1
         if self.completed % self.every == 0:
             self.samples.append((self.completed, rss_mb()))
-            print(f"[soak] {self.completed} trials: driver RSS {self.samples[-1][1]:.0f} MB",
-                  flush=True)
+            print(f"[soak] {self.completed} trials: driver RSS {self.samples[-1][1]:.0f} MB", flush=True)
 
 
 def main(argv=None) -> dict:
@@ -53,20 +52,41 @@ def main(argv=None) -> dict:
     probe = MemoryProbe(args.every)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
-        config = parse_config(["--m0", "1", "--iterations", "2", "--epochs", str(args.epochs),
-                               "--storage-path", folder, "--name", "soak",
-                               "--tracking-uri", f"sqlite:///{folder}/mlflow.db"])
+        config = parse_config(
+            [
+                "--m0",
+                "1",
+                "--iterations",
+                "2",
+                "--epochs",
+                str(args.epochs),
+                "--storage-path",
+                folder,
+                "--name",
+                "soak",
+                "--tracking-uri",
+                f"sqlite:///{folder}/mlflow.db",
+            ]
+        )
         baseline(config, "random", samples=args.trials, callbacks=(probe,))
     ended_rss = rss_mb()
     # growth after the first sample: by then every module is imported and every cache warm
     (first_count, first_rss), (last_count, last_rss) = probe.samples[1], probe.samples[-1]
     slope = (last_rss - first_rss) / max(1, last_count - first_count)
-    result = {"trials": args.trials, "seconds": time.perf_counter() - started,
-              "rss_mb_start": started_rss, "rss_mb_end": ended_rss, "samples": probe.samples,
-              "mb_per_trial_after_first_sample": slope}
-    print(f"[soak] {args.trials} trials in {result['seconds']:.0f} s; driver RSS "
-          f"{started_rss:.0f} MB at start, {ended_rss:.0f} MB at the end; {slope:.2f} MB per "
-          f"trial from trial {first_count} to {last_count}", flush=True)
+    result = {
+        "trials": args.trials,
+        "seconds": time.perf_counter() - started,
+        "rss_mb_start": started_rss,
+        "rss_mb_end": ended_rss,
+        "samples": probe.samples,
+        "mb_per_trial_after_first_sample": slope,
+    }
+    print(
+        f"[soak] {args.trials} trials in {result['seconds']:.0f} s; driver RSS "
+        f"{started_rss:.0f} MB at start, {ended_rss:.0f} MB at the end; {slope:.2f} MB per "
+        f"trial from trial {first_count} to {last_count}",
+        flush=True,
+    )
     write_json(args.out, result)
     return result
 

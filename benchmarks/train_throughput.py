@@ -47,9 +47,14 @@ class AugmentedImages(Dataset):
     def __init__(self, images: np.ndarray, labels: np.ndarray, mean, std) -> None:
         self.images, self.labels = torch.from_numpy(images), torch.from_numpy(labels)
         size = images.shape[-1]
-        self.transform = v2.Compose([
-            v2.RandomCrop(size, padding=max(1, round(size / 8))), v2.RandomHorizontalFlip(),
-            v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean.tolist(), std.tolist())])
+        self.transform = v2.Compose(
+            [
+                v2.RandomCrop(size, padding=max(1, round(size / 8))),
+                v2.RandomHorizontalFlip(),
+                v2.ToDtype(torch.float32, scale=True),
+                v2.Normalize(mean.tolist(), std.tolist()),
+            ]
+        )
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -58,13 +63,17 @@ class AugmentedImages(Dataset):
         return self.transform(self.images[index]), self.labels[index]
 
 
-def plain_loop(model, images, labels, config: TrainingConfig, device, epochs: int,
-               workers: int) -> float:
+def plain_loop(model, images, labels, config: TrainingConfig, device, epochs: int, workers: int) -> float:
     """Images/s of the plain loop over ``epochs`` timed epochs after one warm-up epoch."""
     mean, std = channel_stats(images)
-    loader = DataLoader(AugmentedImages(images, labels, mean, std), batch_size=config.batch_size,
-                        shuffle=True, num_workers=workers, pin_memory=device.type == "cuda",
-                        persistent_workers=workers > 0)
+    loader = DataLoader(
+        AugmentedImages(images, labels, mean, std),
+        batch_size=config.batch_size,
+        shuffle=True,
+        num_workers=workers,
+        pin_memory=device.type == "cuda",
+        persistent_workers=workers > 0,
+    )
     model = model.to(device).train()
     optimizer = make_optimizer(model, config)
 
@@ -80,18 +89,19 @@ def plain_loop(model, images, labels, config: TrainingConfig, device, epochs: in
     return _images_per_second(epoch, len(labels), epochs, device)
 
 
-def our_trainer(model, images, labels, config: TrainingConfig, device, epochs: int,
-                compiled: bool) -> tuple[float, float | None, dict]:
+def our_trainer(
+    model, images, labels, config: TrainingConfig, device, epochs: int, compiled: bool
+) -> tuple[float, float | None, dict]:
     """Images/s of ``CandidateTrainer`` (and the compile seconds when ``compiled``)."""
     acceleration = choose_acceleration(device, images.nbytes, compile="off")
     trainer = CandidateTrainer(model, config, acceleration)
     if compiled:
         trainer.compile()
-    data = ImageBatches(images, labels, *channel_stats(images), device,
-                        acceleration.data_on_device)
+    data = ImageBatches(images, labels, *channel_stats(images), device, acceleration.data_on_device)
     generator = torch.Generator()
-    rate = _images_per_second(lambda: trainer.train_epoch(data, 0, generator, flip=True),
-                              len(labels), epochs, device)
+    rate = _images_per_second(
+        lambda: trainer.train_epoch(data, 0, generator, flip=True), len(labels), epochs, device
+    )
     return rate, trainer.compile_seconds, acceleration.describe()
 
 
@@ -116,8 +126,7 @@ def paper_architectures() -> list[tuple[tuple[int, ...], int]]:
     models = []
     for k in range(PAPER_ITERATIONS):
         a = PAPER_M0 + PAPER_DELTA * k
-        models += [((a,) * PAPER_STAGES, PAPER_EPOCHS), ((a + PAPER_DELTA,) * PAPER_STAGES,
-                                                         PAPER_EPOCHS)]
+        models += [((a,) * PAPER_STAGES, PAPER_EPOCHS), ((a + PAPER_DELTA,) * PAPER_STAGES, PAPER_EPOCHS)]
     final = PAPER_M0 + PAPER_DELTA * PAPER_ITERATIONS
     models.append(((final,) * PAPER_STAGES, PAPER_EPOCHS + PAPER_FINAL_EXTRA_EPOCHS))
     return models
@@ -149,10 +158,18 @@ def main(argv=None) -> dict:
     parser.add_argument("--image-size", type=int, default=32)
     parser.add_argument("--epochs", type=int, default=2, help="timed epochs per variant")
     parser.add_argument("--workers", type=int, default=8, help="DataLoader workers (plain loop)")
-    parser.add_argument("--compile", choices=("auto", "on", "off"), default="auto",
-                        help="also time the compiled trainer (auto: on a GPU)")
-    parser.add_argument("--pack-ratio", type=float, default=1.0,
-                        help="A+T packed speed-up from benchmarks/pack_a_t.py, for the projection")
+    parser.add_argument(
+        "--compile",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="also time the compiled trainer (auto: on a GPU)",
+    )
+    parser.add_argument(
+        "--pack-ratio",
+        type=float,
+        default=1.0,
+        help="A+T packed speed-up from benchmarks/pack_a_t.py, for the projection",
+    )
     parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
@@ -172,36 +189,62 @@ def main(argv=None) -> dict:
                 torch.manual_seed(0)
                 return build_model(spec)
 
-            row = {"depths": format_depths(depths), "depth": spec.depth, "batch_size": batch_size,
-                   "plain_images_per_s": plain_loop(fresh_model(), images, labels, config, device,
-                                                    args.epochs, args.workers)}
+            row = {
+                "depths": format_depths(depths),
+                "depth": spec.depth,
+                "batch_size": batch_size,
+                "plain_images_per_s": plain_loop(
+                    fresh_model(), images, labels, config, device, args.epochs, args.workers
+                ),
+            }
             row["ours_images_per_s"], _, row["ours_settings"] = our_trainer(
-                fresh_model(), images, labels, config, device, args.epochs, compiled=False)
+                fresh_model(), images, labels, config, device, args.epochs, compiled=False
+            )
             row["ours_vs_plain"] = row["ours_images_per_s"] / row["plain_images_per_s"]
             if with_compile:
-                rate, compile_seconds, _ = our_trainer(fresh_model(), images, labels, config,
-                                                       device, args.epochs, compiled=True)
-                row.update(compiled_images_per_s=rate, compile_seconds=compile_seconds,
-                           compiled_vs_plain=rate / row["plain_images_per_s"])
+                rate, compile_seconds, _ = our_trainer(
+                    fresh_model(), images, labels, config, device, args.epochs, compiled=True
+                )
+                row.update(
+                    compiled_images_per_s=rate,
+                    compile_seconds=compile_seconds,
+                    compiled_vs_plain=rate / row["plain_images_per_s"],
+                )
             rows.append(row)
-            print(" ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
-                           for k, v in row.items() if k != "ours_settings"), flush=True)
+            print(
+                " ".join(
+                    f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                    for k, v in row.items()
+                    if k != "ours_settings"
+                ),
+                flush=True,
+            )
 
-    result = {**environment(device),
-              "images": args.images, "timed_epochs": args.epochs, "workers": args.workers,
-              "rows": rows}
+    result = {
+        **environment(device),
+        "images": args.images,
+        "timed_epochs": args.epochs,
+        "workers": args.workers,
+        "rows": rows,
+    }
     smallest_batch = min(row["batch_size"] for row in rows)
     fastest = "compiled_images_per_s" if with_compile else "ours_images_per_s"
-    rates = {sum(parse_depths(row["depths"])): row[fastest]
-             for row in rows if row["batch_size"] == smallest_batch}
+    rates = {
+        sum(parse_depths(row["depths"])): row[fastest] for row in rows if row["batch_size"] == smallest_batch
+    }
     if len(rates) >= 2:
         result["projection"] = {
-            "batch_size": smallest_batch, "trainer": fastest.removesuffix("_images_per_s"),
+            "batch_size": smallest_batch,
+            "trainer": fastest.removesuffix("_images_per_s"),
             "pack_ratio": args.pack_ratio,
             "models": [format_depths(d) for d, _ in paper_architectures()],
-            "hours": protocol_hours(rates, args.pack_ratio)}
-        print(f"paper protocol (11 models, 200 epochs on 50,000 images, final +100 epochs) on "
-              f"{result['device']}: {result['projection']['hours']:.2f} h", flush=True)
+            "hours": protocol_hours(rates, args.pack_ratio),
+        }
+        print(
+            f"paper protocol (11 models, 200 epochs on 50,000 images, final +100 epochs) on "
+            f"{result['device']}: {result['projection']['hours']:.2f} h",
+            flush=True,
+        )
     write_json(args.out, result)
     return result
 

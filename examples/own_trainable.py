@@ -29,8 +29,7 @@ class StagedCNN(nn.Module):
         for index, (depth, width) in enumerate(zip(depths, widths, strict=True)):
             layers = [nn.MaxPool2d(2)] if index else []
             for _ in range(depth):
-                layers += [nn.Conv2d(channels, width, 3, padding=1), nn.BatchNorm2d(width),
-                           nn.ReLU()]
+                layers += [nn.Conv2d(channels, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU()]
                 channels = width
             stages.append(nn.Sequential(*layers))
         self.stages = nn.ModuleList(stages)
@@ -74,8 +73,9 @@ def train(config):
             accuracy = (model(val_images).argmax(1) == val_labels).float().mean().item()
         metrics = {"val_accuracy": accuracy}
         if epoch == EPOCHS - 1:  # the last result carries the per-stage importance
-            metrics.update(stage_importance(stage_features_of(model, images), labels.numpy(),
-                                            criterion="plsvip"))
+            metrics.update(
+                stage_importance(stage_features_of(model, images), labels.numpy(), criterion="plsvip")
+            )
             metrics["last_result"] = True  # optional: the searcher decides without waiting
         tune.report(metrics)
 
@@ -84,13 +84,14 @@ logging.basicConfig(level=logging.INFO, format="%(message)s")  # the searcher's 
 searcher = StageWiseSearcher(initial_depths=(1, 1), delta=1, iterations=2)
 tuner = tune.Tuner(
     train,
-    tune_config=tune.TuneConfig(search_alg=searcher, num_samples=searcher.max_trials,
-                                max_concurrent_trials=2),  # A and T of an iteration side by side
-    run_config=tune.RunConfig(name="own-trainable", verbose=0,
-                              storage_path=str(Path("own_trainable_results").resolve())),
+    tune_config=tune.TuneConfig(
+        search_alg=searcher, num_samples=searcher.max_trials, max_concurrent_trials=2
+    ),  # A and T of an iteration side by side
+    run_config=tune.RunConfig(
+        name="own-trainable", verbose=0, storage_path=str(Path("own_trainable_results").resolve())
+    ),
 )
 results = tuner.fit()
 print(f"found {searcher.final_depths} after {len(results)} trained networks")
 for step in searcher.history:
-    print(f"iteration {step['iteration']}: A {step['depths_a']} vs T {step['depths_t']} -> "
-          f"{step['grown']}")
+    print(f"iteration {step['iteration']}: A {step['depths_a']} vs T {step['depths_t']} -> {step['grown']}")

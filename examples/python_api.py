@@ -18,12 +18,14 @@ try:
 except ConfigError as error:  # bad settings fail before Ray starts, as on the command line
     print(f"refused: {error}")
 
-result = search(SearchConfig(dataset="digits", iterations=1, m0=1, delta=1, epochs=2,
-                             scoring_samples=300, name="api-example"))
+result = search(
+    SearchConfig(
+        dataset="digits", iterations=1, m0=1, delta=1, epochs=2, scoring_samples=300, name="api-example"
+    )
+)
 print("found", result.depths, "in MLflow run", result.parent_run_id)
 for decision in result.decisions:
-    print(f"iteration {decision['iteration']}: A {decision['A']} vs T {decision['T']} -> "
-          f"{decision['next']}")
+    print(f"iteration {decision['iteration']}: A {decision['A']} vs T {decision['T']} -> {decision['next']}")
 print(result.candidates[["run_name", "params", "val_accuracy", "test_accuracy"]])
 
 model = mlflow.pytorch.load_model(result.model_uri)  # the found network, trained

@@ -54,14 +54,21 @@ class SearchResult:
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> SearchResult:
-        return cls(depths=tuple(int(m) for m in record["depths"].split("-")),
-                   run_name=record["run_name"], measures=record["measures"],
-                   decisions=record["iterations"], converged=record.get("converged"),
-                   stopped_by_budget=bool(record.get("stopped_by_budget")),
-                   spent=record["spent"], parent_run_id=record["parent_run_id"],
-                   model_uri=record["model_uri"], candidates=record["candidates"],
-                   results=record["results"], settings=record["settings"],
-                   transfer=record.get("transfer"))
+        return cls(
+            depths=tuple(int(m) for m in record["depths"].split("-")),
+            run_name=record["run_name"],
+            measures=record["measures"],
+            decisions=record["iterations"],
+            converged=record.get("converged"),
+            stopped_by_budget=bool(record.get("stopped_by_budget")),
+            spent=record["spent"],
+            parent_run_id=record["parent_run_id"],
+            model_uri=record["model_uri"],
+            candidates=record["candidates"],
+            results=record["results"],
+            settings=record["settings"],
+            transfer=record.get("transfer"),
+        )
 
 
 def search(config: SearchConfig | None = None, /, **settings: Any) -> SearchResult:
@@ -89,8 +96,10 @@ def run_resolved(config: SearchConfig) -> dict[str, Any]:
     if settings.transfer_to:
         found_run_id = record["measures"].get("mlflow_run_id")
         if found_run_id is None:
-            raise SearchFailed(f"--transfer-to {settings.transfer_to}: the search ended "
-                               f"before its found network {record['depths']} was trained")
+            raise SearchFailed(
+                f"--transfer-to {settings.transfer_to}: the search ended "
+                f"before its found network {record['depths']} was trained"
+            )
         from nas_service.methods.cross_dataset import transfer_found_network, transfer_started
 
         target = settings.transfer_target(found_run_id)

@@ -27,20 +27,29 @@ def preflight(config: SearchConfig) -> None:
     donor folder, the cluster in ``RAY_ADDRESS``, the MLflow store, the storage, and that the
     search's folder is new (or, for ``resume``, there).  A ``ConfigError`` naming the setting."""
     if config.transfer_from and not config.transfer_from.startswith("runs:/"):
-        require(Path(config.transfer_from).exists(), "transfer-from", config.transfer_from,
-                 "does not exist: give a checkpoint folder or runs:/<run id>")
+        require(
+            Path(config.transfer_from).exists(),
+            "transfer-from",
+            config.transfer_from,
+            "does not exist: give a checkpoint folder or runs:/<run id>",
+        )
     _check_ray_address(os.environ.get("RAY_ADDRESS"))
     _check_local_cpus(config)
     _check_tracking_uri(config.tracking_uri)
     _check_storage(config.storage_path)
     _check_outside_job_files(config)
     folder = Path(config.storage_path) / config.name
-    require(config.resume or "://" in config.storage_path or not folder.exists(), "name",
-             config.name, f"a search of that name is already in {folder}: continue it with "
-             "--resume, or choose another --name")
+    require(
+        config.resume or "://" in config.storage_path or not folder.exists(),
+        "name",
+        config.name,
+        f"a search of that name is already in {folder}: continue it with --resume, or choose another --name",
+    )
     if config.resume and "://" not in config.storage_path and not folder.is_dir():
-        raise ConfigError(f"--resume --name {config.name}: no search of that name in "
-                          f"{config.storage_path}; nothing to resume")
+        raise ConfigError(
+            f"--resume --name {config.name}: no search of that name in "
+            f"{config.storage_path}; nothing to resume"
+        )
     if config.resume or str(config.transfer_from).startswith("runs:/"):
         require_existing_store(config.tracking_uri)
 
@@ -53,14 +62,21 @@ def _check_local_cpus(config: SearchConfig) -> None:
     if os.environ.get("RAY_ADDRESS") or (ray is not None and ray.is_initialized()):
         return
     cpus = os.cpu_count() or 1
-    require(config.cpus_per_trial <= cpus, "cpus-per-trial", config.cpus_per_trial,
-             f"no node of the cluster has that many CPUs (the local cluster is this machine, "
-             f"with {cpus})")
+    require(
+        config.cpus_per_trial <= cpus,
+        "cpus-per-trial",
+        config.cpus_per_trial,
+        f"no node of the cluster has that many CPUs (the local cluster is this machine, with {cpus})",
+    )
     workers = config.workers_per_trial
-    require(workers * config.cpus_per_trial <= cpus, "workers-per-trial", workers,
-             f"the cluster holds at most {int(cpus // config.cpus_per_trial)} workers of "
-             f"{config.cpus_per_trial:g} CPUs (the local cluster is this machine, with {cpus}; "
-             "--cpus-per-trial)")
+    require(
+        workers * config.cpus_per_trial <= cpus,
+        "workers-per-trial",
+        workers,
+        f"the cluster holds at most {int(cpus // config.cpus_per_trial)} workers of "
+        f"{config.cpus_per_trial:g} CPUs (the local cluster is this machine, with {cpus}; "
+        "--cpus-per-trial)",
+    )
 
 
 def _check_outside_job_files(config: SearchConfig) -> None:
@@ -68,9 +84,12 @@ def _check_outside_job_files(config: SearchConfig) -> None:
     ``--working-dir`` (``nas_service.ray_job``): both default to the working directory."""
     if "://" not in config.storage_path:
         require_outside_working_dir_copy(
-            "--storage-path", config.storage_path, Path(config.storage_path),
+            "--storage-path",
+            config.storage_path,
+            Path(config.storage_path),
             "give a folder that outlives the job (a mount every node shares, or s3://...), or "
-            "set NAS_STORAGE_PATH")
+            "set NAS_STORAGE_PATH",
+        )
     uri = config.tracking_uri
     parsed = urllib.parse.urlparse(uri)
     if parsed.scheme == "sqlite":
@@ -80,9 +99,12 @@ def _check_outside_job_files(config: SearchConfig) -> None:
     else:
         return
     require_outside_working_dir_copy(
-        "--tracking-uri", uri, local_store,
+        "--tracking-uri",
+        uri,
+        local_store,
         "give an MLflow server (http://...) or a sqlite file that outlives the job, or set "
-        "MLFLOW_TRACKING_URI")
+        "MLFLOW_TRACKING_URI",
+    )
 
 
 def default_tracking_uri(uri: str | None) -> str:
@@ -94,8 +116,7 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 # where MLflow can record runs ("" is a plain folder path, a file store)
-TRACKING_SCHEMES = ("", "file", "sqlite", "http", "https", "postgresql", "mysql", "mssql",
-                    "databricks")
+TRACKING_SCHEMES = ("", "file", "sqlite", "http", "https", "postgresql", "mysql", "mssql", "databricks")
 
 
 def _check_tracking_uri(uri: str) -> None:
@@ -108,25 +129,24 @@ def _check_tracking_uri(uri: str) -> None:
             urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=5).close()
         except (OSError, ValueError) as error:
             reason = getattr(error, "reason", error)
-            raise ConfigError(f"--tracking-uri {uri!r}: cannot reach the MLflow server "
-                              f"({reason})") from None
+            raise ConfigError(f"--tracking-uri {uri!r}: cannot reach the MLflow server ({reason})") from None
     elif scheme == "sqlite":
         path = sqlite_path(uri)
         folder = path.parent
         if not folder.is_dir() or not os.access(folder, os.W_OK):
-            raise ConfigError(f"--tracking-uri {uri!r}: folder {folder} does not exist or is "
-                              "not writable")
+            raise ConfigError(f"--tracking-uri {uri!r}: folder {folder} does not exist or is not writable")
         if path.is_dir():
             raise ConfigError(f"--tracking-uri {uri!r}: {path} is a folder, not a database file")
         if path.is_file() and path.stat().st_size:
             with open(path, "rb") as handle:
                 if handle.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
-                    raise ConfigError(f"--tracking-uri {uri!r}: {path} is not an SQLite "
-                                      "database")
+                    raise ConfigError(f"--tracking-uri {uri!r}: {path} is not an SQLite database")
     elif scheme.split("+")[0] not in TRACKING_SCHEMES and not (len(scheme) == 1 and os.name == "nt"):
-        raise ConfigError(f"--tracking-uri {uri!r}: MLflow stores runs at sqlite:///<file>, "
-                          "http(s)://<server>, file:<folder> or a database URI (postgresql://, "
-                          "mysql://, mssql://)")
+        raise ConfigError(
+            f"--tracking-uri {uri!r}: MLflow stores runs at sqlite:///<file>, "
+            "http(s)://<server>, file:<folder> or a database URI (postgresql://, "
+            "mysql://, mssql://)"
+        )
 
 
 def sqlite_path(uri: str) -> Path:
@@ -148,9 +168,11 @@ def require_existing_store(uri: str) -> None:
     answer."""
     _check_tracking_uri(uri)
     if not store_exists(uri):
-        raise ConfigError(f"--tracking-uri {uri!r}: no MLflow store there "
-                          f"({uri.removeprefix('sqlite:///')} does not exist): give the "
-                          "--tracking-uri the search recorded into")
+        raise ConfigError(
+            f"--tracking-uri {uri!r}: no MLflow store there "
+            f"({uri.removeprefix('sqlite:///')} does not exist): give the "
+            "--tracking-uri the search recorded into"
+        )
 
 
 RAY_ADDRESS_TIMEOUT_S = 5.0
@@ -163,20 +185,26 @@ def _check_ray_address(address: str | None) -> None:
         return
     scheme, _, target = address.rpartition("://")
     if scheme in ("http", "https"):
-        raise ConfigError(f"RAY_ADDRESS {address!r}: that is a dashboard address, for `ray job "
-                          "submit`; to run here, give the head node's host:port (port 6379 by "
-                          "default), or submit this command with `ray job submit`")
+        raise ConfigError(
+            f"RAY_ADDRESS {address!r}: that is a dashboard address, for `ray job "
+            "submit`; to run here, give the head node's host:port (port 6379 by "
+            "default), or submit this command with `ray job submit`"
+        )
     host, _, port = target.rpartition(":")
     if not host or not port.isdigit():
-        raise ConfigError(f"RAY_ADDRESS {address!r}: must be host:port (the head node, port 6379 "
-                          "by default), ray://host:port or auto")
+        raise ConfigError(
+            f"RAY_ADDRESS {address!r}: must be host:port (the head node, port 6379 "
+            "by default), ray://host:port or auto"
+        )
     try:
         socket.create_connection((host.strip("[]"), int(port)), RAY_ADDRESS_TIMEOUT_S).close()
     except OSError as error:
         reason = error.strerror or type(error).__name__
-        raise ConfigError(f"RAY_ADDRESS {address!r}: no cluster answers there ({reason}): "
-                          "start one with `ray start --head`, or unset RAY_ADDRESS to start a "
-                          "local one") from None
+        raise ConfigError(
+            f"RAY_ADDRESS {address!r}: no cluster answers there ({reason}): "
+            "start one with `ray start --head`, or unset RAY_ADDRESS to start a "
+            "local one"
+        ) from None
 
 
 def _check_remote_storage(uri: str) -> None:

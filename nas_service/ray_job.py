@@ -39,6 +39,8 @@ def require_outside_working_dir_copy(flag: str, value: str, path: Path, instead:
     copy = working_dir_copy()
     if copy is None or not path.expanduser().resolve().is_relative_to(copy):
         return
-    raise ConfigError(f"{flag} {value}: inside {copy}, Ray's temporary copy of this job's "
-                      "--working-dir (the working directory, where the defaults point), which "
-                      f"Ray deletes when it needs the room or the cluster ends: {instead}")
+    raise ConfigError(
+        f"{flag} {value}: inside {copy}, Ray's temporary copy of this job's "
+        "--working-dir (the working directory, where the defaults point), which "
+        f"Ray deletes when it needs the room or the cluster ends: {instead}"
+    )

@@ -54,8 +54,6 @@ def check_type(name: str, value: Any) -> Any:
 DEFAULT_NAME = "stagewise-{dataset}-{time}"
 
 
-
-
 # a search's name is a folder name under the storage path: nothing that could leave it or need quoting
 SEARCH_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
@@ -86,13 +84,21 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
             setattr(config, flag, getattr(kind, flag))
     check_declared_rules(config)
     check_criterion(config.criterion)
-    require(config.min_confidence == 0 or config.bootstrap >= 10, "min-confidence",
-            config.min_confidence, f"needs --bootstrap of at least 10 (got {config.bootstrap})")
+    require(
+        config.min_confidence == 0 or config.bootstrap >= 10,
+        "min-confidence",
+        config.min_confidence,
+        f"needs --bootstrap of at least 10 (got {config.bootstrap})",
+    )
     if config.transfer_to is not None:
         check_dataset("transfer-to", config.transfer_to)
     _check_workers(config)
-    require(config.country.upper() in known_countries(), "country", config.country,
-             "must be an ISO 3166-1 alpha-3 code that codecarbon knows, e.g. USA, FRA, DEU")
+    require(
+        config.country.upper() in known_countries(),
+        "country",
+        config.country,
+        "must be an ISO 3166-1 alpha-3 code that codecarbon knows, e.g. USA, FRA, DEU",
+    )
     config.country = config.country.upper()
     if config.references is not None:
         parse_counts("--references", config.references)
@@ -104,15 +110,18 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
             raise ConfigError(f"--initial-depths: {error}") from None
     # on clusters both usually come from the environment (deploy/): MLflow's own variable and ours
     config.tracking_uri = default_tracking_uri(config.tracking_uri)
-    config.storage_path = storage_location(config.storage_path
-                                            or os.environ.get("NAS_STORAGE_PATH")
-                                            or str(Path.cwd() / "nas_results"))
+    config.storage_path = storage_location(
+        config.storage_path or os.environ.get("NAS_STORAGE_PATH") or str(Path.cwd() / "nas_results")
+    )
     if config.name is None:
-        config.name = default_name.format(dataset=config.dataset,
-                                          time=time.strftime("%Y%m%d-%H%M%S"))
-    require(SEARCH_NAME.fullmatch(config.name) is not None, "name", config.name,
-             "must be 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit "
-             "(it names a folder under --storage-path and the MLflow parent run)")
+        config.name = default_name.format(dataset=config.dataset, time=time.strftime("%Y%m%d-%H%M%S"))
+    require(
+        SEARCH_NAME.fullmatch(config.name) is not None,
+        "name",
+        config.name,
+        "must be 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit "
+        "(it names a folder under --storage-path and the MLflow parent run)",
+    )
     return config
 
 
@@ -120,8 +129,9 @@ def check_declared_rules(config: SearchConfig) -> None:
     """The rules each setting declares (``nas_service.config.setting``), in declaration order."""
     for declared in fields(SearchConfig):
         for rule in declared.metadata["rules"]:
-            rule.check(declared.name, getattr(config, declared.name),
-                       lambda other: bool(getattr(config, other)))
+            rule.check(
+                declared.name, getattr(config, declared.name), lambda other: bool(getattr(config, other))
+            )
 
 
 def _check_workers(config: SearchConfig) -> None:
@@ -131,13 +141,21 @@ def _check_workers(config: SearchConfig) -> None:
     if workers == 1:
         return
     batch_size = config.training().batch_size
-    require(batch_size % workers == 0, "workers-per-trial", workers,
-             f"must divide the batch size {batch_size} (the global batch, split evenly over the "
-             "workers): choose --batch-size accordingly")
+    require(
+        batch_size % workers == 0,
+        "workers-per-trial",
+        workers,
+        f"must divide the batch size {batch_size} (the global batch, split evenly over the "
+        "workers): choose --batch-size accordingly",
+    )
     gpus = config.gpus_per_trial
-    require(gpus is None or gpus == 0 or (gpus >= 1 and gpus == int(gpus)), "gpus-per-trial",
-             gpus, f"must be 0 or a whole number of GPUs with --workers-per-trial {workers} "
-             "(each worker holds its own devices)")
+    require(
+        gpus is None or gpus == 0 or (gpus >= 1 and gpus == int(gpus)),
+        "gpus-per-trial",
+        gpus,
+        f"must be 0 or a whole number of GPUs with --workers-per-trial {workers} "
+        "(each worker holds its own devices)",
+    )
 
 
 BASELINE_METHODS = ("random", "asha", "tpe")
@@ -150,8 +168,10 @@ def check_baseline(config: SearchConfig, method: str, samples: int | None) -> No
     if samples is not None and samples < 1:
         raise ConfigError(f"--samples {samples}: must be at least 1")
     if samples is not None and config.resume:
-        raise ConfigError(f"--samples {samples}: --resume continues with the saved search's "
-                          "number of networks, so this would be ignored")
+        raise ConfigError(
+            f"--samples {samples}: --resume continues with the saved search's "
+            "number of networks, so this would be ignored"
+        )
     if samples is None and config.budget_images is None and not config.resume:
         raise ConfigError("--samples or --budget-images is required for a baseline")
 
@@ -172,23 +192,28 @@ def check_criterion(name: str, flag: str = "criterion") -> None:
     flag that gave it (``--criterion``, ``--criteria``)."""
     if name in CRITERIA:
         return
-    require(":" in name, flag, name,
-             f"must be one of {', '.join(CRITERIA)} or an import path module:function")
+    require(
+        ":" in name, flag, name, f"must be one of {', '.join(CRITERIA)} or an import path module:function"
+    )
     try:
         get_criterion(name)
     except ValueError as error:
         raise ConfigError(f"--{flag}: {error}") from None
 
 
-def resolve(config: SearchConfig, default_name: str = DEFAULT_NAME,
-            needs_validation: bool = False) -> SearchConfig:
+def resolve(
+    config: SearchConfig, default_name: str = DEFAULT_NAME, needs_validation: bool = False
+) -> SearchConfig:
     """A ``SearchConfig`` built in Python, checked exactly as the command line checks its flags
     (the settings that differ from the defaults count as given).  Returns a new, validated
     config with the defaults that depend on the working directory and the time filled in;
     ``config`` itself is left as it was.  Raises ``ConfigError`` naming the bad setting."""
     defaults = SearchConfig()
-    given = {f.name: getattr(config, f.name) for f in fields(SearchConfig)
-             if getattr(config, f.name) != getattr(defaults, f.name)}
+    given = {
+        f.name: getattr(config, f.name)
+        for f in fields(SearchConfig)
+        if getattr(config, f.name) != getattr(defaults, f.name)
+    }
     return resolve_settings(given, default_name, needs_validation)
 
 
@@ -196,23 +221,36 @@ def resolve_settings(settings: dict[str, Any], default_name: str, needs_validati
     """The settings given (flags, a YAML file or a Python config), typed and validated."""
     typed = {name: check_type(name, value) for name, value in settings.items()}
     if typed.get("initial_depths") and "stages" in typed:
-        require(len(str(typed["initial_depths"]).split("-")) == typed["stages"], "initial-depths",
-                 typed["initial_depths"], f"has {len(str(typed['initial_depths']).split('-'))} "
-                 f"stages but --stages is {typed['stages']}")
+        require(
+            len(str(typed["initial_depths"]).split("-")) == typed["stages"],
+            "initial-depths",
+            typed["initial_depths"],
+            f"has {len(str(typed['initial_depths']).split('-'))} stages but --stages is {typed['stages']}",
+        )
     ignored = sorted(set(typed) - set(RESUME_READS)) if typed.get("resume") else []
     if ignored:
-        raise ConfigError(f"--{ignored[0].replace('_', '-')} {typed[ignored[0]]!r}: --resume "
-                          "continues with the search's saved settings, so this would be ignored: "
-                          "give only --name and where the search lives (--storage-path, "
-                          "--tracking-uri, --experiment)")
-    require(not needs_validation or typed.get("val_fraction") != 0, "val-fraction", 0.0,
-             "this command chooses and reports networks by validation accuracy; only the "
-             "stage-wise search (python -m nas_service.run) trains without a validation split")
+        raise ConfigError(
+            f"--{ignored[0].replace('_', '-')} {typed[ignored[0]]!r}: --resume "
+            "continues with the search's saved settings, so this would be ignored: "
+            "give only --name and where the search lives (--storage-path, "
+            "--tracking-uri, --experiment)"
+        )
+    require(
+        not needs_validation or typed.get("val_fraction") != 0,
+        "val-fraction",
+        0.0,
+        "this command chooses and reports networks by validation accuracy; only the "
+        "stage-wise search (python -m nas_service.run) trains without a validation split",
+    )
     config = validate(SearchConfig(**typed), default_name)
     if needs_validation and config.dataset == "mapped" and config.data_dir:
-        require(validation_images(config.data_dir) != 0, "data-dir", config.data_dir,
-                 "this prepared data set has no validation split (it was written with "
-                 "--val-fraction 0), and this command chooses and reports networks by validation "
-                 "accuracy: prepare one with a validation split")
+        require(
+            validation_images(config.data_dir) != 0,
+            "data-dir",
+            config.data_dir,
+            "this prepared data set has no validation split (it was written with "
+            "--val-fraction 0), and this command chooses and reports networks by validation "
+            "accuracy: prepare one with a validation split",
+        )
     preflight(config)
     return config

@@ -18,29 +18,33 @@ from typing import Any
 
 from nas_service.core.errors import ConfigError
 
-SEED_LIMIT = 2 ** 32  # numpy's and torch's seeds
+SEED_LIMIT = 2**32  # numpy's and torch's seeds
 # ASCII digits only: str.isdigit() also accepts "²" and other digits that int() refuses
 COUNT = re.compile(r"\s*[0-9]+\s*")
 # most file systems' limits (ext4, XFS, APFS, NTFS): a name of more bytes fails in open()
 NAME_MAX_BYTES = 255
 PATH_MAX_BYTES = 4096
-BYTE_ORDER_MARKS = {codecs.BOM_UTF32_LE: "UTF-32", codecs.BOM_UTF32_BE: "UTF-32",
-                    codecs.BOM_UTF16_LE: "UTF-16", codecs.BOM_UTF16_BE: "UTF-16"}
+BYTE_ORDER_MARKS = {
+    codecs.BOM_UTF32_LE: "UTF-32",
+    codecs.BOM_UTF32_BE: "UTF-32",
+    codecs.BOM_UTF16_LE: "UTF-16",
+    codecs.BOM_UTF16_BE: "UTF-16",
+}
 
 
 def check_seed(flag: str, seed: int, shown: object = None) -> None:
     """A seed is in [0, 2**32 - 1]; ``shown``: the value as the user wrote it, if not ``seed``."""
     if not 0 <= seed < SEED_LIMIT:
-        raise ConfigError(f"{flag} {seed if shown is None else shown!r}: must be between 0 and "
-                          "2**32 - 1")
+        raise ConfigError(f"{flag} {seed if shown is None else shown!r}: must be between 0 and 2**32 - 1")
 
 
 def parse_seeds(flag: str, text: str) -> list[int]:
     """``0,1,2``: distinct seeds, each obeying ``check_seed``."""
     parts = str(text).split(",")
     if not all(COUNT.fullmatch(part) for part in parts):
-        raise ConfigError(f"{flag} {text!r}: must be integers from 0 to 2**32 - 1 separated by "
-                          "commas, e.g. 0,1,2")
+        raise ConfigError(
+            f"{flag} {text!r}: must be integers from 0 to 2**32 - 1 separated by commas, e.g. 0,1,2"
+        )
     seeds = [int(part) for part in parts]
     for seed in seeds:
         check_seed(flag, seed, text)
@@ -54,8 +58,9 @@ def parse_counts(flag: str, text: str, example: str = "7,9,18") -> list[int]:
     """``7,9,18``: distinct positive integers (module counts: ``--references``, ``--m0s``)."""
     parts = str(text).split(",")
     if not all(COUNT.fullmatch(part) and int(part) >= 1 for part in parts):
-        raise ConfigError(f"{flag} {text!r}: must be distinct positive integers separated by "
-                          f"commas, e.g. {example}")
+        raise ConfigError(
+            f"{flag} {text!r}: must be distinct positive integers separated by commas, e.g. {example}"
+        )
     counts = [int(part) for part in parts]
     repeated = [part.strip() for index, part in enumerate(parts) if counts[index] in counts[:index]]
     if repeated:
@@ -68,14 +73,17 @@ def check_path(flag: str, path: str | os.PathLike) -> None:
     (opening a longer one fails deep inside a library with ENAMETOOLONG)."""
     text = os.fsencode(str(path))
     if len(text) > PATH_MAX_BYTES:
-        raise ConfigError(f"{flag}: the path is {len(text)} bytes long; file systems take at "
-                          f"most {PATH_MAX_BYTES}")
+        raise ConfigError(
+            f"{flag}: the path is {len(text)} bytes long; file systems take at most {PATH_MAX_BYTES}"
+        )
     for part in Path(str(path)).parts:
         size = len(os.fsencode(part))
         if size > NAME_MAX_BYTES:
             shown = part if len(part) <= 40 else f"{part[:20]}...{part[-12:]}"
-            raise ConfigError(f"{flag} {shown!r}: a path component of {size} bytes; file systems "
-                              f"take at most {NAME_MAX_BYTES} per name")
+            raise ConfigError(
+                f"{flag} {shown!r}: a path component of {size} bytes; file systems "
+                f"take at most {NAME_MAX_BYTES} per name"
+            )
 
 
 def read_utf8(flag: str, path: str) -> str:
@@ -94,8 +102,10 @@ def read_utf8(flag: str, path: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise ConfigError(f"{flag} {path}: not UTF-8 text (byte 0x{data[error.start]:02x} at "
-                          f"offset {error.start}); save it as UTF-8") from None
+        raise ConfigError(
+            f"{flag} {path}: not UTF-8 text (byte 0x{data[error.start]:02x} at "
+            f"offset {error.start}); save it as UTF-8"
+        ) from None
 
 
 def require(condition: bool, flag: str, value: object, what: str) -> None:
@@ -126,8 +136,7 @@ class Rule:
         tells whether another setting was given."""
         if value is None or value is False:
             return
-        holds = (any(given(other) for other in self.needs) if self.needs
-                 else self.holds(value))
+        holds = any(given(other) for other in self.needs) if self.needs else self.holds(value)
         require(holds, setting.replace("_", "-"), value, self.what)
 
 
@@ -141,8 +150,9 @@ def between(low: float, high: float, what: str) -> Rule:
 
 
 def one_of(choices: Sequence[str]) -> Rule:
-    return Rule(lambda value: value in choices, f"must be one of {', '.join(choices)}",
-                choices=tuple(choices))
+    return Rule(
+        lambda value: value in choices, f"must be one of {', '.join(choices)}", choices=tuple(choices)
+    )
 
 
 def needs(*settings: str, what: str = "") -> Rule:

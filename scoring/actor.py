@@ -25,23 +25,35 @@ class ScoringActor:
         does not wait for it at the end of its training."""
         get_criterion(criterion)
 
-    def score_stages(self, stage_features: list[np.ndarray], labels: np.ndarray,
-                     criterion: str, key: Sequence[int] = ()) -> list[float]:
+    def score_stages(
+        self, stage_features: list[np.ndarray], labels: np.ndarray, criterion: str, key: Sequence[int] = ()
+    ) -> list[float]:
         """Per stage, its score; ``key`` names the network (``scoring.criteria.stage_score``)."""
-        return [stage_score(features, labels, criterion, key=(*key, stage))
-                for stage, features in enumerate(stage_features)]
+        return [
+            stage_score(features, labels, criterion, key=(*key, stage))
+            for stage, features in enumerate(stage_features)
+        ]
 
-    def bootstrap_stages(self, stage_features: list[np.ndarray], labels: np.ndarray,
-                         criterion: str, replicates: int, seed: int, chunk: int = 0,
-                         key: Sequence[int] = ()) -> list[list[float]]:
+    def bootstrap_stages(
+        self,
+        stage_features: list[np.ndarray],
+        labels: np.ndarray,
+        criterion: str,
+        replicates: int,
+        seed: int,
+        chunk: int = 0,
+        key: Sequence[int] = (),
+    ) -> list[list[float]]:
         """Per stage, its score on ``replicates`` paired resamples (``scoring.bootstrap``)."""
-        return [bootstrap_stage_scores(features, labels, criterion, replicates, seed, chunk,
-                                       key=(*key, stage))
-                for stage, features in enumerate(stage_features)]
+        return [
+            bootstrap_stage_scores(features, labels, criterion, replicates, seed, chunk, key=(*key, stage))
+            for stage, features in enumerate(stage_features)
+        ]
 
 
-def create_scoring_pool(size: int, num_cpus: float = 0,
-                        criterion: str | None = None) -> list[ray.actor.ActorHandle]:
+def create_scoring_pool(
+    size: int, num_cpus: float = 0, criterion: str | None = None
+) -> list[ray.actor.ActorHandle]:
     """``size`` scoring actors; ``num_cpus`` is what each reserves in the cluster.  With a
     ``criterion`` each starts importing it now, while the first networks train."""
     remote_class = ray.remote(num_cpus=num_cpus, max_restarts=2)(ScoringActor)

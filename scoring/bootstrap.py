@@ -17,8 +17,7 @@ import numpy as np
 from scoring.criteria import stage_score
 
 
-def bootstrap_indices(labels: np.ndarray, replicates: int, seed: int, chunk: int = 0
-                      ) -> np.ndarray:
+def bootstrap_indices(labels: np.ndarray, replicates: int, seed: int, chunk: int = 0) -> np.ndarray:
     """(replicates, N) row indices, each row drawn with replacement within every class, so that
     every replicate keeps the class counts (and a supervised criterion its classes).  ``chunk``
     numbers independent batches of replicates, which scoring actors compute in parallel."""
@@ -31,11 +30,18 @@ def bootstrap_indices(labels: np.ndarray, replicates: int, seed: int, chunk: int
     return rows
 
 
-def bootstrap_stage_scores(features: np.ndarray, labels: np.ndarray, criterion: str,
-                           replicates: int, seed: int, chunk: int = 0,
-                           key: Sequence[int] = ()) -> list[float]:
+def bootstrap_stage_scores(
+    features: np.ndarray,
+    labels: np.ndarray,
+    criterion: str,
+    replicates: int,
+    seed: int,
+    chunk: int = 0,
+    key: Sequence[int] = (),
+) -> list[float]:
     """The stage's score on each of ``replicates`` resamples of its images; a criterion that
     draws random numbers (``key``) draws its own for every replicate."""
-    return [stage_score(features[rows], np.asarray(labels)[rows], criterion,
-                        key=(*key, chunk, replicate))
-            for replicate, rows in enumerate(bootstrap_indices(labels, replicates, seed, chunk))]
+    return [
+        stage_score(features[rows], np.asarray(labels)[rows], criterion, key=(*key, chunk, replicate))
+        for replicate, rows in enumerate(bootstrap_indices(labels, replicates, seed, chunk))
+    ]

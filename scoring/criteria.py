@@ -33,8 +33,9 @@ CRITERIA: dict[str, str] = {
 def get_criterion(name: str) -> Criterion:
     """A built-in criterion by name, or any function by its ``module:function`` import path."""
     if name not in CRITERIA and ":" not in name:
-        raise ValueError(f"criterion {name!r} is not one of {', '.join(CRITERIA)} nor an import "
-                         "path module:function")
+        raise ValueError(
+            f"criterion {name!r} is not one of {', '.join(CRITERIA)} nor an import path module:function"
+        )
     try:
         criterion = resolve_name(CRITERIA.get(name, name))
     except (ImportError, AttributeError, ValueError) as error:
@@ -53,8 +54,7 @@ def takes_key(criterion: str) -> bool:
         return False
 
 
-def stage_score(features: np.ndarray, labels: np.ndarray, criterion: str,
-                key: Sequence[int] = ()) -> float:
+def stage_score(features: np.ndarray, labels: np.ndarray, criterion: str, key: Sequence[int] = ()) -> float:
     """A stage's importance: the mean per-feature importance of its output features (the paper),
     or the criterion's own stage score.  ``key`` seeds a criterion that draws random numbers.
 
@@ -67,9 +67,9 @@ def stage_score(features: np.ndarray, labels: np.ndarray, criterion: str,
     ``probe`` is an accuracy in [0, 1] and ``random`` a draw in [0, 1).
     """
     scorer = get_criterion(criterion)
-    scores = (scorer(features, labels, key=tuple(key)) if takes_key(criterion)
-              else scorer(features, labels))
+    scores = scorer(features, labels, key=tuple(key)) if takes_key(criterion) else scorer(features, labels)
     if not np.isfinite(scores).all():
-        raise ValueError(f"criterion {criterion!r} gave non-finite scores for features of shape "
-                         f"{np.shape(features)}")
+        raise ValueError(
+            f"criterion {criterion!r} gave non-finite scores for features of shape {np.shape(features)}"
+        )
     return float(np.mean(scores))

@@ -82,8 +82,9 @@ def relevance_by_plsa(counts: np.ndarray, max_iter: int = 100, tol: float = 1e-6
     return factor_given_feature[0]
 
 
-def ilfs(features: np.ndarray, labels: np.ndarray, bins: int = DEFAULT_BINS,
-         max_iter: int = 100, tol: float = 1e-6) -> np.ndarray:
+def ilfs(
+    features: np.ndarray, labels: np.ndarray, bins: int = DEFAULT_BINS, max_iter: int = 100, tol: float = 1e-6
+) -> np.ndarray:
     """Per-feature il-FS scores (higher = more important).
 
     Args:

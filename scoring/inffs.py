@@ -45,8 +45,7 @@ def spearman_matrix(features: np.ndarray) -> np.ndarray:
         return (centred.T @ centred) / np.outer(norms, norms)
 
 
-def inffs(features: np.ndarray, labels: np.ndarray | None = None,
-          alpha: float = DEFAULT_ALPHA) -> np.ndarray:
+def inffs(features: np.ndarray, labels: np.ndarray | None = None, alpha: float = DEFAULT_ALPHA) -> np.ndarray:
     """Per-feature inf-FS scores (higher = more important); ``labels`` are ignored (unsupervised).
 
     Args:
@@ -63,8 +62,7 @@ def inffs(features: np.ndarray, labels: np.ndarray | None = None,
     features, _ = checked_inputs(features, None, "inf-FS")  # unsupervised: labels unused
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha {alpha} must be in [0, 1]")
-    correlation = np.nan_to_num(1.0 - np.abs(spearman_matrix(features)), nan=0.0, posinf=0.0,
-                                neginf=0.0)
+    correlation = np.nan_to_num(1.0 - np.abs(spearman_matrix(features)), nan=0.0, posinf=0.0, neginf=0.0)
     spread = features.std(axis=0)
     sigma = np.maximum.outer(spread, spread)
     span = sigma.max() - sigma.min()

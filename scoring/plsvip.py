@@ -29,10 +29,10 @@ def vip_scores(x_scores: np.ndarray, x_weights: np.ndarray, y_loadings: np.ndarr
     Returns:
         (n_features,) VIP values; their squares sum to n_features.
     """
-    explained = (x_scores ** 2).sum(axis=0) * (y_loadings ** 2).sum(axis=0)
+    explained = (x_scores**2).sum(axis=0) * (y_loadings**2).sum(axis=0)
     normalised_weights = x_weights / np.linalg.norm(x_weights, axis=0, keepdims=True)
     n_features = x_weights.shape[0]
-    return np.sqrt(n_features * (normalised_weights ** 2 @ explained) / explained.sum())
+    return np.sqrt(n_features * (normalised_weights**2 @ explained) / explained.sum())
 
 
 def plsvip(features: np.ndarray, labels: np.ndarray, n_components: int = 2) -> np.ndarray:
@@ -54,8 +54,7 @@ def plsvip(features: np.ndarray, labels: np.ndarray, n_components: int = 2) -> n
     if not varying.any():
         return np.zeros(features.shape[1])
     components = max(1, min(n_components, int(varying.sum()), len(features) - 1))
-    pls = PLSRegression(n_components=components, scale=True).fit(features[:, varying],
-                                                                 one_hot(labels))
+    pls = PLSRegression(n_components=components, scale=True).fit(features[:, varying], one_hot(labels))
     weights = np.zeros((features.shape[1], components))
     weights[varying] = pls.x_weights_
     return vip_scores(pls.x_scores_, weights, pls.y_loadings_)

@@ -51,8 +51,9 @@ def probe(features: np.ndarray, labels: np.ndarray, folds: int = FOLDS) -> float
     classes, encoded = np.unique(labels, return_inverse=True)
     smallest_class = np.bincount(encoded).min()
     if smallest_class < 2:
-        raise ValueError(f"probe: every class needs at least 2 images to hold some out, and one "
-                         f"has {smallest_class}")
+        raise ValueError(
+            f"probe: every class needs at least 2 images to hold some out, and one has {smallest_class}"
+        )
     splits = StratifiedKFold(min(folds, smallest_class), shuffle=True, random_state=FOLD_SEED)
     held_out_parts = [held_out for _, held_out in splits.split(features, encoded)]
     x = standardised(features)
@@ -74,8 +75,9 @@ def standardised(features: np.ndarray) -> np.ndarray:
     return (features[:, varying] - features[:, varying].mean(axis=0)) / spread[varying]
 
 
-def class_statistics(x: np.ndarray, encoded: np.ndarray, num_classes: int
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def class_statistics(
+    x: np.ndarray, encoded: np.ndarray, num_classes: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(per-class counts, per-class sums, sum of outer products) of some images: sums, so that
     the statistics of a fold's fitting images are the whole set's minus the held-out part's
     (one pass over the images for every fold, instead of one fit per fold)."""
@@ -85,8 +87,7 @@ def class_statistics(x: np.ndarray, encoded: np.ndarray, num_classes: int
     return counts, sums, x.T @ x
 
 
-def lda_predict(x: np.ndarray, counts: np.ndarray, sums: np.ndarray, outer: np.ndarray
-                ) -> np.ndarray:
+def lda_predict(x: np.ndarray, counts: np.ndarray, sums: np.ndarray, outer: np.ndarray) -> np.ndarray:
     """The class LDA assigns to each row of ``x``, fitted from sufficient statistics: class
     means, the pooled within-class covariance (pseudo-inverted where features are collinear)
     and the classes' shares as priors.  A collapsed stage (no feature varies) predicts the most

@@ -64,10 +64,13 @@ class Acceleration:
 
     def describe(self) -> dict[str, str]:
         """Flat strings for MLflow tags."""
-        return {"device": self.device.type, "precision": "bf16" if self.bf16 else "fp32",
-                "channels_last": str(self.channels_last).lower(),
-                "data_placement": "device" if self.data_on_device else "pinned host",
-                "compile": self.compile}
+        return {
+            "device": self.device.type,
+            "precision": "bf16" if self.bf16 else "fp32",
+            "channels_last": str(self.channels_last).lower(),
+            "data_placement": "device" if self.data_on_device else "pinned host",
+            "compile": self.compile,
+        }
 
 
 def fits_in_memory(data_bytes: int, free_bytes: int, total_bytes: int, memory_share: float) -> bool:
@@ -77,22 +80,34 @@ def fits_in_memory(data_bytes: int, free_bytes: int, total_bytes: int, memory_sh
     return data_bytes <= DATA_MEMORY_SHARE * memory_share * total_bytes and data_bytes <= free_bytes / 2
 
 
-def choose_acceleration(device: torch.device, data_bytes: int, memory_share: float = 1.0,
-                        precision: str = "auto", compile: str = "auto") -> Acceleration:
+def choose_acceleration(
+    device: torch.device,
+    data_bytes: int,
+    memory_share: float = 1.0,
+    precision: str = "auto",
+    compile: str = "auto",
+) -> Acceleration:
     """The fastest settings this device supports for data of ``data_bytes`` (uint8 images)."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision {precision!r}: must be one of {', '.join(PRECISIONS)}")
     if compile not in COMPILE_CHOICES:
         raise ValueError(f"compile {compile!r}: must be one of {', '.join(COMPILE_CHOICES)}")
     if device.type != "cuda":
-        return Acceleration(device, bf16=precision == "bf16",
-                            channels_last=torch.backends.mkldnn.is_available(),
-                            compile="off" if compile == "auto" else compile)
+        return Acceleration(
+            device,
+            bf16=precision == "bf16",
+            channels_last=torch.backends.mkldnn.is_available(),
+            compile="off" if compile == "auto" else compile,
+        )
     free, total = torch.cuda.mem_get_info(device)
     bf16 = torch.cuda.is_bf16_supported() if precision == "auto" else precision == "bf16"
-    return Acceleration(device, bf16=bf16, channels_last=True,
-                        data_on_device=fits_in_memory(data_bytes, free, total, memory_share),
-                        compile=compile)
+    return Acceleration(
+        device,
+        bf16=bf16,
+        channels_last=True,
+        data_on_device=fits_in_memory(data_bytes, free, total, memory_share),
+        compile=compile,
+    )
 
 
 @dataclass(frozen=True)
@@ -102,9 +117,13 @@ class CompileDecision:
     expected_saving_s: float = 0.0
 
 
-def decide_compile(request: str, eager_epoch_seconds: float, epochs_left: int,
-                   compile_seconds: float = EXPECTED_COMPILE_SECONDS,
-                   speedup: float = EXPECTED_COMPILE_SPEEDUP) -> CompileDecision:
+def decide_compile(
+    request: str,
+    eager_epoch_seconds: float,
+    epochs_left: int,
+    compile_seconds: float = EXPECTED_COMPILE_SECONDS,
+    speedup: float = EXPECTED_COMPILE_SPEEDUP,
+) -> CompileDecision:
     """Compile when the time it saves over the remaining epochs exceeds the time compiling costs.
 
     ``request`` is ``Acceleration.compile``: "on" and "off" are the user's word; "auto" weighs
@@ -116,10 +135,12 @@ def decide_compile(request: str, eager_epoch_seconds: float, epochs_left: int,
     if request == "on":
         return CompileDecision(True, "on", saving)
     if saving > compile_seconds:
-        return CompileDecision(True, f"auto: saves ~{saving:.0f} s > ~{compile_seconds:.0f} s "
-                                     f"to compile", saving)
-    return CompileDecision(False, f"auto: would save ~{saving:.0f} s < ~{compile_seconds:.0f} s "
-                                  f"to compile", saving)
+        return CompileDecision(
+            True, f"auto: saves ~{saving:.0f} s > ~{compile_seconds:.0f} s to compile", saving
+        )
+    return CompileDecision(
+        False, f"auto: would save ~{saving:.0f} s < ~{compile_seconds:.0f} s to compile", saving
+    )
 
 
 def compile_model(model: nn.Module, device: torch.device, backend: str | None = None) -> nn.Module:

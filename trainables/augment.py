@@ -12,8 +12,9 @@ def random_crop(images: torch.Tensor, padding: int, generator: torch.Generator) 
         return images
     n, _, h, w = images.shape
     padded = F.pad(images, (padding, padding, padding, padding))
-    offsets = torch.randint(0, 2 * padding + 1, (2, n), generator=generator,
-                            device=generator.device).to(images.device)
+    offsets = torch.randint(0, 2 * padding + 1, (2, n), generator=generator, device=generator.device).to(
+        images.device
+    )
     rows = offsets[0, :, None] + torch.arange(h, device=images.device)
     cols = offsets[1, :, None] + torch.arange(w, device=images.device)
     batch = torch.arange(n, device=images.device)[:, None, None]

@@ -68,18 +68,27 @@ def fit_data_parallel(config: dict, settings: TrialSettings, scorers: list) -> N
     name = train_run_name(context.get_trial_name(), context.get_trial_id())
     trainer = TorchTrainer(
         _train_rank,
-        train_loop_config={"config": config, "settings": settings, "scorers": scorers,
-                           "trial_id": context.get_trial_id()},
+        train_loop_config={
+            "config": config,
+            "settings": settings,
+            "scorers": scorers,
+            "trial_id": context.get_trial_id(),
+        },
         scaling_config=ray.train.ScalingConfig(
-            num_workers=settings.workers_per_trial, use_gpu=gpus > 0,
-            resources_per_worker={"CPU": settings.cpus_per_trial, **({"GPU": gpus} if gpus else {})}),
+            num_workers=settings.workers_per_trial,
+            use_gpu=gpus > 0,
+            resources_per_worker={"CPU": settings.cpus_per_trial, **({"GPU": gpus} if gpus else {})},
+        ),
         run_config=ray.train.RunConfig(
-            name=name, storage_path=storage,
+            name=name,
+            storage_path=storage,
             callbacks=[ReportCheckpointLocation(f"{storage}/{name}")],
             checkpoint_config=ray.train.CheckpointConfig(num_to_keep=1),
             # Ray Train's INFO lines: the worker group's start and its resources, per trial
             logging_config=ray.LoggingConfig(log_level="WARNING"),
-            failure_config=ray.train.FailureConfig(max_failures=WORKER_GROUP_RESTARTS)))
+            failure_config=ray.train.FailureConfig(max_failures=WORKER_GROUP_RESTARTS),
+        ),
+    )
     trainer.fit()
 
 
@@ -88,12 +97,15 @@ def _train_rank(loop_config: dict) -> None:
     # which the run's ``logging_config`` does not reach
     logging.getLogger(train_context.__file__).setLevel(logging.WARNING)
     settings = loop_config["settings"]
-    train_network(loop_config["config"], settings, loop_config["scorers"],
-                  TrainRankSession(loop_config["trial_id"], settings.cpus_per_trial))
+    train_network(
+        loop_config["config"],
+        settings,
+        loop_config["scorers"],
+        TrainRankSession(loop_config["trial_id"], settings.cpus_per_trial),
+    )
 
 
-def latest_checkpoint(checkpoint: tune.Checkpoint | None,
-                      metrics: Mapping | None) -> tune.Checkpoint | None:
+def latest_checkpoint(checkpoint: tune.Checkpoint | None, metrics: Mapping | None) -> tune.Checkpoint | None:
     """A trial's latest checkpoint, wherever it is kept: Tune's ``checkpoint`` of the trial (a
     ``Result``'s, a ``Trial``'s) or, for a data-parallel trial, which leaves its checkpoints to
     its Ray Train run, the one its last result (``metrics``) names; ``None`` when it has none.

@@ -22,8 +22,9 @@ from trainables.stage_importance import scores_by_criterion
 from trainables.training import ImageBatches, evaluate
 
 
-def checkpoint_test_accuracy(folder: str | Path, data: DataSplits,
-                             normalisation: tuple[torch.Tensor, torch.Tensor]) -> float:
+def checkpoint_test_accuracy(
+    folder: str | Path, data: DataSplits, normalisation: tuple[torch.Tensor, torch.Tensor]
+) -> float:
     """Top-1 accuracy in [0, 1] on ``data``'s test split of the network saved in ``folder``;
     ``normalisation`` is the mean and std it trained with (``TrialSettings.normalisation``)."""
     if data.x_test is None:
@@ -33,17 +34,22 @@ def checkpoint_test_accuracy(folder: str | Path, data: DataSplits,
     return evaluate(model, test)
 
 
-def checkpoint_stage_scores(folder: str | Path, data: DataSplits,
-                            normalisation: tuple[torch.Tensor, torch.Tensor],
-                            criteria: Sequence[str], scoring_samples: int | None, seed: int,
-                            key: Sequence[int]) -> dict[str, dict[str, float]]:
+def checkpoint_stage_scores(
+    folder: str | Path,
+    data: DataSplits,
+    normalisation: tuple[torch.Tensor, torch.Tensor],
+    criteria: Sequence[str],
+    scoring_samples: int | None,
+    seed: int,
+    key: Sequence[int],
+) -> dict[str, dict[str, float]]:
     """``{criterion: {"s1": .., ..}}`` of the network saved in ``folder``: the scores its trial
     would have reported with ``criteria`` (``scores_by_criterion``), on the same scoring images
     (``scoring_sample`` of ``data``'s training split with the search's ``scoring_samples`` and
     ``seed``) and the same ``key`` (``scoring_key``)."""
     _, model = load_trained_model(folder)
     sample = scoring_sample(data.y_train, scoring_samples, seed)
-    images = ImageBatches(data.x_train[sample], data.y_train[sample], *normalisation,
-                          torch.device("cpu"))
-    return scores_by_criterion(stage_features(model, images), images.labels.cpu().numpy(),
-                               criteria, seed=seed, key=key)
+    images = ImageBatches(data.x_train[sample], data.y_train[sample], *normalisation, torch.device("cpu"))
+    return scores_by_criterion(
+        stage_features(model, images), images.labels.cpu().numpy(), criteria, seed=seed, key=key
+    )

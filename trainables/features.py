@@ -36,8 +36,9 @@ def scoring_sample(labels: np.ndarray, num_samples: int | None, seed: int) -> np
     # every image
     from sklearn.model_selection import train_test_split
 
-    index, _ = train_test_split(np.arange(len(labels)), train_size=num_samples, stratify=labels,
-                                random_state=seed)
+    index, _ = train_test_split(
+        np.arange(len(labels)), train_size=num_samples, stratify=labels, random_state=seed
+    )
     return np.sort(index)
 
 
@@ -63,16 +64,14 @@ def pool_stage_output(output: torch.Tensor) -> torch.Tensor:
     return pooled.permute(0, 2, 3, 1).flatten(1)
 
 
-def stage_features(model: torch.nn.Module, data: ImageBatches,
-                   batch_size: int = 256) -> list[np.ndarray]:
+def stage_features(model: torch.nn.Module, data: ImageBatches, batch_size: int = 256) -> list[np.ndarray]:
     """One float32 (N, F_i) matrix per stage, for the images of ``data`` in order, computed
     ``batch_size`` images at a time."""
     return pooled_stage_outputs(model, (x for x, _ in data.batches(batch_size)))
 
 
 @torch.no_grad()
-def pooled_stage_outputs(model: torch.nn.Module,
-                         batches: Iterable[torch.Tensor]) -> list[np.ndarray]:
+def pooled_stage_outputs(model: torch.nn.Module, batches: Iterable[torch.Tensor]) -> list[np.ndarray]:
     """One float32 (N, F_i) matrix per stage of ``model`` (its ``forward_stages``), the outputs
     for ``batches`` of images pooled and stacked in order."""
     model.eval()

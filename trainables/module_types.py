@@ -39,16 +39,31 @@ class ModuleType:
 
 MODULE_TYPES: dict[str, ModuleType] = {
     # the paper's CIFAR residual networks: basic blocks, 16/32/64 channels, m0 = 6, delta = 2
-    "basic": ModuleType("trainables.models.resnet:StageResNet", layers_per_module=2, stages=3,
-                        m0=6, delta=2, base_width=16),
+    "basic": ModuleType(
+        "trainables.models.resnet:StageResNet", layers_per_module=2, stages=3, m0=6, delta=2, base_width=16
+    ),
     # ImageNet-style: torchvision's bottleneck blocks, 4 stages of 64..512 (x4 out) channels
-    "bottleneck": ModuleType("trainables.models.bottleneck:BottleneckResNet", layers_per_module=3,
-                             stages=4, m0=2, delta=1, base_width=64),
+    "bottleneck": ModuleType(
+        "trainables.models.bottleneck:BottleneckResNet",
+        layers_per_module=3,
+        stages=4,
+        m0=2,
+        delta=1,
+        base_width=64,
+    ),
     # NASNet-A cells (the paper's Table IV): 12 conv + separable-conv layers per cell, reduction
     # cells between stages, a stem conv and no counted head (NASNet-241 = 6-6-6); m0 = 2 and
     # delta = 1 as the authors' cell models imply (docs/method.md, "Module types")
-    "nasnet": ModuleType("trainables.models.nasnet:NASNet", layers_per_module=12, stages=3,
-                         m0=2, delta=1, base_width=32, layers_between_stages=12, fixed_layers=1),
+    "nasnet": ModuleType(
+        "trainables.models.nasnet:NASNet",
+        layers_per_module=12,
+        stages=3,
+        m0=2,
+        delta=1,
+        base_width=32,
+        layers_between_stages=12,
+        fixed_layers=1,
+    ),
 }
 
 
@@ -59,13 +74,16 @@ def module_type(name: str) -> ModuleType:
     if name in MODULE_TYPES:
         return MODULE_TYPES[name]
     if ":" not in name:
-        raise ValueError(f"module {name!r}: must be one of {', '.join(MODULE_TYPES)} or an import "
-                         "path package.module:ATTRIBUTE of a ModuleType")
+        raise ValueError(
+            f"module {name!r}: must be one of {', '.join(MODULE_TYPES)} or an import "
+            "path package.module:ATTRIBUTE of a ModuleType"
+        )
     try:
         found = resolve_name(name)
     except (ImportError, AttributeError, ValueError) as error:
         raise ValueError(f"module {name!r}: cannot be imported ({error})") from None
     if not isinstance(found, ModuleType):
-        raise ValueError(f"module {name!r}: is a {type(found).__name__}, not a "
-                         "trainables.module_types.ModuleType")
+        raise ValueError(
+            f"module {name!r}: is a {type(found).__name__}, not a trainables.module_types.ModuleType"
+        )
     return found

@@ -39,8 +39,10 @@ class TuneSession:
         return tune.get_checkpoint()
 
     def report(self, metrics: dict, checkpoint_folder: str | None) -> None:
-        tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(checkpoint_folder)
-                    if checkpoint_folder else None)
+        tune.report(
+            metrics,
+            checkpoint=tune.Checkpoint.from_directory(checkpoint_folder) if checkpoint_folder else None,
+        )
 
 
 class TrainRankSession:
@@ -60,5 +62,9 @@ class TrainRankSession:
         return ray.train.get_checkpoint()
 
     def report(self, metrics: dict, checkpoint_folder: str | None) -> None:
-        ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(checkpoint_folder)
-                         if checkpoint_folder and self.shard.leader else None)
+        ray.train.report(
+            metrics,
+            checkpoint=ray.train.Checkpoint.from_directory(checkpoint_folder)
+            if checkpoint_folder and self.shard.leader
+            else None,
+        )

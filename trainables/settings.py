@@ -63,6 +63,11 @@ class TrialSettings:
 
     def spec_for(self, depths) -> ArchSpec:
         data = self.data  # one read of the object store, not one per attribute
-        return ArchSpec(depths=tuple(depths), module=self.module, widths=self.widths,
-                        in_channels=data.in_channels, image_size=data.image_size,
-                        num_classes=data.num_classes)
+        return ArchSpec(
+            depths=tuple(depths),
+            module=self.module,
+            widths=self.widths,
+            in_channels=data.in_channels,
+            image_size=data.image_size,
+            num_classes=data.num_classes,
+        )

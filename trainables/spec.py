@@ -18,7 +18,7 @@ from trainables.module_types import module_type
 def min_image_size(num_stages: int) -> int:
     """The smallest image side a network of ``num_stages`` stages takes: every stage after the
     first halves the feature maps, and the last must keep at least 2x2 for its pooling."""
-    return max(8, 2 ** num_stages)
+    return max(8, 2**num_stages)
 
 
 def format_depths(depths: tuple[int, ...] | list[int]) -> str:
@@ -64,7 +64,7 @@ class ArchSpec:
     def __post_init__(self) -> None:
         object.__setattr__(self, "depths", tuple(int(m) for m in self.depths))
         base = module_type(self.module).base_width
-        widths = self.widths or tuple(base * 2 ** i for i in range(len(self.depths)))
+        widths = self.widths or tuple(base * 2**i for i in range(len(self.depths)))
         object.__setattr__(self, "widths", tuple(int(w) for w in widths))
         if not self.depths or any(m < 1 for m in self.depths):
             raise ValueError(f"depths {self.depths} must be one positive integer per stage")
@@ -75,8 +75,9 @@ class ArchSpec:
         if self.in_channels not in (1, 3):
             raise ValueError(f"in_channels {self.in_channels} must be 1 or 3")
         if self.image_size < min_image_size(len(self.depths)):
-            raise ValueError(f"image_size {self.image_size} must be at least "
-                             f"{min_image_size(len(self.depths))}")
+            raise ValueError(
+                f"image_size {self.image_size} must be at least {min_image_size(len(self.depths))}"
+            )
         if self.num_classes < 2:
             raise ValueError(f"num_classes {self.num_classes} must be at least 2")
 
@@ -89,17 +90,25 @@ class ArchSpec:
         """Layer count as in the models' names (ResNet-56 = 9-9-9 basic, ResNet-50 = 3-4-6-3
         bottleneck, NASNet-241 = 6-6-6 cells; ``ModuleType`` says how each counts)."""
         kind = module_type(self.module)
-        return (kind.layers_per_module * sum(self.depths)
-                + kind.layers_between_stages * (self.num_stages - 1) + kind.fixed_layers)
+        return (
+            kind.layers_per_module * sum(self.depths)
+            + kind.layers_between_stages * (self.num_stages - 1)
+            + kind.fixed_layers
+        )
 
     @property
     def depths_text(self) -> str:
         return format_depths(self.depths)
 
     def with_depths(self, depths: tuple[int, ...]) -> ArchSpec:
-        return ArchSpec(depths=tuple(depths), module=self.module, widths=self.widths,
-                        in_channels=self.in_channels, image_size=self.image_size,
-                        num_classes=self.num_classes)
+        return ArchSpec(
+            depths=tuple(depths),
+            module=self.module,
+            widths=self.widths,
+            in_channels=self.in_channels,
+            image_size=self.image_size,
+            num_classes=self.num_classes,
+        )
 
     def to_dict(self) -> dict:
         data = asdict(self)

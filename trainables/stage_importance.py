@@ -31,24 +31,32 @@ from trainables.trial_config import BOOTSTRAP_KEY
 IMPORTANCE_KEY = "importance"
 
 
-def stage_features_of(model: torch.nn.Module, images: torch.Tensor,
-                      batch_size: int = 256) -> list[np.ndarray]:
+def stage_features_of(
+    model: torch.nn.Module, images: torch.Tensor, batch_size: int = 256
+) -> list[np.ndarray]:
     """One float32 (N, F_i) matrix per stage of ``model`` for ``images`` (N, C, H, W): each
     stage's output, pooled as the authors do (``trainables.features``)."""
     return pooled_stage_outputs(model, images.split(batch_size))
 
 
-def scoring_key(search_seed: int, iteration: int, init_seed: int,
-                depths: Sequence[int]) -> tuple[int, ...]:
+def scoring_key(search_seed: int, iteration: int, init_seed: int, depths: Sequence[int]) -> tuple[int, ...]:
     """The integers that name a trained network to a criterion that draws random numbers: the
     search's seed and iteration (so a search reproduces) and the network itself (so A, T and
     every other network of an iteration draw their own)."""
     return (int(search_seed), int(iteration), int(init_seed), *map(int, depths))
 
 
-def stage_importance(features: Sequence[np.ndarray], labels: np.ndarray, criterion: str = "plsvip",
-                     *, bootstrap: int = 0, seed: int = 0, scorers: Sequence | None = None,
-                     spread_key: str = "", key: Sequence[int] = ()) -> dict[str, Any]:
+def stage_importance(
+    features: Sequence[np.ndarray],
+    labels: np.ndarray,
+    criterion: str = "plsvip",
+    *,
+    bootstrap: int = 0,
+    seed: int = 0,
+    scorers: Sequence | None = None,
+    spread_key: str = "",
+    key: Sequence[int] = (),
+) -> dict[str, Any]:
     """``{"importance": {"s1": .., "sS": ..}}`` and, with ``bootstrap`` replicates,
     ``{"importance_bootstrap": {"s1": [..], ..}}``: what the searcher compares between A and T.
 
@@ -61,48 +69,77 @@ def stage_importance(features: Sequence[np.ndarray], labels: np.ndarray, criteri
     """
     labels = np.asarray(labels)
     if scorers:
-        scores, replicates = _on_actors(list(features), labels, criterion, bootstrap, seed,
-                                        list(scorers), spread_key, tuple(key))
+        scores, replicates = _on_actors(
+            list(features), labels, criterion, bootstrap, seed, list(scorers), spread_key, tuple(key)
+        )
     else:
-        scores = [stage_score(stage, labels, criterion, key=(*key, index))
-                  for index, stage in enumerate(features)]
-        replicates = ([bootstrap_stage_scores(stage, labels, criterion, bootstrap, seed,
-                                              key=(*key, index))
-                       for index, stage in enumerate(features)] if bootstrap else None)
-    reported: dict[str, Any] = {IMPORTANCE_KEY: {f"s{i + 1}": float(score)
-                                                 for i, score in enumerate(scores)}}
+        scores = [
+            stage_score(stage, labels, criterion, key=(*key, index)) for index, stage in enumerate(features)
+        ]
+        replicates = (
+            [
+                bootstrap_stage_scores(stage, labels, criterion, bootstrap, seed, key=(*key, index))
+                for index, stage in enumerate(features)
+            ]
+            if bootstrap
+            else None
+        )
+    reported: dict[str, Any] = {IMPORTANCE_KEY: {f"s{i + 1}": float(score) for i, score in enumerate(scores)}}
     if replicates is not None:  # lists: Tune keeps them, MLflow's metrics skip them
-        reported[BOOTSTRAP_KEY] = {f"s{i + 1}": [float(v) for v in values]
-                                   for i, values in enumerate(replicates)}
+        reported[BOOTSTRAP_KEY] = {
+            f"s{i + 1}": [float(v) for v in values] for i, values in enumerate(replicates)
+        }
     return reported
 
 
-def scores_by_criterion(features: Sequence[np.ndarray], labels: np.ndarray,
-                        criteria: Sequence[str], *, seed: int = 0, scorers: Sequence | None = None,
-                        spread_key: str = "", key: Sequence[int] = ()
-                        ) -> dict[str, dict[str, float]]:
+def scores_by_criterion(
+    features: Sequence[np.ndarray],
+    labels: np.ndarray,
+    criteria: Sequence[str],
+    *,
+    seed: int = 0,
+    scorers: Sequence | None = None,
+    spread_key: str = "",
+    key: Sequence[int] = (),
+) -> dict[str, dict[str, float]]:
     """``{criterion: {"s1": .., "sS": ..}}``: the stages' scores by each of ``criteria`` on one
     extraction of the features, without a bootstrap (the audit compares criteria on the same
     trained networks)."""
-    return {criterion: stage_importance(features, labels, criterion, seed=seed, scorers=scorers,
-                                        spread_key=spread_key, key=key)[IMPORTANCE_KEY]
-            for criterion in criteria}
+    return {
+        criterion: stage_importance(
+            features, labels, criterion, seed=seed, scorers=scorers, spread_key=spread_key, key=key
+        )[IMPORTANCE_KEY]
+        for criterion in criteria
+    }
 
 
-def _on_actors(features: list[np.ndarray], labels: np.ndarray, criterion: str, bootstrap: int,
-               seed: int, scorers: list, spread_key: str, key: tuple[int, ...]
-               ) -> tuple[list[float], list[list[float]] | None]:
+def _on_actors(
+    features: list[np.ndarray],
+    labels: np.ndarray,
+    criterion: str,
+    bootstrap: int,
+    seed: int,
+    scorers: list,
+    spread_key: str,
+    key: tuple[int, ...],
+) -> tuple[list[float], list[list[float]] | None]:
     import ray
 
     features_ref, labels_ref = ray.put(features), ray.put(labels)
     first = zlib.crc32(spread_key.encode()) % len(scorers)
     scores = scorers[first].score_stages.remote(features_ref, labels_ref, criterion, key)
-    chunks = [bootstrap // len(scorers) + (k < bootstrap % len(scorers))
-              for k in range(len(scorers))]
-    pending = [scorers[(first + 1 + k) % len(scorers)].bootstrap_stages.remote(
-                   features_ref, labels_ref, criterion, size, seed, k, key)
-               for k, size in enumerate(chunks) if size]
+    chunks = [bootstrap // len(scorers) + (k < bootstrap % len(scorers)) for k in range(len(scorers))]
+    pending = [
+        scorers[(first + 1 + k) % len(scorers)].bootstrap_stages.remote(
+            features_ref, labels_ref, criterion, size, seed, k, key
+        )
+        for k, size in enumerate(chunks)
+        if size
+    ]
     per_chunk = ray.get(pending)
-    replicates = ([sum((chunk[stage] for chunk in per_chunk), []) for stage in
-                   range(len(per_chunk[0]))] if per_chunk else None)
+    replicates = (
+        [sum((chunk[stage] for chunk in per_chunk), []) for stage in range(len(per_chunk[0]))]
+        if per_chunk
+        else None
+    )
     return ray.get(scores), replicates

@@ -63,10 +63,13 @@ from trainables.trial_config import (
 from trainables.worker_process import quiet_exit_requests
 
 
-def _save_checkpoint(folder: str, model, optimizer, epoch: int, spec: ArchSpec,
-                     totals: dict[str, float]) -> None:
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
-                "totals": totals}, Path(folder) / CHECKPOINT_FILE)
+def _save_checkpoint(
+    folder: str, model, optimizer, epoch: int, spec: ArchSpec, totals: dict[str, float]
+) -> None:
+    torch.save(
+        {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch, "totals": totals},
+        Path(folder) / CHECKPOINT_FILE,
+    )
     (Path(folder) / ARCHITECTURE_FILE).write_text(spec.to_json())
 
 
@@ -80,8 +83,7 @@ def _acceleration_for(settings: TrialSettings, data: DataSplits, device: torch.d
     share = settings.gpus_per_trial if 0 < settings.gpus_per_trial < 1 else 1.0
     if device.type == "cuda" and share < 1:
         torch.cuda.set_per_process_memory_fraction(share, device)
-    return choose_acceleration(device, _data_bytes(data), share, settings.precision,
-                               settings.compile)
+    return choose_acceleration(device, _data_bytes(data), share, settings.precision, settings.compile)
 
 
 def train_network(config: dict, settings: TrialSettings, scorers: list, session) -> None:
@@ -157,35 +159,61 @@ def train_network(config: dict, settings: TrialSettings, scorers: list, session)
         with clock.phase("emissions"):
             # every rank's process draws its own power: the candidate's energy is their sum
             energy_kwh, emissions_kg = sum_over_ranks(
-                torch.tensor(emissions.stop(), dtype=torch.float64, device=device)).tolist()
+                torch.tensor(emissions.stop(), dtype=torch.float64, device=device)
+            ).tolist()
         if not np.isfinite(loss):
             raise FloatingPointError(f"training loss is {loss} at epoch {epoch + 1}: diverged")
-        totals = {"train_seconds": totals["train_seconds"] + epoch_seconds,
-                  "energy_kwh": totals["energy_kwh"] + energy_kwh,
-                  "emissions_kg": totals["emissions_kg"] + emissions_kg}
+        totals = {
+            "train_seconds": totals["train_seconds"] + epoch_seconds,
+            "energy_kwh": totals["energy_kwh"] + energy_kwh,
+            "emissions_kg": totals["emissions_kg"] + emissions_kg,
+        }
         with clock.phase("validation"):
             validation = {"val_accuracy": trainer.evaluate_together(val)} if len(val) else {}
-        metrics = {"epoch": epoch + 1, "train_loss": loss, **validation,
-                   "lr": optimizer.param_groups[0]["lr"], "epoch_seconds": epoch_seconds,
-                   "images_seen": (epoch + 1) * len(train), **size, **attempt, **where, **totals,
-                   "gpu_seconds": totals["train_seconds"] * settings.gpus_per_trial
-                   * shard.world_size}
+        metrics = {
+            "epoch": epoch + 1,
+            "train_loss": loss,
+            **validation,
+            "lr": optimizer.param_groups[0]["lr"],
+            "epoch_seconds": epoch_seconds,
+            "images_seen": (epoch + 1) * len(train),
+            **size,
+            **attempt,
+            **where,
+            **totals,
+            "gpu_seconds": totals["train_seconds"] * settings.gpus_per_trial * shard.world_size,
+        }
         if device.type == "cuda":
             metrics["peak_gpu_memory_mb"] = torch.cuda.max_memory_allocated(device) / 1e6
         if trainer.compile_seconds is not None:
             metrics["compile_seconds"] = trainer.compile_seconds
         decision = decision or _compile_now(trainer, "auto", epoch_seconds, epochs - epoch - 1)
-        metrics["acceleration"] = {**acceleration.describe(), "threads": str(torch.get_num_threads()),
-                                   "workers": str(shard.world_size), "compile": decision.reason}
+        metrics["acceleration"] = {
+            **acceleration.describe(),
+            "threads": str(torch.get_num_threads()),
+            "workers": str(shard.world_size),
+            "compile": decision.reason,
+        }
         last = epoch + 1 == epochs
         if shard.leader and epoch + 1 in config.get(SCORE_AT_KEY, ()):
             with clock.phase("scoring"):
                 metrics[IMPORTANCE_BY_KEY] = _scores_by_criterion(
-                    model, settings, data, train, scorers, config[SCORE_WITH_KEY], key,
-                    session.trial_id)
+                    model, settings, data, train, scorers, config[SCORE_WITH_KEY], key, session.trial_id
+                )
         if last and shard.leader:
-            metrics.update(_final_measures(trainer, spec, settings, data, train, scorers,
-                                           key if score else None, clock, session.trial_id))
+            metrics.update(
+                _final_measures(
+                    trainer,
+                    spec,
+                    settings,
+                    data,
+                    train,
+                    scorers,
+                    key if score else None,
+                    clock,
+                    session.trial_id,
+                )
+            )
         if last:
             metrics[LAST_RESULT_KEY] = True
         metrics["phase_seconds"] = dict(clock.seconds)
@@ -197,8 +225,9 @@ def train_network(config: dict, settings: TrialSettings, scorers: list, session)
             session.report(metrics, folder)
 
 
-def _compile_now(trainer: CandidateTrainer, request: str, eager_epoch_seconds: float | None,
-                 epochs_left: int) -> CompileDecision | None:
+def _compile_now(
+    trainer: CandidateTrainer, request: str, eager_epoch_seconds: float | None, epochs_left: int
+) -> CompileDecision | None:
     """Apply the compile decision; ``None`` while an "auto" request waits for a timed epoch."""
     if request == "auto" and eager_epoch_seconds is None:
         return None
@@ -220,9 +249,17 @@ def _continued_checkpoint(config: dict, settings: TrialSettings) -> tune.Checkpo
     return tune.Checkpoint(location)
 
 
-def _final_measures(trainer: CandidateTrainer, spec: ArchSpec, settings: TrialSettings,
-                    data: DataSplits, train: ImageBatches, scorers: list,
-                    key: tuple[int, ...] | None, clock: PhaseClock, trial_id: str) -> dict:
+def _final_measures(
+    trainer: CandidateTrainer,
+    spec: ArchSpec,
+    settings: TrialSettings,
+    data: DataSplits,
+    train: ImageBatches,
+    scorers: list,
+    key: tuple[int, ...] | None,
+    clock: PhaseClock,
+    trial_id: str,
+) -> dict:
     """Latency, test accuracy and, given the network's scoring ``key`` (``scoring_key``), the
     stage scores (``None``: the network is not scored)."""
     model = trainer.model
@@ -235,14 +272,21 @@ def _final_measures(trainer: CandidateTrainer, spec: ArchSpec, settings: TrialSe
         return measures
     started = time.perf_counter()
     images = _scoring_images(settings, data, train)
-    measures.update(stage_importance(stage_features(model, images), images.labels.cpu().numpy(),
-                                     settings.criterion, bootstrap=settings.bootstrap,
-                                     seed=settings.seed, scorers=scorers, spread_key=trial_id,
-                                     key=key))
+    measures.update(
+        stage_importance(
+            stage_features(model, images),
+            images.labels.cpu().numpy(),
+            settings.criterion,
+            bootstrap=settings.bootstrap,
+            seed=settings.seed,
+            scorers=scorers,
+            spread_key=trial_id,
+            key=key,
+        )
+    )
     measures["scoring_seconds"] = time.perf_counter() - started
     clock.add("scoring", measures["scoring_seconds"])
     return measures
-
 
 
 def _scoring_images(settings: TrialSettings, data: DataSplits, train: ImageBatches) -> ImageBatches:
@@ -251,12 +295,25 @@ def _scoring_images(settings: TrialSettings, data: DataSplits, train: ImageBatch
     return train.sibling(data.x_train[sample], data.y_train[sample])
 
 
-def _scores_by_criterion(model, settings: TrialSettings, data: DataSplits, train: ImageBatches,
-                         scorers: list, criteria: list[str], key: tuple[int, ...],
-                         trial_id: str) -> dict[str, dict[str, float]]:
+def _scores_by_criterion(
+    model,
+    settings: TrialSettings,
+    data: DataSplits,
+    train: ImageBatches,
+    scorers: list,
+    criteria: list[str],
+    key: tuple[int, ...],
+    trial_id: str,
+) -> dict[str, dict[str, float]]:
     """The stages' scores by each of ``criteria`` on one extraction of the stage features (the
     audit compares criteria on the same trained networks)."""
     images = _scoring_images(settings, data, train)
-    return scores_by_criterion(stage_features(model, images), images.labels.cpu().numpy(),
-                               criteria, seed=settings.seed, scorers=scorers,
-                               spread_key=trial_id, key=key)
+    return scores_by_criterion(
+        stage_features(model, images),
+        images.labels.cpu().numpy(),
+        criteria,
+        seed=settings.seed,
+        scorers=scorers,
+        spread_key=trial_id,
+        key=key,
+    )

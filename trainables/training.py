@@ -50,8 +50,15 @@ class ImageBatches:
     Shuffling and augmentation draw from a CPU generator, so both placements give the same batches.
     """
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray, mean: torch.Tensor,
-                 std: torch.Tensor, device: torch.device, on_device: bool = True) -> None:
+    def __init__(
+        self,
+        images: np.ndarray,
+        labels: np.ndarray,
+        mean: torch.Tensor,
+        std: torch.Tensor,
+        device: torch.device,
+        on_device: bool = True,
+    ) -> None:
         self.device = device
         self.on_device = on_device
         storage = device if on_device else torch.device("cpu")
@@ -62,8 +69,9 @@ class ImageBatches:
 
     def sibling(self, images: np.ndarray, labels: np.ndarray) -> ImageBatches:
         """Other images served with this set's normalisation and placement (val/test/scoring)."""
-        return ImageBatches(images, labels, self.mean.flatten(), self.std.flatten(), self.device,
-                            self.on_device)
+        return ImageBatches(
+            images, labels, self.mean.flatten(), self.std.flatten(), self.device, self.on_device
+        )
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -75,8 +83,14 @@ class ImageBatches:
     def normalise(self, images: torch.Tensor) -> torch.Tensor:
         return (images.float() / 255.0 - self.mean) / self.std
 
-    def batches(self, batch_size: int, generator: torch.Generator | None = None,
-                augment_padding: int = 0, flip: bool = False, shard: Shard = WHOLE):
+    def batches(
+        self,
+        batch_size: int,
+        generator: torch.Generator | None = None,
+        augment_padding: int = 0,
+        flip: bool = False,
+        shard: Shard = WHOLE,
+    ):
         """Yield (x, y); with a generator the order is shuffled and the batch augmented.
 
         With a ``shard`` of several ranks, ``batch_size`` is the global batch: every rank draws
@@ -91,14 +105,15 @@ class ImageBatches:
             order = torch.randperm(len(self), generator=generator)
             if shard.world_size > 1:
                 generator = torch.Generator().manual_seed(
-                    (generator.initial_seed() + 7919 * (shard.rank + 1)) % 2 ** 63)
+                    (generator.initial_seed() + 7919 * (shard.rank + 1)) % 2**63
+                )
         order = order.to(self.labels.device)
         for start in range(0, len(self), batch_size):
-            index = order[start:start + batch_size]
+            index = order[start : start + batch_size]
             if shard.world_size > 1:
                 if generator is not None and len(index) < shard.world_size:
                     break
-                index = index[shard.rank::shard.world_size]
+                index = index[shard.rank :: shard.world_size]
                 if not len(index):
                     break
             images, labels = self.images[index], self.labels[index]
@@ -113,8 +128,7 @@ class ImageBatches:
             yield x, labels
 
 
-def normalisation(mean: tuple[float, ...], std: tuple[float, ...]
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
+def normalisation(mean: tuple[float, ...], std: tuple[float, ...]) -> tuple[torch.Tensor, torch.Tensor]:
     """Channel moments as the float32 tensors that ``ImageBatches`` normalises with."""
     return torch.tensor(mean, dtype=torch.float32), torch.tensor(std, dtype=torch.float32)
 
@@ -128,9 +142,10 @@ def make_optimizer(model: nn.Module, config: TrainingConfig) -> torch.optim.SGD:
     decayed = [p for n, p in model.named_parameters() if p.ndim > 1]
     others = [p for n, p in model.named_parameters() if p.ndim <= 1]
     return torch.optim.SGD(
-        [{"params": decayed, "weight_decay": config.weight_decay},
-         {"params": others, "weight_decay": 0.0}],
-        lr=config.lr, momentum=config.momentum, nesterov=config.nesterov,
+        [{"params": decayed, "weight_decay": config.weight_decay}, {"params": others, "weight_decay": 0.0}],
+        lr=config.lr,
+        momentum=config.momentum,
+        nesterov=config.nesterov,
     )
 
 
@@ -157,7 +172,7 @@ def learning_rate(config: TrainingConfig, epoch: int) -> float:
     if config.schedule == "cosine":
         return config.lr * (1 + math.cos(math.pi * epoch / config.epochs)) / 2
     passed = sum(epoch >= milestone for milestone in milestone_epochs(config))
-    return config.lr / config.lr_gamma ** passed
+    return config.lr / config.lr_gamma**passed
 
 
 class CandidateTrainer:
@@ -175,8 +190,9 @@ class CandidateTrainer:
     batch need no rescaling.  ``model`` stays the plain network (checkpoints, evaluation).
     """
 
-    def __init__(self, model: nn.Module, config: TrainingConfig,
-                 acceleration: Acceleration | None = None) -> None:
+    def __init__(
+        self, model: nn.Module, config: TrainingConfig, acceleration: Acceleration | None = None
+    ) -> None:
         self.acceleration = acceleration or Acceleration(torch.device("cpu"))
         self.model = self.acceleration.prepare_model(model)
         self.config = config
@@ -185,7 +201,8 @@ class CandidateTrainer:
         if self.shard.world_size > 1:
             device = self.acceleration.device
             self.step_module = nn.parallel.DistributedDataParallel(
-                self.model, device_ids=[device] if device.type == "cuda" else None)
+                self.model, device_ids=[device] if device.type == "cuda" else None
+            )
         self.optimizer = make_optimizer(self.model, config)
         self.compiled: nn.Module | None = None
         self.compile_seconds: float | None = None  # the first compiled step, compilation included
@@ -212,8 +229,7 @@ class CandidateTrainer:
             self.compile_seconds = time.perf_counter() - started
         return loss.detach()
 
-    def train_epoch(self, data: ImageBatches, epoch: int, generator: torch.Generator,
-                    flip: bool) -> float:
+    def train_epoch(self, data: ImageBatches, epoch: int, generator: torch.Generator, flip: bool) -> float:
         """One pass over the training data; returns the mean loss (over every rank's images).
         The loss is summed on the device and read once, so the GPU never waits for Python
         between steps."""
@@ -236,8 +252,7 @@ class CandidateTrainer:
     def evaluate_together(self, data: ImageBatches) -> float:
         """Top-1 accuracy on ``data``, each rank counting its share (validation every epoch);
         the same number as ``evaluate`` in one process."""
-        counts = correct_and_count(self.model, data, acceleration=self.acceleration,
-                                   shard=self.shard)
+        counts = correct_and_count(self.model, data, acceleration=self.acceleration, shard=self.shard)
         correct, count = sum_over_ranks(counts).tolist()
         return correct / count
 
@@ -248,9 +263,13 @@ def _synchronize(device: torch.device) -> None:
 
 
 @torch.no_grad()
-def correct_and_count(model: nn.Module, data: ImageBatches, batch_size: int = 512,
-                      acceleration: Acceleration | None = None,
-                      shard: Shard = WHOLE) -> torch.Tensor:
+def correct_and_count(
+    model: nn.Module,
+    data: ImageBatches,
+    batch_size: int = 512,
+    acceleration: Acceleration | None = None,
+    shard: Shard = WHOLE,
+) -> torch.Tensor:
     """(correctly classified images, images) of ``shard``'s share of ``data``, on its device."""
     acceleration = acceleration or Acceleration(data.device)
     model.eval()
@@ -262,8 +281,9 @@ def correct_and_count(model: nn.Module, data: ImageBatches, batch_size: int = 51
     return counts
 
 
-def evaluate(model: nn.Module, data: ImageBatches, batch_size: int = 512,
-             acceleration: Acceleration | None = None) -> float:
+def evaluate(
+    model: nn.Module, data: ImageBatches, batch_size: int = 512, acceleration: Acceleration | None = None
+) -> float:
     """Top-1 accuracy in [0, 1]."""
     correct, count = correct_and_count(model, data, batch_size, acceleration).tolist()
     return correct / count

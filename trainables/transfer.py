@@ -44,8 +44,9 @@ class Donor:
     def for_new_task(self) -> Donor:
         return replace(self, new_task=True)
 
-    def check_can_give(self, depths: tuple[int, ...], module: str, widths: tuple[int, ...],
-                       in_channels: int) -> None:
+    def check_can_give(
+        self, depths: tuple[int, ...], module: str, widths: tuple[int, ...], in_channels: int
+    ) -> None:
         """Raise ``TransferError`` unless every candidate of ``depths`` can be built from this
         donor: same module type, stage widths and input channels, and deep enough per stage."""
         spec = self.spec
@@ -54,15 +55,17 @@ class Donor:
         if len(spec.depths) != len(depths):
             raise TransferError(f"donor has {len(spec.depths)} stages, the search has {len(depths)}")
         if spec.widths != tuple(widths):
-            raise TransferError(f"donor stage widths {list(spec.widths)} differ from the "
-                                f"search's {list(widths)}")
+            raise TransferError(
+                f"donor stage widths {list(spec.widths)} differ from the search's {list(widths)}"
+            )
         if spec.in_channels != in_channels:
-            raise TransferError(f"donor takes {spec.in_channels}-channel images, the data has "
-                                f"{in_channels}")
+            raise TransferError(f"donor takes {spec.in_channels}-channel images, the data has {in_channels}")
         for stage, (have, need) in enumerate(zip(spec.depths, depths, strict=True), start=1):
             if have < need:
-                raise TransferError(f"donor stage {stage} has {have} modules, the search needs up "
-                                    f"to {need} (donor {spec.depths_text})")
+                raise TransferError(
+                    f"donor stage {stage} has {have} modules, the search needs up "
+                    f"to {need} (donor {spec.depths_text})"
+                )
 
 
 def load_donor(folder: str | Path) -> Donor:
@@ -73,8 +76,10 @@ def load_donor(folder: str | Path) -> Donor:
         folder = folder.parent
     missing = [name for name in (ARCHITECTURE_FILE, CHECKPOINT_FILE) if not (folder / name).is_file()]
     if missing:
-        raise TransferError(f"donor {folder} lacks {', '.join(missing)}: give a trial checkpoint "
-                            "folder or a candidate's MLflow run (runs:/<run id>)")
+        raise TransferError(
+            f"donor {folder} lacks {', '.join(missing)}: give a trial checkpoint "
+            "folder or a candidate's MLflow run (runs:/<run id>)"
+        )
     try:
         spec, state = read_checkpoint(folder)
     except (OSError, ValueError, TypeError, RuntimeError, KeyError) as error:
@@ -112,21 +117,25 @@ def transfer_weights(candidate: nn.Module, donor: Donor) -> list[str]:
     if donor.new_task:
         if INPUT_CONV in source and INPUT_CONV in own:
             source[INPUT_CONV] = adapt_input_conv(source[INPUT_CONV], own[INPUT_CONV].shape[1])
-        stem_fits = all(name in source and source[name].shape == tensor.shape
-                        for name, tensor in own.items() if name.startswith("stem."))
+        stem_fits = all(
+            name in source and source[name].shape == tensor.shape
+            for name, tensor in own.items()
+            if name.startswith("stem.")
+        )
         fresh = ("head.",) if stem_fits else ("head.", "stem.")
     copied = []
     for name, tensor in own.items():
         if name.startswith(fresh):
             continue
         if name not in source:
-            raise TransferError(f"donor has no tensor {name!r}: it is not the same architecture "
-                                "family")
+            raise TransferError(f"donor has no tensor {name!r}: it is not the same architecture family")
         if source[name].shape != tensor.shape:
             if name.startswith("head."):
                 continue
-            raise TransferError(f"donor tensor {name!r} has shape {tuple(source[name].shape)}, "
-                                f"the candidate's {tuple(tensor.shape)}")
+            raise TransferError(
+                f"donor tensor {name!r} has shape {tuple(source[name].shape)}, "
+                f"the candidate's {tuple(tensor.shape)}"
+            )
         own[name] = source[name].to(tensor.dtype)
         copied.append(name)
     candidate.load_state_dict(own)

@@ -56,8 +56,7 @@ ALONE_KEY = "alone"
 def trial_config(depths: Sequence[int], role: str, iteration: int = 0, **options) -> dict:
     """A proposal-shaped trial config: the one way the searchers and methods build one.
     ``options`` are the optional keys above (``INIT_SEED_KEY``, ``EPOCHS_KEY``, ...)."""
-    return {"depths": [int(m) for m in depths], "role": role, "iteration": int(iteration),
-            **options}
+    return {"depths": [int(m) for m in depths], "role": role, "iteration": int(iteration), **options}
 
 
 def trial_identity(config: Mapping) -> tuple[tuple[int, ...], str, int]:

@@ -31,14 +31,17 @@ class OneLineParser(argparse.ArgumentParser):
 OMITTED_KEY = "_omitted_settings"
 
 
-def build_parser(prog: str = "python -m nas_service.run",
-                 description: str = "Stage-wise neural architecture search on Ray Tune.",
-                 omit: Sequence[str] = ()) -> argparse.ArgumentParser:
+def build_parser(
+    prog: str = "python -m nas_service.run",
+    description: str = "Stage-wise neural architecture search on Ray Tune.",
+    omit: Sequence[str] = (),
+) -> argparse.ArgumentParser:
     """Every ``SearchConfig`` setting but ``omit`` as a flag; flags not given are absent from the
     namespace."""
     # no abbreviations: "--epoch 3" is a typo to report, and a new flag must not change old ones
-    parser = OneLineParser(prog=prog, description=description, argument_default=argparse.SUPPRESS,
-                           allow_abbrev=False)
+    parser = OneLineParser(
+        prog=prog, description=description, argument_default=argparse.SUPPRESS, allow_abbrev=False
+    )
     parser.add_argument("--config", help="YAML file with any of the settings below")
     # parse_arguments refuses these in the --config file too
     parser.set_defaults(**{OMITTED_KEY: tuple(omit)})
@@ -56,10 +59,10 @@ def add_setting(parser: argparse.ArgumentParser, name: str, **overrides: Any) ->
     choices = next((rule.choices for rule in declared.metadata["rules"] if rule.choices), ())
     # the declared choices shown in --help; the value is checked with the others (one message)
     metavar = "{" + ",".join(choices) + "}" if choices else kind.__name__.upper()
-    options: dict[str, Any] = ({"action": "store_true"} if kind is bool else
-                               {"type": kind, "metavar": metavar})
-    parser.add_argument("--" + name.replace("_", "-"), dest=name,
-                        help=declared.metadata["help"], **{**options, **overrides})
+    options: dict[str, Any] = {"action": "store_true"} if kind is bool else {"type": kind, "metavar": metavar}
+    parser.add_argument(
+        "--" + name.replace("_", "-"), dest=name, help=declared.metadata["help"], **{**options, **overrides}
+    )
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -70,7 +73,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         repeated = next((key for index, key in enumerate(keys) if key in keys[:index]), None)
         if repeated is not None:
             raise yaml.constructor.ConstructorError(
-                None, None, f"key {repeated!r} is given twice", node.start_mark)
+                None, None, f"key {repeated!r} is given twice", node.start_mark
+            )
         return super().construct_mapping(node, deep)
 
 
@@ -89,21 +93,23 @@ def _read_yaml(path: str) -> dict[str, Any]:
     for key, value in data.items():
         name = str(key).replace("-", "_")
         if name not in known:
-            raise ConfigError(f"--config {path}: unknown key {key!r}; valid keys: "
-                              f"{', '.join(sorted(k.replace('_', '-') for k in known))}")
+            raise ConfigError(
+                f"--config {path}: unknown key {key!r}; valid keys: "
+                f"{', '.join(sorted(k.replace('_', '-') for k in known))}"
+            )
         settings[name] = value
     return settings
 
 
-def parse_config(argv: Sequence[str] | None = None, prog: str = "python -m nas_service.run"
-                 ) -> SearchConfig:
+def parse_config(argv: Sequence[str] | None = None, prog: str = "python -m nas_service.run") -> SearchConfig:
     """Defaults, then ``--config`` YAML, then flags; validated.  Raises ``ConfigError``."""
     arguments = vars(build_parser(prog).parse_args(sys.argv[1:] if argv is None else argv))
     return parse_arguments(arguments)
 
 
-def parse_arguments(arguments: dict[str, Any], default_name: str = DEFAULT_NAME,
-                    needs_validation: bool = False) -> SearchConfig:
+def parse_arguments(
+    arguments: dict[str, Any], default_name: str = DEFAULT_NAME, needs_validation: bool = False
+) -> SearchConfig:
     """Parsed flags (and their ``--config`` file) -> a validated ``SearchConfig``.
     ``needs_validation``: the entry point chooses or reports by validation accuracy, so
     ``--val-fraction 0`` is refused."""
@@ -115,8 +121,10 @@ def parse_arguments(arguments: dict[str, Any], default_name: str = DEFAULT_NAME,
         settings = _read_yaml(path)
         refused = [key for key in settings if key in omitted]
         if refused:
-            raise ConfigError(f"--config {path}: {refused[0].replace('_', '-')} does not apply to "
-                              "this command (it is not one of its flags either)")
+            raise ConfigError(
+                f"--config {path}: {refused[0].replace('_', '-')} does not apply to "
+                "this command (it is not one of its flags either)"
+            )
     settings.update(arguments)
     return resolve_settings(settings, default_name, needs_validation)
 
@@ -124,5 +132,4 @@ def parse_arguments(arguments: dict[str, Any], default_name: str = DEFAULT_NAME,
 def parse_data_arguments(arguments: dict[str, Any]) -> SearchConfig:
     """Parsed data set flags (``DATA_SETTINGS``) -> a ``SearchConfig`` checked as a search checks
     them; nothing outside this process is asked (Ray, MLflow and the storage are not used)."""
-    return validate(SearchConfig(**{name: check_type(name, value)
-                                    for name, value in arguments.items()}))
+    return validate(SearchConfig(**{name: check_type(name, value) for name, value in arguments.items()}))

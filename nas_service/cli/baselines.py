@@ -14,16 +14,20 @@ PROG = "stagewise-nas baselines"
 
 
 def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
-    parser = build_parser(prog, "Random search, ASHA or Optuna TPE over the stage-wise depth space.",
-                          omit=(*SEARCH_ONLY, *STAGEWISE_ONLY, *SCORING, "references"))
+    parser = build_parser(
+        prog,
+        "Random search, ASHA or Optuna TPE over the stage-wise depth space.",
+        omit=(*SEARCH_ONLY, *STAGEWISE_ONLY, *SCORING, "references"),
+    )
     parser.add_argument("--method", required=True, choices=BASELINE_METHODS)
     parser.add_argument("--samples", type=int, help="networks to sample (default: from the budget)")
 
     def command() -> dict:
         arguments = vars(parser.parse_args(argv))
         method, samples = arguments.pop("method"), arguments.pop("samples", None)
-        config = parse_arguments(arguments, default_name=f"{method}-{{dataset}}-{{time}}",
-                                 needs_validation=True)
+        config = parse_arguments(
+            arguments, default_name=f"{method}-{{dataset}}-{{time}}", needs_validation=True
+        )
         check_baseline(config, method, samples)
         data = None if config.resume else config.load_data()  # a resumed one loads its own
         from nas_service.methods.baselines import baseline  # heavy imports, once settings are good
@@ -31,4 +35,3 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
         return baseline(config, method, samples, data)
 
     return run_command(prog, command)
-

@@ -32,8 +32,10 @@ def run_command(prog: str, command: Callable[[], object]) -> int:
         print(f"{prog}: {error.text(program)}", file=sys.stderr)
         return interrupted_status()
     except KeyboardInterrupt:  # outside a search's trials (loading data, starting Ray)
-        print(f"{prog}: stopped by {interruption_name()} outside a search's trials; what "
-              "finished is in MLflow", file=sys.stderr)
+        print(
+            f"{prog}: stopped by {interruption_name()} outside a search's trials; what finished is in MLflow",
+            file=sys.stderr,
+        )
         return interrupted_status()
     print(f"[nas] done in {time.perf_counter() - started:.0f} s", flush=True)
     return 0

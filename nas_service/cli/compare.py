@@ -31,8 +31,9 @@ def parse_criteria(text: str) -> list[str]:
     (``compare --criteria``, ``audit --criteria``)."""
     criteria = [part.strip() for part in text.split(",")]
     if not all(criteria) or len(set(criteria)) != len(criteria):
-        raise ConfigError(f"--criteria {text!r}: must be distinct criteria separated by commas, "
-                          f"e.g. {','.join(CRITERIA)}")
+        raise ConfigError(
+            f"--criteria {text!r}: must be distinct criteria separated by commas, e.g. {','.join(CRITERIA)}"
+        )
     for criterion in criteria:
         check_criterion(criterion, flag="criteria")
     return criteria
@@ -51,26 +52,42 @@ def study_seeds(seeds_text: str | None, study: int | None, seed: int) -> list[in
     if seeds_text:
         return parse_seeds("--seeds", seeds_text)
     if seed + (study or 1) > SEED_LIMIT:
-        raise ConfigError(f"--study {study}: its seeds --seed {seed} .. {seed + study - 1} go "
-                          "past 2**32 - 1")
+        raise ConfigError(f"--study {study}: its seeds --seed {seed} .. {seed + study - 1} go past 2**32 - 1")
     return list(range(seed, seed + (study or 1)))
 
 
 def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
-    parser = build_parser(prog, "Stage-wise, random search, ASHA and TPE at an equal budget, "
-                          "beside uniform networks.", omit=(*SEARCH_ONLY, *NOT_COMPARABLE))
+    parser = build_parser(
+        prog,
+        "Stage-wise, random search, ASHA and TPE at an equal budget, beside uniform networks.",
+        omit=(*SEARCH_ONLY, *NOT_COMPARABLE),
+    )
     parser.add_argument("--seeds", help="repeat with these seeds, e.g. 0,1,2 (default: --seed)")
-    parser.add_argument("--study", type=int, nargs="?", const=DEFAULT_STUDY_SEEDS, metavar="K",
-                        help=f"repeat with K seeds from --seed on (default K: "
-                        f"{DEFAULT_STUDY_SEEDS}); mean and spread in study.md")
-    parser.add_argument("--criteria", help="compare importance criteria instead of search "
-                        f"methods, e.g. {','.join(CRITERIA)}")
-    parser.add_argument("--m0s", help="compare first depths instead of search methods: one "
-                        "stage-wise search per m0, e.g. 1,2,3 (the paper's Table I)")
-    parser.add_argument("--searches-at-once", type=int, metavar="N",
-                        help="run at most N of the searches side by side (default: as many as "
-                        "the cluster has room for, each with its two trials; 1: one after the "
-                        "other)")
+    parser.add_argument(
+        "--study",
+        type=int,
+        nargs="?",
+        const=DEFAULT_STUDY_SEEDS,
+        metavar="K",
+        help=f"repeat with K seeds from --seed on (default K: "
+        f"{DEFAULT_STUDY_SEEDS}); mean and spread in study.md",
+    )
+    parser.add_argument(
+        "--criteria", help=f"compare importance criteria instead of search methods, e.g. {','.join(CRITERIA)}"
+    )
+    parser.add_argument(
+        "--m0s",
+        help="compare first depths instead of search methods: one "
+        "stage-wise search per m0, e.g. 1,2,3 (the paper's Table I)",
+    )
+    parser.add_argument(
+        "--searches-at-once",
+        type=int,
+        metavar="N",
+        help="run at most N of the searches side by side (default: as many as "
+        "the cluster has room for, each with its two trials; 1: one after the "
+        "other)",
+    )
 
     def command() -> None:
         arguments = vars(parser.parse_args(argv))
@@ -79,19 +96,22 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
         criteria_text = arguments.pop("criteria", None)
         m0s_text = arguments.pop("m0s", None)
         at_most = arguments.pop("searches_at_once", None)
-        config = parse_arguments(arguments, default_name="compare-{dataset}-{time}",
-                                 needs_validation=True)
+        config = parse_arguments(arguments, default_name="compare-{dataset}-{time}", needs_validation=True)
         criteria = parse_criteria(criteria_text) if criteria_text else None
         m0s = parse_m0s(m0s_text) if m0s_text is not None else None
         for flag, given, per in (("--criteria", criteria, "criterion"), ("--m0s", m0s, "m0")):
             if given and (seeds_text or study is not None):
-                raise ConfigError(f"{flag} runs one search per {per} with --seed; --seeds and "
-                                  "--study repeat the comparison of search methods")
+                raise ConfigError(
+                    f"{flag} runs one search per {per} with --seed; --seeds and "
+                    "--study repeat the comparison of search methods"
+                )
         if criteria and m0s:
             raise ConfigError("--criteria and --m0s: give one of them")
         if m0s and config.initial_depths:
-            raise ConfigError(f"--m0s {m0s_text} and --initial-depths {config.initial_depths}: "
-                              "--m0s sets each search's first architecture")
+            raise ConfigError(
+                f"--m0s {m0s_text} and --initial-depths {config.initial_depths}: "
+                "--m0s sets each search's first architecture"
+            )
         if at_most is not None and at_most < 1:
             raise ConfigError(f"--searches-at-once {at_most}: must be at least 1")
         seeds = study_seeds(seeds_text, study, config.seed)
@@ -106,4 +126,3 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
             compare(config, seeds, data, at_most)
 
     return run_command(prog, command)
-

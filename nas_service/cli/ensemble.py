@@ -32,4 +32,3 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
         return ensemble(tracking_uri, args.top, args.experiment, args.run_id)
 
     return run_command(prog, command)
-

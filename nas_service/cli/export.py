@@ -29,10 +29,16 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser.add_argument("--format", required=True, choices=FORMATS)
     parser.add_argument("--output", help="file or folder to write (default: ./<run id><suffix>)")
     add_setting(parser, "tracking_uri", metavar="URI")
-    parser.add_argument("--register", metavar="NAME", help="also register it in the MLflow "
-                        "model registry under this name (a new version)")
-    parser.add_argument("--alias", help="the registry alias moved to that version (default "
-                        f"{DEFAULT_ALIAS}; load with models:/NAME@ALIAS); needs --register")
+    parser.add_argument(
+        "--register",
+        metavar="NAME",
+        help="also register it in the MLflow model registry under this name (a new version)",
+    )
+    parser.add_argument(
+        "--alias",
+        help="the registry alias moved to that version (default "
+        f"{DEFAULT_ALIAS}; load with models:/NAME@ALIAS); needs --register",
+    )
     return parser
 
 
@@ -54,4 +60,3 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
         return export(args.run_id, args.format, args.output, tracking_uri, args.register, alias)
 
     return run_command(prog, command)
-

@@ -23,27 +23,32 @@ PROG = "stagewise-nas prepare-data"
 
 
 def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
-    parser = OneLineParser(prog=prog, argument_default=None, allow_abbrev=False,
-                           description="Write a data set's splits as memory-mapped arrays for "
-                                       "--dataset mapped.")
+    parser = OneLineParser(
+        prog=prog,
+        argument_default=None,
+        allow_abbrev=False,
+        description="Write a data set's splits as memory-mapped arrays for --dataset mapped.",
+    )
     for name in DATA_SETTINGS:
         add_setting(parser, name, default=None)
-    parser.add_argument("--output", required=True, help="the new folder to write (on storage "
-                        "every node of the cluster mounts at the same path)")
+    parser.add_argument(
+        "--output",
+        required=True,
+        help="the new folder to write (on storage every node of the cluster mounts at the same path)",
+    )
 
     def command() -> None:
         arguments = vars(parser.parse_args(argv))
         output = arguments.pop("output")
-        config = parse_data_arguments({name: value for name, value in arguments.items()
-                                       if value is not None})
+        config = parse_data_arguments({name: value for name, value in arguments.items() if value is not None})
         check_new_folder(output)  # before the seconds that loading takes
-        require_outside_working_dir_copy("--output", output, Path(output),
-                                         "give a folder that outlives the job")
+        require_outside_working_dir_copy(
+            "--output", output, Path(output), "give a folder that outlives the job"
+        )
         data = config.load_splits()
 
         source = {name: getattr(config, name) for name in DATA_SETTINGS}
         folder = write_mapped(data, output, source).resolve()
-        print(f"{data.summary()}\nwritten to {folder}: search it with --dataset mapped "
-              f"--data-dir {folder}")
+        print(f"{data.summary()}\nwritten to {folder}: search it with --dataset mapped --data-dir {folder}")
 
     return run_command(prog, command)

@@ -54,4 +54,3 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
     for path in write_report(client, parent.info.run_id, output):
         print(path)
     return 0
-

@@ -15,11 +15,12 @@ PROG = "stagewise-nas train"
 
 
 def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
-    parser = build_parser(prog, "Train one architecture, logged to MLflow like a candidate.",
-                          omit=(*SEARCH_ONLY, *STAGEWISE_ONLY, *SCORING, *SPACE, *BUDGET,
-                                "references"))
-    parser.add_argument("--depths", help="modules per stage, e.g. 9-9-9 (required unless "
-                        "--resume)")
+    parser = build_parser(
+        prog,
+        "Train one architecture, logged to MLflow like a candidate.",
+        omit=(*SEARCH_ONLY, *STAGEWISE_ONLY, *SCORING, *SPACE, *BUDGET, "references"),
+    )
+    parser.add_argument("--depths", help="modules per stage, e.g. 9-9-9 (required unless --resume)")
 
     def command() -> dict:
         arguments = vars(parser.parse_args(argv))
@@ -27,12 +28,10 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
             parser.error("the following arguments are required: --depths")
         if "depths" in arguments:
             arguments["initial_depths"] = arguments.pop("depths")
-        config = parse_arguments(arguments, default_name="train-{dataset}-{time}",
-                                 needs_validation=True)
+        config = parse_arguments(arguments, default_name="train-{dataset}-{time}", needs_validation=True)
         data = None if config.resume else config.load_data()  # a resumed run loads its own
         from nas_service.methods.single import train_one  # heavy imports, once settings and data are good
 
         return train_one(config, data)
 
     return run_command(prog, command)
-

@@ -20,13 +20,16 @@ PROG = "stagewise-nas transfer-to"
 
 
 def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
-    parser = build_parser(prog, "Train a found network on another data set: from scratch, "
-                                "fine-tuned, and beside the uniform network of closest MACs.",
-                          # --run-id names the network, which brings its depths, module and widths
-                          omit=(*SEARCH_ONLY, *STAGEWISE_ONLY, *SCORING, *SPACE, *ARCHITECTURE,
-                                *BUDGET, "transfer_from"))
-    parser.add_argument("--run-id", help="a search's parent run or a candidate's run (required "
-                        "unless --resume)")
+    parser = build_parser(
+        prog,
+        "Train a found network on another data set: from scratch, "
+        "fine-tuned, and beside the uniform network of closest MACs.",
+        # --run-id names the network, which brings its depths, module and widths
+        omit=(*SEARCH_ONLY, *STAGEWISE_ONLY, *SCORING, *SPACE, *ARCHITECTURE, *BUDGET, "transfer_from"),
+    )
+    parser.add_argument(
+        "--run-id", help="a search's parent run or a candidate's run (required unless --resume)"
+    )
 
     def command() -> dict:
         arguments = vars(parser.parse_args(argv))
@@ -35,12 +38,10 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
             parser.error("the following arguments are required: --run-id")
         if run_id is not None:
             arguments["transfer_from"] = f"runs:/{run_id}"
-        config = parse_arguments(arguments, default_name="transfer-{dataset}-{time}",
-                                 needs_validation=True)
+        config = parse_arguments(arguments, default_name="transfer-{dataset}-{time}", needs_validation=True)
         data = None if config.resume else config.load_data()
         from nas_service.methods.cross_dataset import transfer_found_network  # heavy imports, once checked
 
         return transfer_found_network(config, data)
 
     return run_command(prog, command)
-

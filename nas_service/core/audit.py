@@ -47,19 +47,27 @@ class AuditedA:
     def networks(self, delta: int) -> dict[str, list[dict]]:
         """Per role (``A``, each child's ``grow-sN``, ``T``; cheapest first) the trial config of
         every seed, in seed order: paired, a seed gives each network its init seed."""
-        roles = {"A": self.depths,
-                 **{child_role(stage): deepen_stage(self.depths, stage, delta)
-                    for stage in range(len(self.depths))},
-                 "T": deepen_all(self.depths, delta)}
-        return {role: [trial_config(depths, role, self.iteration,
-                                    **{INIT_SEED_KEY: seed, REPLICATE_KEY: index + 1})
-                       for index, seed in enumerate(self.seeds)]
-                for role, depths in roles.items()}
+        roles = {
+            "A": self.depths,
+            **{
+                child_role(stage): deepen_stage(self.depths, stage, delta)
+                for stage in range(len(self.depths))
+            },
+            "T": deepen_all(self.depths, delta),
+        }
+        return {
+            role: [
+                trial_config(depths, role, self.iteration, **{INIT_SEED_KEY: seed, REPLICATE_KEY: index + 1})
+                for index, seed in enumerate(self.seeds)
+            ]
+            for role, depths in roles.items()
+        }
 
     def names(self, delta: int) -> dict[str, list[str]]:
         """Per role the run name of every seed's network (``networks``)."""
-        return {role: [run_name(config) for config in configs]
-                for role, configs in self.networks(delta).items()}
+        return {
+            role: [run_name(config) for config in configs] for role, configs in self.networks(delta).items()
+        }
 
 
 @dataclass(frozen=True)
@@ -85,8 +93,7 @@ def seed_interval(values: Sequence[float], level: float = CONFIDENCE_LEVEL) -> I
     mean = float(values.mean())
     if len(values) < 2:
         return Interval(mean, None, None)
-    half = float(stats.t.ppf((1 + level) / 2, len(values) - 1) * values.std(ddof=1)
-                 / np.sqrt(len(values)))
+    half = float(stats.t.ppf((1 + level) / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
     return Interval(mean, mean - half, mean + half)
 
 
@@ -106,15 +113,18 @@ class Agreement:
         return asdict(self)
 
 
-def agreement(differences: Sequence[Sequence[float]], gains: Sequence[Sequence[float]],
-              level: float = CONFIDENCE_LEVEL) -> Agreement:
+def agreement(
+    differences: Sequence[Sequence[float]], gains: Sequence[Sequence[float]], level: float = CONFIDENCE_LEVEL
+) -> Agreement:
     """Agreement of the decisions ``differences[i][j] > 0`` (stage i, seed j) with the effect of
     growing stage i, the sign of its mean gain, on the stages whose gain interval over seeds
     (``gains[i]``) excludes 0."""
     differences, gains = np.asarray(differences, float), np.asarray(gains, float)
     if differences.shape != gains.shape:
-        raise ValueError(f"score differences {differences.shape} and accuracy gains "
-                         f"{gains.shape} must both be (stages, seeds)")
+        raise ValueError(
+            f"score differences {differences.shape} and accuracy gains "
+            f"{gains.shape} must both be (stages, seeds)"
+        )
     decided = [i for i, stage in enumerate(gains) if seed_interval(stage, level).excludes_zero]
     helps = {i: gains[i].mean() > 0 for i in decided}
     grows = differences > 0
@@ -123,15 +133,26 @@ def agreement(differences: Sequence[Sequence[float]], gains: Sequence[Sequence[f
     if not rows:
         return Agreement(0, 0, None, None, None, None, undecided)
     agree = [helped == grew for helped, grew in rows]
-    by_kind = [np.mean([a for a, (helped, _) in zip(agree, rows, strict=True) if helped == kind])
-               for kind in (True, False) if any(helped == kind for helped, _ in rows)]
+    by_kind = [
+        np.mean([a for a, (helped, _) in zip(agree, rows, strict=True) if helped == kind])
+        for kind in (True, False)
+        if any(helped == kind for helped, _ in rows)
+    ]
     always = float(np.mean([helped for helped, _ in rows]))
-    return Agreement(len(rows), int(sum(agree)), float(np.mean(agree)), float(np.mean(by_kind)),
-                     always, 1.0 - always, undecided)
+    return Agreement(
+        len(rows),
+        int(sum(agree)),
+        float(np.mean(agree)),
+        float(np.mean(by_kind)),
+        always,
+        1.0 - always,
+        undecided,
+    )
 
 
-def rank_correlation(differences: Sequence[Sequence[float]], gains: Sequence[Sequence[float]]
-                     ) -> float | None:
+def rank_correlation(
+    differences: Sequence[Sequence[float]], gains: Sequence[Sequence[float]]
+) -> float | None:
     """Spearman's rho across stages between the mean score difference and the mean gain: does
     the criterion rank the stages as growing them ranks accuracy?  ``None`` when either is
     constant across stages (or there is one stage)."""

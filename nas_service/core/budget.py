@@ -30,13 +30,14 @@ def spent_by(results: list[dict]) -> dict[str, float]:
     continues another (``--final-epochs``) carries that trial's totals on, so it replaces it."""
     continued = {(r.get("config") or {}).get(CONTINUES_KEY) for r in results} - {None}
     results = [r for r in results if r.get("trial_id") not in continued]
-    return {"images": sum(r.get("images_seen", 0) or 0 for r in results),
-            "gpu_hours": sum(r.get("gpu_seconds", 0) or 0 for r in results) / 3600.0,
-            "emissions_kg": sum(r.get("emissions_kg", 0) or 0 for r in results)}
+    return {
+        "images": sum(r.get("images_seen", 0) or 0 for r in results),
+        "gpu_hours": sum(r.get("gpu_seconds", 0) or 0 for r in results) / 3600.0,
+        "emissions_kg": sum(r.get("emissions_kg", 0) or 0 for r in results),
+    }
 
 
 def networks_trained(results: list[dict]) -> int:
     """How many networks trials trained, from each one's last result: those that finished an
     epoch, a continuation (``--final-epochs``) not counted again."""
-    return sum(1 for r in results
-               if "epoch" in r and CONTINUES_KEY not in (r.get("config") or {}))
+    return sum(1 for r in results if "epoch" in r and CONTINUES_KEY not in (r.get("config") or {}))

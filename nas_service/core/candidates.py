@@ -9,9 +9,25 @@ from nas_service.core.trials import run_name, stage_scores_from_result
 from trainables.spec import format_depths
 from trainables.trial_config import CONTINUES_KEY, trial_identity
 
-COLUMNS = ["run_name", "iteration", "role", "depths", "epoch", "depth", "params", "macs",
-           "memory_mb", "cpu_latency_ms", "train_seconds", "gpu_seconds", "energy_kwh",
-           "emissions_kg", "images_seen", "val_accuracy", "test_accuracy"]
+COLUMNS = [
+    "run_name",
+    "iteration",
+    "role",
+    "depths",
+    "epoch",
+    "depth",
+    "params",
+    "macs",
+    "memory_mb",
+    "cpu_latency_ms",
+    "train_seconds",
+    "gpu_seconds",
+    "energy_kwh",
+    "emissions_kg",
+    "images_seen",
+    "val_accuracy",
+    "test_accuracy",
+]
 
 
 def candidates_table(results, run_ids: dict[str, str]) -> pd.DataFrame:
@@ -24,8 +40,12 @@ def candidates_table(results, run_ids: dict[str, str]) -> pd.DataFrame:
         if not config or "epoch" not in metrics:  # stopped before its first epoch ended
             continue
         depths, role, iteration = trial_identity(config)
-        row = {"run_name": run_name(config), "iteration": iteration, "role": role,
-               "depths": format_depths(depths)}
+        row = {
+            "run_name": run_name(config),
+            "iteration": iteration,
+            "role": role,
+            "depths": format_depths(depths),
+        }
         row.update({key: metrics.get(key) for key in COLUMNS[4:]})
         scores = stage_scores_from_result(metrics, len(depths)) or []
         row.update({f"importance_s{i + 1}": score for i, score in enumerate(scores)})
@@ -53,8 +73,8 @@ ROLE_ORDER = {"A": 0, "T": 1, "final": 2, "reference": 3}
 def in_training_order(frame: pd.DataFrame) -> pd.DataFrame:
     """Candidates by iteration, A before T before final; references (then other roles) last,
     cheapest first."""
-    keys = frame.assign(_reference=frame["role"] == "reference",
-                        _order=frame["role"].map(ROLE_ORDER).fillna(len(ROLE_ORDER)))
+    keys = frame.assign(
+        _reference=frame["role"] == "reference", _order=frame["role"].map(ROLE_ORDER).fillna(len(ROLE_ORDER))
+    )
     order = [c for c in ("_reference", "iteration", "_order", "macs", "epoch") if c in keys]
-    return (keys.sort_values(order, kind="stable")
-            .drop(columns=["_reference", "_order"]))
+    return keys.sort_values(order, kind="stable").drop(columns=["_reference", "_order"])

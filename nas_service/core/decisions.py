@@ -9,17 +9,26 @@ from trainables.spec import format_depths
 def decision_record(step: dict) -> dict:
     """One iteration's decision (a ``StageWiseSearcher.history`` entry) as JSON-friendly values:
     what ``final_architecture.json``, the report and the console show."""
-    return {"iteration": step["iteration"], "init_seeds": step["init_seeds"],
-            "A": format_depths(step["depths_a"]), "T": format_depths(step["depths_t"]),
-            "runs_A": step["runs_a"], "runs_T": step["runs_t"],
-            "reused_A": step["reused_a"], "reused_T": step["reused_t"],
-            "importance_A": step["importance_a"], "importance_T": step["importance_t"],
-            "importance_A_per_seed": step["importance_a_per_seed"],
-            "importance_T_per_seed": step["importance_t_per_seed"],
-            "confidence": step["confidence"], "grows": step["wins"],
-            "held_back_by_limit": [stage + 1 for stage in step["held_back"]],
-            "bound_by": step["bound_by"], "next": format_depths(step["grown"]),
-            "outcome": step["outcome"]}
+    return {
+        "iteration": step["iteration"],
+        "init_seeds": step["init_seeds"],
+        "A": format_depths(step["depths_a"]),
+        "T": format_depths(step["depths_t"]),
+        "runs_A": step["runs_a"],
+        "runs_T": step["runs_t"],
+        "reused_A": step["reused_a"],
+        "reused_T": step["reused_t"],
+        "importance_A": step["importance_a"],
+        "importance_T": step["importance_t"],
+        "importance_A_per_seed": step["importance_a_per_seed"],
+        "importance_T_per_seed": step["importance_t_per_seed"],
+        "confidence": step["confidence"],
+        "grows": step["wins"],
+        "held_back_by_limit": [stage + 1 for stage in step["held_back"]],
+        "bound_by": step["bound_by"],
+        "next": format_depths(step["grown"]),
+        "outcome": step["outcome"],
+    }
 
 
 def network_text(step: dict, role: str) -> str:
@@ -38,10 +47,11 @@ def confidence_text(step: dict) -> str:
 
 def describe_decision(step: dict) -> str:
     """One line: what was compared, how sure (with a bootstrap), what it decided."""
-    sure = (f"; P(T beats A) per stage {confidence_text(step)}" if step.get("confidence")
-            else "")
-    return (f"iteration {step['iteration']}: A {network_text(step, 'A')} vs T "
-            f"{network_text(step, 'T')}{sure} -> {step['next']} ({step['outcome']})")
+    sure = f"; P(T beats A) per stage {confidence_text(step)}" if step.get("confidence") else ""
+    return (
+        f"iteration {step['iteration']}: A {network_text(step, 'A')} vs T "
+        f"{network_text(step, 'T')}{sure} -> {step['next']} ({step['outcome']})"
+    )
 
 
 def decision_lines(record: dict) -> list[str]:
@@ -50,9 +60,10 @@ def decision_lines(record: dict) -> list[str]:
     lines = [describe_decision(step) for step in record["iterations"]]
     converged = record.get("converged")
     if converged:
-        lines.append(f"converged after iteration {converged['after_iteration']}: "
-                     f"{converged['reason']}")
+        lines.append(f"converged after iteration {converged['after_iteration']}: {converged['reason']}")
     if record.get("run_name") and not record["run_name"].startswith("final-"):
-        lines.append(f"the found network {record['depths']} is {record['run_name']}, reused "
-                     "(the same depths and initialisation seed were already trained)")
+        lines.append(
+            f"the found network {record['depths']} is {record['run_name']}, reused "
+            "(the same depths and initialisation seed were already trained)"
+        )
     return lines

@@ -21,8 +21,7 @@ class SearchInterrupted(RuntimeError):
     installed).
     """
 
-    def __init__(self, message: str, command: str = "",
-                 resume_arguments: tuple[str, ...] = ()) -> None:
+    def __init__(self, message: str, command: str = "", resume_arguments: tuple[str, ...] = ()) -> None:
         self.message, self.command, self.resume_arguments = message, command, resume_arguments
         super().__init__(self.text("stagewise-nas"))
 

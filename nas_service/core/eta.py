@@ -40,8 +40,9 @@ def pooled_epoch_seconds(measured: Iterable[Sequence[float]]) -> float | None:
     return sum(seconds) / len(seconds) if seconds else None
 
 
-def seconds_left(running: Sequence[RunningTrial], epochs_to_come: Sequence[int],
-                 epoch_seconds: float, concurrency: int) -> float:
+def seconds_left(
+    running: Sequence[RunningTrial], epochs_to_come: Sequence[int], epoch_seconds: float, concurrency: int
+) -> float:
     """Seconds until the last trial ends.
 
     Each running trial's epochs take its own mean time: the same network on the same device, so a
@@ -58,9 +59,13 @@ def seconds_left(running: Sequence[RunningTrial], epochs_to_come: Sequence[int],
     return max(work / slots, max(running_seconds, default=0.0))
 
 
-def seconds_left_by_phase(running: Sequence[RunningTrial], epochs_to_come: Sequence[int],
-                          later_phases: Sequence[Sequence[int]], epoch_seconds: float,
-                          concurrency: int) -> float:
+def seconds_left_by_phase(
+    running: Sequence[RunningTrial],
+    epochs_to_come: Sequence[int],
+    later_phases: Sequence[Sequence[int]],
+    epoch_seconds: float,
+    concurrency: int,
+) -> float:
     """Seconds until the last trial ends when the search runs its trials in phases, each starting
     when the one before has ended (the stage-wise search: an iteration's A and T, the next
     iteration's, the found network alone, then its references): the current phase
@@ -68,11 +73,13 @@ def seconds_left_by_phase(running: Sequence[RunningTrial], epochs_to_come: Seque
     (their epochs) on the slots that phase can fill.  A lone network thus counts whole, where one
     pool of trials would halve it."""
     return seconds_left(running, epochs_to_come, epoch_seconds, concurrency) + sum(
-        seconds_left([], phase, epoch_seconds, concurrency) for phase in later_phases)
+        seconds_left([], phase, epoch_seconds, concurrency) for phase in later_phases
+    )
 
 
-def split_by_phase(trial_epochs: Sequence[int], phase_sizes: Sequence[int],
-                   created: int) -> tuple[list[int], list[list[int]]]:
+def split_by_phase(
+    trial_epochs: Sequence[int], phase_sizes: Sequence[int], created: int
+) -> tuple[list[int], list[list[int]]]:
     """The epochs of the planned trials not created yet (``trial_epochs[created:]``): those in
     the phase of the last created trial, and one list per later phase (``phase_sizes``: the
     trials of each phase, in order)."""

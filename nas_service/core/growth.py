@@ -21,9 +21,11 @@ def deepen_all(depths: Sequence[int], delta: int) -> tuple[int, ...]:
 
 def _check_lengths(depths: Sequence[int], *per_stage: Sequence | None) -> None:
     if any(values is not None and len(values) != len(depths) for values in per_stage):
-        raise ValueError(f"depths {list(depths)} and the per-stage values "
-                         f"{[list(v) for v in per_stage if v is not None]} must have one entry "
-                         "per stage")
+        raise ValueError(
+            f"depths {list(depths)} and the per-stage values "
+            f"{[list(v) for v in per_stage if v is not None]} must have one entry "
+            "per stage"
+        )
 
 
 def deepen_stage(depths: Sequence[int], stage: int, delta: int) -> tuple[int, ...]:
@@ -31,27 +33,34 @@ def deepen_stage(depths: Sequence[int], stage: int, delta: int) -> tuple[int, ..
     return tuple(int(m) + delta if i == stage else int(m) for i, m in enumerate(depths))
 
 
-def stage_confidence(bootstrap_a: Sequence[Sequence[float]], bootstrap_t: Sequence[Sequence[float]]
-                     ) -> list[float]:
+def stage_confidence(
+    bootstrap_a: Sequence[Sequence[float]], bootstrap_t: Sequence[Sequence[float]]
+) -> list[float]:
     """Per stage, the probability that T's score beats A's: the share of paired bootstrap
     replicates (the same resampled images for A and T) in which T scores higher, ties counting
     one half.  Identical features therefore give exactly 0.5."""
     if len(bootstrap_a) != len(bootstrap_t):
-        raise ValueError(f"bootstrap scores of A ({len(bootstrap_a)} stages) and T "
-                         f"({len(bootstrap_t)} stages) must cover the same stages")
+        raise ValueError(
+            f"bootstrap scores of A ({len(bootstrap_a)} stages) and T "
+            f"({len(bootstrap_t)} stages) must cover the same stages"
+        )
     confidence = []
     for a, t in zip(bootstrap_a, bootstrap_t, strict=True):
         a, t = np.asarray(a, dtype=float), np.asarray(t, dtype=float)
         if a.shape != t.shape or a.size == 0:
-            raise ValueError(f"paired bootstrap scores need the same number of replicates, got "
-                             f"{a.size} for A and {t.size} for T")
+            raise ValueError(
+                f"paired bootstrap scores need the same number of replicates, got "
+                f"{a.size} for A and {t.size} for T"
+            )
         confidence.append(float(np.mean(t > a) + 0.5 * np.mean(t == a)))
     return confidence
 
 
-def seed_and_image_confidence(bootstrap_a: Sequence[Sequence[Sequence[float]]],
-                              bootstrap_t: Sequence[Sequence[Sequence[float]]],
-                              rng: np.random.Generator) -> list[float]:
+def seed_and_image_confidence(
+    bootstrap_a: Sequence[Sequence[Sequence[float]]],
+    bootstrap_t: Sequence[Sequence[Sequence[float]]],
+    rng: np.random.Generator,
+) -> list[float]:
     """Per stage, the probability that T's score beats A's on average over the init seeds,
     from paired bootstrap replicates of every seed's A and T (``[seed][stage][replicate]``).
 
@@ -62,8 +71,9 @@ def seed_and_image_confidence(bootstrap_a: Sequence[Sequence[Sequence[float]]],
     exactly ``stage_confidence``'s."""
     a, t = np.asarray(bootstrap_a, dtype=float), np.asarray(bootstrap_t, dtype=float)
     if a.shape != t.shape or a.ndim != 3 or a.size == 0:
-        raise ValueError(f"paired bootstrap scores of A {a.shape} and T {t.shape} must both be "
-                         "(seeds, stages, replicates)")
+        raise ValueError(
+            f"paired bootstrap scores of A {a.shape} and T {t.shape} must both be (seeds, stages, replicates)"
+        )
     seeds, _, replicates = a.shape
     drawn = rng.integers(0, seeds, (replicates, seeds))  # replicate b's seeds
     differences = t - a  # (seeds, stages, replicates)
@@ -72,25 +82,33 @@ def seed_and_image_confidence(bootstrap_a: Sequence[Sequence[Sequence[float]]],
     return [float(np.mean(m > 0) + 0.5 * np.mean(m == 0)) for m in mean.T]
 
 
-def winning_stages(scores_a: Sequence[float], scores_t: Sequence[float],
-                   confidence: Sequence[float] | None = None, min_confidence: float = 0.0
-                   ) -> list[bool]:
+def winning_stages(
+    scores_a: Sequence[float],
+    scores_t: Sequence[float],
+    confidence: Sequence[float] | None = None,
+    min_confidence: float = 0.0,
+) -> list[bool]:
     """Stages where T's score beats A's strictly (``>``, no tolerance, as in the authors' code) and,
     when ``min_confidence`` > 0, the bootstrap probability of that is at least ``min_confidence``."""
     _check_lengths(scores_a, scores_t, confidence)
     if min_confidence > 0 and confidence is None:
         raise ValueError(f"min_confidence {min_confidence} needs bootstrap confidences")
-    return [t > a and (min_confidence <= 0 or p >= min_confidence)
-            for a, t, p in zip(scores_a, scores_t, confidence or [1.0] * len(scores_a), strict=True)]
+    return [
+        t > a and (min_confidence <= 0 or p >= min_confidence)
+        for a, t, p in zip(scores_a, scores_t, confidence or [1.0] * len(scores_a), strict=True)
+    ]
 
 
-def grow_depths(depths: Sequence[int], scores_a: Sequence[float], scores_t: Sequence[float],
-                delta: int) -> tuple[int, ...]:
+def grow_depths(
+    depths: Sequence[int], scores_a: Sequence[float], scores_t: Sequence[float], delta: int
+) -> tuple[int, ...]:
     """A-hat: stage i grows by ``delta`` exactly when T's score beats A's, strictly; ties and
     losses keep the stage's depth (the paper's rule, without confidence or limits)."""
     _check_lengths(depths, scores_a, scores_t)
-    return tuple(int(m) + delta if grows else int(m)
-                 for m, grows in zip(depths, winning_stages(scores_a, scores_t), strict=True))
+    return tuple(
+        int(m) + delta if grows else int(m)
+        for m, grows in zip(depths, winning_stages(scores_a, scores_t), strict=True)
+    )
 
 
 @dataclass(frozen=True)
@@ -108,9 +126,14 @@ class Growth:
         return self.depths != self.previous
 
 
-def grow_within_limits(depths: Sequence[int], wins: Sequence[bool], gains: Sequence[float],
-                       delta: int, cost_of: Callable[[tuple[int, ...]], Mapping[str, float]],
-                       limits: Mapping[str, float]) -> Growth:
+def grow_within_limits(
+    depths: Sequence[int],
+    wins: Sequence[bool],
+    gains: Sequence[float],
+    delta: int,
+    cost_of: Callable[[tuple[int, ...]], Mapping[str, float]],
+    limits: Mapping[str, float],
+) -> Growth:
     """Grow the winning stages whose growth keeps every cost of the network within ``limits``.
 
     When not every winning stage fits, stages go first in order of score gain per added cost,

@@ -24,15 +24,19 @@ import pandas as pd
 from nas_service.core.pareto import pareto_front
 
 
-def hypervolume(macs: Sequence[float], accuracies: Sequence[float], ref_macs: float,
-                ref_accuracy: float = 0.0) -> float:
+def hypervolume(
+    macs: Sequence[float], accuracies: Sequence[float], ref_macs: float, ref_accuracy: float = 0.0
+) -> float:
     """Area dominated by the points' Pareto front (lower MACs, higher accuracy) within
     ``[0, ref_macs] x [ref_accuracy, 1]``, MACs in units of ``ref_macs``.  Points costlier than
     ``ref_macs`` or less accurate than ``ref_accuracy`` add nothing."""
     if ref_macs <= 0:
         raise ValueError(f"reference MACs {ref_macs} must be positive")
-    inside = [(c, a) for c, a in zip(macs, accuracies, strict=True)
-              if np.isfinite(c) and np.isfinite(a) and c <= ref_macs and a >= ref_accuracy]
+    inside = [
+        (c, a)
+        for c, a in zip(macs, accuracies, strict=True)
+        if np.isfinite(c) and np.isfinite(a) and c <= ref_macs and a >= ref_accuracy
+    ]
     if not inside:
         return 0.0
     costs, accs = [c for c, _ in inside], [a for _, a in inside]
@@ -72,8 +76,9 @@ def uniform_gap(macs: float, accuracy: float, uniform: pd.DataFrame) -> UniformG
         nearest = (above if below.empty else below).iloc[0 if below.empty else -1]
         side = "cheaper" if below.empty else "costlier"
         value = float(nearest["test_accuracy"])
-        return UniformGap(accuracy - value, value, (nearest["depths"],),
-                          f"{side} than every uniform network: nearest one")
+        return UniformGap(
+            accuracy - value, value, (nearest["depths"],), f"{side} than every uniform network: nearest one"
+        )
     low, high = below.iloc[-1], above.iloc[0]
     weight = (macs - low["macs"]) / (high["macs"] - low["macs"])
     value = float(low["test_accuracy"] + weight * (high["test_accuracy"] - low["test_accuracy"]))

@@ -22,14 +22,11 @@ class DepthSpace:
 
     def __post_init__(self) -> None:
         if self.num_stages < 1 or self.m_min < 1 or self.delta < 1 or self.m_max < self.m_min:
-            raise ValueError(f"depth space {self} needs num_stages, m_min, delta >= 1 and "
-                             f"m_max >= m_min")
+            raise ValueError(f"depth space {self} needs num_stages, m_min, delta >= 1 and m_max >= m_min")
 
     @classmethod
-    def reachable_by_stagewise(cls, start_depths: tuple[int, ...], delta: int,
-                               iterations: int) -> DepthSpace:
-        return cls(len(start_depths), min(start_depths), max(start_depths) + iterations * delta,
-                   delta)
+    def reachable_by_stagewise(cls, start_depths: tuple[int, ...], delta: int, iterations: int) -> DepthSpace:
+        return cls(len(start_depths), min(start_depths), max(start_depths) + iterations * delta, delta)
 
     @property
     def choices(self) -> list[int]:

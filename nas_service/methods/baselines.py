@@ -60,8 +60,13 @@ def search_algorithm(method: str, config: SearchConfig) -> SearchAlgorithm | Sea
     return BasicVariantGenerator(random_state=config.seed, max_concurrent=MAX_CONCURRENT_TRIALS)
 
 
-def baseline(config: SearchConfig, method: str, samples: int | None = None,
-             data: DataSplits | None = None, callbacks: tuple = ()) -> dict:
+def baseline(
+    config: SearchConfig,
+    method: str,
+    samples: int | None = None,
+    data: DataSplits | None = None,
+    callbacks: tuple = (),
+) -> dict:
     """Run one baseline; returns its parent run id, trials table and the budget it spent."""
     check_baseline(config, method, samples)
     experiment = start_experiment(config, method, score_stages=False, data=data)
@@ -73,19 +78,31 @@ def baseline(config: SearchConfig, method: str, samples: int | None = None,
     if method == "asha":
         num_samples = samples or ASHA_MAX_SAMPLES
         stop_budget = budget
-        scheduler = ASHAScheduler(time_attr="training_iteration", max_t=config.training().epochs,
-                                  grace_period=1, reduction_factor=ASHA_REDUCTION_FACTOR)
+        scheduler = ASHAScheduler(
+            time_attr="training_iteration",
+            max_t=config.training().epochs,
+            grace_period=1,
+            reduction_factor=ASHA_REDUCTION_FACTOR,
+        )
     else:
         num_samples = samples or max(1, math.floor(budget.images / full_trial_images))
         stop_budget = Budget(None, budget.gpu_hours, budget.emissions_kg)
         scheduler = None
-    logger.info(f"{method}: up to {num_samples} networks from {space.size} in depths "
-                f"{space.choices} per stage")
+    logger.info(
+        f"{method}: up to {num_samples} networks from {space.size} in depths {space.choices} per stage"
+    )
     stopper = experiment.budget_stopper(stop_budget)
     tuner = experiment.make_tuner(
-        [], num_samples, search_alg=search_algorithm(method, config), scheduler=scheduler,
-        param_space=depth_param_space(space), stopper=stopper, metric="val_accuracy", mode="max",
-        callbacks=callbacks)
+        [],
+        num_samples,
+        search_alg=search_algorithm(method, config),
+        scheduler=scheduler,
+        param_space=depth_param_space(space),
+        stopper=stopper,
+        metric="val_accuracy",
+        mode="max",
+        callbacks=callbacks,
+    )
     with experiment.parent_run_status():
         results, table = experiment.fit(tuner)
         raise_if_trials_failed(results, method)
@@ -93,14 +110,15 @@ def baseline(config: SearchConfig, method: str, samples: int | None = None,
             raise experiment.interrupted()
         never_reported = sum(1 for result in results if "epoch" not in (result.metrics or {}))
         if never_reported:
-            logger.info(f"{method}: {never_reported} network(s) stopped by the budget before "
-                        f"their first epoch ended (not counted as trained)")
+            logger.info(
+                f"{method}: {never_reported} network(s) stopped by the budget before "
+                f"their first epoch ended (not counted as trained)"
+            )
         table = evaluate_best_stopped_early(experiment, results, table)
         spent = spent_by([r.metrics for r in results if r.metrics])
         experiment.log_outcome(results, best_by_validation(table))
         logger.info(f"{method}: trained {len(table)} networks, spent {spent}")
-    return {"method": method, "parent_run_id": experiment.parent_run_id, "table": table,
-            "spent": spent}
+    return {"method": method, "parent_run_id": experiment.parent_run_id, "table": table, "spent": spent}
 
 
 def _samples_of(experiment: Experiment, samples: int | None, resumed: bool) -> int | None:
@@ -125,8 +143,14 @@ def evaluate_best_stopped_early(experiment: Experiment, results, table):
     if table.loc[best, "test_accuracy"] == table.loc[best, "test_accuracy"]:  # not NaN
         return table
     trial_id, run_id = table.loc[best, "trial_id"], table.loc[best, "mlflow_run_id"]
-    checkpoint = next((latest_checkpoint(r.checkpoint, r.metrics) for r in results
-                       if (r.metrics or {}).get("trial_id") == trial_id), None)
+    checkpoint = next(
+        (
+            latest_checkpoint(r.checkpoint, r.metrics)
+            for r in results
+            if (r.metrics or {}).get("trial_id") == trial_id
+        ),
+        None,
+    )
     if checkpoint is None:
         return table
     data = experiment.settings.data
@@ -137,8 +161,14 @@ def evaluate_best_stopped_early(experiment: Experiment, results, table):
     if run_id:
         experiment.client.log_metric(run_id, "test_accuracy", accuracy, step=epoch)
         experiment.client.set_tag(run_id, TEST_ACCURACY_SOURCE_TAG, source)
-    logger.info("%s: best network %s stopped at epoch %d; test accuracy %.4f from its %s",
-                experiment.method, table.loc[best, "run_name"], epoch, accuracy, source)
+    logger.info(
+        "%s: best network %s stopped at epoch %d; test accuracy %.4f from its %s",
+        experiment.method,
+        table.loc[best, "run_name"],
+        epoch,
+        accuracy,
+        source,
+    )
     table = table.copy()
     table.loc[best, "test_accuracy"] = accuracy
     experiment.log_table(table)
@@ -148,5 +178,4 @@ def evaluate_best_stopped_early(experiment: Experiment, results, table):
 def depth_param_space(space: DepthSpace) -> dict:
     """Tune's param space over ``space``: one ``tune.choice`` per stage (read back by
     ``trainables.trial_config.trial_identity``)."""
-    return {STAGE_DEPTHS_KEY: {f"m{i + 1}": tune.choice(space.choices)
-                               for i in range(space.num_stages)}}
+    return {STAGE_DEPTHS_KEY: {f"m{i + 1}": tune.choice(space.choices) for i in range(space.num_stages)}}

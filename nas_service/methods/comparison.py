@@ -73,8 +73,9 @@ BASELINES = ("random", "asha", "tpe")
 METHODS = ("stagewise", *BASELINES)
 
 
-def method_config(config: SearchConfig, seed: int, method: str,
-                  budget_images: float | None = None) -> SearchConfig:
+def method_config(
+    config: SearchConfig, seed: int, method: str, budget_images: float | None = None
+) -> SearchConfig:
     """The settings ``method`` runs with in the comparison: every flag given, with this seed, its
     own name and, for the baselines, stage-wise's spending as budget.  References are trained
     once per seed beside the methods (``train_uniform``), not inside stage-wise."""
@@ -82,14 +83,14 @@ def method_config(config: SearchConfig, seed: int, method: str,
     return settings if method == "stagewise" else replace(settings, budget_images=budget_images)
 
 
-def run_methods(config: SearchConfig, seed: int, data: DataSplits | None = None
-                ) -> dict[str, str]:
+def run_methods(config: SearchConfig, seed: int, data: DataSplits | None = None) -> dict[str, str]:
     """Stage-wise, then the baselines with the images stage-wise spent; method -> parent run.
     ``data``: the splits of ``seed``, when already loaded."""
     record = search(method_config(config, seed, "stagewise"), data)
     budget_images = record["spent"]["images"]
-    logger.info(f"compare: stage-wise spent {budget_images:.0f} training images; "
-                f"{', '.join(BASELINES)} get the same")
+    logger.info(
+        f"compare: stage-wise spent {budget_images:.0f} training images; {', '.join(BASELINES)} get the same"
+    )
     parents = {"stagewise": record["parent_run_id"]}
     for method in BASELINES:
         outcome = baseline(method_config(config, seed, method, budget_images), method, data=data)
@@ -97,8 +98,7 @@ def run_methods(config: SearchConfig, seed: int, data: DataSplits | None = None
     return parents
 
 
-def found_network(client: MlflowClient, parent_run_id: str, trials: pd.DataFrame
-                  ) -> pd.Series | None:
+def found_network(client: MlflowClient, parent_run_id: str, trials: pd.DataFrame) -> pd.Series | None:
     """The row of the network a stage-wise search returned (its parent's ``nas.final_run_id``);
     ``None`` when it was never trained (a budget ended the search first)."""
     run_id = client.get_run(parent_run_id).data.tags.get(FINAL_RUN_ID_TAG)
@@ -111,8 +111,7 @@ def trained(trials: pd.DataFrame) -> pd.DataFrame:
     return trials[trials["epoch"].notna()].reset_index(drop=True)
 
 
-def uniform_networks(config: SearchConfig, data: DataSplits, bests: dict[str, str]
-                     ) -> dict[str, str]:
+def uniform_networks(config: SearchConfig, data: DataSplits, bests: dict[str, str]) -> dict[str, str]:
     """depths text -> why it is trained: the references, and the uniform networks whose MACs
     bracket each method's best network (``bests``: method -> depths text)."""
     why: dict[str, list[str]] = {}
@@ -139,8 +138,15 @@ def cheapest_accuracy(stagewise: pd.DataFrame) -> float:
     return float(first["val_accuracy"].iloc[0]) if not first.empty else 0.0
 
 
-def method_summary(method: str, seed: int, trials: pd.DataFrame, budget_images: float,
-                   uniform: pd.DataFrame, ref_macs: float, ref_accuracy: float) -> dict:
+def method_summary(
+    method: str,
+    seed: int,
+    trials: pd.DataFrame,
+    budget_images: float,
+    uniform: pd.DataFrame,
+    ref_macs: float,
+    ref_accuracy: float,
+) -> dict:
     """One row of the comparison: the best network by validation accuracy and what was spent.
 
     The hypervolume's reference accuracy is the cheapest network's (``cheapest_accuracy``), and
@@ -148,16 +154,24 @@ def method_summary(method: str, seed: int, trials: pd.DataFrame, budget_images: 
     network alone covered most of the area (on CIFAR-10 at 16x16, 97% of stage-wise's in one
     seed), and stage-wise, which always trains it, led every seed by construction."""
     if trials.empty:  # a budget smaller than one epoch of one network
-        return {"method": method, "seed": seed, "networks trained": 0, "budget used (images)": 0,
-                "budget used (%)": 0.0}
+        return {
+            "method": method,
+            "seed": seed,
+            "networks trained": 0,
+            "budget used (images)": 0,
+            "budget used (%)": 0.0,
+        }
     used = trials["images_seen"].sum()
-    return {"method": method, "seed": seed, "networks trained": len(trials),
-            "budget used (images)": int(used),
-            "budget used (%)": round(100 * used / budget_images, 1),
-            **best_network_columns(best_by_validation(trials), uniform),
-            "hypervolume": round(hypervolume(trials["macs"], trials["val_accuracy"], ref_macs,
-                                             ref_accuracy), 4),
-            "total kgCO2eq": float(f"{trials['emissions_kg'].sum():.3g}")}
+    return {
+        "method": method,
+        "seed": seed,
+        "networks trained": len(trials),
+        "budget used (images)": int(used),
+        "budget used (%)": round(100 * used / budget_images, 1),
+        **best_network_columns(best_by_validation(trials), uniform),
+        "hypervolume": round(hypervolume(trials["macs"], trials["val_accuracy"], ref_macs, ref_accuracy), 4),
+        "total kgCO2eq": float(f"{trials['emissions_kg'].sum():.3g}"),
+    }
 
 
 def found_summary(seed: int, found: pd.Series, uniform: pd.DataFrame) -> dict:
@@ -170,58 +184,82 @@ def best_network_columns(network: Mapping, uniform: pd.DataFrame) -> dict:
     """The ``best ...`` columns of one trained network, with its uniform gap when it was tested."""
     tested = pd.notna(network.get("test_accuracy"))
     gap = uniform_gap(network["macs"], network["test_accuracy"], uniform) if tested else None
-    return {"best depths": network["depths"], "best epochs": int(network["epoch"]),
-            "best val acc (%)": round(100 * network["val_accuracy"], 2),
-            "best test acc (%)": round(100 * network["test_accuracy"], 2) if tested else None,
-            "best params (M)": round(network["params"] / 1e6, 4),
-            "best MACs (M)": round(network["macs"] / 1e6, 3),
-            "uniform gap (points)": round(100 * gap.gap, 2) if gap else None,
-            "uniform at equal MACs": f"{' / '.join(gap.between)} ({gap.note})" if gap else
-            "no test accuracy"}
+    return {
+        "best depths": network["depths"],
+        "best epochs": int(network["epoch"]),
+        "best val acc (%)": round(100 * network["val_accuracy"], 2),
+        "best test acc (%)": round(100 * network["test_accuracy"], 2) if tested else None,
+        "best params (M)": round(network["params"] / 1e6, 4),
+        "best MACs (M)": round(network["macs"] / 1e6, 3),
+        "uniform gap (points)": round(100 * gap.gap, 2) if gap else None,
+        "uniform at equal MACs": f"{' / '.join(gap.between)} ({gap.note})" if gap else "no test accuracy",
+    }
 
 
 def uniform_rows(seed: int, uniform: pd.DataFrame) -> list[dict]:
-    return [{"seed": seed, "depths": row["depths"], "params (M)": round(row["params"] / 1e6, 4),
-             "MACs (M)": round(row["macs"] / 1e6, 3),
-             "val acc (%)": round(100 * row["val_accuracy"], 2),
-             "test acc (%)": round(100 * row["test_accuracy"], 2)}
-            for _, row in uniform.iterrows()]
+    return [
+        {
+            "seed": seed,
+            "depths": row["depths"],
+            "params (M)": round(row["params"] / 1e6, 4),
+            "MACs (M)": round(row["macs"] / 1e6, 3),
+            "val acc (%)": round(100 * row["val_accuracy"], 2),
+            "test acc (%)": round(100 * row["test_accuracy"], 2),
+        }
+        for _, row in uniform.iterrows()
+    ]
 
 
-def log_comparison_run(client: MlflowClient, config: SearchConfig, method: str,
-                       parent_ids: list[str], folder: Path, files: Sequence[str],
-                       metrics: dict[str, float]) -> None:
+def log_comparison_run(
+    client: MlflowClient,
+    config: SearchConfig,
+    method: str,
+    parent_ids: list[str],
+    folder: Path,
+    files: Sequence[str],
+    metrics: dict[str, float],
+) -> None:
     """A finished MLflow run (tag ``nas.method``) holding the comparison's ``files`` from
     ``folder``, the ids of the searches it compares and each method's figures as ``metrics``."""
-    run = client.create_run(experiment_id(client, config.experiment), run_name=config.name,
-                            tags={METHOD_TAG: method, "nas.compared_runs": ",".join(parent_ids)})
+    run = client.create_run(
+        experiment_id(client, config.experiment),
+        run_name=config.name,
+        tags={METHOD_TAG: method, "nas.compared_runs": ",".join(parent_ids)},
+    )
     log_numbers(client, run.info.run_id, metrics)
     for name in files:
         client.log_artifact(run.info.run_id, str(folder / name))
     client.set_terminated(run.info.run_id, "FINISHED")
 
 
-def run_seed(client: MlflowClient, config: SearchConfig, seed: int, data: DataSplits
-             ) -> tuple[dict[str, str], dict[str, pd.DataFrame], pd.Series | None, pd.DataFrame]:
+def run_seed(
+    client: MlflowClient, config: SearchConfig, seed: int, data: DataSplits
+) -> tuple[dict[str, str], dict[str, pd.DataFrame], pd.Series | None, pd.DataFrame]:
     """Every method, then the uniform networks, with one seed: (method -> parent run, method ->
     its trained networks, the network stage-wise returned, the uniform networks)."""
     parents = run_methods(config, seed, data)
-    trials = {method: trained(candidates_frame(client, client.get_run(run_id)))
-              for method, run_id in parents.items()}
+    trials = {
+        method: trained(candidates_frame(client, client.get_run(run_id)))
+        for method, run_id in parents.items()
+    }
     bests = {m: best_by_validation(t)["depths"] for m, t in trials.items() if not t.empty}
     found = found_network(client, parents["stagewise"], trials["stagewise"])
     if found is not None:
         bests[FOUND] = found["depths"]
     why = uniform_networks(config, data, bests)
-    outcome = train_uniform(replace(config, seed=seed, name=f"{config.name}-s{seed}-uniform"),
-                            [parse_depths(d) for d in why], data, why)
+    outcome = train_uniform(
+        replace(config, seed=seed, name=f"{config.name}-s{seed}-uniform"),
+        [parse_depths(d) for d in why],
+        data,
+        why,
+    )
     parents["uniform"] = outcome["parent_run_id"]
-    return (parents, trials, found,
-            candidates_frame(client, client.get_run(outcome["parent_run_id"])))
+    return (parents, trials, found, candidates_frame(client, client.get_run(outcome["parent_run_id"])))
 
 
-def compare(config: SearchConfig, seeds: Sequence[int], data: DataSplits | None = None,
-            at_most: int | None = None) -> pd.DataFrame:
+def compare(
+    config: SearchConfig, seeds: Sequence[int], data: DataSplits | None = None, at_most: int | None = None
+) -> pd.DataFrame:
     """Every method and the uniform networks per seed; ``data`` are the splits of
     ``config.seed`` (other seeds split the data differently and load their own).  The files are
     rewritten after every seed, so a long study shows (and a crash keeps) the seeds done.
@@ -236,35 +274,59 @@ def compare(config: SearchConfig, seeds: Sequence[int], data: DataSplits | None 
     lock = threading.Lock()
 
     def run_one(seed: int) -> None:
-        seed_data = data if data is not None and seed == config.seed else \
-            replace(config, seed=seed).load_data()
+        seed_data = (
+            data if data is not None and seed == config.seed else replace(config, seed=seed).load_data()
+        )
         try:
-            outcome = SeedOutcome(*run_seed(client, config, seed, seed_data),
-                                  reference_macs(config, seed_data))
+            outcome = SeedOutcome(
+                *run_seed(client, config, seed, seed_data), reference_macs(config, seed_data)
+            )
         except SearchInterrupted:
             raise SearchInterrupted(
                 f"comparison interrupted in seed {seed}; MLflow keeps every network that "
                 f"finished{' and ' + str(folder / 'study.md') + ' the seeds done' if done else ''}"
-                ". A comparison cannot be resumed yet: run it again under a new --name") from None
+                ". A comparison cannot be resumed yet: run it again under a new --name"
+            ) from None
         with lock:
             done[seed] = outcome
             summary, trials, uniform, parents_by_seed = study_tables(done)
-            write_study(folder, study_record(
-                config, list(parents_by_seed), summary, uniform, outcome.ref_macs,
-                {k: cheapest_accuracy(done[k].trials["stagewise"]) for k in sorted(done)},
-                parents_by_seed), trials)
-            logger.info(f"compare: seed {seed} done; {folder / 'study.md'} holds seeds "
-                        f"{', '.join(map(str, parents_by_seed))}")
+            write_study(
+                folder,
+                study_record(
+                    config,
+                    list(parents_by_seed),
+                    summary,
+                    uniform,
+                    outcome.ref_macs,
+                    {k: cheapest_accuracy(done[k].trials["stagewise"]) for k in sorted(done)},
+                    parents_by_seed,
+                ),
+                trials,
+            )
+            logger.info(
+                f"compare: seed {seed} done; {folder / 'study.md'} holds seeds "
+                f"{', '.join(map(str, parents_by_seed))}"
+            )
 
-    run_at_once([(f"seed {seed}", partial(run_one, seed)) for seed in seeds],
-                at_once_for(config, len(seeds), "seeds", at_most))
+    run_at_once(
+        [(f"seed {seed}", partial(run_one, seed)) for seed in seeds],
+        at_once_for(config, len(seeds), "seeds", at_most),
+    )
     summary, _, uniform_table, parents_by_seed = study_tables(done)
     parent_ids = [run_id for parents in parents_by_seed.values() for run_id in parents.values()]
-    log_comparison_run(client, config, "comparison", parent_ids, folder, STUDY_FILES,
-                       study_metrics(mean_and_spread(summary, STUDY_COLUMNS)))
+    log_comparison_run(
+        client,
+        config,
+        "comparison",
+        parent_ids,
+        folder,
+        STUDY_FILES,
+        study_metrics(mean_and_spread(summary, STUDY_COLUMNS)),
+    )
     with pd.option_context("display.width", 250, "display.max_columns", 30):
-        logger.info("\n" + summary.drop(columns=["uniform at equal MACs"], errors="ignore")
-                    .to_string(index=False))
+        logger.info(
+            "\n" + summary.drop(columns=["uniform at equal MACs"], errors="ignore").to_string(index=False)
+        )
         logger.info("\nUniform networks:\n" + uniform_table.to_string(index=False))
     logger.info(f"comparison: {folder / 'comparison.md'}; over seeds: {folder / 'study.md'}")
     return summary
@@ -280,8 +342,9 @@ class SeedOutcome(NamedTuple):
     ref_macs: float
 
 
-def study_tables(done: Mapping[int, SeedOutcome]
-                 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[int, dict[str, str]]]:
+def study_tables(
+    done: Mapping[int, SeedOutcome],
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[int, dict[str, str]]]:
     """(per-method rows, every network trained, the uniform networks' rows, parents by seed) of
     the seeds done, in seed order whatever order they finished in."""
     rows, all_trials, uniform_all, parents_by_seed = [], [], [], {}
@@ -289,17 +352,29 @@ def study_tables(done: Mapping[int, SeedOutcome]
         outcome = done[seed]
         budget_images = outcome.trials["stagewise"]["images_seen"].sum()
         for method, frame in outcome.trials.items():
-            rows.append(method_summary(method, seed, frame, budget_images, outcome.uniform,
-                                       outcome.ref_macs,
-                                       cheapest_accuracy(outcome.trials["stagewise"])))
+            rows.append(
+                method_summary(
+                    method,
+                    seed,
+                    frame,
+                    budget_images,
+                    outcome.uniform,
+                    outcome.ref_macs,
+                    cheapest_accuracy(outcome.trials["stagewise"]),
+                )
+            )
             all_trials.append(frame.assign(method=method, seed=seed))
             if method == "stagewise" and outcome.found is not None:
                 rows.append(found_summary(seed, outcome.found, outcome.uniform))
         all_trials.append(outcome.uniform.assign(method="uniform", seed=seed))
         uniform_all += uniform_rows(seed, outcome.uniform)
         parents_by_seed[seed] = outcome.parents
-    return (pd.DataFrame(rows), pd.concat(all_trials, ignore_index=True),
-            pd.DataFrame(uniform_all), parents_by_seed)
+    return (
+        pd.DataFrame(rows),
+        pd.concat(all_trials, ignore_index=True),
+        pd.DataFrame(uniform_all),
+        parents_by_seed,
+    )
 
 
 def at_once_for(config: SearchConfig, searches: int, what: str, at_most: int | None) -> int:
@@ -312,15 +387,16 @@ def at_once_for(config: SearchConfig, searches: int, what: str, at_most: int | N
         logger.info(hint)
     workers = config.workers_per_trial
     resources = trial_resources(config.cpus_per_trial, config.gpus_per_trial, workers)
-    at_once = min(searches, at_most or searches,
-                  searches_that_fit(resources, MAX_CONCURRENT_TRIALS, workers))
+    at_once = min(searches, at_most or searches, searches_that_fit(resources, MAX_CONCURRENT_TRIALS, workers))
     if at_once > 1:
         experiment_id(MlflowClient(config.tracking_uri), config.experiment)
         gpus = f" and {resources['gpu']:g} GPU" if resources["gpu"] else ""
         each = f"{workers} workers of " if workers > 1 else ""
-        logger.info(f"compare: {at_once} {what} at once (the cluster has room for "
-                    f"{at_once * MAX_CONCURRENT_TRIALS} trials of {each}{resources['cpu']:g} "
-                    f"CPU{gpus})")
+        logger.info(
+            f"compare: {at_once} {what} at once (the cluster has room for "
+            f"{at_once * MAX_CONCURRENT_TRIALS} trials of {each}{resources['cpu']:g} "
+            f"CPU{gpus})"
+        )
     return at_once
 
 
@@ -331,42 +407,63 @@ def variant_rows(column: str, label: str, record: dict, trials: pd.DataFrame) ->
     steps = [(step["iteration"], step["runs_A"][0]) for step in record["iterations"]]
     steps.append((len(steps) + 1, record["run_name"] or steps[-1][1]))
     by_run = trials.drop_duplicates("run_name").set_index("run_name")
-    return [{column: label, "iteration": iteration,
-             **network_columns({**by_run.loc[name].to_dict(), "run_name": name})}
-            for iteration, name in steps]
+    return [
+        {
+            column: label,
+            "iteration": iteration,
+            **network_columns({**by_run.loc[name].to_dict(), "run_name": name}),
+        }
+        for iteration, name in steps
+    ]
 
 
 def network_columns(trial) -> dict:
     """The variants table's columns of one trained network."""
-    return {"depths": trial["depths"], "depth": int(trial["depth"]),
-            "params (M)": round(trial["params"] / 1e6, 3),
-            "MACs (M)": round(trial["macs"] / 1e6, 2),
-            "val acc (%)": round(100 * trial["val_accuracy"], 2),
-            "test acc (%)": round(100 * trial["test_accuracy"], 2)}
+    return {
+        "depths": trial["depths"],
+        "depth": int(trial["depth"]),
+        "params (M)": round(trial["params"] / 1e6, 3),
+        "MACs (M)": round(trial["macs"] / 1e6, 2),
+        "val acc (%)": round(100 * trial["val_accuracy"], 2),
+        "test acc (%)": round(100 * trial["test_accuracy"], 2),
+    }
 
 
-def compare_criteria(config: SearchConfig, criteria: Sequence[str],
-                     data: DataSplits | None = None, at_most: int | None = None) -> pd.DataFrame:
+def compare_criteria(
+    config: SearchConfig, criteria: Sequence[str], data: DataSplits | None = None, at_most: int | None = None
+) -> pd.DataFrame:
     """One stage-wise search per importance criterion, same settings and seed: the paper's Table
     II (``criteria.md``)."""
     return compare_variants(
-        config, "criterion",
-        {criterion: replace(config, criterion=criterion, name=f"{config.name}-{criterion}")
-         for criterion in criteria}, data,
-        VariantFiles("criteria", "Stage-wise search per importance criterion (cf. the paper's "
-                     "Table II)", "criteria comparison"), at_most)
+        config,
+        "criterion",
+        {
+            criterion: replace(config, criterion=criterion, name=f"{config.name}-{criterion}")
+            for criterion in criteria
+        },
+        data,
+        VariantFiles(
+            "criteria",
+            "Stage-wise search per importance criterion (cf. the paper's Table II)",
+            "criteria comparison",
+        ),
+        at_most,
+    )
 
 
-def compare_m0(config: SearchConfig, m0s: Sequence[int], data: DataSplits | None = None,
-               at_most: int | None = None) -> pd.DataFrame:
+def compare_m0(
+    config: SearchConfig, m0s: Sequence[int], data: DataSplits | None = None, at_most: int | None = None
+) -> pd.DataFrame:
     """One stage-wise search per first depth ``m0`` (modules in every stage of the first
     architecture), same settings and seed: the paper's Table I (``m0.md``)."""
     return compare_variants(
-        config, "m0",
-        {str(m0): replace(config, m0=m0, initial_depths=None, name=f"{config.name}-m0-{m0}")
-         for m0 in m0s},
-        data, VariantFiles("m0", "Stage-wise search per first depth m0 (cf. the paper's Table I)",
-                           "m0 comparison"), at_most)
+        config,
+        "m0",
+        {str(m0): replace(config, m0=m0, initial_depths=None, name=f"{config.name}-m0-{m0}") for m0 in m0s},
+        data,
+        VariantFiles("m0", "Stage-wise search per first depth m0 (cf. the paper's Table I)", "m0 comparison"),
+        at_most,
+    )
 
 
 class VariantFiles(NamedTuple):
@@ -377,44 +474,74 @@ class VariantFiles(NamedTuple):
     method: str
 
 
-def compare_variants(config: SearchConfig, column: str, variants: Mapping[str, SearchConfig],
-                     data: DataSplits | None, files: VariantFiles,
-                     at_most: int | None = None) -> pd.DataFrame:
+def compare_variants(
+    config: SearchConfig,
+    column: str,
+    variants: Mapping[str, SearchConfig],
+    data: DataSplits | None,
+    files: VariantFiles,
+    at_most: int | None = None,
+) -> pd.DataFrame:
     """One stage-wise search per variant (at once when the cluster has room, at most
     ``at_most``), tabulated per iteration under ``column`` (architecture, accuracy, params,
     MACs).  The ``--references`` are trained once, after the searches, and tabulated as
     ``uniform`` rows."""
     client = MlflowClient(config.tracking_uri)
     rows, parent_ids = [], []
-    jobs = [(f"{column} {label}", partial(search, replace(variant, references=None), data))
-            for label, variant in variants.items()]
+    jobs = [
+        (f"{column} {label}", partial(search, replace(variant, references=None), data))
+        for label, variant in variants.items()
+    ]
     records = run_at_once(jobs, at_once_for(config, len(jobs), f"{files.stem} searches", at_most))
     for label, record in zip(variants, records, strict=True):
         trials = candidates_frame(client, client.get_run(record["parent_run_id"]))
         rows += variant_rows(column, label, record, trials)
         parent_ids.append(record["parent_run_id"])
     if config.reference_depths:
-        outcome = train_uniform(replace(config, name=f"{config.name}-uniform"),
-                                config.reference_depths, data,
-                                {format_depths(d): "--references" for d in config.reference_depths})
+        outcome = train_uniform(
+            replace(config, name=f"{config.name}-uniform"),
+            config.reference_depths,
+            data,
+            {format_depths(d): "--references" for d in config.reference_depths},
+        )
         uniform = candidates_frame(client, client.get_run(outcome["parent_run_id"]))
-        rows += [{column: "uniform", "iteration": None, **network_columns(trial)}
-                 for _, trial in uniform.iterrows()]
+        rows += [
+            {column: "uniform", "iteration": None, **network_columns(trial)}
+            for _, trial in uniform.iterrows()
+        ]
         parent_ids.append(outcome["parent_run_id"])
     table = pd.DataFrame(rows)
     folder = Path(config.storage_path) / config.name
     folder.mkdir(parents=True, exist_ok=True)
     table.to_csv(folder / f"{files.stem}.csv", index=False)
-    (folder / f"{files.stem}.md").write_text("\n".join([
-        f"# {files.title}", "",
-        f"Iteration k is the architecture A of iteration k; the last row of each {column} is the "
-        "final architecture; uniform rows are the --references, trained with the same protocol.",
-        "", markdown_table(table), ""]))
+    (folder / f"{files.stem}.md").write_text(
+        "\n".join(
+            [
+                f"# {files.title}",
+                "",
+                f"Iteration k is the architecture A of iteration k; the last row of each {column} is the "
+                "final architecture; uniform rows are the --references, trained with the same protocol.",
+                "",
+                markdown_table(table),
+                "",
+            ]
+        )
+    )
     finals = table[table[column] != "uniform"].groupby(column, sort=False).last()
-    log_comparison_run(client, config, files.method, parent_ids, folder,
-                       (f"{files.stem}.md", f"{files.stem}.csv"),
-                       {metric_name(label, name): value for label, row in finals.iterrows()
-                        for name, value in row.items() if name not in ("depths", "iteration")})
+    log_comparison_run(
+        client,
+        config,
+        files.method,
+        parent_ids,
+        folder,
+        (f"{files.stem}.md", f"{files.stem}.csv"),
+        {
+            metric_name(label, name): value
+            for label, row in finals.iterrows()
+            for name, value in row.items()
+            if name not in ("depths", "iteration")
+        },
+    )
     with pd.option_context("display.width", 220, "display.max_columns", 20):
         logger.info("\n" + table.to_string(index=False))
     logger.info(f"{files.method}: {folder / f'{files.stem}.md'}")

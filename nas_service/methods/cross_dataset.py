@@ -44,16 +44,28 @@ from trainables.trial_config import EPOCHS_KEY, FROM_DONOR, INIT_KEY, SCRATCH, t
 logger = logging.getLogger(__name__)
 
 METHOD = "transfer-to"
-SHOWN = ["role", "depths", "init", "epochs", "depth", "params", "macs", "train_seconds",
-         "val_accuracy", "test_accuracy"]
+SHOWN = [
+    "role",
+    "depths",
+    "init",
+    "epochs",
+    "depth",
+    "params",
+    "macs",
+    "train_seconds",
+    "val_accuracy",
+    "test_accuracy",
+]
 
 
-def transfer_trials(found: tuple[int, ...], references: list[tuple[int, ...]], epochs: int,
-                    finetune_epochs: int) -> list[dict]:
+def transfer_trials(
+    found: tuple[int, ...], references: list[tuple[int, ...]], epochs: int, finetune_epochs: int
+) -> list[dict]:
     """Trial configs: the found network from scratch and fine-tuned, then the references."""
-    trials = [trial_config(found, "scratch", **{INIT_KEY: SCRATCH, EPOCHS_KEY: epochs}),
-              trial_config(found, "finetuned", **{INIT_KEY: FROM_DONOR,
-                                                  EPOCHS_KEY: finetune_epochs})]
+    trials = [
+        trial_config(found, "scratch", **{INIT_KEY: SCRATCH, EPOCHS_KEY: epochs}),
+        trial_config(found, "finetuned", **{INIT_KEY: FROM_DONOR, EPOCHS_KEY: finetune_epochs}),
+    ]
     for depths in dict.fromkeys(references):
         trials.append(trial_config(depths, "reference", **{INIT_KEY: SCRATCH, EPOCHS_KEY: epochs}))
     return trials
@@ -83,21 +95,26 @@ def transfer_found_network(config: SearchConfig, data: DataSplits | None = None)
             found = ArchSpec.from_dict(read_json_artifact(client, found_run, ARCHITECTURE_FILE))
         except MlflowException as error:
             raise ConfigError(f"--run-id {source}: {error.message}") from None
-        config = replace(config, transfer_from=f"runs:/{found_run}", module=found.module,
-                         width=found.widths[0], initial_depths=found.depths_text,
-                         stages=found.num_stages)
-    experiment = start_experiment(config, METHOD, score_stages=False, data=data,
-                                  donor_for=new_task_donor)
+        config = replace(
+            config,
+            transfer_from=f"runs:/{found_run}",
+            module=found.module,
+            width=found.widths[0],
+            initial_depths=found.depths_text,
+            stages=found.num_stages,
+        )
+    experiment = start_experiment(config, METHOD, score_stages=False, data=data, donor_for=new_task_donor)
     config, settings = experiment.config, experiment.settings
     target = settings.spec_for(config.start_depths)
     uniform = closest_uniform_depths(target)
     epochs = replace(config, transfer_from=None).training().epochs  # what scratch trains
     finetune_epochs = config.training().epochs  # --finetune-epochs, else the same
-    trials = transfer_trials(target.depths, [uniform, *config.reference_depths], epochs,
-                             finetune_epochs)
-    logger.info(f"transfer to {config.dataset}: {target.depths_text} from scratch ({epochs} "
-                f"epochs) and fine-tuned from {config.transfer_from} ({finetune_epochs} epochs), beside "
-                f"{format_depths(uniform)} (closest MACs)")
+    trials = transfer_trials(target.depths, [uniform, *config.reference_depths], epochs, finetune_epochs)
+    logger.info(
+        f"transfer to {config.dataset}: {target.depths_text} from scratch ({epochs} "
+        f"epochs) and fine-tuned from {config.transfer_from} ({finetune_epochs} epochs), beside "
+        f"{format_depths(uniform)} (closest MACs)"
+    )
     tuner = experiment.make_tuner([], len(trials), search_alg=FixedSearcher(trials))
     with experiment.parent_run_status():
         results, table = experiment.fit(tuner)
@@ -106,24 +123,25 @@ def transfer_found_network(config: SearchConfig, data: DataSplits | None = None)
         finetuned = table[table["role"] == "finetuned"]  # the found network, on the new data
         experiment.log_outcome(results, finetuned.iloc[-1].to_dict() if len(finetuned) else None)
         _log_transfer_table(experiment, shown)
-    with pd.option_context("display.width", 200, "display.max_columns", 20,
-                           "display.float_format", "{:.4g}".format):
+    with pd.option_context(
+        "display.width", 200, "display.max_columns", 20, "display.float_format", "{:.4g}".format
+    ):
         logger.info(f"\nTransfer to {config.dataset}:\n" + shown.to_string(index=False))
     return {"parent_run_id": experiment.parent_run_id, "rows": shown.to_dict("records")}
 
 
 def _transfer_table(table: pd.DataFrame, results, donor: str) -> pd.DataFrame:
     """The candidates table with how each network started and how long it trained."""
-    configs = {(r.metrics or {}).get("trial_id"): (r.metrics or {}).get("config") or {}
-               for r in results}
+    configs = {(r.metrics or {}).get("trial_id"): (r.metrics or {}).get("config") or {} for r in results}
     trial_configs = table["trial_id"].map(configs)
     table = table.assign(
-        init=trial_configs.map(lambda c: f"fine-tuned from {donor}"
-                               if c.get(INIT_KEY) == FROM_DONOR else "scratch"),
-        epochs=trial_configs.map(lambda c: c.get(EPOCHS_KEY)))
+        init=trial_configs.map(
+            lambda c: f"fine-tuned from {donor}" if c.get(INIT_KEY) == FROM_DONOR else "scratch"
+        ),
+        epochs=trial_configs.map(lambda c: c.get(EPOCHS_KEY)),
+    )
     order = {"scratch": 0, "finetuned": 1, "reference": 2}
-    table = table.sort_values(["role", "macs"], key=lambda c: c.map(order) if c.name == "role"
-                              else c)
+    table = table.sort_values(["role", "macs"], key=lambda c: c.map(order) if c.name == "role" else c)
     return table[[c for c in SHOWN if c in table.columns]].reset_index(drop=True)
 
 
@@ -134,7 +152,8 @@ def _log_transfer_table(experiment: Experiment, shown: pd.DataFrame) -> None:
     experiment.folder.mkdir(parents=True, exist_ok=True)
     csv_path, markdown_path = experiment.folder / "transfer.csv", experiment.folder / "transfer.md"
     shown.to_csv(csv_path, index=False)
-    markdown_path.write_text(f"# {experiment.config.name}: transfer to "
-                             f"{experiment.config.dataset}\n\n{markdown_table(shown)}\n")
+    markdown_path.write_text(
+        f"# {experiment.config.name}: transfer to {experiment.config.dataset}\n\n{markdown_table(shown)}\n"
+    )
     for path in (csv_path, markdown_path):
         experiment.client.log_artifact(experiment.parent_run_id, str(path))

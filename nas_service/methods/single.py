@@ -34,8 +34,14 @@ def train_one(config: SearchConfig, data: DataSplits | None = None) -> dict:
     row = table.iloc[0]
     # like a search's found network: export and transfer_to accept the parent run too
     experiment.client.set_tag(experiment.parent_run_id, FINAL_RUN_ID_TAG, row["mlflow_run_id"])
-    logger.info(f"trained {row['depths']}: val accuracy {row['val_accuracy']:.4f}, test accuracy "
-                f"{row.get('test_accuracy', float('nan')):.4f}; use it as a donor with "
-                f"--transfer-from runs:/{row['mlflow_run_id']}")
-    return {"parent_run_id": experiment.parent_run_id, "run_id": row["mlflow_run_id"],
-            "depths": row["depths"], "val_accuracy": float(row["val_accuracy"])}
+    logger.info(
+        f"trained {row['depths']}: val accuracy {row['val_accuracy']:.4f}, test accuracy "
+        f"{row.get('test_accuracy', float('nan')):.4f}; use it as a donor with "
+        f"--transfer-from runs:/{row['mlflow_run_id']}"
+    )
+    return {
+        "parent_run_id": experiment.parent_run_id,
+        "run_id": row["mlflow_run_id"],
+        "depths": row["depths"],
+        "val_accuracy": float(row["val_accuracy"]),
+    }

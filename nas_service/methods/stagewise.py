@@ -31,8 +31,7 @@ from trainables.spec import format_depths
 logger = logging.getLogger(__name__)
 
 
-def search(config: SearchConfig, data: DataSplits | None = None,
-           costs: NetworkCosts | None = None) -> dict:
+def search(config: SearchConfig, data: DataSplits | None = None, costs: NetworkCosts | None = None) -> dict:
     """Run one stage-wise search; returns the final architecture record with the budget it spent
     and the settings it ran with (``settings``: a resumed search's saved ones).  ``costs`` is the
     cost function of the resource limits, when the caller has already checked them
@@ -43,21 +42,32 @@ def search(config: SearchConfig, data: DataSplits | None = None,
     """
     experiment = start_experiment(config, "stagewise", data=data)
     config = experiment.config  # a resumed search runs with its saved settings
-    logger.info(f"stage-wise: start {'-'.join(map(str, config.start_depths))}, delta "
-                f"{config.delta}, {config.iterations} iterations")
+    logger.info(
+        f"stage-wise: start {'-'.join(map(str, config.start_depths))}, delta "
+        f"{config.delta}, {config.iterations} iterations"
+    )
     costs = costs or growth_costs(config, experiment.settings.data)
     options = StageWiseOptions(
-        references=config.reference_depths, seed=config.seed, on_no_growth=config.on_no_growth,
-        min_confidence=config.min_confidence, score_seeds=config.score_seeds,
-        limits=config.limits, cost_of=costs, final_epochs=config.final_epochs or 0)
-    searcher = StageWiseSearcher(config.start_depths, config.delta, config.iterations, options,
-                                 # without a validation split trials report no val_accuracy
-                                 **({"metric": "train_loss", "mode": "min"}
-                                    if config.val_fraction == 0 else {}))
+        references=config.reference_depths,
+        seed=config.seed,
+        on_no_growth=config.on_no_growth,
+        min_confidence=config.min_confidence,
+        score_seeds=config.score_seeds,
+        limits=config.limits,
+        cost_of=costs,
+        final_epochs=config.final_epochs or 0,
+    )
+    searcher = StageWiseSearcher(
+        config.start_depths,
+        config.delta,
+        config.iterations,
+        options,
+        # without a validation split trials report no val_accuracy
+        **({"metric": "train_loss", "mode": "min"} if config.val_fraction == 0 else {}),
+    )
     stopper = experiment.budget_stopper(config.budget())
     scorers = create_scoring_pool(config.scoring_actors, criterion=config.criterion)
-    tuner = experiment.make_tuner(scorers, searcher.max_trials, search_alg=searcher,
-                                  stopper=stopper)
+    tuner = experiment.make_tuner(scorers, searcher.max_trials, search_alg=searcher, stopper=stopper)
     client, parent_run_id = experiment.client, experiment.parent_run_id
     with experiment.parent_run_status():
         results, table = experiment.fit(tuner)
@@ -65,20 +75,23 @@ def search(config: SearchConfig, data: DataSplits | None = None,
         if config.resume:  # Tune ran the searcher it restored; read back its final state
             searcher.restore_from_dir(str(experiment.folder))
         budget_spent = experiment.budget_spent(stopper)
-        if experiment.stop_requested or (searcher.error is None and not searcher.done
-                                          and not budget_spent):
+        if experiment.stop_requested or (searcher.error is None and not searcher.done and not budget_spent):
             raise experiment.interrupted()
         if searcher.error is not None and not budget_spent:
-            raise SearchFailed(f"search stopped: {searcher.error}"
-                               f"{failure_cause(trial_error(results, searcher.failed_trial_id))}; finished "
-                               f"candidates are in MLflow run {parent_run_id}")
+            raise SearchFailed(
+                f"search stopped: {searcher.error}"
+                f"{failure_cause(trial_error(results, searcher.failed_trial_id))}; finished "
+                f"candidates are in MLflow run {parent_run_id}"
+            )
         record = final_architecture(searcher, table)
         record["spent"] = spent_by([r.metrics for r in results if r.metrics])
         record["parent_run_id"] = parent_run_id
         if budget_spent:
             record["stopped_by_budget"] = True
-            logger.info(f"budget spent ({record['spent']}): the search ends at iteration "
-                        f"{searcher.iteration} with {record['depths']}")
+            logger.info(
+                f"budget spent ({record['spent']}): the search ends at iteration "
+                f"{searcher.iteration} with {record['depths']}"
+            )
         log_json_artifact(client, parent_run_id, "final_architecture.json", record)
         log_decisions(client, parent_run_id, record)
         experiment.log_outcome(results, record["measures"])
@@ -87,39 +100,59 @@ def search(config: SearchConfig, data: DataSplits | None = None,
         write_report(client, parent_run_id, report_folder, finishing=True)
     _log_summary(table, record)
     logger.info(f"report: {report_folder / 'report.md'}")
-    return {**record, "settings": config, "candidates": table, "results": results,
-            "model_uri": model_uri}
+    return {**record, "settings": config, "candidates": table, "results": results, "model_uri": model_uri}
 
 
 def _log_final_model(experiment: Experiment, results, record: dict) -> str | None:
     """The found network as an MLflow logged model of its child run, an output of the parent run
     too; its URI (``models:/<model id>``), or ``None`` when no checkpoint of it is left."""
     run_id, trial_id = record["measures"]["mlflow_run_id"], record["measures"]["trial_id"]
-    checkpoint = next((latest_checkpoint(r.checkpoint, r.metrics) for r in results
-                       if trial_id and str(r.path).endswith(trial_id)), None)
+    checkpoint = next(
+        (
+            latest_checkpoint(r.checkpoint, r.metrics)
+            for r in results
+            if trial_id and str(r.path).endswith(trial_id)
+        ),
+        None,
+    )
     if checkpoint is None:
         return None
     with checkpoint.as_directory() as folder:
         spec, model = load_trained_model(folder)
-    model_uri = log_found_model(experiment.client, run_id, model, spec,
-                                also_output_of=(experiment.parent_run_id,))
+    model_uri = log_found_model(
+        experiment.client, run_id, model, spec, also_output_of=(experiment.parent_run_id,)
+    )
     experiment.client.set_tag(experiment.parent_run_id, FINAL_RUN_ID_TAG, run_id)
     return model_uri
 
 
 def _log_summary(table: pd.DataFrame, record: dict) -> None:
     """The candidates, the decisions and the found network, as one block (a table on the console)."""
-    shown = [c for c in ["run_name", "depth", "params", "macs", "cpu_latency_ms", "emissions_kg",
-                         "val_accuracy", "test_accuracy",
-                         *[c for c in table.columns if c.startswith("importance_")]]
-             if c in table.columns]
-    with pd.option_context("display.width", 200, "display.max_columns", 20,
-                           "display.float_format", "{:.4g}".format):
+    shown = [
+        c
+        for c in [
+            "run_name",
+            "depth",
+            "params",
+            "macs",
+            "cpu_latency_ms",
+            "emissions_kg",
+            "val_accuracy",
+            "test_accuracy",
+            *[c for c in table.columns if c.startswith("importance_")],
+        ]
+        if c in table.columns
+    ]
+    with pd.option_context(
+        "display.width", 200, "display.max_columns", 20, "display.float_format", "{:.4g}".format
+    ):
         candidates = table[shown].to_string(index=False)
     measures = record["measures"]
-    found = (f"Found architecture: {record['depths']} (run {record['run_name']}, depth "
-             f"{measures['depth']}, {measures['params']} params, {measures['macs']} MACs, "
-             f"val accuracy {measures['val_accuracy']}, test accuracy {measures['test_accuracy']})")
+    found = (
+        f"Found architecture: {record['depths']} (run {record['run_name']}, depth "
+        f"{measures['depth']}, {measures['params']} params, {measures['macs']} MACs, "
+        f"val accuracy {measures['val_accuracy']}, test accuracy {measures['test_accuracy']})"
+    )
     logger.info("\n".join(["", "Candidates:", candidates, *decision_lines(record), "", found]))
 
 
@@ -135,8 +168,18 @@ def final_architecture(searcher: StageWiseSearcher, table: pd.DataFrame) -> dict
         "depths": depths,
         "run_name": run,
         "converged": searcher.converged,
-        "measures": {key: measures.get(key) for key in
-                     ("depth", "params", "macs", "cpu_latency_ms", "val_accuracy", "test_accuracy",
-                      "mlflow_run_id", "trial_id")},
+        "measures": {
+            key: measures.get(key)
+            for key in (
+                "depth",
+                "params",
+                "macs",
+                "cpu_latency_ms",
+                "val_accuracy",
+                "test_accuracy",
+                "mlflow_run_id",
+                "trial_id",
+            )
+        },
         "iterations": [decision_record(step) for step in searcher.history],
     }

@@ -34,8 +34,12 @@ def uniform_trials(depths: Sequence[tuple[int, ...]], seed: int) -> list[dict]:
     return [trial_config(d, ROLE, **{INIT_SEED_KEY: seed}) for d in unique]
 
 
-def train_uniform(config: SearchConfig, depths: Sequence[tuple[int, ...]],
-                  data: DataSplits | None = None, why: dict[str, str] | None = None) -> dict:
+def train_uniform(
+    config: SearchConfig,
+    depths: Sequence[tuple[int, ...]],
+    data: DataSplits | None = None,
+    why: dict[str, str] | None = None,
+) -> dict:
     """Train ``depths`` with ``config``'s protocol and seed; returns the parent run id and the
     candidates table.  ``why``: depths text -> why it is trained, logged as ``uniform.json``."""
     trials = uniform_trials(depths, config.seed)
@@ -48,7 +52,10 @@ def train_uniform(config: SearchConfig, depths: Sequence[tuple[int, ...]],
         if experiment.stop_requested:
             raise experiment.interrupted()
         experiment.log_outcome(results, best_by_validation(table))
-        log_json_artifact(experiment.client, experiment.parent_run_id, "uniform.json",
-                          {"networks": [format_depths(t["depths"]) for t in trials],
-                           "why": why or {}})
+        log_json_artifact(
+            experiment.client,
+            experiment.parent_run_id,
+            "uniform.json",
+            {"networks": [format_depths(t["depths"]) for t in trials], "why": why or {}},
+        )
     return {"parent_run_id": experiment.parent_run_id, "table": pd.DataFrame(table)}

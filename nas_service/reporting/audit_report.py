@@ -35,12 +35,14 @@ def _rate(agreement: dict, key: str) -> str:
     return f"{value:.2f}"
 
 
-PROTOCOL = ("Intervals are {level:.0%} t-intervals over the seeds. A stage is *decided* when "
-            "its gain interval excludes 0; agreement counts the seeds x decided stages whose "
-            "decision (grow when T's score beats A's) matches the effect of growing that stage, "
-            "beside the two constant rules on the same cells. Balanced agreement is the mean of "
-            "the rates on cells where growing helped and where it hurt: 0.5 for a constant rule "
-            "or a coin.")
+PROTOCOL = (
+    "Intervals are {level:.0%} t-intervals over the seeds. A stage is *decided* when "
+    "its gain interval excludes 0; agreement counts the seeds x decided stages whose "
+    "decision (grow when T's score beats A's) matches the effect of growing that stage, "
+    "beside the two constant rules on the same cells. Balanced agreement is the mean of "
+    "the rates on cells where growing helped and where it hurt: 0.5 for a constant rule "
+    "or a coin."
+)
 
 
 def audit_markdown(record: dict) -> str:
@@ -49,32 +51,45 @@ def audit_markdown(record: dict) -> str:
     search's audit, the agreement over every iteration first, then each iteration's tables."""
     if "iterations" not in record:
         seeds = ", ".join(map(str, record["seeds"]))
-        lines = [f"# Growth decisions audited: A `{record['depths']}`, delta {record['delta']}",
-                 "", f"Seeds {seeds} (A, T and every single-stage child trained from each, "
-                 f"paired), {record['epochs']} epochs per network. "
-                 + PROTOCOL.format(level=record["interval_level"]), ""]
+        lines = [
+            f"# Growth decisions audited: A `{record['depths']}`, delta {record['delta']}",
+            "",
+            f"Seeds {seeds} (A, T and every single-stage child trained from each, "
+            f"paired), {record['epochs']} epochs per network. "
+            + PROTOCOL.format(level=record["interval_level"]),
+            "",
+        ]
         return "\n".join(lines + _audited_a_lines(record, "##")) + "\n"
     search = record["search"]
-    lines = [f"# Growth decisions of search `{search['name']}` audited", "",
-             f"Every iteration's A of stage-wise search {search['name']} (MLflow run "
-             f"{search['run_id']}, criterion {search['criterion']}), delta {record['delta']}, "
-             f"{record['epochs']} epochs per network, with its saved settings. Per iteration, "
-             "the A and T the search trained are reused (scored from their checkpoints by every "
-             "criterion); the single-stage children train from the same init seeds, and A, T "
-             "and the children from the extra seeds. "
-             + PROTOCOL.format(level=record["interval_level"]), "",
-             "| iteration | A | T | seeds (search's, then extra) | the search grew stages |",
-             "|---|---|---|---|---|"]
+    lines = [
+        f"# Growth decisions of search `{search['name']}` audited",
+        "",
+        f"Every iteration's A of stage-wise search {search['name']} (MLflow run "
+        f"{search['run_id']}, criterion {search['criterion']}), delta {record['delta']}, "
+        f"{record['epochs']} epochs per network, with its saved settings. Per iteration, "
+        "the A and T the search trained are reused (scored from their checkpoints by every "
+        "criterion); the single-stage children train from the same init seeds, and A, T "
+        "and the children from the extra seeds. " + PROTOCOL.format(level=record["interval_level"]),
+        "",
+        "| iteration | A | T | seeds (search's, then extra) | the search grew stages |",
+        "|---|---|---|---|---|",
+    ]
     for step, audited in zip(search["iterations"], record["iterations"], strict=True):
-        grows = ", ".join(str(stage) for stage, grew in enumerate(step["grows"], start=1)
-                          if grew) or "none"
-        lines.append(f"| {step['iteration']} | {step['A']} | {step['T']} | "
-                     f"{', '.join(map(str, audited['seeds']))} | {grows} |")
-    lines += ["", *_agreement_lines(record["pooled"]["by_criterion"], "##",
-                                    " (every iteration's stages together)")]
+        grows = ", ".join(str(stage) for stage, grew in enumerate(step["grows"], start=1) if grew) or "none"
+        lines.append(
+            f"| {step['iteration']} | {step['A']} | {step['T']} | "
+            f"{', '.join(map(str, audited['seeds']))} | {grows} |"
+        )
+    lines += [
+        "",
+        *_agreement_lines(record["pooled"]["by_criterion"], "##", " (every iteration's stages together)"),
+    ]
     for audited in record["iterations"]:
-        lines += [f"## Iteration {audited['iteration']}: A `{audited['depths']}`", "",
-                  *_audited_a_lines(audited, "###")]
+        lines += [
+            f"## Iteration {audited['iteration']}: A `{audited['depths']}`",
+            "",
+            *_audited_a_lines(audited, "###"),
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -82,25 +97,35 @@ def _audited_a_lines(record: dict, heading: str) -> list[str]:
     """The gain, agreement and score-difference tables of one audited A."""
     lines = []
     for metric, label in METRIC_NAMES.items():
-        lines += [f"{heading} Accuracy gain of growing one stage ({label}, points)", "",
-                  "| stage | child | gain per seed | mean [interval] | decided |",
-                  "|---|---|---|---|---|"]
+        lines += [
+            f"{heading} Accuracy gain of growing one stage ({label}, points)",
+            "",
+            "| stage | child | gain per seed | mean [interval] | decided |",
+            "|---|---|---|---|---|",
+        ]
         for gain in record["gains"][metric]:
-            lines.append(f"| {gain['stage']} | {gain['child']} | "
-                         f"{', '.join(f'{v * 100:+.2f}' for v in gain['per_seed'])} | "
-                         f"{_interval(gain, 100, 2)} | {'yes' if gain['decided'] else 'no'} |")
+            lines.append(
+                f"| {gain['stage']} | {gain['child']} | "
+                f"{', '.join(f'{v * 100:+.2f}' for v in gain['per_seed'])} | "
+                f"{_interval(gain, 100, 2)} | {'yes' if gain['decided'] else 'no'} |"
+            )
         t_gain = record["t_gain"][metric]
         lines += ["", f"T (every stage grown) over A: {_interval(t_gain, 100, 2)} points.", ""]
     lines += _agreement_lines(record["by_criterion"], heading)
-    lines += [f"{heading} Score differences T - A per stage", "",
-              "| criterion | scored at epoch | stage | per seed | mean [interval] |",
-              "|---|---|---|---|---|"]
+    lines += [
+        f"{heading} Score differences T - A per stage",
+        "",
+        "| criterion | scored at epoch | stage | per seed | mean [interval] |",
+        "|---|---|---|---|---|",
+    ]
     for criterion, by_fraction in record["by_criterion"].items():
         for entry in by_fraction.values():
             for stage, difference in enumerate(entry["differences"], start=1):
-                lines.append(f"| {criterion} | {entry['epoch']} | {stage} | "
-                             f"{', '.join(f'{v:+.4f}' for v in difference['per_seed'])} | "
-                             f"{_interval(difference)} |")
+                lines.append(
+                    f"| {criterion} | {entry['epoch']} | {stage} | "
+                    f"{', '.join(f'{v:+.4f}' for v in difference['per_seed'])} | "
+                    f"{_interval(difference)} |"
+                )
     return lines + [""]
 
 
@@ -108,10 +133,13 @@ def _agreement_lines(by_criterion: dict, heading: str, scope: str = "") -> list[
     """Per metric, each criterion's agreement at each scoring epoch beside the constant rules."""
     lines = []
     for metric, label in METRIC_NAMES.items():
-        lines += [f"{heading} Agreement with the {label} gain{scope}", "",
-                  "| criterion | scored at epoch | agreement | balanced | always grow | "
-                  "never grow | undecided stages | rank correlation |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += [
+            f"{heading} Agreement with the {label} gain{scope}",
+            "",
+            "| criterion | scored at epoch | agreement | balanced | always grow | "
+            "never grow | undecided stages | rank correlation |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for criterion, by_fraction in by_criterion.items():
             for entry in by_fraction.values():
                 found = entry["agreement"][metric]
@@ -119,7 +147,8 @@ def _agreement_lines(by_criterion: dict, heading: str, scope: str = "") -> list[
                     f"| {criterion} | {entry['epoch']} | {_rate(found, 'rate')} | "
                     f"{_rate(found, 'balanced')} | {_rate(found, 'always_grow')} | "
                     f"{_rate(found, 'never_grow')} | {found['undecided_stages']} | "
-                    f"{_number(entry['rank_correlation'][metric], 2)} |")
+                    f"{_number(entry['rank_correlation'][metric], 2)} |"
+                )
         lines.append("")
     return lines
 
@@ -135,15 +164,21 @@ def audit_plot(record: dict, path: Path) -> None:
     axes = figure.subplots()
     axes.bar(criteria, [0 if b is None else b for b in balanced], color="tab:blue")
     for x, value in enumerate(balanced):
-        axes.text(x, 0.02 if value is None else value + 0.02, "n/a" if value is None
-                  else f"{value:.2f}", ha="center")
+        axes.text(
+            x,
+            0.02 if value is None else value + 0.02,
+            "n/a" if value is None else f"{value:.2f}",
+            ha="center",
+        )
     axes.axhline(0.5, color="tab:gray", linestyle="--", label="constant rule / coin flip")
     axes.set_ylim(0, 1.1)
     axes.set_ylabel("balanced agreement (test)")
     if "iterations" in record:
         audited = record["iterations"]
-        title = (f"search {record['search']['name']}: {len(audited)} iterations, "
-                 f"{len(audited[0]['seeds'])} seeds each")
+        title = (
+            f"search {record['search']['name']}: {len(audited)} iterations, "
+            f"{len(audited[0]['seeds'])} seeds each"
+        )
     else:
         title = f"A {record['depths']}, {len(record['seeds'])} seeds"
     axes.set_title(f"{title}, {record['epochs']} epochs")
@@ -152,13 +187,13 @@ def audit_plot(record: dict, path: Path) -> None:
     figure.savefig(path, dpi=120)
 
 
-def write_audit_report(record: dict, folder: Path, client: MlflowClient | None = None,
-                       parent_run_id: str | None = None) -> dict[str, str]:
+def write_audit_report(
+    record: dict, folder: Path, client: MlflowClient | None = None, parent_run_id: str | None = None
+) -> dict[str, str]:
     """Write the three files into ``folder`` (and, given a run, log them as its artifacts, the
     markdown as its description); their paths by kind."""
     folder.mkdir(parents=True, exist_ok=True)
-    paths = {"json": folder / "audit.json", "markdown": folder / "audit.md",
-             "plot": folder / "audit.png"}
+    paths = {"json": folder / "audit.json", "markdown": folder / "audit.md", "plot": folder / "audit.png"}
     paths["json"].write_text(json.dumps(record, indent=2))
     markdown = audit_markdown(record)
     paths["markdown"].write_text(markdown)

@@ -35,8 +35,7 @@ logger = logging.getLogger(__name__)
 DATA_KEYS = ("dataset", "data_dir", "seed", "image_size", "max_train_images")
 
 
-def ensemble(tracking_uri: str, top: int, experiment: str | None = None,
-             run_id: str | None = None) -> dict:
+def ensemble(tracking_uri: str, top: int, experiment: str | None = None, run_id: str | None = None) -> dict:
     """Evaluate the softmax average of the ``top`` candidates of one search (``run_id``) or of
     every search in ``experiment`` on the test split, and log it as an MLflow run."""
     require_existing_store(tracking_uri)
@@ -47,10 +46,12 @@ def ensemble(tracking_uri: str, top: int, experiment: str | None = None,
         found = client.get_experiment_by_name(experiment)
         if found is None:
             raise ConfigError(f"--experiment {experiment!r}: no such experiment at {tracking_uri}")
-        parents = [r for r in client.search_runs([found.experiment_id])
-                   if PARENT_RUN_ID_TAG not in r.data.tags
-                   and any(a.path == SEARCH_CONFIG_ARTIFACT
-                           for a in client.list_artifacts(r.info.run_id))]
+        parents = [
+            r
+            for r in client.search_runs([found.experiment_id])
+            if PARENT_RUN_ID_TAG not in r.data.tags
+            and any(a.path == SEARCH_CONFIG_ARTIFACT for a in client.list_artifacts(r.info.run_id))
+        ]
     candidates = []
     settings = {}
     for parent in parents:
@@ -65,15 +66,16 @@ def ensemble(tracking_uri: str, top: int, experiment: str | None = None,
         raise ConfigError("no finished candidates to ensemble in the runs given")
     data_of = {tuple(s.get(k) for k in DATA_KEYS) for s in settings.values()}
     if len(data_of) != 1:
-        raise ConfigError(f"the searches were trained on different data {sorted(data_of)}: "
-                          "ensemble one search (--run-id) or searches of one data set")
+        raise ConfigError(
+            f"the searches were trained on different data {sorted(data_of)}: "
+            "ensemble one search (--run-id) or searches of one data set"
+        )
     members = sorted(candidates, key=lambda c: -c.data.metrics["val_accuracy"])[:top]
     config = SearchConfig(**next(iter(settings.values())))
     data = config.load_data()
     if data.x_test is None:
         raise ConfigError(f"data set {config.dataset!r} has no test split to evaluate on")
-    test = ImageBatches(data.x_test, data.y_test, *channel_stats(data.x_train),
-                        torch.device("cpu"))
+    test = ImageBatches(data.x_test, data.y_test, *channel_stats(data.x_train), torch.device("cpu"))
     probabilities, parameters, accuracies = [], 0, []
     for member in members:
         with downloaded_checkpoint(client, member.info.run_id) as folder:
@@ -85,17 +87,25 @@ def ensemble(tracking_uri: str, top: int, experiment: str | None = None,
         parameters += count_parameters(model)
     ensemble_accuracy = float((np.mean(probabilities, axis=0).argmax(1) == data.y_test).mean())
     best = int(np.argmax(accuracies))
-    record = {"members": [m.info.run_name for m in members],
-              "member_test_accuracy": accuracies, "test_accuracy": ensemble_accuracy,
-              "params": parameters, "best_member": members[best].info.run_name,
-              "best_member_test_accuracy": accuracies[best]}
-    run = client.create_run(parents[0].info.experiment_id, run_name=f"ensemble-top{top}",
-                            tags={"nas.method": "ensemble",
-                                  "nas.members": ",".join(m.info.run_id for m in members)})
+    record = {
+        "members": [m.info.run_name for m in members],
+        "member_test_accuracy": accuracies,
+        "test_accuracy": ensemble_accuracy,
+        "params": parameters,
+        "best_member": members[best].info.run_name,
+        "best_member_test_accuracy": accuracies[best],
+    }
+    run = client.create_run(
+        parents[0].info.experiment_id,
+        run_name=f"ensemble-top{top}",
+        tags={"nas.method": "ensemble", "nas.members": ",".join(m.info.run_id for m in members)},
+    )
     for key in ("test_accuracy", "params", "best_member_test_accuracy"):
         client.log_metric(run.info.run_id, key, record[key])
     client.set_terminated(run.info.run_id, "FINISHED")
-    logger.info(f"ensemble of {', '.join(record['members'])}: test accuracy "
-                f"{100 * ensemble_accuracy:.2f}% with {parameters} params; best member "
-                f"{record['best_member']} {100 * accuracies[best]:.2f}%")
+    logger.info(
+        f"ensemble of {', '.join(record['members'])}: test accuracy "
+        f"{100 * ensemble_accuracy:.2f}% with {parameters} params; best member "
+        f"{record['best_member']} {100 * accuracies[best]:.2f}%"
+    )
     return record

@@ -39,8 +39,14 @@ from trainables.checkpoints import ARCHITECTURE_FILE, load_trained_model
 logger = logging.getLogger(__name__)
 
 
-def export(run_id: str, fmt: str, output: str | None, tracking_uri: str,
-           register: str | None = None, alias: str = DEFAULT_ALIAS) -> Path:
+def export(
+    run_id: str,
+    fmt: str,
+    output: str | None,
+    tracking_uri: str,
+    register: str | None = None,
+    alias: str = DEFAULT_ALIAS,
+) -> Path:
     """Write the candidate of ``run_id`` in ``fmt``; returns the path written."""
     path = writable_output(Path(output or f"{run_id}{SUFFIXES[fmt]}"), fmt)
     require_existing_store(tracking_uri)
@@ -58,8 +64,9 @@ def export(run_id: str, fmt: str, output: str | None, tracking_uri: str,
             torch.jit.trace(model, example).save(str(path))
     elif fmt == "pt2":
         batch = torch.export.Dim("batch", min=1)
-        program = torch.export.export(model, (torch.zeros(2, *example.shape[1:]),),
-                                      dynamic_shapes=({0: batch},))
+        program = torch.export.export(
+            model, (torch.zeros(2, *example.shape[1:]),), dynamic_shapes=({0: batch},)
+        )
         torch.export.save(program, str(path))
     elif fmt == "state_dict":
         path.mkdir(parents=True, exist_ok=True)
@@ -73,8 +80,9 @@ def export(run_id: str, fmt: str, output: str | None, tracking_uri: str,
     return path
 
 
-def register_model(client: MlflowClient, run_id: str, model: torch.nn.Module, spec,
-                   name: str, alias: str) -> str:
+def register_model(
+    client: MlflowClient, run_id: str, model: torch.nn.Module, spec, name: str, alias: str
+) -> str:
     """A new version of registered model ``name`` from the run's logged model, with ``alias``
     moved to it; returns the version."""
     model_uri = run_logged_model(client, run_id) or log_found_model(client, run_id, model, spec)
@@ -83,10 +91,16 @@ def register_model(client: MlflowClient, run_id: str, model: torch.nn.Module, sp
     model_id = model_uri.removeprefix("models:/")
     # the model's artifact location, not its models:/ URI, which the sqlite registry would look
     # up in the process-wide tracking store instead of this client's
-    version = client.create_model_version(name, client.get_logged_model(model_id).artifact_location,
-                                          run_id=run_id, model_id=model_id,
-                                          description=f"{spec.depths_text} ({spec.module})")
+    version = client.create_model_version(
+        name,
+        client.get_logged_model(model_id).artifact_location,
+        run_id=run_id,
+        model_id=model_id,
+        description=f"{spec.depths_text} ({spec.module})",
+    )
     client.set_registered_model_alias(name, alias, version.version)
-    logger.info(f"registered {name} version {version.version} ({spec.depths_text}), alias "
-                f"{alias!r}: mlflow.pytorch.load_model('models:/{name}@{alias}')")
+    logger.info(
+        f"registered {name} version {version.version} ({spec.depths_text}), alias "
+        f"{alias!r}: mlflow.pytorch.load_model('models:/{name}@{alias}')"
+    )
     return version.version

@@ -27,11 +27,14 @@ def writable_output(path: Path, fmt: str) -> Path:
     if not os.access(folder, os.W_OK | os.X_OK):
         raise ConfigError(f"--output {path}: folder {folder} is not writable")
     if path.is_dir():
-        raise ConfigError(f"--output {path}: is an existing folder; give the path of a new "
-                          f"{'folder' if fmt in FOLDER_FORMATS else 'file'}")
+        raise ConfigError(
+            f"--output {path}: is an existing folder; give the path of a new "
+            f"{'folder' if fmt in FOLDER_FORMATS else 'file'}"
+        )
     if path.exists() or path.is_symlink():
-        raise ConfigError(f"--output {path}: already exists (an export never overwrites a "
-                          "file); give a new path")
+        raise ConfigError(
+            f"--output {path}: already exists (an export never overwrites a file); give a new path"
+        )
     return path
 
 
@@ -43,8 +46,9 @@ def checked_model_name(name: str) -> str:
     if "/" in name or ":" in name:
         raise ConfigError(f"--register {name!r}: MLflow model names cannot contain '/' or ':'")
     if posixpath.normpath(name) != name or name.startswith(".."):
-        raise ConfigError(f"--register {name!r}: MLflow refuses names that read as a relative "
-                          "path; choose another")
+        raise ConfigError(
+            f"--register {name!r}: MLflow refuses names that read as a relative path; choose another"
+        )
     return name
 
 
@@ -54,6 +58,8 @@ def checked_alias(alias: str) -> str:
     if not re.fullmatch(r"[\w\-]{1,255}", alias):
         raise ConfigError(f"--alias {alias!r}: use 1 to 255 letters, digits, '_' or '-'")
     if alias.lower() == "latest" or re.fullmatch(r"[vV]\d+", alias):
-        raise ConfigError(f"--alias {alias}: reserved by the MLflow model registry (latest and "
-                          "v<number> name versions); choose another")
+        raise ConfigError(
+            f"--alias {alias}: reserved by the MLflow model registry (latest and "
+            "v<number> name versions); choose another"
+        )
     return alias

@@ -29,10 +29,22 @@ def dataset_record(data: DataSplits, dataset: str, data_dir: str | None) -> Data
     channels, size = data.in_channels, data.image_size
     schema = TensorDatasetSchema(
         features=Schema([TensorSpec(np.dtype(np.uint8), (-1, channels, size, size), "images")]),
-        targets=Schema([TensorSpec(np.dtype(np.int64), (-1,), "labels")]))
-    profile = {"image_shape": [channels, size, size], "classes": data.num_classes,
-               **{f"{split}_images": len(labels) for split in SPLITS
-                  if (labels := getattr(data, f"y_{split}")) is not None}}
-    return Dataset(name=data.name, digest=recorded_digest(data) or data_digest(data), source_type=source_type,
-                   source=json.dumps(source), schema=json.dumps(schema.to_dict()),
-                   profile=json.dumps(profile))
+        targets=Schema([TensorSpec(np.dtype(np.int64), (-1,), "labels")]),
+    )
+    profile = {
+        "image_shape": [channels, size, size],
+        "classes": data.num_classes,
+        **{
+            f"{split}_images": len(labels)
+            for split in SPLITS
+            if (labels := getattr(data, f"y_{split}")) is not None
+        },
+    }
+    return Dataset(
+        name=data.name,
+        digest=recorded_digest(data) or data_digest(data),
+        source_type=source_type,
+        source=json.dumps(source),
+        schema=json.dumps(schema.to_dict()),
+        profile=json.dumps(profile),
+    )

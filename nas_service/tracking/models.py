@@ -25,8 +25,13 @@ from nas_service.tracking.tags import NETWORK_METRICS
 from trainables.spec import ArchSpec, format_depths
 
 
-def log_found_model(client: MlflowClient, run_id: str, model: torch.nn.Module, spec: ArchSpec,
-                    also_output_of: tuple[str, ...] = ()) -> str:
+def log_found_model(
+    client: MlflowClient,
+    run_id: str,
+    model: torch.nn.Module,
+    spec: ArchSpec,
+    also_output_of: tuple[str, ...] = (),
+) -> str:
     """Log ``model`` as an MLflow logged model of the run that trained it, and as an output of
     that run and of ``also_output_of`` (the search's parent run); returns ``models:/<id>``.
 
@@ -36,11 +41,23 @@ def log_found_model(client: MlflowClient, run_id: str, model: torch.nn.Module, s
     loads it too."""
     run = client.get_run(run_id)
     logged = client.create_logged_model(
-        run.info.experiment_id, name="model", source_run_id=run_id, model_type="pytorch",
-        params={"depths": spec.depths_text, "module": spec.module,
-                "widths": format_depths(spec.widths), "num_classes": str(spec.num_classes)})
-    description = Model(artifact_path=logged.artifact_location, run_id=run_id,
-                        model_uuid=logged.model_id, model_id=logged.model_id)
+        run.info.experiment_id,
+        name="model",
+        source_run_id=run_id,
+        model_type="pytorch",
+        params={
+            "depths": spec.depths_text,
+            "module": spec.module,
+            "widths": format_depths(spec.widths),
+            "num_classes": str(spec.num_classes),
+        },
+    )
+    description = Model(
+        artifact_path=logged.artifact_location,
+        run_id=run_id,
+        model_uuid=logged.model_id,
+        model_id=logged.model_id,
+    )
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model"
         save_pytorch_model(model, spec, path, description)
@@ -52,8 +69,9 @@ def log_found_model(client: MlflowClient, run_id: str, model: torch.nn.Module, s
     return f"models:/{logged.model_id}"
 
 
-def save_pytorch_model(model: torch.nn.Module, spec: ArchSpec, path: Path,
-                       description: Model | None = None) -> None:
+def save_pytorch_model(
+    model: torch.nn.Module, spec: ArchSpec, path: Path, description: Model | None = None
+) -> None:
     """``model`` as an MLflow PyTorch model folder that loads without this package installed.
 
     The module is pickled (it then takes any batch size; ``pt2`` would fix the example's), with
@@ -66,21 +84,28 @@ def save_pytorch_model(model: torch.nn.Module, spec: ArchSpec, path: Path,
     logging.getLogger("mlflow.pytorch").setLevel(logging.ERROR)  # its pickle warning: chosen
     with tempfile.TemporaryDirectory() as folder:
         code = Path(folder) / "trainables"
-        shutil.copytree(Path(trainables.__file__).parent, code,
-                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(Path(trainables.__file__).parent, code, ignore=shutil.ignore_patterns("__pycache__"))
         mlflow.pytorch.save_model(
-            model, str(path), mlflow_model=description, signature=infer_signature(example, logits),
-            input_example=example, serialization_format="pickle", code_paths=[str(code)],
-            pip_requirements=[f"torch=={torch.__version__.split('+')[0]}",
-                              f"numpy=={np.__version__}"])
+            model,
+            str(path),
+            mlflow_model=description,
+            signature=infer_signature(example, logits),
+            input_example=example,
+            serialization_format="pickle",
+            code_paths=[str(code)],
+            pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", f"numpy=={np.__version__}"],
+        )
 
 
 def run_logged_model(client: MlflowClient, run_id: str) -> str | None:
     """``models:/<id>`` of the newest model ``log_found_model`` logged from ``run_id``."""
     experiment = client.get_run(run_id).info.experiment_id
-    models = client.search_logged_models([experiment], filter_string=f"source_run_id = '{run_id}'",
-                                         order_by=[{"field_name": "creation_time",
-                                                    "ascending": False}], max_results=1)
+    models = client.search_logged_models(
+        [experiment],
+        filter_string=f"source_run_id = '{run_id}'",
+        order_by=[{"field_name": "creation_time", "ascending": False}],
+        max_results=1,
+    )
     return f"models:/{models[0].model_id}" if models else None
 
 

@@ -32,17 +32,24 @@ from trainables.checkpoints import ARCHITECTURE_FILE, CHECKPOINT_FILE
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
-
-def find_parent_run(client: MlflowClient, experiment: str, method: str,
-                    name: str | None = None) -> Run | None:
+def find_parent_run(
+    client: MlflowClient, experiment: str, method: str, name: str | None = None
+) -> Run | None:
     """The newest parent run of ``method`` in ``experiment`` (called ``name``, if given)."""
     found = client.get_experiment_by_name(experiment)
     if found is None:
         return None
-    runs = client.search_runs([found.experiment_id], f"tags.`{METHOD_TAG}` = '{method}'",
-                              order_by=["attributes.start_time DESC"])
-    return next((run for run in runs if PARENT_RUN_ID_TAG not in run.data.tags
-                 and (name is None or run.info.run_name == name)), None)
+    runs = client.search_runs(
+        [found.experiment_id], f"tags.`{METHOD_TAG}` = '{method}'", order_by=["attributes.start_time DESC"]
+    )
+    return next(
+        (
+            run
+            for run in runs
+            if PARENT_RUN_ID_TAG not in run.data.tags and (name is None or run.info.run_name == name)
+        ),
+        None,
+    )
 
 
 def child_runs(client: MlflowClient, parent: Run | str, condition: str = "") -> list[Run]:
@@ -51,14 +58,16 @@ def child_runs(client: MlflowClient, parent: Run | str, condition: str = "") -> 
     if isinstance(parent, str):
         parent = client.get_run(parent)
     query = f"tags.`{PARENT_RUN_ID_TAG}` = '{parent.info.run_id}'"
-    return client.search_runs([parent.info.experiment_id],
-                              f"{query} and {condition}" if condition else query)
+    return client.search_runs([parent.info.experiment_id], f"{query} and {condition}" if condition else query)
 
 
 def trial_runs(client: MlflowClient, parent_run_id: str) -> dict[str, Run]:
     """trial id -> the MLflow child run of ``parent_run_id`` that trial logs to."""
-    return {run.data.tags[TRIAL_ID_TAG]: run for run in child_runs(client, parent_run_id)
-            if TRIAL_ID_TAG in run.data.tags}
+    return {
+        run.data.tags[TRIAL_ID_TAG]: run
+        for run in child_runs(client, parent_run_id)
+        if TRIAL_ID_TAG in run.data.tags
+    }
 
 
 def budget_was_spent(client: MlflowClient, parent_run_id: str) -> bool:
@@ -90,11 +99,12 @@ def search_parent_run(client: MlflowClient, run_id: str, flag: str = "--run-id")
 def _check_search_parent(run: Run, flag: str) -> None:
     run_id, parent = run.info.run_id, run.data.tags.get(PARENT_RUN_ID_TAG)
     if parent:
-        raise ConfigError(f"{flag} {run_id}: that is the run of one candidate "
-                          f"({run.info.run_name}); its search's parent run is {parent}")
+        raise ConfigError(
+            f"{flag} {run_id}: that is the run of one candidate "
+            f"({run.info.run_name}); its search's parent run is {parent}"
+        )
     if METHOD_TAG not in run.data.tags:
-        raise ConfigError(f"{flag} {run_id}: not the parent run of a search (it has no "
-                          f"{METHOD_TAG} tag)")
+        raise ConfigError(f"{flag} {run_id}: not the parent run of a search (it has no {METHOD_TAG} tag)")
 
 
 def trained_network_run(client: MlflowClient, run_id: str) -> str:
@@ -103,14 +113,18 @@ def trained_network_run(client: MlflowClient, run_id: str) -> str:
     run = existing_run(client, run_id)
     if PARENT_RUN_ID_TAG in run.data.tags:
         if run.info.status != "FINISHED":
-            raise ConfigError(f"--run-id {run_id}: {run.info.run_name} has not finished training "
-                              f"(status {run.info.status}); give it once it has, or a finished "
-                              "candidate")
+            raise ConfigError(
+                f"--run-id {run_id}: {run.info.run_name} has not finished training "
+                f"(status {run.info.status}); give it once it has, or a finished "
+                "candidate"
+            )
         return run_id
     _check_search_parent(run, "--run-id")
     if FINAL_RUN_ID_TAG not in run.data.tags:
-        raise ConfigError(f"--run-id {run_id}: this search has no found network (it did not "
-                          "finish); give one of its candidates' runs")
+        raise ConfigError(
+            f"--run-id {run_id}: this search has no found network (it did not "
+            "finish); give one of its candidates' runs"
+        )
     return run.data.tags[FINAL_RUN_ID_TAG]
 
 

@@ -51,8 +51,14 @@ from nas_service.tracking.tags import (
 def git_revision() -> str | None:
     """The commit of the code that ran, when it runs from a git checkout."""
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(__file__).parent, check=True, timeout=5).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+            check=True,
+            timeout=5,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
 
@@ -64,8 +70,11 @@ def experiment_id(client: MlflowClient, name: str) -> str:
     experiment = client.get_experiment_by_name(name)
     if experiment is not None:
         return experiment.experiment_id
-    return client.create_experiment(name, artifact_location=artifact_location(client.tracking_uri, name),
-                                    tags={EXPERIMENT_KIND_TAG: "custom_model_development"})
+    return client.create_experiment(
+        name,
+        artifact_location=artifact_location(client.tracking_uri, name),
+        tags={EXPERIMENT_KIND_TAG: "custom_model_development"},
+    )
 
 
 def artifact_location(tracking_uri: str, experiment: str) -> str | None:
@@ -87,9 +96,11 @@ def check_experiment_open(client: MlflowClient, name: str) -> None:
     garbage collection): a ``ConfigError`` saying how to restore it, before any training."""
     experiment = client.get_experiment_by_name(name)
     if experiment is not None and experiment.lifecycle_stage == "deleted":
-        raise ConfigError(f"--experiment {name!r}: deleted in MLflow; restore it with `mlflow "
-                          f"experiments restore --experiment-id {experiment.experiment_id}`, or "
-                          "give another --experiment")
+        raise ConfigError(
+            f"--experiment {name!r}: deleted in MLflow; restore it with `mlflow "
+            f"experiments restore --experiment-id {experiment.experiment_id}`, or "
+            "give another --experiment"
+        )
 
 
 def check_name_unused(client: MlflowClient, experiment: str, name: str) -> None:
@@ -99,22 +110,23 @@ def check_name_unused(client: MlflowClient, experiment: str, name: str) -> None:
     if found is None:
         return
     named = client.search_runs([found.experiment_id], f"attributes.run_name = '{name}'")
-    parents = [run for run in named
-               if PARENT_RUN_ID_TAG not in run.data.tags and METHOD_TAG in run.data.tags]
+    parents = [run for run in named if PARENT_RUN_ID_TAG not in run.data.tags and METHOD_TAG in run.data.tags]
     if parents:
         first = parents[-1]
         where = first.data.params.get("storage_path")
-        raise ConfigError(f"--name {name!r}: experiment {experiment!r} already holds a search of "
-                          f"that name (MLflow run {first.info.run_id}"
-                          f"{f', Tune folder {where}/{name}' if where else ''}); choose another "
-                          "--name, or continue that one with --resume")
+        raise ConfigError(
+            f"--name {name!r}: experiment {experiment!r} already holds a search of "
+            f"that name (MLflow run {first.info.run_id}"
+            f"{f', Tune folder {where}/{name}' if where else ''}); choose another "
+            "--name, or continue that one with --resume"
+        )
 
 
-def start_parent_run(client: MlflowClient, experiment: str, name: str, method: str,
-                     params: dict[str, Any]) -> str:
+def start_parent_run(
+    client: MlflowClient, experiment: str, name: str, method: str, params: dict[str, Any]
+) -> str:
     """Create the search's parent run with its resolved settings as params; returns its id."""
-    tags = {METHOD_TAG: method, VERSION_TAG: __version__,
-            STATE_FORMAT_TAG: str(SEARCH_STATE_FORMAT)}
+    tags = {METHOD_TAG: method, VERSION_TAG: __version__, STATE_FORMAT_TAG: str(SEARCH_STATE_FORMAT)}
     revision = git_revision()
     if revision:
         tags["mlflow.source.git.commit"] = revision
@@ -132,52 +144,65 @@ _logging_inputs = threading.Lock()
 def log_dataset(client: MlflowClient, run_id: str, dataset: Dataset, context: str) -> None:
     """``dataset`` as an input of run ``run_id``, with the context MLflow's UI shows beside it."""
     with _logging_inputs:
-        client.log_inputs(run_id, [DatasetInput(dataset, tags=[InputTag(DATASET_CONTEXT_TAG,
-                                                                         context)])])
+        client.log_inputs(run_id, [DatasetInput(dataset, tags=[InputTag(DATASET_CONTEXT_TAG, context)])])
 
 
-def log_search_outcome(client: MlflowClient, parent_run_id: str,
-                       network: dict[str, Any] | None, spent: dict[str, float],
-                       networks_trained: int) -> None:
+def log_search_outcome(
+    client: MlflowClient,
+    parent_run_id: str,
+    network: dict[str, Any] | None,
+    spent: dict[str, float],
+    networks_trained: int,
+) -> None:
     """The parent run's metrics: the measures of the network the search returns
     (``NETWORK_METRICS``; none when it trained none) and what it spent (``search/...``); and
     the same in words as its description (a stage-wise search's report replaces it)."""
     values = {key: (network or {}).get(key) for key in NETWORK_METRICS}
-    values.update({f"{SEARCH_METRICS_PREFIX}networks_trained": networks_trained,
-                   f"{SEARCH_METRICS_PREFIX}images": spent.get("images"),
-                   f"{SEARCH_METRICS_PREFIX}gpu_hours": spent.get("gpu_hours"),
-                   f"{SEARCH_METRICS_PREFIX}kgco2eq": spent.get("emissions_kg")})
+    values.update(
+        {
+            f"{SEARCH_METRICS_PREFIX}networks_trained": networks_trained,
+            f"{SEARCH_METRICS_PREFIX}images": spent.get("images"),
+            f"{SEARCH_METRICS_PREFIX}gpu_hours": spent.get("gpu_hours"),
+            f"{SEARCH_METRICS_PREFIX}kgco2eq": spent.get("emissions_kg"),
+        }
+    )
     log_numbers(client, parent_run_id, values)
     set_description(client, parent_run_id, outcome_markdown(network, spent, networks_trained))
 
 
-def outcome_markdown(network: dict[str, Any] | None, spent: dict[str, float],
-                     networks_trained: int) -> str:
+def outcome_markdown(network: dict[str, Any] | None, spent: dict[str, float], networks_trained: int) -> str:
     """One paragraph: the network returned and what the search spent."""
-    cost = (f"{networks_trained} network(s) trained on {spent.get('images', 0):,.0f} images in "
-            f"all, {spent.get('emissions_kg', 0):.3g} kgCO2eq.")
+    cost = (
+        f"{networks_trained} network(s) trained on {spent.get('images', 0):,.0f} images in "
+        f"all, {spent.get('emissions_kg', 0):.3g} kgCO2eq."
+    )
     if not network:
         return f"No network was returned. {cost}"
 
     def percent(key: str) -> str:
         value = network.get(key)
-        return f"{100 * value:.2f}%" if isinstance(value, (int, float)) and math.isfinite(value) \
-            else "n/a"
+        return f"{100 * value:.2f}%" if isinstance(value, (int, float)) and math.isfinite(value) else "n/a"
 
     where = f" (run `{network['run_name']}`)" if network.get("run_name") else ""
-    return (f"**Returned network: `{network.get('depths', '?')}`**{where}: validation accuracy "
-            f"{percent('val_accuracy')}, test accuracy {percent('test_accuracy')}, "
-            f"{(network.get('params') or 0) / 1e6:.3f} M params, "
-            f"{(network.get('macs') or 0) / 1e6:.1f} M MACs. {cost}")
+    return (
+        f"**Returned network: `{network.get('depths', '?')}`**{where}: validation accuracy "
+        f"{percent('val_accuracy')}, test accuracy {percent('test_accuracy')}, "
+        f"{(network.get('params') or 0) / 1e6:.3f} M params, "
+        f"{(network.get('macs') or 0) / 1e6:.1f} M MACs. {cost}"
+    )
 
 
 def log_numbers(client: MlflowClient, run_id: str, values: dict[str, Any]) -> None:
     """The finite numbers of ``values`` as metrics of ``run_id`` (missing measures are skipped,
     not logged as NaN, which MLflow's table would sort first)."""
     now = int(time.time() * 1000)
-    metrics = [Metric(key, float(value), now, 0) for key, value in values.items()
-               if isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
-               and math.isfinite(float(value))]
+    metrics = [
+        Metric(key, float(value), now, 0)
+        for key, value in values.items()
+        if isinstance(value, (int, float, np.number))
+        and not isinstance(value, bool)
+        and math.isfinite(float(value))
+    ]
     client.log_batch(run_id, metrics=metrics)
 
 
@@ -200,14 +225,23 @@ def log_decisions(client: MlflowClient, parent_run_id: str, record: dict) -> Non
     ended as tags: MLflow's charts then show the decisions of a search over its iterations."""
     metrics = []
     for step in record["iterations"]:
-        values = {"importance_A": step["importance_A"], "importance_T": step["importance_T"],
-                  "confidence": step["confidence"] or [], "grows": map(float, step["grows"])}
-        metrics += [Metric(f"{name}/s{stage + 1}", float(value), 0, step["iteration"])
-                    for name, per_stage in values.items() for stage, value in enumerate(per_stage)]
+        values = {
+            "importance_A": step["importance_A"],
+            "importance_T": step["importance_T"],
+            "confidence": step["confidence"] or [],
+            "grows": map(float, step["grows"]),
+        }
+        metrics += [
+            Metric(f"{name}/s{stage + 1}", float(value), 0, step["iteration"])
+            for name, per_stage in values.items()
+            for stage, value in enumerate(per_stage)
+        ]
     tags = []
     if record.get("converged"):
-        tags = [RunTag(CONVERGED_AFTER_TAG, str(record["converged"]["after_iteration"])),
-                RunTag(CONVERGED_REASON_TAG, record["converged"]["reason"])]
+        tags = [
+            RunTag(CONVERGED_AFTER_TAG, str(record["converged"]["after_iteration"])),
+            RunTag(CONVERGED_REASON_TAG, record["converged"]["reason"]),
+        ]
     client.log_batch(parent_run_id, metrics=metrics, tags=tags)
 
 

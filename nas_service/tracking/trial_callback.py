@@ -44,16 +44,24 @@ from trainables.trial_config import (
 def numeric_metrics(result: dict) -> dict[str, float]:
     """The trainable's numeric measures in a Tune result, flattened (``importance/s1``)."""
     flat = flatten_dict({k: v for k, v in result.items() if k not in AUTO_RESULT_KEYS})
-    return {key: float(value) for key, value in flat.items()
-            if isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value)}
+    return {
+        key: float(value)
+        for key, value in flat.items()
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    }
 
 
 class MLflowTrialCallback(Callback):
     """A child run per trial, nested under the parent; per-epoch metrics, artifacts at the end."""
 
-    def __init__(self, tracking_uri: str, parent_run_id: str, template: ArchSpec,
-                 search_params: dict[str, Any], dataset: Dataset | None = None) -> None:
+    def __init__(
+        self,
+        tracking_uri: str,
+        parent_run_id: str,
+        template: ArchSpec,
+        search_params: dict[str, Any],
+        dataset: Dataset | None = None,
+    ) -> None:
         """``template``: any network of the search (its module, widths and data shape), from
         which each trial's depth is computed; ``search_params``: the settings every child shows
         beside its own (``trial_params``); ``dataset``: the data set, an input of every child."""
@@ -96,8 +104,7 @@ class MLflowTrialCallback(Callback):
         if continues in self.run_ids and trial.trial_id not in self.run_ids:
             # --final-epochs: the candidate's own run goes on, its epochs numbered on
             self.run_ids[trial.trial_id] = self.run_ids[continues]
-            self.client.log_param(self.run_ids[continues], "final_epochs",
-                                  trial.config[EXTRA_EPOCHS_KEY])
+            self.client.log_param(self.run_ids[continues], "final_epochs", trial.config[EXTRA_EPOCHS_KEY])
         if trial.trial_id not in self.run_ids:
             existing = self._existing_run(trial.trial_id)
             if existing is not None:
@@ -111,9 +118,14 @@ class MLflowTrialCallback(Callback):
         parent = self.client.get_run(self.parent_run_id)
         depths, role, iteration = trial_identity(trial.config)
         run = self.client.create_run(
-            parent.info.experiment_id, run_name=run_name(trial.config),
-            tags={PARENT_RUN_ID_TAG: self.parent_run_id, TRIAL_ID_TAG: trial.trial_id,
-                  METHOD_TAG: parent.data.tags.get(METHOD_TAG, "")})
+            parent.info.experiment_id,
+            run_name=run_name(trial.config),
+            tags={
+                PARENT_RUN_ID_TAG: self.parent_run_id,
+                TRIAL_ID_TAG: trial.trial_id,
+                METHOD_TAG: parent.data.tags.get(METHOD_TAG, ""),
+            },
+        )
         params = trial_params(trial.config, self.template, self.search_params)
         self.client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()])
         if self.dataset is not None:
@@ -130,14 +142,18 @@ class MLflowTrialCallback(Callback):
             return
         self.logged_epoch[trial.trial_id] = step
         timestamp = int(result.get("timestamp", 0) * 1000)
-        metrics = [Metric(key, value, timestamp, step)
-                   for key, value in numeric_metrics(result).items()]
+        metrics = [Metric(key, value, timestamp, step) for key, value in numeric_metrics(result).items()]
         # where the trial ran (a retried trial may move): the node of its latest epoch
-        tags = [RunTag(key, result[field]) for key, field in
-                ((NODE_ID_TAG, "node_id"), (WORKER_NODE_IDS_TAG, "worker_node_ids")) if field in result]
+        tags = [
+            RunTag(key, result[field])
+            for key, field in ((NODE_ID_TAG, "node_id"), (WORKER_NODE_IDS_TAG, "worker_node_ids"))
+            if field in result
+        ]
         # how the trial used its device (precision, data placement, compile decision)
-        tags += [RunTag(f"{ACCELERATION_TAG_PREFIX}{key}", str(value))
-                 for key, value in result.get("acceleration", {}).items()]
+        tags += [
+            RunTag(f"{ACCELERATION_TAG_PREFIX}{key}", str(value))
+            for key, value in result.get("acceleration", {}).items()
+        ]
         self.client.log_batch(run_id, metrics=metrics, tags=tags)
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
@@ -164,16 +180,20 @@ class MLflowTrialCallback(Callback):
                 self.client.set_terminated(run_id, "KILLED")
 
 
-def trial_params(config: dict, template: ArchSpec, search_params: dict[str, Any]
-                 ) -> dict[str, Any]:
+def trial_params(config: dict, template: ArchSpec, search_params: dict[str, Any]) -> dict[str, Any]:
     """A child run's params: ``m1..mS`` one per stage (integers, so MLflow's parallel-coordinates
     and contour charts get a depth axis each), the depths as text, the network's depth, its
     role, iteration and initialisation seed, then the search's settings (``search_params``:
     module, width, criterion, training protocol) with this trial's own epochs."""
     depths, role, iteration = trial_identity(config)
     params: dict[str, Any] = {f"m{stage + 1}": m for stage, m in enumerate(depths)}
-    params.update(depths=format_depths(depths), num_stages=len(depths),
-                  depth=template.with_depths(depths).depth, role=role, iteration=iteration)
+    params.update(
+        depths=format_depths(depths),
+        num_stages=len(depths),
+        depth=template.with_depths(depths).depth,
+        role=role,
+        iteration=iteration,
+    )
     params.update(search_params)
     if INIT_SEED_KEY in config:
         params[INIT_SEED_KEY] = params["seed"] = config[INIT_SEED_KEY]

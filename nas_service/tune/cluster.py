@@ -18,7 +18,7 @@ from trainables.trial_config import ALONE_KEY
 
 SHARED_GPU_FRACTION = 0.5  # A and T of an iteration share one GPU
 TWO_THREADS_FROM_IMAGE_SIZE = 16  # a CPU trial alone holds its missing twin's CPUs from this size
-TRAIN_DRIVER_MEMORY = 256 * 2 ** 20  # bytes held by a Tune trial that drives a Ray Train run
+TRAIN_DRIVER_MEMORY = 256 * 2**20  # bytes held by a Tune trial that drives a Ray Train run
 
 
 def connect(dashboard: bool = False) -> str | None:
@@ -36,8 +36,7 @@ def connect(dashboard: bool = False) -> str | None:
             context = ray.init(log_to_driver=True)
         else:
             with cluster_out_of_signal_reach():
-                context = ray.init(address="local", include_dashboard=dashboard,
-                                   log_to_driver=True)
+                context = ray.init(address="local", include_dashboard=dashboard, log_to_driver=True)
     return context.dashboard_url or None
 
 
@@ -89,8 +88,9 @@ def most_on_one_node(resource: str) -> float:
     return max((node["Resources"].get(resource, 0.0) for node in alive_nodes()), default=0.0)
 
 
-def trial_resources(cpus_per_trial: float, gpus_per_trial: float | None,
-                    workers_per_trial: int = 1) -> dict[str, float]:
+def trial_resources(
+    cpus_per_trial: float, gpus_per_trial: float | None, workers_per_trial: int = 1
+) -> dict[str, float]:
     """Resources of one trial, or of each of its workers when it trains data-parallel; a request
     that the alive nodes can never hold is a ``ConfigError``."""
     most_cpus, most_gpus = most_on_one_node("CPU"), most_on_one_node("GPU")
@@ -98,18 +98,24 @@ def trial_resources(cpus_per_trial: float, gpus_per_trial: float | None,
         shares_a_gpu = workers_per_trial == 1  # A and T side by side; DDP ranks hold whole GPUs
         gpus_per_trial = (SHARED_GPU_FRACTION if shares_a_gpu else 1.0) if most_gpus >= 1 else 0.0
     if cpus_per_trial > most_cpus:
-        raise ConfigError(f"--cpus-per-trial {cpus_per_trial}: no node of the cluster has that many "
-                          f"CPUs (the largest has {most_cpus:g})")
+        raise ConfigError(
+            f"--cpus-per-trial {cpus_per_trial}: no node of the cluster has that many "
+            f"CPUs (the largest has {most_cpus:g})"
+        )
     if gpus_per_trial > most_gpus:
-        raise ConfigError(f"--gpus-per-trial {gpus_per_trial}: no node of the cluster has that many "
-                          f"GPUs (the largest has {most_gpus:g})")
+        raise ConfigError(
+            f"--gpus-per-trial {gpus_per_trial}: no node of the cluster has that many "
+            f"GPUs (the largest has {most_gpus:g})"
+        )
     resources = {"cpu": cpus_per_trial, "gpu": gpus_per_trial}
     if workers_per_trial > 1:
         room = workers_that_fit(resources)
         if room < workers_per_trial:
-            raise ConfigError(f"--workers-per-trial {workers_per_trial}: the cluster holds at most "
-                              f"{room} workers of {cpus_per_trial:g} CPUs and {gpus_per_trial:g} "
-                              "GPUs (--cpus-per-trial, --gpus-per-trial)")
+            raise ConfigError(
+                f"--workers-per-trial {workers_per_trial}: the cluster holds at most "
+                f"{room} workers of {cpus_per_trial:g} CPUs and {gpus_per_trial:g} "
+                "GPUs (--cpus-per-trial, --gpus-per-trial)"
+            )
     return resources
 
 
@@ -141,8 +147,7 @@ def alone_resources(resources: dict[str, float], slots: int, image_size: int) ->
     GPU-hours for the same work."""
     if resources["gpu"] or image_size < TWO_THREADS_FROM_IMAGE_SIZE:
         return dict(resources)
-    return {"cpu": max(resources["cpu"], min(resources["cpu"] * slots, most_on_one_node("CPU"))),
-            "gpu": 0.0}
+    return {"cpu": max(resources["cpu"], min(resources["cpu"] * slots, most_on_one_node("CPU"))), "gpu": 0.0}
 
 
 @dataclass(frozen=True)
@@ -176,8 +181,7 @@ class TrialResources:
         return text
 
 
-def searches_that_fit(resources: dict[str, float], trials_per_search: int,
-                      workers_per_trial: int = 1) -> int:
+def searches_that_fit(resources: dict[str, float], trials_per_search: int, workers_per_trial: int = 1) -> int:
     """How many searches of ``trials_per_search`` trials of ``resources`` ({"cpu", "gpu"}; each
     worker's for data-parallel trials) the cluster runs at once (at least one)."""
     slots = times_held(ray.cluster_resources(), resources)

@@ -135,12 +135,14 @@ class Experiment:
     def budget_stopper(self, budget: Budget) -> BudgetStopper | None:
         if not budget.limited:
             return None
-        return BudgetStopper(budget, self.train_images,
-                             self.settings.training.epochs, MAX_CONCURRENT_TRIALS,
-                             history=partial(last_trial_measures, self.config.tracking_uri,
-                                             self.parent_run_id),
-                             on_exhausted=partial(mark_budget_spent, self.config.tracking_uri,
-                                                  self.parent_run_id))
+        return BudgetStopper(
+            budget,
+            self.train_images,
+            self.settings.training.epochs,
+            MAX_CONCURRENT_TRIALS,
+            history=partial(last_trial_measures, self.config.tracking_uri, self.parent_run_id),
+            on_exhausted=partial(mark_budget_spent, self.config.tracking_uri, self.parent_run_id),
+        )
 
     def budget_spent(self, stopper: BudgetStopper | None) -> bool:
         """Whether the budget ended this search: after a resume Tune ran the stopper it had
@@ -149,58 +151,90 @@ class Experiment:
             return False
         return stopper.exhausted or budget_was_spent(self.client, self.parent_run_id)
 
-    def make_tuner(self, scorers: list, num_samples: int, search_alg=None, scheduler=None,
-                   param_space: dict | None = None, stopper: BudgetStopper | None = None,
-                   metric: str | None = None, mode: str | None = None,
-                   callbacks: tuple[tune.Callback, ...] = ()) -> tune.Tuner:
+    def make_tuner(
+        self,
+        scorers: list,
+        num_samples: int,
+        search_alg=None,
+        scheduler=None,
+        param_space: dict | None = None,
+        stopper: BudgetStopper | None = None,
+        metric: str | None = None,
+        mode: str | None = None,
+        callbacks: tuple[tune.Callback, ...] = (),
+    ) -> tune.Tuner:
         """A Tuner over ``train_candidate`` with MLflow children and the console's progress lines
         (``ProgressPrinter``: a status line per running trial, one per finished)."""
         trainable = register(
-            saved_trainable_name(str(self.folder)) if self.config.resume
+            saved_trainable_name(str(self.folder))
+            if self.config.resume
             else trainable_name(self.config.name),
-            tune.with_resources(tune.with_parameters(train_candidate, settings=self.settings,
-                                                     scorers=scorers), self.resources))
+            tune.with_resources(
+                tune.with_parameters(train_candidate, settings=self.settings, scorers=scorers), self.resources
+            ),
+        )
         if self.config.resume:
             # the searcher, stopper and callbacks come back from Tune's saved state; unfinished
             # trials continue from their last checkpoint, failed ones get another attempt;
             # a driver killed between a checkpoint's deletion and the state's save left trials
             # naming deleted checkpoints (``lost_checkpoints``)
             repoint_lost_checkpoints(str(self.folder))
-            return tune.Tuner.restore(str(self.folder), trainable, resume_unfinished=True,
-                                      resume_errored=True)
+            return tune.Tuner.restore(
+                str(self.folder), trainable, resume_unfinished=True, resume_errored=True
+            )
         # a scheduler or a budget may stop trials early: the estimate's counts are maximums then,
         # and the budget bounds the epochs it counts
         printer = ProgressPrinter(
-            search_plan(search_alg, num_samples, self.settings.training.epochs,
-                        MAX_CONCURRENT_TRIALS, stops_early=scheduler is not None or stopper is not None,
-                        budget_images=self.config.budget_images if stopper else None,
-                        images_per_epoch=self.train_images, scheduler_stops=scheduler is not None),
-            self.config.progress_every)
+            search_plan(
+                search_alg,
+                num_samples,
+                self.settings.training.epochs,
+                MAX_CONCURRENT_TRIALS,
+                stops_early=scheduler is not None or stopper is not None,
+                budget_images=self.config.budget_images if stopper else None,
+                images_per_epoch=self.train_images,
+                scheduler_stops=scheduler is not None,
+            ),
+            self.config.progress_every,
+        )
         return tune.Tuner(
             trainable,
             param_space=param_space,
             tune_config=tune.TuneConfig(
-                search_alg=search_alg, scheduler=scheduler, metric=metric, mode=mode,
+                search_alg=search_alg,
+                scheduler=scheduler,
+                metric=metric,
+                mode=mode,
                 num_samples=num_samples,
                 # a Searcher is limited by Tune; other search algorithms limit themselves
-                max_concurrent_trials=MAX_CONCURRENT_TRIALS if isinstance(search_alg, Searcher)
-                else None,
+                max_concurrent_trials=MAX_CONCURRENT_TRIALS if isinstance(search_alg, Searcher) else None,
                 # on one machine a finished trial's process trains the next one: it has imported
                 # torch and started codecarbon's tracker (seconds per trial); on a cluster a fresh
                 # actor per trial, so that the next trial starts on any free node instead of
                 # waiting for the finished one's
                 reuse_actors=single_node(),
                 trial_name_creator=lambda trial: run_name(trial.config),
-                trial_dirname_creator=lambda trial: f"{run_name(trial.config)}_{trial.trial_id}"),
+                trial_dirname_creator=lambda trial: f"{run_name(trial.config)}_{trial.trial_id}",
+            ),
             run_config=tune.RunConfig(
-                name=self.config.name, storage_path=self.config.storage_path,
+                name=self.config.name,
+                storage_path=self.config.storage_path,
                 stop=CombinedStopper(stopper, StopRequested()) if stopper else StopRequested(),
-                callbacks=[MLflowTrialCallback(self.config.tracking_uri, self.parent_run_id,
-                                               self.settings.spec_for(self.config.start_depths),
-                                               self.child_params(), self.dataset),
-                           printer, *callbacks],
-                checkpoint_config=tune.CheckpointConfig(num_to_keep=1), verbose=0,
-                failure_config=tune.FailureConfig(max_failures=1)),
+                callbacks=[
+                    MLflowTrialCallback(
+                        self.config.tracking_uri,
+                        self.parent_run_id,
+                        self.settings.spec_for(self.config.start_depths),
+                        self.child_params(),
+                        self.dataset,
+                    ),
+                    printer,
+                    *callbacks,
+                ],
+                checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+                verbose=0,
+                failure_config=tune.FailureConfig(max_failures=1),
+            ),
         )
 
     @contextmanager
@@ -220,19 +254,28 @@ class Experiment:
             status = "KILLED"
             raise
         finally:
-            log_numbers(self.client, self.parent_run_id, {
-                WALL_SECONDS_METRIC: self.earlier_wall_seconds + time.monotonic() - self.started})
+            log_numbers(
+                self.client,
+                self.parent_run_id,
+                {WALL_SECONDS_METRIC: self.earlier_wall_seconds + time.monotonic() - self.started},
+            )
             self.client.set_terminated(self.parent_run_id, status)
 
     def child_params(self) -> dict[str, object]:
         """The settings every child run shows beside its network (``trial_params``): what its
         network is made of and how it was trained."""
         training = self.settings.training
-        params = {"dataset": self.config.dataset, "module": self.config.module,
-                  "width": self.settings.spec_for(self.config.start_depths).widths[0],
-                  "seed": self.config.seed, "preset": self.config.preset,
-                  "epochs": training.epochs, "lr": training.lr,
-                  "batch_size": training.batch_size, "precision": self.config.precision}
+        params = {
+            "dataset": self.config.dataset,
+            "module": self.config.module,
+            "width": self.settings.spec_for(self.config.start_depths).widths[0],
+            "seed": self.config.seed,
+            "preset": self.config.preset,
+            "epochs": training.epochs,
+            "lr": training.lr,
+            "batch_size": training.batch_size,
+            "precision": self.config.precision,
+        }
         if self.settings.score_stages:
             params["criterion"] = self.config.criterion
         return params
@@ -241,20 +284,31 @@ class Experiment:
         """The parent run's metrics: ``network``'s measures (the network the search returns)
         and what all of its trials spent."""
         finished = [result.metrics for result in results if result.metrics]
-        log_search_outcome(self.client, self.parent_run_id, network, spent_by(finished),
-                           networks_trained(finished))
+        log_search_outcome(
+            self.client, self.parent_run_id, network, spent_by(finished), networks_trained(finished)
+        )
 
     def interrupted(self) -> SearchInterrupted:
         """The error for a search stopped by Ctrl-C (or SIGTERM, SIGHUP): it names the command
         that continues it."""
-        command, *method_flag = RESUME_COMMANDS.get(self.method, ("baselines", "--method",
-                                                                  self.method))
+        command, *method_flag = RESUME_COMMANDS.get(self.method, ("baselines", "--method", self.method))
         return SearchInterrupted(
             f"search interrupted ({interruption_name()}); Tune saved its state and MLflow run "
-            f"{self.parent_run_id} keeps what finished.", command,
-            (*method_flag, "--resume", "--name", self.config.name, "--storage-path",
-             self.config.storage_path, "--tracking-uri", self.config.tracking_uri,
-             "--experiment", self.config.experiment))
+            f"{self.parent_run_id} keeps what finished.",
+            command,
+            (
+                *method_flag,
+                "--resume",
+                "--name",
+                self.config.name,
+                "--storage-path",
+                self.config.storage_path,
+                "--tracking-uri",
+                self.config.tracking_uri,
+                "--experiment",
+                self.config.experiment,
+            ),
+        )
 
     def fit(self, tuner: tune.Tuner):
         """Run the trials; their table is written (``log_table``) before anything else is decided,
@@ -282,9 +336,13 @@ class Experiment:
         self.client.log_artifact(self.parent_run_id, str(path))
 
 
-def start_experiment(config: SearchConfig, method: str, score_stages: bool = True,
-                     data: DataSplits | None = None,
-                     donor_for: Callable[[SearchConfig, int], Donor] | None = None) -> Experiment:
+def start_experiment(
+    config: SearchConfig,
+    method: str,
+    score_stages: bool = True,
+    data: DataSplits | None = None,
+    donor_for: Callable[[SearchConfig, int], Donor] | None = None,
+) -> Experiment:
     """Load the data unless given (bad files fail before Ray), join Ray, size trials, open the
     parent run.
 
@@ -315,8 +373,9 @@ def start_experiment(config: SearchConfig, method: str, score_stages: bool = Tru
             dashboard = connect(config.starts_dashboard)
             workers = config.workers_per_trial
             shared = trial_resources(config.cpus_per_trial, config.gpus_per_trial, workers)
-            alone = (alone_resources(shared, MAX_CONCURRENT_TRIALS, data.image_size)
-                     if workers == 1 else shared)  # a Train run's workers are fixed
+            alone = (
+                alone_resources(shared, MAX_CONCURRENT_TRIALS, data.image_size) if workers == 1 else shared
+            )  # a Train run's workers are fixed
             resources = TrialResources(shared, alone, workers)
         except BaseException:
             discard(new_store.result())
@@ -331,34 +390,55 @@ def start_experiment(config: SearchConfig, method: str, score_stages: bool = Tru
     dataset = dataset_record(data, config.dataset, config.data_dir)
     earlier_wall_seconds = 0.0
     if parent_run_id is None:
-        parent_run_id = start_parent_run(client, config.experiment, config.name, method,
-                                         config.to_params())
+        parent_run_id = start_parent_run(client, config.experiment, config.name, method, config.to_params())
         log_json_artifact(client, parent_run_id, SEARCH_CONFIG_ARTIFACT, asdict(config))
         log_dataset(client, parent_run_id, dataset, "search")
     else:
         client.update_run(parent_run_id, status="RUNNING")
-        earlier_wall_seconds = client.get_run(parent_run_id).data.metrics.get(
-            WALL_SECONDS_METRIC, 0.0)
-    logger.info(f"MLflow parent run {parent_run_id} in experiment {config.experiment!r} at "
-                f"{config.tracking_uri}; Tune files in {config.storage_path}/{config.name}; "
-                f"{resources.describe()}")
+        earlier_wall_seconds = client.get_run(parent_run_id).data.metrics.get(WALL_SECONDS_METRIC, 0.0)
+    logger.info(
+        f"MLflow parent run {parent_run_id} in experiment {config.experiment!r} at "
+        f"{config.tracking_uri}; Tune files in {config.storage_path}/{config.name}; "
+        f"{resources.describe()}"
+    )
     experiment_id = client.get_run(parent_run_id).info.experiment_id
-    for hint in (mlflow_ui_hint(config.tracking_uri, experiment_id, parent_run_id),
-                 dashboard_hint(dashboard)):
+    for hint in (
+        mlflow_ui_hint(config.tracking_uri, experiment_id, parent_run_id),
+        dashboard_hint(dashboard),
+    ):
         if hint:
             logger.info(hint)
-    settings = TrialSettings(data_source=data_source(data), training=training, criterion=config.criterion,
-                             scoring_samples=config.scoring_samples, seed=config.seed,
-                             module=config.module, widths=config.widths,
-                             gpus_per_trial=shared["gpu"], country=config.country,
-                             score_stages=score_stages, precision=config.precision,
-                             compile=config.compile, donor=donor,
-                             bootstrap=config.bootstrap if score_stages else 0,
-                             experiment_path=f"{config.storage_path}/{config.name}",
-                             workers_per_trial=workers, cpus_per_trial=shared["cpu"],
-                             channel_moments=moments.result())
-    return Experiment(config, method, settings, resources, client, parent_run_id, dataset,
-                      earlier_wall_seconds=earlier_wall_seconds, train_images=len(data.y_train))
+    settings = TrialSettings(
+        data_source=data_source(data),
+        training=training,
+        criterion=config.criterion,
+        scoring_samples=config.scoring_samples,
+        seed=config.seed,
+        module=config.module,
+        widths=config.widths,
+        gpus_per_trial=shared["gpu"],
+        country=config.country,
+        score_stages=score_stages,
+        precision=config.precision,
+        compile=config.compile,
+        donor=donor,
+        bootstrap=config.bootstrap if score_stages else 0,
+        experiment_path=f"{config.storage_path}/{config.name}",
+        workers_per_trial=workers,
+        cpus_per_trial=shared["cpu"],
+        channel_moments=moments.result(),
+    )
+    return Experiment(
+        config,
+        method,
+        settings,
+        resources,
+        client,
+        parent_run_id,
+        dataset,
+        earlier_wall_seconds=earlier_wall_seconds,
+        train_images=len(data.y_train),
+    )
 
 
 def normalisation_moments(data: DataSplits) -> Moments:
@@ -373,8 +453,10 @@ def data_source(data: DataSplits) -> ray.ObjectRef | MappedFolder:
     folder = mapped_folder(data)
     if folder is None:
         return ray.put(data)
-    logger.info(f"every trial memory-maps the data set from {folder.folder} (not through Ray's "
-                "object store): it must be at that path on every node")
+    logger.info(
+        f"every trial memory-maps the data set from {folder.folder} (not through Ray's "
+        "object store): it must be at that path on every node"
+    )
     return folder
 
 
@@ -417,19 +499,21 @@ def raise_if_trials_failed(results, what: str) -> None:
     """``SearchFailed`` naming how many trials of ``what`` failed and the first one's cause."""
     errors = [result for result in results if result.error is not None]
     if errors:
-        raise SearchFailed(f"{what}: {len(errors)} trial(s) failed, e.g. "
-                           f"{error_line(errors[0].error)}")
+        raise SearchFailed(f"{what}: {len(errors)} trial(s) failed, e.g. {error_line(errors[0].error)}")
 
 
 def trial_error(results, trial_id: str | None) -> BaseException | None:
     """The error of trial ``trial_id`` in Tune's results, if it failed."""
-    return next((result.error for result in results
-                 if result.error is not None and trial_id and str(result.path).endswith(trial_id)),
-                None)
+    return next(
+        (
+            result.error
+            for result in results
+            if result.error is not None and trial_id and str(result.path).endswith(trial_id)
+        ),
+        None,
+    )
 
 
 def child_run_ids(client: MlflowClient, parent_run_id: str) -> dict[str, str]:
     """trial id -> MLflow run id of the parent's children."""
-    return {trial_id: run.info.run_id
-            for trial_id, run in trial_runs(client, parent_run_id).items()}
-
+    return {trial_id: run.info.run_id for trial_id, run in trial_runs(client, parent_run_id).items()}

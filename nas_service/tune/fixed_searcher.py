@@ -17,8 +17,7 @@ from trainables.trial_config import ALONE_KEY
 
 
 class FixedSearcher(Searcher):
-    def __init__(self, configs: Sequence[dict], metric: str = "val_accuracy",
-                 mode: str = "max") -> None:
+    def __init__(self, configs: Sequence[dict], metric: str = "val_accuracy", mode: str = "max") -> None:
         super().__init__(metric=metric, mode=mode)
         self.pending = [dict(config) for config in configs]
         self.running: set[str] = set()
@@ -32,8 +31,7 @@ class FixedSearcher(Searcher):
         self.running.add(trial_id)
         return config
 
-    def on_trial_complete(self, trial_id: str, result: dict | None = None,
-                          error: bool = False) -> None:
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         """Nothing to learn (the list is fixed); one trial fewer running."""
         self.running.discard(trial_id)
 

@@ -62,24 +62,34 @@ def _repoint_trial(fs, entry: list[str]) -> str | None:
     trial_folder, _, lost_name = latest.checkpoint.path.rpartition("/")
     trial_name = trial_folder.rpartition("/")[2]
     lost_index = _checkpoint_index(lost_name)
-    newer = [index for index in map(_checkpoint_index, _list_at_fs_path(fs, trial_folder))
-             if index is not None and lost_index is not None and index > lost_index]
+    newer = [
+        index
+        for index in map(_checkpoint_index, _list_at_fs_path(fs, trial_folder))
+        if index is not None and lost_index is not None and index > lost_index
+    ]
     if not newer:
         return None  # nothing to resume from: Tune's own error stands
     newest = max(newer)
-    latest.checkpoint = type(latest.checkpoint)(path=f"{trial_folder}/checkpoint_{newest:06d}",
-                                                filesystem=latest.checkpoint.filesystem)
+    latest.checkpoint = type(latest.checkpoint)(
+        path=f"{trial_folder}/checkpoint_{newest:06d}", filesystem=latest.checkpoint.filesystem
+    )
     # one report per checkpoint: Tune's iteration count moves on with the checkpoint index
-    latest.metrics = {**latest.metrics, "training_iteration":
-                      latest.metrics.get("training_iteration", 0) + newest - lost_index}
+    latest.metrics = {
+        **latest.metrics,
+        "training_iteration": latest.metrics.get("training_iteration", 0) + newest - lost_index,
+    }
     manager._checkpoint_results = [latest]
     storage = _unpickle(trial_state["storage"])
     storage.current_checkpoint_index = newest  # the last one written: the next save goes after it
     run_metadata["checkpoint_manager"] = _pickled(manager)
     trial_state["storage"] = _pickled(storage)
     entry[0], entry[1] = json.dumps(trial_state), json.dumps(run_metadata)
-    logger.warning("trial %s resumes from %s: the state named %s, which was deleted before the "
-                   "state was saved", trial_name, f"checkpoint_{newest:06d}", lost_name)
+    logger.warning(
+        "trial %s resumes from %s: the state named %s, which was deleted before the state was saved",
+        trial_name,
+        f"checkpoint_{newest:06d}",
+        lost_name,
+    )
     return trial_name
 
 

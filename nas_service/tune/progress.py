@@ -68,9 +68,16 @@ class SearchPlan:
     scheduler_stops: bool = False
 
 
-def search_plan(search_alg, num_samples: int, epochs: int, concurrency: int,
-                stops_early: bool, budget_images: float | None = None,
-                images_per_epoch: int = 1, scheduler_stops: bool = False) -> SearchPlan:
+def search_plan(
+    search_alg,
+    num_samples: int,
+    epochs: int,
+    concurrency: int,
+    stops_early: bool,
+    budget_images: float | None = None,
+    images_per_epoch: int = 1,
+    scheduler_stops: bool = False,
+) -> SearchPlan:
     """``num_samples`` trials of ``epochs`` each, unless the searcher knows better: a
     ``FixedSearcher`` holds its configs, and the stage-wise searcher's last proposals are
     continuations of ``final_epochs`` each.  The stage-wise count is a maximum (it reuses networks
@@ -79,8 +86,9 @@ def search_plan(search_alg, num_samples: int, epochs: int, concurrency: int,
     network alone, the references, the continuations."""
     phases = None
     if isinstance(search_alg, FixedSearcher):
-        planned = [end - start for start, end in
-                   (epoch_span(config, epochs) for config in search_alg.pending)]
+        planned = [
+            end - start for start, end in (epoch_span(config, epochs) for config in search_alg.pending)
+        ]
     elif isinstance(search_alg, StageWiseSearcher):
         # its max_trials ends with one continuation per candidate: every iteration's A, the
         # found network and the references
@@ -91,9 +99,16 @@ def search_plan(search_alg, num_samples: int, epochs: int, concurrency: int,
             phases = None
     else:
         planned = [epochs] * num_samples
-    return SearchPlan(tuple(planned), epochs, concurrency,
-                      stops_early or isinstance(search_alg, StageWiseSearcher), phases,
-                      budget_images, images_per_epoch, scheduler_stops)
+    return SearchPlan(
+        tuple(planned),
+        epochs,
+        concurrency,
+        stops_early or isinstance(search_alg, StageWiseSearcher),
+        phases,
+        budget_images,
+        images_per_epoch,
+        scheduler_stops,
+    )
 
 
 def epoch_span(config: Mapping, default_epochs: int) -> tuple[int, int]:
@@ -121,8 +136,7 @@ class ProgressPrinter(Callback):
     plan: SearchPlan | None = None
     finished: frozenset[str] = frozenset()  # trials whose finished line is out
 
-    def __init__(self, plan: SearchPlan, every: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, plan: SearchPlan, every: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.plan = plan
         self.every = every
         self.clock = clock
@@ -132,7 +146,8 @@ class ProgressPrinter(Callback):
     def on_trial_result(self, iteration, trials, trial, result, **info) -> None:
         if self.plan is not None and "epoch" in result and EPOCH_TIME_KEY in result:
             self.epoch_times.setdefault(trial.trial_id, {})[int(result["epoch"])] = float(
-                result[EPOCH_TIME_KEY])
+                result[EPOCH_TIME_KEY]
+            )
         if result.get(LAST_RESULT_KEY):
             # its finished line now, not when Tune has stopped the trial (seconds later for a
             # data-parallel one): the search's decision on it follows (``log_announcements``)
@@ -158,16 +173,19 @@ class ProgressPrinter(Callback):
         if previous is not None and now - previous < self.every:
             return None
         self.last_line[trial.trial_id] = now
-        return (f"{run_name(trial.config)}: epoch {epoch}/{last_epoch}, {quality(result)}; "
-                f"{self.remaining(trials, trial, result)}")
+        return (
+            f"{run_name(trial.config)}: epoch {epoch}/{last_epoch}, {quality(result)}; "
+            f"{self.remaining(trials, trial, result)}"
+        )
 
     def remaining(self, trials: Sequence, current, result: Mapping) -> str:
         """The search's networks still to start and its time left, from every unfinished trial's
         progress (``current``'s from ``result``: Tune updates its ``last_result`` after the
         callbacks) and the plan's trials that Tune has not created yet."""
         pooled = pooled_epoch_seconds(epochs.values() for epochs in self.epoch_times.values())
-        to_come, later = split_by_phase(self.plan.trial_epochs, self.plan.phase_sizes
-                                        or (len(self.plan.trial_epochs),), len(trials))
+        to_come, later = split_by_phase(
+            self.plan.trial_epochs, self.plan.phase_sizes or (len(self.plan.trial_epochs),), len(trials)
+        )
         running, images_seen = [], 0.0
         for trial in trials:
             latest = result if trial is current else (trial.last_result or {})
@@ -186,12 +204,20 @@ class ProgressPrinter(Callback):
         networks = work.networks()
         budget = getattr(self.plan, "budget_images", None)  # a plan pickled by older code: none
         if budget is not None:
-            work, networks = within_budget(work, (budget - images_seen) / self.plan.images_per_epoch,
-                                           self.plan.scheduler_stops)
-        seconds = None if pooled is None else seconds_left_by_phase(
-            [RunningTrial(left, speed) for left, (_, speed) in zip(work.running, running,
-                                                                   strict=True)],
-            work.to_come, work.later, pooled, self.plan.concurrency)
+            work, networks = within_budget(
+                work, (budget - images_seen) / self.plan.images_per_epoch, self.plan.scheduler_stops
+            )
+        seconds = (
+            None
+            if pooled is None
+            else seconds_left_by_phase(
+                [RunningTrial(left, speed) for left, (_, speed) in zip(work.running, running, strict=True)],
+                work.to_come,
+                work.later,
+                pooled,
+                self.plan.concurrency,
+            )
+        )
         return remaining_text(networks, self.plan.upper_bound, seconds)
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
@@ -201,21 +227,26 @@ class ProgressPrinter(Callback):
     def log_finished(self, config: Mapping, result: Mapping) -> None:
         """``it1-T-8-8-8: val accuracy 0.9694 after 10 epochs, importance [...], 12 s``."""
         scores = stage_scores_from_result(result, len(trial_identity(config)[0])) or []
-        importance = (", importance [" + ", ".join(f"{score:.4f}" for score in scores) + "]"
-                      if scores else "")
-        continued = (f" (continued for --final-epochs {config[EXTRA_EPOCHS_KEY]})"
-                     if CONTINUES_KEY in config else "")
-        logger.info(f"{run_name(config)}{continued}: {quality(result)} after "
-                    f"{result.get('epoch', 0)} epochs{importance}, "
-                    f"{result.get('time_total_s', 0):.0f} s")
+        importance = ", importance [" + ", ".join(f"{score:.4f}" for score in scores) + "]" if scores else ""
+        continued = (
+            f" (continued for --final-epochs {config[EXTRA_EPOCHS_KEY]})" if CONTINUES_KEY in config else ""
+        )
+        logger.info(
+            f"{run_name(config)}{continued}: {quality(result)} after "
+            f"{result.get('epoch', 0)} epochs{importance}, "
+            f"{result.get('time_total_s', 0):.0f} s"
+        )
 
     def on_trial_recover(self, iteration, trials, trial, **info) -> None:
-        logger.info(f"{run_name(trial.config)} failed{trial_failure_cause(trial)}; retrying from its "
-                    f"last checkpoint")
+        logger.info(
+            f"{run_name(trial.config)} failed{trial_failure_cause(trial)}; retrying from its last checkpoint"
+        )
 
     def on_trial_error(self, iteration, trials, trial, **info) -> None:
-        logger.info(f"{run_name(trial.config)} failed{trial_failure_cause(trial)}; traceback in "
-                    f"{trial.path}/error.txt")
+        logger.info(
+            f"{run_name(trial.config)} failed{trial_failure_cause(trial)}; traceback in "
+            f"{trial.path}/error.txt"
+        )
 
 
 def trial_failure_cause(trial) -> str:
@@ -232,12 +263,13 @@ def mlflow_ui_hint(tracking_uri: str, experiment_id: str, parent_run_id: str) ->
     there.  ``None`` for Databricks, whose workspace has its own UI."""
     scheme = urllib.parse.urlparse(tracking_uri).scheme
     if scheme in ("http", "https"):
-        return (f"MLflow UI: {tracking_uri.rstrip('/')}/#/experiments/{experiment_id}/runs/"
-                f"{parent_run_id}")
+        return f"MLflow UI: {tracking_uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{parent_run_id}"
     if "databricks" in (scheme, tracking_uri):
         return None
-    return (f"MLflow UI: mlflow ui --backend-store-uri {shlex.quote(anywhere_uri(tracking_uri))}, "
-            f"then {LOCAL_MLFLOW_UI}/#/experiments/{experiment_id}")
+    return (
+        f"MLflow UI: mlflow ui --backend-store-uri {shlex.quote(anywhere_uri(tracking_uri))}, "
+        f"then {LOCAL_MLFLOW_UI}/#/experiments/{experiment_id}"
+    )
 
 
 def anywhere_uri(tracking_uri: str) -> str:
@@ -258,6 +290,9 @@ def dashboard_hint(address: str | None, environ: Mapping[str, str] = os.environ)
     if not address:
         return None
     url = address if "://" in address else f"http://{address}"
-    token = (" (it asks for the token that `ray get-auth-token` prints)"
-             if environ.get("RAY_AUTH_MODE", "").lower() == "token" else "")
+    token = (
+        " (it asks for the token that `ray get-auth-token` prints)"
+        if environ.get("RAY_AUTH_MODE", "").lower() == "token"
+        else ""
+    )
     return f"Ray dashboard: {url}{token}"

@@ -58,9 +58,21 @@ from trainables.trial_config import (
 
 logger = logging.getLogger(__name__)
 
-STATE_KEYS = ("iteration", "current", "final_seed", "queue", "live", "trained", "history",
-              "final_depths", "done", "error", "failed_trial_id", "converged",
-              "continued")
+STATE_KEYS = (
+    "iteration",
+    "current",
+    "final_seed",
+    "queue",
+    "live",
+    "trained",
+    "history",
+    "final_depths",
+    "done",
+    "error",
+    "failed_trial_id",
+    "converged",
+    "continued",
+)
 
 
 @dataclass(frozen=True)
@@ -97,16 +109,18 @@ class StageWiseOptions:
 
     def __post_init__(self) -> None:
         if self.on_no_growth not in NO_GROWTH_POLICIES:
-            raise ValueError(f"on_no_growth {self.on_no_growth!r} must be one of "
-                             f"{', '.join(NO_GROWTH_POLICIES)}")
+            raise ValueError(
+                f"on_no_growth {self.on_no_growth!r} must be one of {', '.join(NO_GROWTH_POLICIES)}"
+            )
         if not 0 <= self.min_confidence <= 1:
             raise ValueError(f"min_confidence {self.min_confidence} must be in [0, 1]")
         if self.limits and self.cost_of is None:
             raise ValueError(f"limits {dict(self.limits)} need cost_of")
         if self.score_seeds < 1:
             raise ValueError(f"score_seeds {self.score_seeds} must be at least 1")
-        object.__setattr__(self, "references",
-                           tuple(tuple(int(m) for m in depths) for depths in self.references))
+        object.__setattr__(
+            self, "references", tuple(tuple(int(m) for m in depths) for depths in self.references)
+        )
 
 
 class StageWiseSearcher(Searcher):
@@ -127,9 +141,15 @@ class StageWiseSearcher(Searcher):
     # older version pickled (Tune gives a resumed search back its pickled searcher) has them too
     _announcements: tuple[str, ...] = ()
 
-    def __init__(self, initial_depths: Sequence[int], delta: int, iterations: int,
-                 options: StageWiseOptions | None = None, metric: str = "val_accuracy",
-                 mode: str = "max") -> None:
+    def __init__(
+        self,
+        initial_depths: Sequence[int],
+        delta: int,
+        iterations: int,
+        options: StageWiseOptions | None = None,
+        metric: str = "val_accuracy",
+        mode: str = "max",
+    ) -> None:
         super().__init__(metric=metric, mode=mode)
         if not initial_depths or any(int(m) < 1 for m in initial_depths):
             raise ValueError(f"initial_depths {list(initial_depths)} must be positive integers")
@@ -151,8 +171,9 @@ class StageWiseSearcher(Searcher):
         self.history: list[dict] = []
         self.final_depths: tuple[int, ...] | None = None
         if any(len(depths) != len(self.current) for depths in self.options.references):
-            raise ValueError(f"references {list(self.options.references)} must have "
-                             f"{len(self.current)} stages")
+            raise ValueError(
+                f"references {list(self.options.references)} must have {len(self.current)} stages"
+            )
         self.done = False
         self.error: str | None = None
         self.failed_trial_id: str | None = None
@@ -173,8 +194,12 @@ class StageWiseSearcher(Searcher):
         references) with ``final_epochs``."""
         seeds, references = self.options.score_seeds, len(self.options.references)
         continued = self.iterations * seeds + 1 + references if self.options.final_epochs else 0
-        return ((2 * seeds,) * self.iterations + (1,)
-                + ((references,) if references else ()) + ((continued,) if continued else ()))
+        return (
+            (2 * seeds,) * self.iterations
+            + (1,)
+            + ((references,) if references else ())
+            + ((continued,) if continued else ())
+        )
 
     def seeds_of(self, iteration: int) -> list[int]:
         """The init seeds of iteration ``iteration``'s networks: new ones every iteration."""
@@ -189,9 +214,11 @@ class StageWiseSearcher(Searcher):
         if self.searching:
             deeper = deepen_all(self.current, self.delta)
             replicated = self.options.score_seeds > 1
-            return [self._proposal(depths, role, seed, index + 1 if replicated else None)
-                    for index, seed in enumerate(self.seeds_of(self.iteration))
-                    for depths, role in ((self.current, "A"), (deeper, "T"))]
+            return [
+                self._proposal(depths, role, seed, index + 1 if replicated else None)
+                for index, seed in enumerate(self.seeds_of(self.iteration))
+                for depths, role in ((self.current, "A"), (deeper, "T"))
+            ]
         if self.final_depths is None:
             return [self._proposal(self.current, "final", self.final_seed)]
         return [self._reference(depths) for depths in self.options.references]
@@ -217,17 +244,26 @@ class StageWiseSearcher(Searcher):
         for entry in self.candidates():
             if entry["trial_id"] in self.continued:
                 continue
-            proposals.append({**entry["proposal"], CONTINUES_KEY: entry["trial_id"],
-                              CONTINUE_FROM_KEY: entry.get(CHECKPOINT_LOCATION_KEY)
-                              or f"{entry['run_name']}_{entry['trial_id']}/{entry['checkpoint']}",
-                              EXTRA_EPOCHS_KEY: self.options.final_epochs})
+            proposals.append(
+                {
+                    **entry["proposal"],
+                    CONTINUES_KEY: entry["trial_id"],
+                    CONTINUE_FROM_KEY: entry.get(CHECKPOINT_LOCATION_KEY)
+                    or f"{entry['run_name']}_{entry['trial_id']}/{entry['checkpoint']}",
+                    EXTRA_EPOCHS_KEY: self.options.final_epochs,
+                }
+            )
             self.continued[entry["trial_id"]] = None
         return proposals
 
-    def _proposal(self, depths: tuple[int, ...], role: str, seed: int,
-                  replicate: int | None = None) -> dict:
-        return {"depths": depths, "role": role, "iteration": self.iteration, INIT_SEED_KEY: seed,
-                **({REPLICATE_KEY: replicate} if replicate else {})}
+    def _proposal(self, depths: tuple[int, ...], role: str, seed: int, replicate: int | None = None) -> dict:
+        return {
+            "depths": depths,
+            "role": role,
+            "iteration": self.iteration,
+            INIT_SEED_KEY: seed,
+            **({REPLICATE_KEY: replicate} if replicate else {}),
+        }
 
     @staticmethod
     def _key(proposal: dict) -> tuple[tuple[int, ...], int]:
@@ -246,8 +282,9 @@ class StageWiseSearcher(Searcher):
                 self._close_iteration(needed[0::2], needed[1::2])
             elif self.final_depths is None:
                 self.final_depths = self.current
-            elif self.options.final_epochs and (None in self.continued.values()
-                                        or len(self.continued) < len(self.candidates())):
+            elif self.options.final_epochs and (
+                None in self.continued.values() or len(self.continued) < len(self.candidates())
+            ):
                 self.queue += self._continuations()
                 return
             else:
@@ -267,23 +304,36 @@ class StageWiseSearcher(Searcher):
             confidence = seed_and_image_confidence(
                 [entry["bootstrap"] for entry in trained_a],
                 [entry["bootstrap"] for entry in trained_t],
-                np.random.default_rng([self.options.seed, self.iteration]))
+                np.random.default_rng([self.options.seed, self.iteration]),
+            )
         wins = winning_stages(scores_a, scores_t, confidence, self.options.min_confidence)
         gains = [t - a for a, t in zip(scores_a, scores_t, strict=True)]
-        growth = grow_within_limits(self.current, wins, gains, self.delta, self.options.cost_of,
-                                    self.options.limits)
-        step = {"iteration": self.iteration, "init_seeds": [p[INIT_SEED_KEY] for p in proposals_a],
-                "depths_a": proposals_a[0]["depths"], "depths_t": proposals_t[0]["depths"],
-                "runs_a": [entry["run_name"] for entry in trained_a],
-                "runs_t": [entry["run_name"] for entry in trained_t],
-                "reused_a": any(e["run_name"] != run_name(p)
-                                for e, p in zip(trained_a, proposals_a, strict=True)),
-                "reused_t": any(e["run_name"] != run_name(p)
-                                for e, p in zip(trained_t, proposals_t, strict=True)),
-                "importance_a": scores_a, "importance_t": scores_t,
-                "importance_a_per_seed": per_seed_a, "importance_t_per_seed": per_seed_t,
-                "confidence": confidence, "wins": wins, "held_back": list(growth.held_back),
-                "bound_by": list(growth.bound_by), "grown": growth.depths}
+        growth = grow_within_limits(
+            self.current, wins, gains, self.delta, self.options.cost_of, self.options.limits
+        )
+        step = {
+            "iteration": self.iteration,
+            "init_seeds": [p[INIT_SEED_KEY] for p in proposals_a],
+            "depths_a": proposals_a[0]["depths"],
+            "depths_t": proposals_t[0]["depths"],
+            "runs_a": [entry["run_name"] for entry in trained_a],
+            "runs_t": [entry["run_name"] for entry in trained_t],
+            "reused_a": any(
+                e["run_name"] != run_name(p) for e, p in zip(trained_a, proposals_a, strict=True)
+            ),
+            "reused_t": any(
+                e["run_name"] != run_name(p) for e, p in zip(trained_t, proposals_t, strict=True)
+            ),
+            "importance_a": scores_a,
+            "importance_t": scores_t,
+            "importance_a_per_seed": per_seed_a,
+            "importance_t_per_seed": per_seed_t,
+            "confidence": confidence,
+            "wins": wins,
+            "held_back": list(growth.held_back),
+            "bound_by": list(growth.bound_by),
+            "grown": growth.depths,
+        }
         if growth.grew:
             step["outcome"] = "grew"
         elif growth.bound_by:
@@ -295,8 +345,10 @@ class StageWiseSearcher(Searcher):
         self.history.append(step)
         self._announce(describe_decision(decision_record(step)))
         if not growth.grew and (growth.bound_by or self.options.on_no_growth == "stop"):
-            self.converged = {"after_iteration": self.iteration,
-                              "reason": step["outcome"].removeprefix("converged: ")}
+            self.converged = {
+                "after_iteration": self.iteration,
+                "reason": step["outcome"].removeprefix("converged: "),
+            }
         self.iteration += 1
         if growth.grew:
             self.current = growth.depths
@@ -342,8 +394,7 @@ class StageWiseSearcher(Searcher):
             return
         self.on_trial_complete(trial_id, result)
 
-    def on_trial_complete(self, trial_id: str, result: dict | None = None,
-                          error: bool = False) -> None:
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         proposal = self.live.pop(trial_id, None)
         if proposal is None:  # taken with its scores already, or not ours
             return
@@ -365,16 +416,22 @@ class StageWiseSearcher(Searcher):
             return
         bootstrap = per_stage_from_result(result, BOOTSTRAP_KEY, num_stages)
         if bootstrap is None and self.options.min_confidence > 0:
-            self.error = (f"trial {trial_id} ({name}) reported no bootstrap scores, which "
-                          f"min_confidence {self.options.min_confidence} needs")
+            self.error = (
+                f"trial {trial_id} ({name}) reported no bootstrap scores, which "
+                f"min_confidence {self.options.min_confidence} needs"
+            )
             self.failed_trial_id = trial_id
             return
         self.trained[self._key(proposal)] = {
-            "trial_id": trial_id, "run_name": name, "importance": scores, "proposal": proposal,
+            "trial_id": trial_id,
+            "run_name": name,
+            "importance": scores,
+            "proposal": proposal,
             "checkpoint": (result or {}).get("checkpoint_dir_name"),
             CHECKPOINT_LOCATION_KEY: (result or {}).get(CHECKPOINT_LOCATION_KEY),
             "bootstrap": None if bootstrap is None else [list(map(float, b)) for b in bootstrap],
-            self.metric: (result or {}).get(self.metric)}
+            self.metric: (result or {}).get(self.metric),
+        }
         self._advance()
 
     def final_run_name(self) -> str | None:

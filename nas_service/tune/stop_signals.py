@@ -28,8 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
-                     if hasattr(signal, name))
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 _TUNE_SIGINT_SWITCH = "TUNE_DISABLE_SIGINT_HANDLER"
 
 _last_signal: list[int] = []  # the last stop signal this process received, if any
@@ -115,6 +114,7 @@ def stop_threads_on_signal() -> Iterator[None]:
     """Around searches running in threads: the first Ctrl-C, SIGTERM or SIGHUP asks each of their
     Tune runs to stop gracefully (``stopper.StopRequested``), a second one raises ``KeyboardInterrupt``
     in the main thread."""
+
     def stop(signum: int, frame) -> None:
         if _stop_in_threads.is_set():
             raise KeyboardInterrupt

@@ -30,9 +30,15 @@ from trainables.trial_config import EXTRA_EPOCHS_KEY
 class BudgetStopper(tune.Stopper):
     """Ends the whole experiment when the budget is (about to be) spent; ``exhausted`` says so."""
 
-    def __init__(self, budget: Budget, epoch_images: int, epochs: int, concurrency: int,
-                 history: Callable[[], dict[str, dict]] | None = None,
-                 on_exhausted: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        budget: Budget,
+        epoch_images: int,
+        epochs: int,
+        concurrency: int,
+        history: Callable[[], dict[str, dict]] | None = None,
+        on_exhausted: Callable[[], None] | None = None,
+    ) -> None:
         self.budget = budget
         self.epoch_images = epoch_images
         self.epochs = epochs
@@ -64,8 +70,10 @@ class BudgetStopper(tune.Stopper):
         running = self.concurrency - 1 if self.last_was_final else self.concurrency
         if budget.images is not None and spent["images"] + running * self.epoch_images > budget.images:
             self.exhausted = True
-        caps = [budget.gpu_hours is not None and spent["gpu_hours"] >= budget.gpu_hours,
-                budget.emissions_kg is not None and spent["emissions_kg"] >= budget.emissions_kg]
+        caps = [
+            budget.gpu_hours is not None and spent["gpu_hours"] >= budget.gpu_hours,
+            budget.emissions_kg is not None and spent["emissions_kg"] >= budget.emissions_kg,
+        ]
         if any(caps) and not self.last_was_final:
             self.exhausted = True
         if self.exhausted and self.on_exhausted is not None:

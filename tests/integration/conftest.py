@@ -22,9 +22,14 @@ def ray_session():
     folders = [str(TESTS / folder) for folder in ("support", *LAYERS)]
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [*folders, os.environ.get("PYTHONPATH")]))
     # address="local": never join a cluster that `ray start` (the cluster test) left behind
-    ray.init(address="local", num_cpus=2, num_gpus=0, include_dashboard=False,
-             object_store_memory=300 * 1024 ** 2,
-             log_to_driver=False)
+    ray.init(
+        address="local",
+        num_cpus=2,
+        num_gpus=0,
+        include_dashboard=False,
+        object_store_memory=300 * 1024**2,
+        log_to_driver=False,
+    )
     yield ray
     ray.shutdown()
 

@@ -17,8 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "python_api.py"
 
 
-def test_the_example_runs_a_search_and_its_result_is_typed(ray_session, tmp_path, monkeypatch,
-                                                            capsys):
+def test_the_example_runs_a_search_and_its_result_is_typed(ray_session, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     namespace = runpy.run_path(str(EXAMPLE), run_name="__main__")
     result = namespace["result"]
@@ -26,10 +25,16 @@ def test_the_example_runs_a_search_and_its_result_is_typed(ray_session, tmp_path
     assert printed.startswith("refused: --epochs 0: must be at least 1\n")
 
     assert isinstance(result, SearchResult)
-    assert {f.name for f in fields(SearchResult)} >= {"depths", "decisions", "candidates",
-                                                      "parent_run_id", "results", "model_uri"}
+    assert {f.name for f in fields(SearchResult)} >= {
+        "depths",
+        "decisions",
+        "candidates",
+        "parent_run_id",
+        "results",
+        "model_uri",
+    }
     # one iteration from 1-1-1 with delta 1: A 1-1-1, T 2-2-2, the found network grown from A
-    decision, = result.decisions
+    (decision,) = result.decisions
     assert (decision["A"], decision["T"]) == ("1-1-1", "2-2-2")
     grown = tuple(1 + int(grows) for grows in decision["grows"])  # a stage grows where T won
     assert result.depths == grown
@@ -54,18 +59,19 @@ def test_stage_importance_is_the_stage_score_here_and_on_the_actors(ray_session)
     labels = rng.integers(0, 3, 150)
     stages = [rng.normal(size=(150, 12)) + labels[:, None], rng.normal(size=(150, 6))]
     here = stage_importance(stages, labels, "plsvip", bootstrap=5, seed=1)
-    assert here["importance"] == {f"s{i + 1}": pytest.approx(stage_score(f, labels, "plsvip"))
-                                  for i, f in enumerate(stages)}
+    assert here["importance"] == {
+        f"s{i + 1}": pytest.approx(stage_score(f, labels, "plsvip")) for i, f in enumerate(stages)
+    }
     assert [len(here["importance_bootstrap"][s]) for s in ("s1", "s2")] == [5, 5]
-    remote = stage_importance(stages, labels, "plsvip", bootstrap=5, seed=1,
-                              scorers=create_scoring_pool(2), spread_key="trial-1")
+    remote = stage_importance(
+        stages, labels, "plsvip", bootstrap=5, seed=1, scorers=create_scoring_pool(2), spread_key="trial-1"
+    )
     assert remote["importance"] == pytest.approx(here["importance"], rel=1e-12)
     assert [len(remote["importance_bootstrap"][s]) for s in ("s1", "s2")] == [5, 5]
     assert "importance_bootstrap" not in stage_importance(stages, labels, "plsvip")
 
 
-def test_the_searcher_runs_a_users_own_trainable_in_a_plain_tuner(ray_session, tmp_path,
-                                                                 monkeypatch, capsys):
+def test_the_searcher_runs_a_users_own_trainable_in_a_plain_tuner(ray_session, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     namespace = runpy.run_path(str(ROOT / "examples" / "own_trainable.py"), run_name="__main__")
     searcher, results = namespace["searcher"], namespace["results"]
@@ -78,5 +84,4 @@ def test_the_searcher_runs_a_users_own_trainable_in_a_plain_tuner(ray_session, t
     assert searcher.final_depths == searcher.history[-1]["grown"]
     trained = {tuple(r.config["depths"]) for r in results}
     assert searcher.final_depths in trained and len(results) <= searcher.max_trials
-    assert (f"found {searcher.final_depths} after {len(results)} trained networks"
-            in capsys.readouterr().out)
+    assert f"found {searcher.final_depths} after {len(results)} trained networks" in capsys.readouterr().out

@@ -25,8 +25,10 @@ def slow_steps(config) -> None:
 
 def tune_run(name: str, storage: str) -> tuple[bool, int, str]:
     """One Tune run as a search makes it: (stop requested, steps done, the thread it ran in)."""
-    tuner = tune.Tuner(register(f"slow-{name}", slow_steps), run_config=tune.RunConfig(
-        name=name, storage_path=storage, stop=StopRequested(), verbose=0))
+    tuner = tune.Tuner(
+        register(f"slow-{name}", slow_steps),
+        run_config=tune.RunConfig(name=name, storage_path=storage, stop=StopRequested(), verbose=0),
+    )
     with graceful_stop() as request:
         (result,) = tuner.fit()
     return request.requested, result.metrics.get("step", 0), threading.current_thread().name

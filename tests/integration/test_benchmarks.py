@@ -15,23 +15,48 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_benchmark(script: str, *args: str, timeout: int = 300) -> None:
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], cwd=ROOT,
-                   check=True, timeout=timeout, capture_output=True, text=True)
+    subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *args],
+        cwd=ROOT,
+        check=True,
+        timeout=timeout,
+        capture_output=True,
+        text=True,
+    )
 
 
 def test_train_throughput_compares_both_loops_and_projects_the_protocol(tmp_path):
     out = tmp_path / "throughput.json"
-    run_benchmark("train_throughput.py", "--device", "cpu", "--models", "1-1-1,2-2-2",
-                  "--batch-sizes", "32,64", "--images", "192", "--epochs", "1", "--workers", "0",
-                  "--pack-ratio", "1.5", "--out", str(out))
+    run_benchmark(
+        "train_throughput.py",
+        "--device",
+        "cpu",
+        "--models",
+        "1-1-1,2-2-2",
+        "--batch-sizes",
+        "32,64",
+        "--images",
+        "192",
+        "--epochs",
+        "1",
+        "--workers",
+        "0",
+        "--pack-ratio",
+        "1.5",
+        "--out",
+        str(out),
+    )
     result = json.loads(out.read_text())
     assert result["device"] == "cpu" and result["torch"]
     assert [(r["depths"], r["batch_size"]) for r in result["rows"]] == [
-        ("1-1-1", 32), ("1-1-1", 64), ("2-2-2", 32), ("2-2-2", 64)]
+        ("1-1-1", 32),
+        ("1-1-1", 64),
+        ("2-2-2", 32),
+        ("2-2-2", 64),
+    ]
     for row in result["rows"]:
         assert row["plain_images_per_s"] > 0 and row["ours_images_per_s"] > 0
-        assert row["ours_vs_plain"] == pytest.approx(
-            row["ours_images_per_s"] / row["plain_images_per_s"])
+        assert row["ours_vs_plain"] == pytest.approx(row["ours_images_per_s"] / row["plain_images_per_s"])
         assert row["ours_settings"]["precision"] == "fp32"
         assert "compiled_images_per_s" not in row  # compiling is timed on GPUs only
 
@@ -63,8 +88,21 @@ def in_process(monkeypatch, script: str):
 def test_pack_a_t_times_real_tune_trials(ray_session, tmp_path, monkeypatch):
     out = tmp_path / "pack.json"
     in_process(monkeypatch, "pack_a_t").main(
-        ["--a", "1-1-1", "--t", "2-2-2", "--images", "200", "--epochs", "1", "--gpu-fraction", "0",
-         "--out", str(out)])
+        [
+            "--a",
+            "1-1-1",
+            "--t",
+            "2-2-2",
+            "--images",
+            "200",
+            "--epochs",
+            "1",
+            "--gpu-fraction",
+            "0",
+            "--out",
+            str(out),
+        ]
+    )
     result = json.loads(out.read_text())
     assert result["sequential_s"] > 0 and result["packed_s"] > 0
     assert result["packed_speedup"] == pytest.approx(result["sequential_s"] / result["packed_s"])
@@ -73,21 +111,46 @@ def test_pack_a_t_times_real_tune_trials(ray_session, tmp_path, monkeypatch):
 
 def test_fast_vs_plain_accuracy_trains_both_paths_on_the_same_data(tmp_path):
     out = tmp_path / "accuracy.json"
-    run_benchmark("fast_vs_plain_accuracy.py", "--dataset", "synthetic", "--device", "cpu",
-                  "--depths", "1-1-1", "--epochs", "1", "--precision", "bf16", "--out", str(out))
+    run_benchmark(
+        "fast_vs_plain_accuracy.py",
+        "--dataset",
+        "synthetic",
+        "--device",
+        "cpu",
+        "--depths",
+        "1-1-1",
+        "--epochs",
+        "1",
+        "--precision",
+        "bf16",
+        "--out",
+        str(out),
+    )
     result = json.loads(out.read_text())
     assert result["plain"]["settings"]["precision"] == "fp32"
     assert result["fast"]["settings"]["precision"] == "bf16"
     assert result["difference_points"] == pytest.approx(
-        100 * (result["fast"]["test_accuracy"] - result["plain"]["test_accuracy"]))
+        100 * (result["fast"]["test_accuracy"] - result["plain"]["test_accuracy"])
+    )
     assert result["train_images"] > 0 and 0 <= result["plain"]["test_accuracy"] <= 1
 
 
 def test_criteria_speed_times_every_criterion_and_the_actor(ray_session, tmp_path, monkeypatch):
     out = tmp_path / "criteria.json"
     in_process(monkeypatch, "criteria_speed").main(
-        ["--samples", "200", "--features", "8,16", "--actor-features", "8", "--repeats", "1",
-         "--out", str(out)])
+        [
+            "--samples",
+            "200",
+            "--features",
+            "8,16",
+            "--actor-features",
+            "8",
+            "--repeats",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
     result = json.loads(out.read_text())
     assert [row["features"] for row in result["seconds"]] == [8, 16]
     for row in result["seconds"]:
@@ -98,21 +161,44 @@ def test_criteria_speed_times_every_criterion_and_the_actor(ray_session, tmp_pat
 
 def test_scoring_cost_times_each_criterion_and_projects_the_bootstrap(tmp_path):
     out = tmp_path / "scoring.json"
-    run_benchmark("scoring_cost.py", "--samples", "300", "--features", "16,8", "--bootstrap",
-                  "10", "--replicates-timed", "2", "--out", str(out))
+    run_benchmark(
+        "scoring_cost.py",
+        "--samples",
+        "300",
+        "--features",
+        "16,8",
+        "--bootstrap",
+        "10",
+        "--replicates-timed",
+        "2",
+        "--out",
+        str(out),
+    )
     result = json.loads(out.read_text())
     assert result["samples"] == 300 and result["bootstrap"] == 10
     assert [row["criterion"] for row in result["rows"]] == list(CRITERIA)
     for row in result["rows"]:
         assert row["score_seconds"] > 0 and row["bootstrap_seconds_per_replicate"] > 0
         assert row["bootstrap_seconds_projected"] == pytest.approx(
-            10 * row["bootstrap_seconds_per_replicate"])
+            10 * row["bootstrap_seconds_per_replicate"]
+        )
 
 
 def test_lone_trial_threads_times_one_and_two_threads_per_image_size(tmp_path):
     out = tmp_path / "threads.json"
-    run_benchmark("lone_trial_threads.py", "--depths", "1-1-1", "--sizes", "8:1,16:3",
-                  "--rounds", "1", "--seconds", "0.2", "--out", str(out))
+    run_benchmark(
+        "lone_trial_threads.py",
+        "--depths",
+        "1-1-1",
+        "--sizes",
+        "8:1,16:3",
+        "--rounds",
+        "1",
+        "--seconds",
+        "0.2",
+        "--out",
+        str(out),
+    )
     result = json.loads(out.read_text())
     assert [(row["image_size"], row["channels"]) for row in result["rows"]] == [(8, 1), (16, 3)]
     for row in result["rows"]:
@@ -120,11 +206,22 @@ def test_lone_trial_threads_times_one_and_two_threads_per_image_size(tmp_path):
 
 
 @pytest.mark.parametrize("mapped", [False, True], ids=["object store", "mapped folder"])
-def test_data_memory_measures_the_driver_the_object_store_and_each_trial(ray_session, tmp_path,
-                                                                          monkeypatch, mapped):
+def test_data_memory_measures_the_driver_the_object_store_and_each_trial(
+    ray_session, tmp_path, monkeypatch, mapped
+):
     result = in_process(monkeypatch, "data_memory").main(
-        ["--train-images", "20000", "--val-images", "2000", "--image-size", "16", "--trials", "1",
-         *(["--mapped"] if mapped else [])])
+        [
+            "--train-images",
+            "20000",
+            "--val-images",
+            "2000",
+            "--image-size",
+            "16",
+            "--trials",
+            "1",
+            *(["--mapped"] if mapped else []),
+        ]
+    )
     # by hand: 22,000 images of 3x16x16 bytes and their int64 labels
     assert result["data_mb"] == pytest.approx(22_000 * (3 * 16 * 16 + 8) / 1e6, abs=0.05)
     if mapped:  # the trials mapped the files, which the trial's statistics read whole
@@ -141,8 +238,9 @@ def test_data_memory_measures_the_driver_the_object_store_and_each_trial(ray_ses
 def test_scaling_measures_each_layout_from_its_later_epochs(ray_session, monkeypatch):
     """One layout at toy size (the 2-worker layout's trial is test_data_parallel_trial's)."""
     result = in_process(monkeypatch, "scaling").main(
-        ["--workers", "1", "--epochs", "3", "--max-train-images", "300", "--depths", "1-1-1"])
-    row, = result["runs"]
+        ["--workers", "1", "--epochs", "3", "--max-train-images", "300", "--depths", "1-1-1"]
+    )
+    (row,) = result["runs"]
     assert (row["layout"], row["workers"], result["train_images"]) == ("1 x 1 CPU", 1, 300)
     # by hand: images over the median of the epochs after the first
     later = sorted(row["epoch_seconds"][1:])

@@ -21,13 +21,19 @@ def test_a_resumed_stopper_counts_what_was_spent_before_from_mlflow(tracking_uri
     parent = start_parent_run(client, "budget", "search", "stagewise", {})
     experiment = client.get_run(parent).info.experiment_id
     for trial, images in (("t1", 300), ("t2", 200)):
-        child = client.create_run(experiment, tags={PARENT_RUN_ID_TAG: parent,
-                                                    TRIAL_ID_TAG: trial}).info.run_id
+        child = client.create_run(
+            experiment, tags={PARENT_RUN_ID_TAG: parent, TRIAL_ID_TAG: trial}
+        ).info.run_id
         for epoch in range(1, images // 100 + 1):
             client.log_metric(child, "images_seen", 100 * epoch, step=epoch)
-    started = BudgetStopper(Budget(images=800), epoch_images=100, epochs=3, concurrency=2,
-                            history=partial(last_trial_measures, tracking_uri, parent),
-                            on_exhausted=partial(mark_budget_spent, tracking_uri, parent))
+    started = BudgetStopper(
+        Budget(images=800),
+        epoch_images=100,
+        epochs=3,
+        concurrency=2,
+        history=partial(last_trial_measures, tracking_uri, parent),
+        on_exhausted=partial(mark_budget_spent, tracking_uri, parent),
+    )
     resumed = pickle.loads(pickle.dumps(started))  # what Tune hands back after a crash
     resumed("t2", {"epoch": 3, "images_seen": 300})  # t2 resumed and finished its last epoch
     assert resumed.spent()["images"] == 600

@@ -22,8 +22,9 @@ def test_a_request_no_node_can_hold_is_a_clear_error(ray_session):
     assert trial_resources(1.0, None) == {"cpu": 1.0, "gpu": 0.0}
     # data-parallel workers: each on one node, all of them somewhere in the cluster
     assert trial_resources(1.0, None, 2) == {"cpu": 1.0, "gpu": 0.0}
-    with pytest.raises(ConfigError, match="--workers-per-trial 3: the cluster holds at most 2 "
-                                          "workers of 1 CPUs and 0 GPUs"):
+    with pytest.raises(
+        ConfigError, match="--workers-per-trial 3: the cluster holds at most 2 workers of 1 CPUs and 0 GPUs"
+    ):
         trial_resources(1.0, None, 3)
     assert searches_that_fit({"cpu": 0.5, "gpu": 0.0}, 2) == 2
     assert searches_that_fit({"cpu": 0.5, "gpu": 0.0}, 2, workers_per_trial=2) == 1
@@ -44,6 +45,8 @@ def test_a_cpu_trial_alone_holds_its_twins_cpus_as_far_as_a_node_has_them(ray_se
     assert request({"alone": True}).required_resources == {"CPU": 2.0, "GPU": 0.5}
     assert request({"depths": [1]}).required_resources == {"CPU": 1.0, "GPU": 0.5}
     assert TrialResources({"cpu": 1.0, "gpu": 0.0}, {"cpu": 1.0, "gpu": 0.0})(
-        {"alone": True}).required_resources == {"CPU": 1.0}
-    assert request.describe() == ("each trial uses {'cpu': 1.0, 'gpu': 0.5}, one that trains "
-                                  "alone {'cpu': 2.0, 'gpu': 0.5}")
+        {"alone": True}
+    ).required_resources == {"CPU": 1.0}
+    assert request.describe() == (
+        "each trial uses {'cpu': 1.0, 'gpu': 0.5}, one that trains alone {'cpu': 2.0, 'gpu': 0.5}"
+    )

@@ -31,56 +31,94 @@ def batches_memory(settings: TrialSettings) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no warning about read-only arrays reaches the user
         train = ImageBatches(data.x_train, data.y_train, mean, std, torch.device("cpu"))
-    return {"mapped": isinstance(data.x_train, np.memmap),
-            "writeable": bool(data.x_train.flags.writeable),
-            "same_memory": train.images.data_ptr() == data.x_train.ctypes.data,
-            "first_batch": next(train.batches(4))[1].tolist()}
+    return {
+        "mapped": isinstance(data.x_train, np.memmap),
+        "writeable": bool(data.x_train.flags.writeable),
+        "same_memory": train.images.data_ptr() == data.x_train.ctypes.data,
+        "first_batch": next(train.batches(4))[1].tolist(),
+    }
 
 
 def test_trials_read_the_data_set_from_the_object_store_without_copying_it(ray_session):
     data = load_dataset("synthetic", image_size=16, num_samples=2000, seed=0)
-    settings = TrialSettings(data_source=ray.put(data), training=TrainingConfig(epochs=1, lr=0.05),
-                             criterion="plsvip", scoring_samples=10, seed=0)
+    settings = TrialSettings(
+        data_source=ray.put(data),
+        training=TrainingConfig(epochs=1, lr=0.05),
+        criterion="plsvip",
+        scoring_samples=10,
+        seed=0,
+    )
     assert data.x_train.nbytes > 500_000
     assert len(cloudpickle.dumps(settings)) < 5_000  # what Tune puts into each trial's arguments
     seen = ray.get(batches_memory.remote(settings))
     # the arrays come out of the object store read-only, and the batches use them as they are
-    assert seen == {"mapped": False, "writeable": False, "same_memory": True,
-                    "first_batch": data.y_train[:4].tolist()}
+    assert seen == {
+        "mapped": False,
+        "writeable": False,
+        "same_memory": True,
+        "first_batch": data.y_train[:4].tolist(),
+    }
     assert np.array_equal(settings.data.x_val, data.x_val)  # the driver reads the same set
 
 
 def test_trials_memory_map_a_prepared_folder_themselves(ray_session, tmp_path):
     data = load_dataset("synthetic", image_size=16, num_samples=2000, seed=0)
     folder = write_mapped(data, tmp_path / "prepared", {"dataset": "synthetic"})
-    settings = TrialSettings(data_source=MappedFolder(str(folder)), training=TrainingConfig(
-        epochs=1, lr=0.05), criterion="plsvip", scoring_samples=10, seed=0)
+    settings = TrialSettings(
+        data_source=MappedFolder(str(folder)),
+        training=TrainingConfig(epochs=1, lr=0.05),
+        criterion="plsvip",
+        scoring_samples=10,
+        seed=0,
+    )
     assert len(cloudpickle.dumps(settings)) < 5_000
 
     def object_store_used() -> float:
-        return (ray.cluster_resources()["object_store_memory"]
-                - ray.available_resources()["object_store_memory"])
+        return (
+            ray.cluster_resources()["object_store_memory"] - ray.available_resources()["object_store_memory"]
+        )
 
     used_before = object_store_used()
     seen = ray.get(batches_memory.remote(settings))
     # the worker maps the files; its batches read the map, no copy in the process's own memory
-    assert seen == {"mapped": True, "writeable": False, "same_memory": True,
-                    "first_batch": data.y_train[:4].tolist()}
+    assert seen == {
+        "mapped": True,
+        "writeable": False,
+        "same_memory": True,
+        "first_batch": data.y_train[:4].tolist(),
+    }
     assert object_store_used() < used_before + data.x_train.nbytes / 10  # none of it went there
 
 
 def test_a_network_trains_on_a_prepared_folder_normalised_by_the_drivers_moments(
-        ray_session, tmp_path, caplog, monkeypatch):
+    ray_session, tmp_path, caplog, monkeypatch
+):
     data = parse_config(["--max-train-images", "200"]).load_splits()
     folder = write_mapped(data, tmp_path / "prepared", {"dataset": "digits"})
-    config = parse_config(["--dataset", "mapped", "--data-dir", str(folder), "--initial-depths",
-                           "1-1-1", "--epochs", "1", "--name", "mapped", "--tracking-uri",
-                           f"sqlite:///{tmp_path}/mlflow.db", "--storage-path",
-                           str(tmp_path / "runs")])
+    config = parse_config(
+        [
+            "--dataset",
+            "mapped",
+            "--data-dir",
+            str(folder),
+            "--initial-depths",
+            "1-1-1",
+            "--epochs",
+            "1",
+            "--name",
+            "mapped",
+            "--tracking-uri",
+            f"sqlite:///{tmp_path}/mlflow.db",
+            "--storage-path",
+            str(tmp_path / "runs"),
+        ]
+    )
     started = []
-    monkeypatch.setattr(single, "start_experiment",
-                        lambda *args, **kwargs: started.append(start_experiment(*args, **kwargs))
-                        or started[-1])
+    monkeypatch.setattr(
+        single,
+        "start_experiment",
+        lambda *args, **kwargs: started.append(start_experiment(*args, **kwargs)) or started[-1],
+    )
     with caplog.at_level(logging.INFO, logger="nas_service"):
         outcome = single.train_one(config, config.load_data())
     assert f"every trial memory-maps the data set from {folder}" in caplog.text
@@ -103,4 +141,5 @@ def test_a_network_trains_on_a_prepared_folder_normalised_by_the_drivers_moments
     monkeypatch.setattr("trainables.settings.channel_stats", pytest.fail)
     assert [tensor.tolist() for tensor in settings.normalisation(data)] == [
         torch.tensor([mean], dtype=torch.float32).tolist(),
-        torch.tensor([std], dtype=torch.float32).tolist()]
+        torch.tensor([std], dtype=torch.float32).tolist(),
+    ]

@@ -32,12 +32,15 @@ def one_step_then_an_epoch(rank: int) -> dict:
     trainer._step(x[rank::2], y[rank::2])
     step = [p.detach().clone() for p in trainer.model.parameters()]
     images = np.random.default_rng(3).integers(0, 255, (20, 1, 8, 8), dtype=np.uint8)
-    data = ImageBatches(images, np.arange(20) % 4, torch.zeros(1), torch.ones(1),
-                        torch.device("cpu"))
+    data = ImageBatches(images, np.arange(20) % 4, torch.zeros(1), torch.ones(1), torch.device("cpu"))
     loss = trainer.train_epoch(data, 0, torch.Generator().manual_seed(7), False)
-    return {"step": step, "epoch": [p.detach() for p in trainer.model.parameters()],
-            "loss": loss, "nodes": gather_from_ranks(f"rank{rank}"),
-            "sum": sum_over_ranks(torch.tensor([rank + 1.0])).item()}
+    return {
+        "step": step,
+        "epoch": [p.detach() for p in trainer.model.parameters()],
+        "loss": loss,
+        "nodes": gather_from_ranks(f"rank{rank}"),
+        "sum": sum_over_ranks(torch.tensor([rank + 1.0])).item(),
+    }
 
 
 @pytest.fixture(scope="module")

@@ -46,9 +46,13 @@ class RecordingSession:
 
 
 def digits_settings() -> TrialSettings:
-    return TrialSettings(data_source=ray.put(load_dataset("digits", seed=0)), criterion="plsvip",
-                         scoring_samples=200, seed=0,
-                         training=TrainingConfig(epochs=EPOCHS, lr=0.05, batch_size=64))
+    return TrialSettings(
+        data_source=ray.put(load_dataset("digits", seed=0)),
+        criterion="plsvip",
+        scoring_samples=200,
+        seed=0,
+        training=TrainingConfig(epochs=EPOCHS, lr=0.05, batch_size=64),
+    )
 
 
 def run_candidate() -> list[dict]:
@@ -92,7 +96,8 @@ def test_two_ranks_report_what_one_process_reports(one_and_two_ranks):
     # rank 0 writes every epoch's checkpoint (the last with its final report); rank 1 none
     assert [r["checkpoint_files"] for r in first] == [
         ["architecture.json", "checkpoint.pt"],
-        ["architecture.json", "checkpoint.pt", "final_result.json"]]
+        ["architecture.json", "checkpoint.pt", "final_result.json"],
+    ]
     assert all(not r["checkpoint_files"] for r in second)
 
 
@@ -110,5 +115,4 @@ def test_a_trial_resumed_after_its_last_epoch_reports_its_final_result_again(ray
 
     session = Resumed()
     train_network(CONFIG, digits_settings(), [], session)
-    assert session.reports == [{"metrics": final,
-                                "checkpoint_files": ["checkpoint.pt", "final_result.json"]}]
+    assert session.reports == [{"metrics": final, "checkpoint_files": ["checkpoint.pt", "final_result.json"]}]

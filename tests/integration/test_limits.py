@@ -11,32 +11,55 @@ from nas_service.tracking.tags import PARENT_RUN_ID_TAG
 LIMIT = 1.5e6  # on 8x8 digits: 1-1-1 has 0.76M MACs, one grown stage 1.35M, two 1.94M
 
 
-def test_a_search_grows_within_max_macs_and_continues_its_candidates(ray_session, tmp_path,
-                                                                     tracking_uri, monkeypatch):
+def test_a_search_grows_within_max_macs_and_continues_its_candidates(
+    ray_session, tmp_path, tracking_uri, monkeypatch
+):
     monkeypatch.chdir(tmp_path)
-    config = parse_config(["--iterations", "1", "--m0", "1", "--epochs", "1", "--max-macs",
-                           str(LIMIT), "--scoring-samples", "300", "--bootstrap", "10",
-                           "--final-epochs", "1", "--tracking-uri", tracking_uri,
-                           "--name", "limited"])
+    config = parse_config(
+        [
+            "--iterations",
+            "1",
+            "--m0",
+            "1",
+            "--epochs",
+            "1",
+            "--max-macs",
+            str(LIMIT),
+            "--scoring-samples",
+            "300",
+            "--bootstrap",
+            "10",
+            "--final-epochs",
+            "1",
+            "--tracking-uri",
+            tracking_uri,
+            "--name",
+            "limited",
+        ]
+    )
     record = search(config, config.load_data(), growth_costs(config, config.load_data()))
-    step, = record["iterations"]
+    (step,) = record["iterations"]
     wins = [t > a for a, t in zip(step["importance_A"], step["importance_T"], strict=True)]
     assert step["grows"] == wins
     grown = [stage for stage in range(3) if step["next"].split("-")[stage] == "3"]
     if sum(wins) >= 1:  # every stage adds the same MACs: the largest gain goes first, alone
-        gains = [t - a if won else float("-inf")
-                 for a, t, won in zip(step["importance_A"], step["importance_T"], wins, strict=True)]
+        gains = [
+            t - a if won else float("-inf")
+            for a, t, won in zip(step["importance_A"], step["importance_T"], wins, strict=True)
+        ]
         assert grown == [gains.index(max(gains))]
         assert step["held_back_by_limit"] == [i + 1 for i in range(3) if wins[i] and i not in grown]
         assert step["bound_by"] == (["macs"] if sum(wins) >= 2 else [])
     else:
         assert grown == []
     client = MlflowClient(tracking_uri)
-    runs = client.search_runs([client.get_experiment_by_name("stagewise-nas").experiment_id],
-                              f"tags.`{PARENT_RUN_ID_TAG}` = '{record['parent_run_id']}'")
+    runs = client.search_runs(
+        [client.get_experiment_by_name("stagewise-nas").experiment_id],
+        f"tags.`{PARENT_RUN_ID_TAG}` = '{record['parent_run_id']}'",
+    )
     candidates = [run for run in runs if run.data.params["role"] in ("A", "final")]
     assert candidates and all(run.data.metrics["macs"] <= LIMIT for run in candidates)
-    probe, = [run for run in runs if run.data.params["role"] == "T"]
+    (probe,) = [run for run in runs if run.data.params["role"] == "T"]
     assert probe.data.metrics["macs"] > LIMIT  # T stays the probe, over the limit
 
     # --final-epochs 1: each candidate's run (A, and the found network when it is another run)

@@ -26,13 +26,19 @@ def count_epochs(config) -> None:
             raise RuntimeError("the first attempt dies in epoch 3")
         with tempfile.TemporaryDirectory() as folder:
             (Path(folder) / "epoch.json").write_text(json.dumps(epoch + 1))
-            tune.report({"epoch": epoch + 1, "resumed_after": start},
-                        checkpoint=tune.Checkpoint.from_directory(folder))
+            tune.report(
+                {"epoch": epoch + 1, "resumed_after": start},
+                checkpoint=tune.Checkpoint.from_directory(folder),
+            )
 
 
 def run_config(storage: Path) -> tune.RunConfig:
-    return tune.RunConfig(name="lost", storage_path=str(storage), verbose=0,
-                          checkpoint_config=tune.CheckpointConfig(num_to_keep=1))
+    return tune.RunConfig(
+        name="lost",
+        storage_path=str(storage),
+        verbose=0,
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+    )
 
 
 def test_a_trial_naming_a_deleted_checkpoint_resumes_from_the_newer_one(ray_session, tmp_path):
@@ -46,8 +52,9 @@ def test_a_trial_naming_a_deleted_checkpoint_resumes_from_the_newer_one(ray_sess
     (trial_folder / "checkpoint_000002" / "epoch.json").write_text("3")
     shutil.copytree(experiment, tmp_path / "unmended" / "lost")
 
-    unmended = tune.Tuner.restore(str(tmp_path / "unmended" / "lost"), count_epochs,
-                                  resume_errored=True).fit()
+    unmended = tune.Tuner.restore(
+        str(tmp_path / "unmended" / "lost"), count_epochs, resume_errored=True
+    ).fit()
     assert "does not exist on storage anymore" in str(unmended[0].error)
 
     assert repoint_lost_checkpoints(str(experiment)) == [trial_folder.name]

@@ -10,8 +10,7 @@ from nas_service.tracking.records import artifact_location, experiment_id
 
 def tables(path):
     with sqlite3.connect(path) as connection:
-        return {row[0] for row in connection.execute("select name from sqlite_master "
-                                                     "where type = 'table'")}
+        return {row[0] for row in connection.execute("select name from sqlite_master where type = 'table'")}
 
 
 def test_a_store_built_aside_becomes_the_store(tmp_path):
@@ -49,8 +48,7 @@ def test_nothing_is_built_for_a_server_or_where_nothing_can_be_written(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
 
 
-def test_a_sqlite_stores_artifacts_stay_beside_its_file_wherever_the_search_starts(tmp_path,
-                                                                                 monkeypatch):
+def test_a_sqlite_stores_artifacts_stay_beside_its_file_wherever_the_search_starts(tmp_path, monkeypatch):
     """MLflow's default puts a new experiment's artifacts in ``./mlruns`` of the working
     directory; ours beside the database, under the experiment's name made a folder name."""
     store, elsewhere = tmp_path / "store", tmp_path / "elsewhere"
@@ -61,12 +59,17 @@ def test_a_sqlite_stores_artifacts_stay_beside_its_file_wherever_the_search_star
     experiment = experiment_id(client, "my search/1")
     run = client.create_run(experiment)
     client.log_text(run.info.run_id, "found 3-3-5", "decision.txt")
-    assert (store / "mlruns" / "my_search_1" / run.info.run_id / "artifacts" / "decision.txt"
-            ).read_text() == "found 3-3-5"
+    assert (
+        store / "mlruns" / "my_search_1" / run.info.run_id / "artifacts" / "decision.txt"
+    ).read_text() == "found 3-3-5"
     assert list(elsewhere.iterdir()) == []
     assert experiment_id(client, "my search/1") == experiment  # found, not created again
     # a relative sqlite path is the working directory's file, its artifacts beside it
     assert artifact_location("sqlite:///mlflow.db", "x") == str(elsewhere / "mlruns" / "x")
-    for server_or_other in ("http://127.0.0.1:5000", "postgresql://db/mlflow", "sqlite:///:memory:",
-                            str(tmp_path / "file_store")):
+    for server_or_other in (
+        "http://127.0.0.1:5000",
+        "postgresql://db/mlflow",
+        "sqlite:///:memory:",
+        str(tmp_path / "file_store"),
+    ):
         assert artifact_location(server_or_other, "x") is None

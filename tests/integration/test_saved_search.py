@@ -19,8 +19,7 @@ def saved_search_of(tmp_path, tags: dict[str, str]) -> list[str]:
     folder = tmp_path / "results" / "old"
     folder.mkdir(parents=True)
     (folder / "tuner.pkl").write_bytes(b"pickled by another version")
-    return ["--resume", "--name", "old", "--tracking-uri", uri,
-            "--storage-path", str(tmp_path / "results")]
+    return ["--resume", "--name", "old", "--tracking-uri", uri, "--storage-path", str(tmp_path / "results")]
 
 
 def test_resume_of_a_search_saved_by_older_code_names_the_version(tmp_path, capsys):
@@ -29,12 +28,14 @@ def test_resume_of_a_search_saved_by_older_code_names_the_version(tmp_path, caps
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
         "python -m nas_service.run: error: --resume --name old: saved by stagewise-nas 0.1.0 or "
         f"older, whose saved search state stagewise-nas {__version__} cannot read; finish it "
-        "with the version that saved it, or start a new search")
+        "with the version that saved it, or start a new search"
+    )
 
     later = tmp_path / "later"
     later.mkdir()
-    argv = saved_search_of(later, {METHOD_TAG: "stagewise", VERSION_TAG: "9.1.0",
-                                   STATE_FORMAT_TAG: str(SEARCH_STATE_FORMAT + 1)})
+    argv = saved_search_of(
+        later, {METHOD_TAG: "stagewise", VERSION_TAG: "9.1.0", STATE_FORMAT_TAG: str(SEARCH_STATE_FORMAT + 1)}
+    )
     assert run_main(argv) == 2
     assert "saved by stagewise-nas 9.1.0, whose saved search state" in capsys.readouterr().err
 

@@ -34,7 +34,7 @@ def test_scoring_actor_matches_the_direct_call(ray_session):
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 3, 120)
     stages = [rng.normal(size=(120, 16)) + labels[:, None], rng.normal(size=(120, 8))]
-    scorer, = create_scoring_pool(1)
+    (scorer,) = create_scoring_pool(1)
     remote = ray_session.get(scorer.score_stages.remote(stages, labels, "plsvip"))
     assert remote == pytest.approx([stage_score(f, labels, "plsvip") for f in stages], rel=1e-12)
 
@@ -50,8 +50,13 @@ def scores_by_role(config, folder):
         time.sleep(0.05)
     time.sleep(0.5 if role == "T" else 0.0)
     scores = [0.6, 0.4, 0.4] if role == "T" else [0.5, 0.5, 0.5]
-    tune.report({"val_accuracy": 0.5, LAST_RESULT_KEY: True,
-                 "importance": {f"s{i + 1}": v for i, v in enumerate(scores)}})
+    tune.report(
+        {
+            "val_accuracy": 0.5,
+            LAST_RESULT_KEY: True,
+            "importance": {f"s{i + 1}": v for i, v in enumerate(scores)},
+        }
+    )
 
 
 def test_later_networks_train_in_the_first_two_processes(ray_session, tmp_path):
@@ -61,10 +66,16 @@ def test_later_networks_train_in_the_first_two_processes(ray_session, tmp_path):
     searcher = StageWiseSearcher((1, 1, 1), delta=1, iterations=3)
     tuner = tune.Tuner(
         tune.with_parameters(scores_by_role, folder=str(tmp_path)),
-        tune_config=tune.TuneConfig(search_alg=searcher, num_samples=searcher.max_trials,
-                                    max_concurrent_trials=2, metric="val_accuracy", mode="max",
-                                    reuse_actors=True),
-        run_config=tune.RunConfig(storage_path=str(tmp_path), verbose=0))
+        tune_config=tune.TuneConfig(
+            search_alg=searcher,
+            num_samples=searcher.max_trials,
+            max_concurrent_trials=2,
+            metric="val_accuracy",
+            mode="max",
+            reuse_actors=True,
+        ),
+        run_config=tune.RunConfig(storage_path=str(tmp_path), verbose=0),
+    )
     results = tuner.fit()
     assert [step["grown"] for step in searcher.history] == [(2, 1, 1), (3, 1, 1), (4, 1, 1)]
     assert len(results) == 7 and not results.errors
@@ -82,8 +93,7 @@ def expected_trajectory(start, delta, iterations, importance_of):
         t_depths = deepen_all(current, delta)
         seen.setdefault((current, seed), "A")
         seen.setdefault((t_depths, seed), "T")
-        grown = grow_depths(current, importance_of[current, seed],
-                            importance_of[t_depths, seed], delta)
+        grown = grow_depths(current, importance_of[current, seed], importance_of[t_depths, seed], delta)
         if grown != current:
             seed = iterations
         current = grown
@@ -91,8 +101,16 @@ def expected_trajectory(start, delta, iterations, importance_of):
     return seen, current
 
 
-TABLE_III_METRICS = ["depth", "params", "macs", "memory_mb", "cpu_latency_ms", "train_seconds",
-                     "energy_kwh", "emissions_kg"]
+TABLE_III_METRICS = [
+    "depth",
+    "params",
+    "macs",
+    "memory_mb",
+    "cpu_latency_ms",
+    "train_seconds",
+    "energy_kwh",
+    "emissions_kg",
+]
 
 
 def check_final_model_loads(client, parent, record, tmp_path):
@@ -116,7 +134,8 @@ def check_final_model_loads(client, parent, record, tmp_path):
 def check_overhead_split(client, parent, children):
     """benchmarks/overhead.py's split of each trial's wall time adds up to it."""
     spec = importlib.util.spec_from_file_location(
-        "overhead", Path(__file__).parents[2] / "benchmarks" / "overhead.py")
+        "overhead", Path(__file__).parents[2] / "benchmarks" / "overhead.py"
+    )
     sys.path.insert(0, str(Path(spec.origin).parent))  # its benchmark_io
     try:
         overhead = importlib.util.module_from_spec(spec)
@@ -129,11 +148,14 @@ def check_overhead_split(client, parent, children):
         row = rows[child.info.run_name]
         assert row["wall"] == (child.info.end_time - child.info.start_time) / 1000
         assert row["train"] == child.data.metrics["train_seconds"]
-        assert row["outside"] == pytest.approx(row["wall"] - sum(
-            value for key, value in child.data.metrics.items() if key.startswith("phase_seconds/")))
+        assert row["outside"] == pytest.approx(
+            row["wall"]
+            - sum(value for key, value in child.data.metrics.items() if key.startswith("phase_seconds/"))
+        )
         assert row["overhead"] == pytest.approx(row["wall"] - row["train"])
-        assert row["measuring"] == pytest.approx(sum(child.data.metrics[f"phase_seconds/{name}"]
-                                                     for name in overhead.MEASURING))
+        assert row["measuring"] == pytest.approx(
+            sum(child.data.metrics[f"phase_seconds/{name}"] for name in overhead.MEASURING)
+        )
         assert row["service"] == pytest.approx(row["overhead"] - row["measuring"])
         assert row["slots"] == int(child.data.tags["nas.train.threads"])  # 1 CPU per trial
 
@@ -145,8 +167,9 @@ def check_what_the_mlflow_ui_shows(tracking_uri, parent, children, record, tmp_p
     example = rest_example()
     rest = example.call
     with mlflow_server(tracking_uri, tmp_path / "server.log") as url:
-        experiment = rest(url, "experiments/get-by-name",
-                          experiment_name="stagewise-nas")["experiment"]["experiment_id"]
+        experiment = rest(url, "experiments/get-by-name", experiment_name="stagewise-nas")["experiment"][
+            "experiment_id"
+        ]
         shown = rest(url, "runs/get", run_id=parent.info.run_id)["run"]
         metrics = {m["key"]: m["value"] for m in shown["data"]["metrics"]}
         for key in ("val_accuracy", "test_accuracy", "params", "macs", "cpu_latency_ms", "depth"):
@@ -154,45 +177,70 @@ def check_what_the_mlflow_ui_shows(tracking_uri, parent, children, record, tmp_p
         assert metrics["search/networks_trained"] == len(children)
         for key, per_child in (("search/images", "images_seen"), ("search/kgco2eq", "emissions_kg")):
             assert metrics[key] == pytest.approx(sum(c.data.metrics[per_child] for c in children))
-        assert metrics["search/wall_seconds"] > sum(c.data.metrics["train_seconds"]
-                                                    for c in children) / 2
+        assert metrics["search/wall_seconds"] > sum(c.data.metrics["train_seconds"] for c in children) / 2
         description = {t["key"]: t["value"] for t in shown["data"]["tags"]}["mlflow.note.content"]
         assert f"**Found architecture: `{record['depths']}`**" in description
         decisions = description.split("## Decisions")[1]  # a row per iteration, A named
         for step in record["iterations"]:
-            assert re.search(rf"^\| {step['iteration']} \| \d+ \| [^|]*{step['A']}", decisions,
-                             re.M), (step, decisions)
-        dataset, = [i["dataset"] for i in shown["inputs"]["dataset_inputs"]]
+            assert re.search(rf"^\| {step['iteration']} \| \d+ \| [^|]*{step['A']}", decisions, re.M), (
+                step,
+                decisions,
+            )
+        (dataset,) = [i["dataset"] for i in shown["inputs"]["dataset_inputs"]]
         assert dataset["name"] == "digits" and dataset["source_type"] == "code"
         profile = json.loads(dataset["profile"])
         assert profile["image_shape"] == [1, 8, 8] and profile["classes"] == 10
         assert profile["train_images"] + profile["val_images"] + profile["test_images"] == 1797
 
-        model, = rest(url, "logged-models/search", {"experiment_ids": [experiment]})["models"]
+        (model,) = rest(url, "logged-models/search", {"experiment_ids": [experiment]})["models"]
         assert record["model_uri"] == f"models:/{model['info']['model_id']}"
         assert model["info"]["source_run_id"] == final.info.run_id
         assert model["info"]["status"] == "LOGGED_MODEL_READY"
         assert {m["key"] for m in model["data"]["metrics"]} >= {"val_accuracy", "test_accuracy"}
-        assert [o["model_id"] for o in shown["outputs"]["model_outputs"]] == \
-            [model["info"]["model_id"]]
+        assert [o["model_id"] for o in shown["outputs"]["model_outputs"]] == [model["info"]["model_id"]]
 
-        listed = rest(url, "runs/search", {
-            "experiment_ids": [experiment],
-            "filter": f"tags.`{PARENT_RUN_ID_TAG}` = '{parent.info.run_id}'"})["runs"]
+        listed = rest(
+            url,
+            "runs/search",
+            {
+                "experiment_ids": [experiment],
+                "filter": f"tags.`{PARENT_RUN_ID_TAG}` = '{parent.info.run_id}'",
+            },
+        )["runs"]
         assert len(listed) == len(children)
         for run in listed:
             params = {p["key"]: p["value"] for p in run["data"]["params"]}
             depths = params["depths"].split("-")
             assert [params[f"m{i + 1}"] for i in range(len(depths))] == depths
-            assert params["depth"] == str(int(dict((m["key"], m["value"]) for m in
-                                                   run["data"]["metrics"])["depth"]))
-            assert {k: params[k] for k in ("module", "width", "criterion", "preset", "epochs",
-                                           "lr", "batch_size", "precision", "dataset")} == {
-                "module": "basic", "width": "16", "criterion": "plsvip", "preset": "quick",
-                "epochs": "3", "lr": "0.02", "batch_size": "64", "precision": "auto",
-                "dataset": "digits"}
+            assert params["depth"] == str(
+                int(dict((m["key"], m["value"]) for m in run["data"]["metrics"])["depth"])
+            )
+            assert {
+                k: params[k]
+                for k in (
+                    "module",
+                    "width",
+                    "criterion",
+                    "preset",
+                    "epochs",
+                    "lr",
+                    "batch_size",
+                    "precision",
+                    "dataset",
+                )
+            } == {
+                "module": "basic",
+                "width": "16",
+                "criterion": "plsvip",
+                "preset": "quick",
+                "epochs": "3",
+                "lr": "0.02",
+                "batch_size": "64",
+                "precision": "auto",
+                "dataset": "digits",
+            }
             assert params["seed"] == params["init_seed"]
-            child_dataset, = [i["dataset"] for i in run["inputs"]["dataset_inputs"]]
+            (child_dataset,) = [i["dataset"] for i in run["inputs"]["dataset_inputs"]]
             assert child_dataset["digest"] == dataset["digest"]
         example.main(url)  # examples/mlflow_rest.py prints the same
     printed = capsys.readouterr().out
@@ -205,8 +253,10 @@ def check_report_rebuilds(tracking_uri, parent, record, tmp_path, run_names):
     """``stagewise-nas report`` rebuilds report.md and the plots from MLflow alone: a
     table row for every trained network, one decision row per iteration that ran."""
     output = tmp_path / "rebuilt"
-    assert report_main(["--tracking-uri", tracking_uri, "--run-id", parent.info.run_id,
-                        "--output", str(output)]) == 0
+    assert (
+        report_main(["--tracking-uri", tracking_uri, "--run-id", parent.info.run_id, "--output", str(output)])
+        == 0
+    )
     text = (output / "report.md").read_text()
     assert f"Found architecture: `{record['depths']}`" in text
     rows = re.findall(r"^\| ((?:it\d-[AT]|final)-[\d-]+) \|", text, re.M)
@@ -214,27 +264,45 @@ def check_report_rebuilds(tracking_uri, parent, record, tmp_path, run_names):
     # one decision row per iteration, each with the iteration's own init seed (k - 1)
     decisions = re.findall(r"^\| (\d) \| (\d) \| ", text, re.M)
     assert [(int(k), int(seed)) for k, seed in decisions] == [
-        (step["iteration"], step["iteration"] - 1) for step in record["iterations"]]
+        (step["iteration"], step["iteration"] - 1) for step in record["iterations"]
+    ]
     for plot in PLOTS:
         assert (output / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_two_iteration_digits_search(ray_session, tmp_path, tracking_uri, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    config = parse_config(["--iterations", "2", "--m0", "3", "--epochs", "3", "--seed", "0",
-                           "--scoring-samples", "400", "--tracking-uri", tracking_uri,
-                           "--name", "it-test"])
+    config = parse_config(
+        [
+            "--iterations",
+            "2",
+            "--m0",
+            "3",
+            "--epochs",
+            "3",
+            "--seed",
+            "0",
+            "--scoring-samples",
+            "400",
+            "--tracking-uri",
+            tracking_uri,
+            "--name",
+            "it-test",
+        ]
+    )
     record = search(config)
 
     client = MlflowClient(tracking_uri)
     experiment = client.get_experiment_by_name("stagewise-nas")
-    parents = client.search_runs([experiment.experiment_id], "tags.`nas.method` = 'stagewise' "
-                                 "and attributes.run_name = 'it-test'")
-    parent, = [run for run in parents if PARENT_RUN_ID_TAG not in run.data.tags]
+    parents = client.search_runs(
+        [experiment.experiment_id], "tags.`nas.method` = 'stagewise' and attributes.run_name = 'it-test'"
+    )
+    (parent,) = [run for run in parents if PARENT_RUN_ID_TAG not in run.data.tags]
     assert parent.info.status == "FINISHED"
     assert parent.data.params["iterations"] == "2" and parent.data.params["train.epochs"] == "3"
-    children = client.search_runs([experiment.experiment_id],
-                                  f"tags.`{PARENT_RUN_ID_TAG}` = '{parent.info.run_id}'")
+    children = client.search_runs(
+        [experiment.experiment_id], f"tags.`{PARENT_RUN_ID_TAG}` = '{parent.info.run_id}'"
+    )
 
     importance_of = {}
     for child in children:
@@ -266,8 +334,13 @@ def test_two_iteration_digits_search(ray_session, tmp_path, tracking_uri, monkey
         assert child.data.tags["nas.train.threads"] == "1"
 
     roles, final = expected_trajectory((3, 3, 3), 2, 2, importance_of)
-    recorded = {(tuple(int(m) for m in c.data.params["depths"].split("-")),
-                 int(c.data.params["init_seed"])): c.data.params["role"] for c in children}
+    recorded = {
+        (
+            tuple(int(m) for m in c.data.params["depths"].split("-")),
+            int(c.data.params["init_seed"]),
+        ): c.data.params["role"]
+        for c in children
+    }
     assert recorded == roles  # one run per network (depths and seed), never one trained twice
     assert len(recorded) >= 3  # A and T of iteration 1 and at least the next T
     assert record["depths"] == "-".join(map(str, final))
@@ -280,29 +353,30 @@ def test_two_iteration_digits_search(ray_session, tmp_path, tracking_uri, monkey
     check_final_model_loads(client, parent, record, tmp_path)
     check_what_the_mlflow_ui_shows(tracking_uri, parent, children, record, tmp_path, capsys)
     check_overhead_split(client, parent, children)
-    check_report_rebuilds(tracking_uri, parent, record, tmp_path,
-                          [child.info.run_name for child in children])
+    check_report_rebuilds(tracking_uri, parent, record, tmp_path, [child.info.run_name for child in children])
     local = client.download_artifacts(parent.info.run_id, "final_architecture.json", str(tmp_path))
     assert json.loads(open(local).read())["depths"] == record["depths"]
     assert (tmp_path / "nas_results" / "it-test" / "candidates.csv").exists()
 
 
-def test_a_diverging_candidate_ends_the_search_in_one_line(ray_session, tmp_path, monkeypatch,
-                                                           capsys):
+def test_a_diverging_candidate_ends_the_search_in_one_line(ray_session, tmp_path, monkeypatch, capsys):
     """NaN loss: one retry, then exit 1 with one line naming the trial and the divergence; no
     Ray traceback on the console (it is in the trial's error.txt); the parent run FAILED.  Through
     the CLI's ``main`` in the session's Ray."""
     monkeypatch.chdir(tmp_path)
-    status = run_main(["--iterations", "3", "--m0", "1", "--epochs", "1", "--lr", "1e6",
-                       "--name", "diverges"])
+    status = run_main(
+        ["--iterations", "3", "--m0", "1", "--epochs", "1", "--lr", "1e6", "--name", "diverges"]
+    )
     captured = capsys.readouterr()
     done = SimpleNamespace(returncode=status, stdout=captured.out, stderr=captured.err)
     assert done.returncode == 1, done.stderr[-2000:]
     assert "Traceback" not in done.stderr + done.stdout
     last = done.stderr.strip().splitlines()[-1]
-    assert re.search(r"error: search stopped: trial \w+ \(it1-[AT]-\d-\d-\d\) did not finish: "
-                     r"it failed \(FloatingPointError: training loss is nan at epoch 1: diverged\)",
-                     last), last
+    assert re.search(
+        r"error: search stopped: trial \w+ \(it1-[AT]-\d-\d-\d\) did not finish: "
+        r"it failed \(FloatingPointError: training loss is nan at epoch 1: diverged\)",
+        last,
+    ), last
     assert "retrying from its last checkpoint" in done.stdout
     error_file = re.search(r"traceback in (\S+error\.txt)", done.stdout).group(1)
     assert "FloatingPointError" in Path(error_file).read_text()

@@ -33,14 +33,22 @@ def test_the_best_network_stopped_early_is_tested_from_its_checkpoint(tmp_path):
     run = client.create_run(client.create_experiment("e"))
     logged = []
     settings = SimpleNamespace(data=data, normalisation=lambda data: channel_stats(data.x_train))
-    experiment = SimpleNamespace(settings=settings, client=client, method="asha",
-                                 log_table=logged.append)
-    table = pd.DataFrame({"run_name": ["sample-2-2-2", "sample-1-1-1"],
-                          "trial_id": ["full", "stopped"], "epoch": [3, 1],
-                          "val_accuracy": [0.5, 0.6], "test_accuracy": [0.45, float("nan")],
-                          "mlflow_run_id": ["other", run.info.run_id]})
-    results = [SimpleNamespace(checkpoint=tune.Checkpoint.from_directory(str(folder)),
-                               metrics={"trial_id": "stopped"})]
+    experiment = SimpleNamespace(settings=settings, client=client, method="asha", log_table=logged.append)
+    table = pd.DataFrame(
+        {
+            "run_name": ["sample-2-2-2", "sample-1-1-1"],
+            "trial_id": ["full", "stopped"],
+            "epoch": [3, 1],
+            "val_accuracy": [0.5, 0.6],
+            "test_accuracy": [0.45, float("nan")],
+            "mlflow_run_id": ["other", run.info.run_id],
+        }
+    )
+    results = [
+        SimpleNamespace(
+            checkpoint=tune.Checkpoint.from_directory(str(folder)), metrics={"trial_id": "stopped"}
+        )
+    ]
 
     tested = evaluate_best_stopped_early(experiment, results, table)
     expected = checkpoint_test_accuracy(folder, data, channel_stats(data.x_train))

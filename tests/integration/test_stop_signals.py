@@ -21,10 +21,14 @@ SAMPLES = 1
 
 def session_processes(session: int) -> list[str]:
     """``pid command`` of each process still running in session ``session``."""
-    listing = subprocess.run(["ps", "-eo", "pid=,sid=,stat=,comm="], capture_output=True,
-                             text=True, check=True).stdout
-    return [line for line in listing.splitlines()
-            if int(line.split()[1]) == session and not line.split()[2].startswith("Z")]
+    listing = subprocess.run(
+        ["ps", "-eo", "pid=,sid=,stat=,comm="], capture_output=True, text=True, check=True
+    ).stdout
+    return [
+        line
+        for line in listing.splitlines()
+        if int(line.split()[1]) == session and not line.split()[2].startswith("Z")
+    ]
 
 
 def wait_until(condition, seconds: float) -> bool:
@@ -36,18 +40,44 @@ def wait_until(condition, seconds: float) -> bool:
     return True
 
 
-def test_sigterm_stops_a_baseline_that_its_printed_command_resumes(ray_session, tmp_path,
-                                                                    monkeypatch, capsys):
+def test_sigterm_stops_a_baseline_that_its_printed_command_resumes(
+    ray_session, tmp_path, monkeypatch, capsys
+):
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     name = "terminated"
     env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "nas_service", "baselines", "--method", "random", "--samples",
-         str(SAMPLES), "--epochs", str(EPOCHS), "--m0", "1", "--max-train-images", "400",
-         "--name", name], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, start_new_session=True)
-    wait_for(client, name, process, lambda finished, running: any(
-        r.data.metrics.get("epoch") == 1 for r in running))
+        [
+            sys.executable,
+            "-m",
+            "nas_service",
+            "baselines",
+            "--method",
+            "random",
+            "--samples",
+            str(SAMPLES),
+            "--epochs",
+            str(EPOCHS),
+            "--m0",
+            "1",
+            "--max-train-images",
+            "400",
+            "--name",
+            name,
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    wait_for(
+        client,
+        name,
+        process,
+        lambda finished, running: any(r.data.metrics.get("epoch") == 1 for r in running),
+    )
     # to the whole process group, as timeout, scancel and systemd send it: it reaches the driver
     # and, but for the groups of their own it starts them in, its local Ray cluster
     started = time.monotonic()
@@ -57,7 +87,8 @@ def test_sigterm_stops_a_baseline_that_its_printed_command_resumes(ray_session, 
     assert time.monotonic() - started < 40  # not Ray's 60 s wait for a GCS killed too
     assert "Failed to connect to GCS" not in stderr
     assert wait_until(lambda: not session_processes(process.pid), 20), session_processes(
-        process.pid)  # no process of the search's cluster outlives it
+        process.pid
+    )  # no process of the search's cluster outlives it
     assert "SIGTERM received" not in stderr and "Traceback" not in stderr  # no stack dump
     message = stderr.strip().splitlines()[-1]
     assert "search interrupted (SIGTERM)" in message, message
@@ -92,8 +123,7 @@ def test_a_stopped_workers_exit_request_prints_no_stack_but_other_ignored_errors
         del first, second
         print("went on")
     """)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.stdout == "went on\n"
     assert "SystemExit" not in done.stderr
     assert done.stderr.count("Traceback") == 1 and "ValueError: a real bug" in done.stderr

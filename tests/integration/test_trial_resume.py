@@ -24,12 +24,14 @@ class KillWorkerOnce(tune.Callback):
 
 
 def run_search(name: str, callbacks=()):
-    config = parse_config(["--iterations", "1", "--m0", "1", "--epochs", "4", "--name", name,
-                           "--scoring-samples", "200"])
+    config = parse_config(
+        ["--iterations", "1", "--m0", "1", "--epochs", "4", "--name", name, "--scoring-samples", "200"]
+    )
     experiment = start_experiment(config, "stagewise")
     searcher = StageWiseSearcher((1, 1, 1), delta=1, iterations=1)
-    tuner = experiment.make_tuner(create_scoring_pool(1), searcher.max_trials, search_alg=searcher,
-                                  callbacks=callbacks)
+    tuner = experiment.make_tuner(
+        create_scoring_pool(1), searcher.max_trials, search_alg=searcher, callbacks=callbacks
+    )
     return searcher, tuner.fit()
 
 

@@ -29,9 +29,24 @@ def mlflow_server(tracking_uri: str, log: Path, timeout: float = 90.0) -> Iterat
     url = f"http://127.0.0.1:{port}"
     with open(log, "w") as output:
         server = subprocess.Popen(
-            [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", tracking_uri,
-             "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-            stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "mlflow",
+                "server",
+                "--backend-store-uri",
+                tracking_uri,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             deadline = time.monotonic() + timeout
             while True:
@@ -40,8 +55,7 @@ def mlflow_server(tracking_uri: str, log: Path, timeout: float = 90.0) -> Iterat
                         break
                 except OSError:
                     if server.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(f"mlflow server did not start: {log.read_text()}") \
-                            from None
+                        raise RuntimeError(f"mlflow server did not start: {log.read_text()}") from None
                     time.sleep(0.3)
             yield url
         finally:

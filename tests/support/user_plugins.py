@@ -22,8 +22,17 @@ def load_bars(seed: int = 0, **_) -> DataSplits:
             images[index, 0, at, :] = 255
         else:
             images[index, 0, :, at] = 255
-    return from_train_test("bars", images[:300], labels[:300], images[300:], labels[300:], 2,
-                           flip_ok=False, val_fraction=0.2, seed=seed)
+    return from_train_test(
+        "bars",
+        images[:300],
+        labels[:300],
+        images[300:],
+        labels[300:],
+        2,
+        flip_ok=False,
+        val_fraction=0.2,
+        seed=seed,
+    )
 
 
 class PlainStages(nn.Module):
@@ -38,8 +47,11 @@ class PlainStages(nn.Module):
             modules = []
             for position in range(depth):
                 stride = 2 if index and position == 0 else 1
-                modules += [nn.Sequential(nn.Conv2d(channels, width, 3, stride, 1, bias=False),
-                                          nn.BatchNorm2d(width), nn.ReLU())]
+                modules += [
+                    nn.Sequential(
+                        nn.Conv2d(channels, width, 3, stride, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU()
+                    )
+                ]
                 channels = width
             stages.append(nn.Sequential(*modules))
         self.stages = nn.ModuleList(stages)
@@ -56,8 +68,7 @@ class PlainStages(nn.Module):
         return self.head(self.forward_stages(x)[-1].mean((2, 3)))
 
 
-PLAIN = ModuleType("user_plugins:PlainStages", layers_per_module=1, stages=2, m0=1, delta=1,
-                   base_width=4)
+PLAIN = ModuleType("user_plugins:PlainStages", layers_per_module=1, stages=2, m0=1, delta=1, base_width=4)
 
 
 def quarter(features: np.ndarray, labels: np.ndarray) -> np.ndarray:

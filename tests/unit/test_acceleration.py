@@ -18,7 +18,7 @@ from trainables.spec import ArchSpec
 from trainables.training import CandidateTrainer, ImageBatches, channel_stats
 
 CPU = torch.device("cpu")
-GIB = 2 ** 30
+GIB = 2**30
 
 
 def test_data_fits_when_it_leaves_room_in_this_trials_share():
@@ -42,10 +42,19 @@ def test_compile_pays_off_only_over_enough_epochs():
 def test_a_cpu_trains_in_fp32_nhwc_uncompiled_unless_asked():
     automatic = choose_acceleration(CPU, data_bytes=GIB)
     assert torch.backends.mkldnn.is_available()  # x86 builds: oneDNN, fastest in NHWC
-    assert (automatic.bf16, automatic.channels_last, automatic.data_on_device,
-            automatic.compile) == (False, True, True, "off")
-    assert automatic.describe() == {"device": "cpu", "precision": "fp32", "channels_last": "true",
-                                    "data_placement": "device", "compile": "off"}
+    assert (automatic.bf16, automatic.channels_last, automatic.data_on_device, automatic.compile) == (
+        False,
+        True,
+        True,
+        "off",
+    )
+    assert automatic.describe() == {
+        "device": "cpu",
+        "precision": "fp32",
+        "channels_last": "true",
+        "data_placement": "device",
+        "compile": "off",
+    }
     asked = choose_acceleration(CPU, GIB, precision="bf16", compile="on")
     assert asked.bf16 and asked.compile == "on"
     with pytest.raises(ValueError, match="precision 'fp16'"):
@@ -65,8 +74,7 @@ def train_digits(digits, acceleration: Acceleration, epochs: int = 3, compile_ba
     train = ImageBatches(data.x_train, data.y_train, mean, std, CPU, acceleration.data_on_device)
     model = build_model(ArchSpec(depths=(1, 1, 1), in_channels=1, image_size=8))
     # 1257 training images in batches of 64: the last batch (41) is partial
-    trainer = CandidateTrainer(model, TrainingConfig(epochs=epochs, lr=0.05, batch_size=64),
-                               acceleration)
+    trainer = CandidateTrainer(model, TrainingConfig(epochs=epochs, lr=0.05, batch_size=64), acceleration)
     if compile_backend:
         trainer.compile(backend=compile_backend)
     generator = torch.Generator()
@@ -74,10 +82,14 @@ def train_digits(digits, acceleration: Acceleration, epochs: int = 3, compile_ba
     return trainer, losses, trainer.evaluate(train.sibling(data.x_val, data.y_val))
 
 
-@pytest.mark.parametrize("acceleration", [
-    Acceleration(CPU, bf16=True, channels_last=True),
-    Acceleration(CPU, data_on_device=False),
-], ids=["bf16-channels-last", "host-data"])
+@pytest.mark.parametrize(
+    "acceleration",
+    [
+        Acceleration(CPU, bf16=True, channels_last=True),
+        Acceleration(CPU, data_on_device=False),
+    ],
+    ids=["bf16-channels-last", "host-data"],
+)
 def test_every_variant_learns_digits(digits, acceleration):
     trainer, losses, accuracy = train_digits(digits, acceleration)
     assert losses[-1] < losses[0] and accuracy > 0.8
@@ -97,23 +109,31 @@ def test_a_compiled_step_matches_the_eager_one(digits):
     toolchain needed) follows the eager one, and its first step is timed as the compile cost."""
     eager, eager_losses, eager_accuracy = train_digits(digits, Acceleration(CPU), epochs=1)
     compiled, compiled_losses, compiled_accuracy = train_digits(
-        digits, Acceleration(CPU), epochs=1, compile_backend="aot_eager")
+        digits, Acceleration(CPU), epochs=1, compile_backend="aot_eager"
+    )
     assert compiled_losses[0] == pytest.approx(eager_losses[0], rel=1e-3)
     assert compiled_accuracy == pytest.approx(eager_accuracy, abs=0.02)
     assert compiled.compile_seconds is not None and compiled.compile_seconds > 0
     assert eager.compile_seconds is None
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(),
-                    reason="needs a CUDA GPU and NAS_TEST_GPU=1 (conftest hides GPUs otherwise)")
+@pytest.mark.skipif(
+    not torch.cuda.is_available(),
+    reason="needs a CUDA GPU and NAS_TEST_GPU=1 (conftest hides GPUs otherwise)",
+)
 def test_on_a_gpu_both_placements_serve_the_same_batches():
     device = torch.device("cuda")
     images = np.random.default_rng(0).integers(0, 256, (300, 3, 32, 32), dtype=np.uint8)
     labels = np.arange(300) % 10
     mean, std = channel_stats(images)
-    batches = [list(ImageBatches(images, labels, mean, std, device, on_device).batches(
-        128, torch.Generator().manual_seed(1), augment_padding=4, flip=True))
-        for on_device in (True, False)]
+    batches = [
+        list(
+            ImageBatches(images, labels, mean, std, device, on_device).batches(
+                128, torch.Generator().manual_seed(1), augment_padding=4, flip=True
+            )
+        )
+        for on_device in (True, False)
+    ]
     for (x_device, y_device), (x_host, y_host) in zip(*batches, strict=True):
         assert x_device.is_cuda and x_host.is_cuda
         torch.testing.assert_close(x_device, x_host)

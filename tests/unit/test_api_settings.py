@@ -15,14 +15,19 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "python_api.py"
 
 
-@pytest.mark.parametrize("settings, message", [
-    ({"epochs": 0}, "--epochs 0: must be at least 1"),
-    ({"dataset": "nope"}, "--dataset 'nope': must be one of digits"),
-    ({"epochs": "3x"}, "--epochs '3x': must be int"),
-    ({"lr": float("nan")}, "--lr nan: must be a finite number"),
-    ({"resume": True, "name": "x", "epochs": 3}, "--epochs 3: --resume continues with the "
-                                                 "search's saved settings"),
-])
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"epochs": 0}, "--epochs 0: must be at least 1"),
+        ({"dataset": "nope"}, "--dataset 'nope': must be one of digits"),
+        ({"epochs": "3x"}, "--epochs '3x': must be int"),
+        ({"lr": float("nan")}, "--lr nan: must be a finite number"),
+        (
+            {"resume": True, "name": "x", "epochs": 3},
+            "--epochs 3: --resume continues with the search's saved settings",
+        ),
+    ],
+)
 def test_bad_settings_raise_the_command_lines_error_before_ray(settings, message):
     with pytest.raises(ConfigError) as raised:
         search(SearchConfig(**settings))

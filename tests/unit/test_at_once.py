@@ -18,8 +18,14 @@ def test_jobs_keep_their_order_and_label_their_log_lines(caplog):
         return value
 
     with caplog.at_level(logging.INFO):
-        results = run_at_once([("first", partial(job, 1, 0.3)), ("second", partial(job, 2, 0.0)),
-                               ("third", partial(job, 3, 0.0))], 2)
+        results = run_at_once(
+            [
+                ("first", partial(job, 1, 0.3)),
+                ("second", partial(job, 2, 0.0)),
+                ("third", partial(job, 3, 0.0)),
+            ],
+            2,
+        )
     assert results == [1, 2, 3]  # job order, not the order they finished in
     lines = [record.getMessage() for record in caplog.records]
     assert {"[first] done 1", "[second] done 2", "[third] done 3"} == set(lines)
@@ -41,7 +47,13 @@ def test_the_first_error_in_job_order_is_raised_after_every_started_job_ended():
             raise ValueError(name)
 
     with pytest.raises(ValueError, match="^a$"):
-        run_at_once([("a", partial(job, "a", 0.4, True)), ("b", partial(job, "b", 0.0, True)),
-                     ("c", partial(job, "c", 0.0, False))], 2)
+        run_at_once(
+            [
+                ("a", partial(job, "a", 0.4, True)),
+                ("b", partial(job, "b", 0.0, True)),
+                ("c", partial(job, "c", 0.0, False)),
+            ],
+            2,
+        )
     # b failed first, so c never started; a still ran to its end
     assert sorted(ended) == ["a", "b"]

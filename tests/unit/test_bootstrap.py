@@ -41,8 +41,10 @@ def test_t_with_a_strong_extra_signal_gives_about_one(criterion):
     x_a, y = features_with_signal(2)
     x_t, _ = features_with_signal(20, seed=1)
     assert stage_score(x_t, y, criterion) > stage_score(x_a, y, criterion)
-    confidence, = stage_confidence([bootstrap_stage_scores(x_a, y, criterion, 30, seed=0)],
-                                   [bootstrap_stage_scores(x_t, y, criterion, 30, seed=0)])
+    (confidence,) = stage_confidence(
+        [bootstrap_stage_scores(x_a, y, criterion, 30, seed=0)],
+        [bootstrap_stage_scores(x_t, y, criterion, 30, seed=0)],
+    )
     assert confidence >= 0.95
 
 

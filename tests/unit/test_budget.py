@@ -3,8 +3,10 @@ from nas_service.tune.stopper import BudgetStopper
 
 
 def test_spent_sums_the_last_results():
-    results = [{"images_seen": 300, "gpu_seconds": 1800, "emissions_kg": 0.1},
-               {"images_seen": 100, "gpu_seconds": 1800, "emissions_kg": 0.2}]
+    results = [
+        {"images_seen": 300, "gpu_seconds": 1800, "emissions_kg": 0.1},
+        {"images_seen": 100, "gpu_seconds": 1800, "emissions_kg": 0.2},
+    ]
     assert spent_by(results) == {"images": 400, "gpu_hours": 1.0, "emissions_kg": 0.30000000000000004}
 
 

@@ -36,38 +36,44 @@ def test_yaml_then_flags(tmp_path):
     assert config.to_params()["train.epochs"] == 7
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["--m0", "0"], "--m0 0"),
-    (["--delta", "-2"], "--delta -2"),
-    (["--iterations", "0"], "--iterations 0"),
-    (["--epochs", "0"], "--epochs 0"),
-    (["--dataset", "mnist3"], "--dataset 'mnist3'"),
-    (["--criterion", "foo"], "--criterion 'foo'"),
-    (["--module", "cell9"], "--module 'cell9'"),
-    (["--preset", "slow"], "--preset 'slow'"),
-    (["--gpus-per-trial", "-1"], "--gpus-per-trial -1"),
-    (["--cpus-per-trial", "0"], "--cpus-per-trial 0"),
-    (["--initial-depths", "6-x-6"], "6-x-6"),
-    (["--lr", "0"], "--lr 0"),
-    (["--country", "XYZ"], "--country 'XYZ'"),
-    (["--references", "7,x"], "--references '7,x'"),
-    (["--references", "0"], "--references '0'"),
-    (["--precision", "fp8"], "--precision 'fp8'"),
-    (["--compile", "yes"], "--compile 'yes'"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--m0", "0"], "--m0 0"),
+        (["--delta", "-2"], "--delta -2"),
+        (["--iterations", "0"], "--iterations 0"),
+        (["--epochs", "0"], "--epochs 0"),
+        (["--dataset", "mnist3"], "--dataset 'mnist3'"),
+        (["--criterion", "foo"], "--criterion 'foo'"),
+        (["--module", "cell9"], "--module 'cell9'"),
+        (["--preset", "slow"], "--preset 'slow'"),
+        (["--gpus-per-trial", "-1"], "--gpus-per-trial -1"),
+        (["--cpus-per-trial", "0"], "--cpus-per-trial 0"),
+        (["--initial-depths", "6-x-6"], "6-x-6"),
+        (["--lr", "0"], "--lr 0"),
+        (["--country", "XYZ"], "--country 'XYZ'"),
+        (["--references", "7,x"], "--references '7,x'"),
+        (["--references", "0"], "--references '0'"),
+        (["--precision", "fp8"], "--precision 'fp8'"),
+        (["--compile", "yes"], "--compile 'yes'"),
+    ],
+)
 def test_bad_values_name_the_flag_and_value(argv, message):
     with pytest.raises(ConfigError) as error:
         parse_config(argv)
     assert message in str(error.value)
 
 
-@pytest.mark.parametrize("text,message", [
-    ("epochs: [1\n", "not valid YAML"),
-    ("epoch: 3\n", "unknown key 'epoch'"),
-    ("- 1\n- 2\n", "mapping"),
-    ("m0: two\n", "--m0 'two'"),
-    ("m0: 2.5\n", "--m0 2.5"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("epochs: [1\n", "not valid YAML"),
+        ("epoch: 3\n", "unknown key 'epoch'"),
+        ("- 1\n- 2\n", "mapping"),
+        ("m0: two\n", "--m0 'two'"),
+        ("m0: 2.5\n", "--m0 2.5"),
+    ],
+)
 def test_bad_config_files(tmp_path, text, message):
     (tmp_path / "bad.yaml").write_text(text)
     with pytest.raises(ConfigError, match=message):
@@ -109,10 +115,11 @@ def test_baseline_and_compare_flags_fail_before_ray(capsys):
         baselines_main(["--method", "random", "--samples", "2", "--on-no-growth", "stop"])
     assert "unrecognized arguments: --on-no-growth" in capsys.readouterr().err
     # nor flags that would make the comparison unequal, nor search settings for one network
-    for main, argv, flag in ((compare_main, ["--max-macs", "1e6"], "--max-macs"),
-                             (compare_main, ["--final-epochs", "2"], "--final-epochs"),
-                             (baselines_main, ["--method", "tpe", "--criterion", "ilfs"],
-                              "--criterion")):
+    for main, argv, flag in (
+        (compare_main, ["--max-macs", "1e6"], "--max-macs"),
+        (compare_main, ["--final-epochs", "2"], "--final-epochs"),
+        (baselines_main, ["--method", "tpe", "--criterion", "ilfs"], "--criterion"),
+    ):
         with pytest.raises(SystemExit):
             main(argv)
         assert f"unrecognized arguments: {flag}" in capsys.readouterr().err
@@ -131,11 +138,17 @@ def test_baseline_and_compare_flags_fail_before_ray(capsys):
     assert compare_main(["--searches-at-once", "0"]) == 2
     assert "--searches-at-once 0: must be at least 1" in capsys.readouterr().err
     # data-parallel workers split the global batch evenly and hold whole GPUs
-    for argv, message in ((["--workers-per-trial", "0"], "--workers-per-trial 0: must be at least 1"),
-                          (["--workers-per-trial", "3", "--batch-size", "64"],
-                           "--workers-per-trial 3: must divide the batch size 64"),
-                          (["--workers-per-trial", "2", "--gpus-per-trial", "0.5"],
-                           "--gpus-per-trial 0.5: must be 0 or a whole number of GPUs")):
+    for argv, message in (
+        (["--workers-per-trial", "0"], "--workers-per-trial 0: must be at least 1"),
+        (
+            ["--workers-per-trial", "3", "--batch-size", "64"],
+            "--workers-per-trial 3: must divide the batch size 64",
+        ),
+        (
+            ["--workers-per-trial", "2", "--gpus-per-trial", "0.5"],
+            "--gpus-per-trial 0.5: must be 0 or a whole number of GPUs",
+        ),
+    ):
         assert compare_main(argv) == 2
         assert message in capsys.readouterr().err
 
@@ -175,17 +188,26 @@ def test_a_home_folder_in_paths_is_expanded(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.chdir(tmp_path)
     (tmp_path / "search.yaml").write_text("transfer-data-dir: ~/other\n")
-    config = parse_config(["--config", str(tmp_path / "search.yaml"), "--dataset", "idx",
-                           "--data-dir=~/fashion", "--transfer-to", "idx", "--storage-path",
-                           "~/results"])
+    config = parse_config(
+        [
+            "--config",
+            str(tmp_path / "search.yaml"),
+            "--dataset",
+            "idx",
+            "--data-dir=~/fashion",
+            "--transfer-to",
+            "idx",
+            "--storage-path",
+            "~/results",
+        ]
+    )
     assert config.data_dir == str(tmp_path / "fashion")
     assert config.transfer_data_dir == str(tmp_path / "other")
     assert config.storage_path == str(tmp_path / "results")
     assert not (tmp_path / "results").exists()  # made by the search, not by checking flags
 
 
-def test_a_ray_job_never_writes_into_rays_copy_of_its_working_dir(tmp_path, monkeypatch,
-                                                                  tracking_server):
+def test_a_ray_job_never_writes_into_rays_copy_of_its_working_dir(tmp_path, monkeypatch, tracking_server):
     """Under ``ray job submit --working-dir`` the working directory is Ray's temporary copy of
     the job's files (the job's config names a working_dir): the results folder and a local
     MLflow store, which default to it, are refused there; elsewhere, or outside such a job, the
@@ -197,20 +219,29 @@ def test_a_ray_job_never_writes_into_rays_copy_of_its_working_dir(tmp_path, monk
     elsewhere = ["--storage-path", str(shared), "--tracking-uri", f"sqlite:///{shared / 'm.db'}"]
     monkeypatch.setenv("RAY_JOB_CONFIG_JSON_ENV_VAR", '{"runtime_env": {"env_vars": {}}}')
     assert parse_config([]).storage_path == str(copy / "nas_results")  # a job without one
-    monkeypatch.setenv("RAY_JOB_CONFIG_JSON_ENV_VAR",
-                       '{"runtime_env": {"working_dir": "gcs://_ray_pkg_0123.zip"}}')
+    monkeypatch.setenv(
+        "RAY_JOB_CONFIG_JSON_ENV_VAR", '{"runtime_env": {"working_dir": "gcs://_ray_pkg_0123.zip"}}'
+    )
     for argv, flag, value in [
-            ([], "--storage-path", copy / "nas_results"),
-            (["--storage-path", "out"], "--storage-path", copy / "out"),
-            (["--storage-path", str(shared)], "--tracking-uri", f"sqlite:///{copy / 'mlflow.db'}"),
-            (["--storage-path", str(shared), "--tracking-uri", "sqlite:///sub/../m.db"],
-             "--tracking-uri", "sqlite:///sub/../m.db"),
-            (["--storage-path", str(shared), "--tracking-uri", f"file://{copy}/runs"],
-             "--tracking-uri", f"file://{copy}/runs")]:
+        ([], "--storage-path", copy / "nas_results"),
+        (["--storage-path", "out"], "--storage-path", copy / "out"),
+        (["--storage-path", str(shared)], "--tracking-uri", f"sqlite:///{copy / 'mlflow.db'}"),
+        (
+            ["--storage-path", str(shared), "--tracking-uri", "sqlite:///sub/../m.db"],
+            "--tracking-uri",
+            "sqlite:///sub/../m.db",
+        ),
+        (
+            ["--storage-path", str(shared), "--tracking-uri", f"file://{copy}/runs"],
+            "--tracking-uri",
+            f"file://{copy}/runs",
+        ),
+    ]:
         with pytest.raises(ConfigError) as refused:
             parse_config(argv)
         assert str(refused.value).startswith(
-            f"{flag} {value}: inside {copy}, Ray's temporary copy of this job's --working-dir")
+            f"{flag} {value}: inside {copy}, Ray's temporary copy of this job's --working-dir"
+        )
     for allowed in (elsewhere, ["--storage-path", str(shared), "--tracking-uri", tracking_server]):
         assert parse_config(allowed).storage_path == str(shared)
 
@@ -223,21 +254,29 @@ def test_the_rules_declared_with_each_setting_are_the_checks_and_the_help():
     from nas_service.cli.arguments import build_parser
     from nas_service.validation import validate
 
-    with_choices = {declared.name: rule.choices for declared in fields(SearchConfig)
-                    for rule in declared.metadata["rules"] if rule.choices}
-    assert with_choices == {"preset": ("paper", "quick"), "schedule": ("step", "cosine"),
-                            "on_no_growth": ("retrain", "stop"),
-                            "precision": ("auto", "bf16", "fp32"),
-                            "compile": ("auto", "on", "off")}
+    with_choices = {
+        declared.name: rule.choices
+        for declared in fields(SearchConfig)
+        for rule in declared.metadata["rules"]
+        if rule.choices
+    }
+    assert with_choices == {
+        "preset": ("paper", "quick"),
+        "schedule": ("step", "cosine"),
+        "on_no_growth": ("retrain", "stop"),
+        "precision": ("auto", "bf16", "fp32"),
+        "compile": ("auto", "on", "off"),
+    }
     assert "--preset {paper,quick}" in build_parser().format_help()
     for settings, message in [
-            ({"epochs": 0}, "--epochs 0: must be at least 1"),
-            ({"lr": -0.1}, "--lr -0.1: must be positive"),
-            ({"scoring_samples": 9}, "--scoring-samples 9: must be at least 10"),
-            ({"precision": "fp8"}, "--precision 'fp8': must be one of auto, bf16, fp32"),
-            ({"transfer_data_dir": "x"}, "--transfer-data-dir 'x': needs --transfer-to"),
-            ({"finetune_epochs": 0}, "--finetune-epochs 0: needs --transfer-from or --transfer-to"),
-            ({"resume": True}, "--resume True: needs --name, the name of the search to continue")]:
+        ({"epochs": 0}, "--epochs 0: must be at least 1"),
+        ({"lr": -0.1}, "--lr -0.1: must be positive"),
+        ({"scoring_samples": 9}, "--scoring-samples 9: must be at least 10"),
+        ({"precision": "fp8"}, "--precision 'fp8': must be one of auto, bf16, fp32"),
+        ({"transfer_data_dir": "x"}, "--transfer-data-dir 'x': needs --transfer-to"),
+        ({"finetune_epochs": 0}, "--finetune-epochs 0: needs --transfer-from or --transfer-to"),
+        ({"resume": True}, "--resume True: needs --name, the name of the search to continue"),
+    ]:
         with pytest.raises(ConfigError) as raised:
             validate(SearchConfig(**settings))
         assert str(raised.value) == message

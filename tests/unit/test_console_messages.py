@@ -7,17 +7,17 @@ from __future__ import annotations
 def test_an_interrupted_search_names_the_command_that_resumes_it_as_it_was_started():
     from nas_service.core.errors import SearchInterrupted
 
-    stopped = SearchInterrupted("search interrupted (SIGTERM).", "transfer-to",
-                                ("--resume", "--name", "a b"))
-    assert str(stopped) == ("search interrupted (SIGTERM). Resume with: stagewise-nas "
-                            "transfer-to --resume --name 'a b'")
+    stopped = SearchInterrupted("search interrupted (SIGTERM).", "transfer-to", ("--resume", "--name", "a b"))
+    assert str(stopped) == (
+        "search interrupted (SIGTERM). Resume with: stagewise-nas transfer-to --resume --name 'a b'"
+    )
     assert stopped.text("python -m nas_service") == (
-        "search interrupted (SIGTERM). Resume with: python -m nas_service transfer-to --resume "
-        "--name 'a b'")
+        "search interrupted (SIGTERM). Resume with: python -m nas_service transfer-to --resume --name 'a b'"
+    )
     assert SearchInterrupted("stopped.", "run", ("--resume",)).text("python -m nas_service") == (
-        "stopped. Resume with: python -m nas_service.run --resume")  # the job entrypoint
-    assert SearchInterrupted("comparison interrupted.").text("stagewise-nas") == (
-        "comparison interrupted.")
+        "stopped. Resume with: python -m nas_service.run --resume"
+    )  # the job entrypoint
+    assert SearchInterrupted("comparison interrupted.").text("stagewise-nas") == ("comparison interrupted.")
 
 
 def test_describe_estimates_a_huge_network_without_building_it(capsys):

@@ -44,8 +44,9 @@ def ilfs_reference(x: np.ndarray, y: np.ndarray, bins: int, iterations: int) -> 
             distance = {c: (column[n] - means[c]) ** 2 / variance_sum for c in classes}
             share = distance[y[n]] / sum(distance.values())
             counts[min(int(share * bins), bins - 1), f] += 1
-    token_given_factor = np.array([[5000 - 4999 * t / (bins - 1), 1 + 4999 * t / (bins - 1)]
-                                   for t in range(bins)])
+    token_given_factor = np.array(
+        [[5000 - 4999 * t / (bins - 1), 1 + 4999 * t / (bins - 1)] for t in range(bins)]
+    )
     token_given_factor /= token_given_factor.sum(axis=0)
     relevant = counts[: (bins + 1) // 2].sum(axis=0) / n_samples
     factor_given_feature = np.array([relevant, 1 - relevant])
@@ -88,7 +89,7 @@ def test_ilfs_scores_have_the_rank_one_closed_form(small):
     scores = ilfs(x, y)
     assert scores.mean() <= 99 + 1e-9 and (scores >= 0).all()
     p = scores / scores.sum()  # proportional to p
-    np.testing.assert_allclose(scores, 99 * p * p.sum() / (p ** 2).sum(), rtol=1e-9)
+    np.testing.assert_allclose(scores, 99 * p * p.sum() / (p**2).sum(), rtol=1e-9)
 
 
 def informative_data(seed: int, informative: int = 3, noise: int = 12):
@@ -106,7 +107,7 @@ def informative_data(seed: int, informative: int = 3, noise: int = 12):
 def test_supervised_criteria_rank_the_informative_features_first(criterion, seed):
     x, y, informative = informative_data(seed)
     scores = get_criterion(criterion)(x, y)
-    top = set(np.argsort(-scores)[:len(informative)])
+    top = set(np.argsort(-scores)[: len(informative)])
     assert top == informative, (criterion, np.round(scores, 3))
 
 
@@ -135,8 +136,12 @@ def degenerate_inputs():
     constant[:, 2] = 7.0
     scales = x * np.array([1e-6, 1, 1e6, 1, 1e3, 1e-3])
     wide = rng.normal(size=(10, 50))  # N < F
-    return {"constant feature": (constant, y), "scales 1e-6..1e6": (scales, y),
-            "N < F": (wide, np.repeat([0, 1], 5)), "all constant": (np.ones((40, 4)), y)}
+    return {
+        "constant feature": (constant, y),
+        "scales 1e-6..1e6": (scales, y),
+        "N < F": (wide, np.repeat([0, 1], 5)),
+        "all constant": (np.ones((40, 4)), y),
+    }
 
 
 @pytest.mark.parametrize("criterion", sorted(CRITERIA))
@@ -218,16 +223,25 @@ def test_probe_holds_out_fewer_folds_for_small_classes_and_refuses_single_images
 
 def test_random_grows_half_the_stages_and_repeats_with_its_key():
     x, y, _ = informative_data(0)
-    wins = [stage_score(x, y, "random", key=(7, iteration, 0, 3, 3, 3, stage))
-            < stage_score(x, y, "random", key=(7, iteration, 0, 4, 4, 4, stage))
-            for iteration in range(1, 101) for stage in range(4)]
+    wins = [
+        stage_score(x, y, "random", key=(7, iteration, 0, 3, 3, 3, stage))
+        < stage_score(x, y, "random", key=(7, iteration, 0, 4, 4, 4, stage))
+        for iteration in range(1, 101)
+        for stage in range(4)
+    ]
     # 400 fair coin flips: the share of growth is within 0.5 +- 0.075 (3 standard deviations)
     assert abs(np.mean(wins) - 0.5) < 0.075, np.mean(wins)
-    again = [stage_score(x, y, "random", key=(7, iteration, 0, 3, 3, 3, stage))
-             < stage_score(x, y, "random", key=(7, iteration, 0, 4, 4, 4, stage))
-             for iteration in range(1, 101) for stage in range(4)]
+    again = [
+        stage_score(x, y, "random", key=(7, iteration, 0, 3, 3, 3, stage))
+        < stage_score(x, y, "random", key=(7, iteration, 0, 4, 4, 4, stage))
+        for iteration in range(1, 101)
+        for stage in range(4)
+    ]
     assert again == wins
-    other_seed = [stage_score(x, y, "random", key=(8, iteration, 0, 3, 3, 3, stage))
-                  < stage_score(x, y, "random", key=(8, iteration, 0, 4, 4, 4, stage))
-                  for iteration in range(1, 101) for stage in range(4)]
+    other_seed = [
+        stage_score(x, y, "random", key=(8, iteration, 0, 3, 3, 3, stage))
+        < stage_score(x, y, "random", key=(8, iteration, 0, 4, 4, 4, stage))
+        for iteration in range(1, 101)
+        for stage in range(4)
+    ]
     assert other_seed != wins

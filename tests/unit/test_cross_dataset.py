@@ -59,41 +59,53 @@ def test_a_stem_of_another_shape_starts_fresh_as_a_whole():
     assert any(name.startswith("stages.2.") for name in copied)
 
 
-@pytest.mark.parametrize("spec", [
-    ArchSpec(depths=(5, 9, 2)),
-    ArchSpec(depths=(1, 7, 1), in_channels=1, image_size=28),
-    ArchSpec(depths=(1, 3, 2, 1), module="bottleneck", image_size=16, widths=(8, 16, 32, 64)),
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        ArchSpec(depths=(5, 9, 2)),
+        ArchSpec(depths=(1, 7, 1), in_channels=1, image_size=28),
+        ArchSpec(depths=(1, 3, 2, 1), module="bottleneck", image_size=16, widths=(8, 16, 32, 64)),
+    ],
+)
 def test_the_closest_uniform_network_is_the_brute_force_minimum(spec):
     def distance(m):
         uniform = build_model(spec.with_depths((m,) * spec.num_stages))
-        return abs(count_macs(uniform, spec.in_channels, spec.image_size)
-                   - count_macs(build_model(spec), spec.in_channels, spec.image_size))
+        return abs(
+            count_macs(uniform, spec.in_channels, spec.image_size)
+            - count_macs(build_model(spec), spec.in_channels, spec.image_size)
+        )
 
     best = min(range(1, 12), key=distance)
     assert closest_uniform_depths(spec) == (best,) * spec.num_stages
 
 
 def test_transfer_trials_train_the_found_network_twice_then_distinct_references():
-    trials = transfer_trials((4, 6, 2), [(4, 4, 4), (9, 9, 9), (4, 4, 4)], epochs=10,
-                             finetune_epochs=3)
+    trials = transfer_trials((4, 6, 2), [(4, 4, 4), (9, 9, 9), (4, 4, 4)], epochs=10, finetune_epochs=3)
     assert [(t["role"], t["depths"], t["init"], t["epochs"]) for t in trials] == [
-        ("scratch", [4, 6, 2], "scratch", 10), ("finetuned", [4, 6, 2], "donor", 3),
-        ("reference", [4, 4, 4], "scratch", 10), ("reference", [9, 9, 9], "scratch", 10)]
+        ("scratch", [4, 6, 2], "scratch", 10),
+        ("finetuned", [4, 6, 2], "donor", 3),
+        ("reference", [4, 4, 4], "scratch", 10),
+        ("reference", [9, 9, 9], "scratch", 10),
+    ]
 
 
-@pytest.mark.parametrize("module,argv,fragment", [
-    ("transfer_to", [], "required: --run-id"),
-    ("transfer_to", ["--run-id", "nosuchrun"], "no MLflow store there"),  # none in tmp_path
-    ("transfer_to", ["--run-id", "x", "--transfer-from", "y"], "unrecognized arguments: "
-                                                               "--transfer-from"),
-    ("train", ["--depths", "2-2-2", "--transfer-to", "idx"], "unrecognized arguments: "
-                                                             "--transfer-to"),
-    ("baselines", ["--method", "random", "--transfer-to", "idx"],
-     "unrecognized arguments: --transfer-to"),
-])
-def test_entry_points_refuse_transfer_flags_they_would_ignore(tmp_path, monkeypatch, capsys,
-                                                              module, argv, fragment):
+@pytest.mark.parametrize(
+    "module,argv,fragment",
+    [
+        ("transfer_to", [], "required: --run-id"),
+        ("transfer_to", ["--run-id", "nosuchrun"], "no MLflow store there"),  # none in tmp_path
+        ("transfer_to", ["--run-id", "x", "--transfer-from", "y"], "unrecognized arguments: --transfer-from"),
+        ("train", ["--depths", "2-2-2", "--transfer-to", "idx"], "unrecognized arguments: --transfer-to"),
+        (
+            "baselines",
+            ["--method", "random", "--transfer-to", "idx"],
+            "unrecognized arguments: --transfer-to",
+        ),
+    ],
+)
+def test_entry_points_refuse_transfer_flags_they_would_ignore(
+    tmp_path, monkeypatch, capsys, module, argv, fragment
+):
     monkeypatch.chdir(tmp_path)
     try:
         status = importlib.import_module(f"nas_service.cli.{module}").main(argv)

@@ -21,8 +21,9 @@ def test_idx_folder_gz_and_raw(tmp_path, compress):
     np.testing.assert_array_equal(data.y_test, written["t10k"][1])
     # every training image is one of the written ones, with its own label
     lookup = {img.tobytes(): label for img, label in zip(*written["train"], strict=True)}
-    assert all(lookup[img[0].tobytes()] == label
-               for img, label in zip(data.x_train, data.y_train, strict=True))
+    assert all(
+        lookup[img[0].tobytes()] == label for img, label in zip(data.x_train, data.y_train, strict=True)
+    )
 
 
 def test_idx_header_is_checked(tmp_path):
@@ -114,8 +115,7 @@ def test_image_folder_reads_a_folder_behind_links_once(tmp_path):
     assert len(np.unique(images, axis=0)) == 20  # no image in two splits
 
 
-def test_a_file_behind_links_from_another_class_or_split_is_read_once_where_it_lies(tmp_path,
-                                                                                   caplog):
+def test_a_file_behind_links_from_another_class_or_split_is_read_once_where_it_lies(tmp_path, caplog):
     """A link from dog/ to cat/, and one from test/ to train/: each file is read once, under the
     split and class of the folder that holds it, never as a dog nor as a test image too."""
     root = tmp_path / "photos"
@@ -128,8 +128,9 @@ def test_a_file_behind_links_from_another_class_or_split_is_read_once_where_it_l
     assert np.bincount(labels).tolist() == [6, 6] and np.bincount(data.y_test).tolist() == [3, 3]
     trained = np.asarray(Image.open(root / "train" / "cat" / "0.png")).transpose(2, 0, 1)
     fitted = np.concatenate([data.x_train, data.x_val])
-    assert [label for image, label in zip(fitted, labels, strict=True)
-            if np.array_equal(trained, image)] == [0]  # once, a cat
+    assert [label for image, label in zip(fitted, labels, strict=True) if np.array_equal(trained, image)] == [
+        0
+    ]  # once, a cat
     assert not any(np.array_equal(trained, image) for image in data.x_test)
     assert "7 image path(s) lead through links to files the data set already holds" in caplog.text
 
@@ -139,8 +140,11 @@ def test_a_file_outside_the_set_linked_into_two_classes_is_refused(tmp_path):
     Image.new("RGB", (8, 8)).save(tmp_path / "shared.png")
     for name in ("cat", "dog"):
         (tmp_path / "photos" / name / "shared.png").symlink_to(tmp_path / "shared.png")
-    with pytest.raises(DatasetError, match=r"shared.png is reached through links from .*cat/"
-                                           r"shared.png and .*dog/shared.png, in two classes"):
+    with pytest.raises(
+        DatasetError,
+        match=r"shared.png is reached through links from .*cat/"
+        r"shared.png and .*dog/shared.png, in two classes",
+    ):
         load_dataset("imagefolder", data_dir=str(tmp_path / "photos"), image_size=8)
 
 
@@ -209,7 +213,8 @@ def write_tiny_imagenet(root, wnids=("n01443537", "n01629819"), per_class=6, val
         folder.mkdir(parents=True)
         for i in range(per_class):
             Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(
-                folder / f"{wnid}_{i}.JPEG")
+                folder / f"{wnid}_{i}.JPEG"
+            )
     (root / "val" / "images").mkdir(parents=True)
     lines = []
     for index in range(val_per_class * len(wnids)):
@@ -230,8 +235,7 @@ def test_tiny_imagenet_layout_with_val_annotations(tmp_path):
     # val images are the test split, labelled from val_annotations.txt in file order
     assert data.y_test.tolist() == [0, 1, 0, 1]
     assert data.x_test[2].mean() == pytest.approx(80, abs=1)
-    small = load_dataset("tinyimagenet", data_dir=str(tmp_path / "tiny-imagenet-200"),
-                         image_size=32, seed=0)
+    small = load_dataset("tinyimagenet", data_dir=str(tmp_path / "tiny-imagenet-200"), image_size=32, seed=0)
     assert small.x_train.shape[1:] == (3, 32, 32)
 
 
@@ -246,8 +250,10 @@ def test_tiny_imagenet_annotation_with_an_unknown_class(tmp_path):
 def write_downsampled_imagenet(root, side=16, per_batch=1000, batches=2, first_label=1):
     rng = np.random.default_rng(6)
     written = {}
-    for name, folder in [*((f"train_data_batch_{b}", "Imagenet16_train")
-                           for b in range(1, batches + 1)), ("val_data", "Imagenet16_val")]:
+    for name, folder in [
+        *((f"train_data_batch_{b}", "Imagenet16_train") for b in range(1, batches + 1)),
+        ("val_data", "Imagenet16_val"),
+    ]:
         (root / folder).mkdir(parents=True, exist_ok=True)
         data = rng.integers(0, 256, (per_batch, 3 * side * side), dtype=np.uint8)
         labels = [first_label + i % 1000 for i in range(per_batch)]
@@ -290,8 +296,13 @@ def test_npz_with_named_splits_in_channels_last(tmp_path):
     rng = np.random.default_rng(7)
     x_train = rng.integers(0, 256, (40, 12, 12, 3), dtype=np.uint8)
     x_test = rng.integers(0, 256, (10, 12, 12, 3), dtype=np.uint8)
-    np.savez(tmp_path / "mine.npz", x_train=x_train, y_train=np.arange(40) % 4,
-             x_test=x_test, y_test=np.arange(10) % 4)
+    np.savez(
+        tmp_path / "mine.npz",
+        x_train=x_train,
+        y_train=np.arange(40) % 4,
+        x_test=x_test,
+        y_test=np.arange(10) % 4,
+    )
     data = load_dataset("npz", data_dir=str(tmp_path), seed=0)
     assert data.x_test.shape == (10, 3, 12, 12) and data.num_classes == 4
     np.testing.assert_array_equal(data.x_test[3, 1], x_test[3, :, :, 1])
@@ -306,15 +317,20 @@ def test_npz_with_x_and_y_only_is_split_three_ways(tmp_path):
     assert len(data.y_train) + len(data.y_val) + len(data.y_test) == 100 and len(data.y_test) == 20
 
 
-@pytest.mark.parametrize("arrays,message", [
-    ({"x_train": np.zeros((10, 8, 8), np.float32), "y_train": np.zeros(10, int)}, "must be uint8"),
-    ({"x_train": np.zeros((10, 8, 8), np.uint8)}, "has x_train but no y_train"),
-    ({"images": np.zeros((10, 8, 8), np.uint8)}, "needs x_train and y_train"),
-    ({"x_train": np.zeros((10, 8, 6), np.uint8), "y_train": np.zeros(10, int)}, "square"),
-    ({"x_train": np.zeros((10, 8, 8), np.uint8), "y_train": np.zeros(9, int)}, "10 integer labels"),
-    ({"x_train": np.zeros((10, 8, 8), np.uint8), "y_train": np.array([object()] * 10)},
-     "not a readable .npz"),
-])
+@pytest.mark.parametrize(
+    "arrays,message",
+    [
+        ({"x_train": np.zeros((10, 8, 8), np.float32), "y_train": np.zeros(10, int)}, "must be uint8"),
+        ({"x_train": np.zeros((10, 8, 8), np.uint8)}, "has x_train but no y_train"),
+        ({"images": np.zeros((10, 8, 8), np.uint8)}, "needs x_train and y_train"),
+        ({"x_train": np.zeros((10, 8, 6), np.uint8), "y_train": np.zeros(10, int)}, "square"),
+        ({"x_train": np.zeros((10, 8, 8), np.uint8), "y_train": np.zeros(9, int)}, "10 integer labels"),
+        (
+            {"x_train": np.zeros((10, 8, 8), np.uint8), "y_train": np.array([object()] * 10)},
+            "not a readable .npz",
+        ),
+    ],
+)
 def test_bad_npz_files_say_what_is_wrong(tmp_path, arrays, message):
     np.savez(tmp_path / "bad.npz", **arrays)
     with pytest.raises(DatasetError, match=message):

@@ -48,8 +48,11 @@ def check_ray_cluster_spec(spec: dict) -> None:
     assert head["rayStartParams"]["num-gpus"] == "0"
     for container in containers(head["template"]):
         assert "nvidia.com/gpu" not in container["resources"]["limits"]
-    gpu_groups = [g for g in spec["workerGroupSpecs"]
-                  if all(c["resources"]["limits"].get("nvidia.com/gpu") for c in containers(g["template"]))]
+    gpu_groups = [
+        g
+        for g in spec["workerGroupSpecs"]
+        if all(c["resources"]["limits"].get("nvidia.com/gpu") for c in containers(g["template"]))
+    ]
     assert gpu_groups
     for template in [head["template"], *(g["template"] for g in spec["workerGroupSpecs"])]:
         for container in containers(template):
@@ -65,7 +68,7 @@ def test_kuberay_raycluster():
 
 
 def test_kuberay_rayjob_runs_the_search():
-    job, = documents(DEPLOY / "kuberay" / "rayjob.yaml")
+    (job,) = documents(DEPLOY / "kuberay" / "rayjob.yaml")
     assert (job["apiVersion"], job["kind"]) == ("ray.io/v1", "RayJob")
     assert job["spec"]["entrypoint"].startswith("python -m nas_service.run ")
     check_ray_cluster_spec(job["spec"]["rayClusterSpec"])
@@ -95,8 +98,7 @@ def test_mlflow_server_has_a_database_and_an_artifact_store():
 
 def test_deploy_readme_covers_every_path():
     text = (DEPLOY / "README.md").read_text()
-    for needle in ("raycluster.yaml", "rayjob.yaml", "ray up", "Dockerfile", "mlflow.yaml",
-                   "ray job submit"):
+    for needle in ("raycluster.yaml", "rayjob.yaml", "ray up", "Dockerfile", "mlflow.yaml", "ray job submit"):
         assert needle in text
 
 

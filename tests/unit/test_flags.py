@@ -31,30 +31,61 @@ from trainables.datasets import load_dataset
 
 # setting -> (the flag's text, the value the settings must then hold); none is a default
 VALUES = {
-    "dataset": ("idx", "idx"), "data_dir": ("/data/fashion", "/data/fashion"),
-    "image_size": ("16", 16), "max_train_images": ("300", 300), "val_fraction": ("0.3", 0.3),
-    "iterations": ("2", 2), "m0": ("2", 2), "stages": ("4", 4),
-    "initial_depths": ("1-2-1-2", "1-2-1-2"), "delta": ("3", 3), "references": ("2,3", "2,3"),
-    "module": ("bottleneck", "bottleneck"), "width": ("8", 8), "preset": ("paper", "paper"),
-    "epochs": ("2", 2), "transfer_from": ("runs:/donor", "runs:/donor"),
-    "finetune_epochs": ("1", 1), "transfer_to": ("digits", "digits"),
-    "transfer_data_dir": ("/data/other", "/data/other"), "lr": ("0.03", 0.03),
-    "batch_size": ("32", 32), "schedule": ("cosine", "cosine"), "criterion": ("inffs", "inffs"),
+    "dataset": ("idx", "idx"),
+    "data_dir": ("/data/fashion", "/data/fashion"),
+    "image_size": ("16", 16),
+    "max_train_images": ("300", 300),
+    "val_fraction": ("0.3", 0.3),
+    "iterations": ("2", 2),
+    "m0": ("2", 2),
+    "stages": ("4", 4),
+    "initial_depths": ("1-2-1-2", "1-2-1-2"),
+    "delta": ("3", 3),
+    "references": ("2,3", "2,3"),
+    "module": ("bottleneck", "bottleneck"),
+    "width": ("8", 8),
+    "preset": ("paper", "paper"),
+    "epochs": ("2", 2),
+    "transfer_from": ("runs:/donor", "runs:/donor"),
+    "finetune_epochs": ("1", 1),
+    "transfer_to": ("digits", "digits"),
+    "transfer_data_dir": ("/data/other", "/data/other"),
+    "lr": ("0.03", 0.03),
+    "batch_size": ("32", 32),
+    "schedule": ("cosine", "cosine"),
+    "criterion": ("inffs", "inffs"),
     "scoring_samples": ("100", 100),
-    "bootstrap": ("30", 30), "score_seeds": ("2", 2), "min_confidence": ("0.6", 0.6),
+    "bootstrap": ("30", 30),
+    "score_seeds": ("2", 2),
+    "min_confidence": ("0.6", 0.6),
     "on_no_growth": ("stop", "stop"),
-    "max_macs": ("1e9", 1e9), "max_params": ("1e7", 1e7), "max_latency_ms": ("50", 50.0),
-    "final_epochs": ("2", 2), "scoring_actors": ("3", 3), "seed": ("7", 7),
-    "gpus_per_trial": ("0", 0.0), "cpus_per_trial": ("0.5", 0.5), "country": ("FRA", "FRA"),
-    "precision": ("fp32", "fp32"), "compile": ("off", "off"), "budget_images": ("1e6", 1e6),
-    "budget_gpu_hours": ("2", 2.0), "budget_kgco2": ("0.5", 0.5), "experiment": ("walk", "walk"),
-    "name": ("walk", "walk"), "resume": (None, True), "progress_every": ("5", 5.0),
-    "dashboard": (None, True), "workers_per_trial": ("2", 2),
+    "max_macs": ("1e9", 1e9),
+    "max_params": ("1e7", 1e7),
+    "max_latency_ms": ("50", 50.0),
+    "final_epochs": ("2", 2),
+    "scoring_actors": ("3", 3),
+    "seed": ("7", 7),
+    "gpus_per_trial": ("0", 0.0),
+    "cpus_per_trial": ("0.5", 0.5),
+    "country": ("FRA", "FRA"),
+    "precision": ("fp32", "fp32"),
+    "compile": ("off", "off"),
+    "budget_images": ("1e6", 1e6),
+    "budget_gpu_hours": ("2", 2.0),
+    "budget_kgco2": ("0.5", 0.5),
+    "experiment": ("walk", "walk"),
+    "name": ("walk", "walk"),
+    "resume": (None, True),
+    "progress_every": ("5", 5.0),
+    "dashboard": (None, True),
+    "workers_per_trial": ("2", 2),
 }
 # what the settings hold for the flags a command names differently (its own argument)
-OWN_ARGUMENTS = {"train": (["--depths", "1-2-1-2"], {"initial_depths": "1-2-1-2", "stages": 4}),
-                 "transfer_to": (["--run-id", "donor"], {"transfer_from": "runs:/donor"}),
-                 "baselines": (["--method", "tpe", "--samples", "3"], {})}
+OWN_ARGUMENTS = {
+    "train": (["--depths", "1-2-1-2"], {"initial_depths": "1-2-1-2", "stages": 4}),
+    "transfer_to": (["--run-id", "donor"], {"transfer_from": "runs:/donor"}),
+    "baselines": (["--method", "tpe", "--samples", "3"], {}),
+}
 
 
 def every_flag(command: str, main, tmp_path) -> tuple[list[str], dict]:
@@ -64,10 +95,12 @@ def every_flag(command: str, main, tmp_path) -> tuple[list[str], dict]:
     assert not missing, f"give the new flag(s) {missing} a value in VALUES"
     argv, expected = OWN_ARGUMENTS.get(command, ([], {}))
     (tmp_path / "walk.db").touch()  # --transfer-from runs:/... reads an existing store
-    expected = {**expected, "tracking_uri": f"sqlite:///{tmp_path / 'walk.db'}",
-                "storage_path": str(tmp_path / "results")}
-    argv = [*argv, "--tracking-uri", expected["tracking_uri"], "--storage-path",
-            expected["storage_path"]]
+    expected = {
+        **expected,
+        "tracking_uri": f"sqlite:///{tmp_path / 'walk.db'}",
+        "storage_path": str(tmp_path / "results"),
+    }
+    argv = [*argv, "--tracking-uri", expected["tracking_uri"], "--storage-path", expected["storage_path"]]
     for key in sorted(offered - {"tracking_uri", "storage_path"}):
         if key == "resume":
             continue  # --resume takes everything from the saved search: walked on its own below
@@ -109,12 +142,15 @@ def captured(monkeypatch):
         return {"settings": config, "measures": {"mlflow_run_id": "found"}, "depths": "1-1-1"}
 
     monkeypatch.setattr(nas_service.methods.stagewise, "search", search)
-    for module, name in ((nas_service.methods.baselines, "baseline"),
-                         (nas_service.methods.comparison, "compare"),
-                         (nas_service.methods.single, "train_one"),
-                         (nas_service.methods.cross_dataset, "transfer_found_network")):
-        monkeypatch.setattr(module, name, lambda *args, name=name, **kwargs:
-                            calls.__setitem__(name, args) or {})
+    for module, name in (
+        (nas_service.methods.baselines, "baseline"),
+        (nas_service.methods.comparison, "compare"),
+        (nas_service.methods.single, "train_one"),
+        (nas_service.methods.cross_dataset, "transfer_found_network"),
+    ):
+        monkeypatch.setattr(
+            module, name, lambda *args, name=name, **kwargs: calls.__setitem__(name, args) or {}
+        )
     monkeypatch.setattr(nas_service.methods.cross_dataset, "transfer_started", lambda config: False)
     # the resource limits reach the searcher through the search's settings (checked there)
     monkeypatch.setattr(nas_service.api, "growth_costs", lambda config, data: None)
@@ -129,21 +165,37 @@ def assert_reached(config: SearchConfig, expected: dict, skip: set = frozenset()
 
 @pytest.mark.parametrize("command", ["run", "baselines", "train", "transfer_to"])
 def test_every_flag_reaches_the_settings_the_command_runs(command, captured, tmp_path):
-    main = {"run": run_main, "baselines": baselines_main, "train": train_main,
-            "transfer_to": transfer_to_main}[command]
+    main = {
+        "run": run_main,
+        "baselines": baselines_main,
+        "train": train_main,
+        "transfer_to": transfer_to_main,
+    }[command]
     argv, expected = every_flag(command, main, tmp_path)
     assert main(argv) == 0
     if command == "run":
-        config, = captured["search"]
+        (config,) = captured["search"]
         assert_reached(config, expected)
         target, _ = captured["transfer_found_network"]  # --transfer-to: the same protocol there
         assert (target.dataset, target.data_dir) == ("digits", "/data/other")
-        assert_reached(target, expected, skip={"dataset", "data_dir", "transfer_to",
-                                               "transfer_data_dir", "transfer_from", "name",
-                                               "image_size", "val_fraction"})
+        assert_reached(
+            target,
+            expected,
+            skip={
+                "dataset",
+                "data_dir",
+                "transfer_to",
+                "transfer_data_dir",
+                "transfer_from",
+                "name",
+                "image_size",
+                "val_fraction",
+            },
+        )
     else:
-        name = {"baselines": "baseline", "train": "train_one",
-                "transfer_to": "transfer_found_network"}[command]
+        name = {"baselines": "baseline", "train": "train_one", "transfer_to": "transfer_found_network"}[
+            command
+        ]
         config, *rest = captured[name]
         assert_reached(config, expected)
         if command == "baselines":
@@ -163,28 +215,42 @@ def test_every_compare_flag_reaches_every_method_and_the_uniform_networks(captur
     for method in METHODS:
         settings = method_config(config, 8, method, budget_images=123.0)
         assert settings.seed == 8 and settings.name == f"walk-s8-{method}"
-        assert settings.budget_images == (expected["budget_images"] if method == "stagewise"
-                                          else 123.0)
+        assert settings.budget_images == (expected["budget_images"] if method == "stagewise" else 123.0)
         # references are trained once per seed beside the methods, not inside stage-wise
         assert_reached(settings, expected, skip={"seed", "name", "budget_images", "references"})
     assert set(uniform_networks(config, data, {})) == {"2-2-2-2", "3-3-3-3"}
 
 
 @pytest.mark.parametrize("command", ["run", "baselines", "train", "transfer_to"])
-def test_resume_reads_only_where_the_search_lives_and_refuses_the_rest(command, captured,
-                                                                       tmp_path, capsys):
-    main = {"run": run_main, "baselines": baselines_main, "train": train_main,
-            "transfer_to": transfer_to_main}[command]
-    where = ["--resume", "--name", "walk", "--tracking-uri", f"sqlite:///{tmp_path / 'w.db'}",
-             "--storage-path", str(tmp_path), "--experiment", "walk",
-             *(["--method", "tpe"] if command == "baselines" else [])]
+def test_resume_reads_only_where_the_search_lives_and_refuses_the_rest(command, captured, tmp_path, capsys):
+    main = {
+        "run": run_main,
+        "baselines": baselines_main,
+        "train": train_main,
+        "transfer_to": transfer_to_main,
+    }[command]
+    where = [
+        "--resume",
+        "--name",
+        "walk",
+        "--tracking-uri",
+        f"sqlite:///{tmp_path / 'w.db'}",
+        "--storage-path",
+        str(tmp_path),
+        "--experiment",
+        "walk",
+        *(["--method", "tpe"] if command == "baselines" else []),
+    ]
     (tmp_path / "w.db").touch()  # the store and the Tune folder of the search to resume
     (tmp_path / "walk").mkdir()
     assert main(where) == 0
-    name = {"run": "search", "baselines": "baseline", "train": "train_one",
-            "transfer_to": "transfer_found_network"}[command]
+    name = {
+        "run": "search",
+        "baselines": "baseline",
+        "train": "train_one",
+        "transfer_to": "transfer_found_network",
+    }[command]
     config = captured[name][0]
     assert config.resume and (config.name, config.experiment) == ("walk", "walk")
     assert main([*where, "--epochs", "3"]) == 2
-    assert "--epochs 3: --resume continues with the search's saved settings" in \
-        capsys.readouterr().err
+    assert "--epochs 3: --resume continues with the search's saved settings" in capsys.readouterr().err

@@ -16,13 +16,16 @@ def test_t_deepens_every_stage():
     assert deepen_all((2, 3, 2), 1) == (3, 4, 3)
 
 
-@pytest.mark.parametrize("scores_a,scores_t,expected", [
-    ([0.5, 0.5, 0.5], [0.6, 0.6, 0.6], (8, 10, 8)),   # every stage improves
-    ([0.5, 0.5, 0.5], [0.4, 0.4, 0.4], (6, 8, 6)),    # none improves
-    ([0.5, 0.5, 0.5], [0.5, 0.5, 0.5], (6, 8, 6)),    # ties do not grow: strict >
-    ([0.9, 0.2, 0.7], [0.8, 0.3, 0.7], (6, 10, 6)),   # only the middle stage
-    ([0.1, 0.9, 0.1], [0.1 + 1e-12, 0.9, 0.0], (8, 8, 6)),  # no tolerance
-])
+@pytest.mark.parametrize(
+    "scores_a,scores_t,expected",
+    [
+        ([0.5, 0.5, 0.5], [0.6, 0.6, 0.6], (8, 10, 8)),  # every stage improves
+        ([0.5, 0.5, 0.5], [0.4, 0.4, 0.4], (6, 8, 6)),  # none improves
+        ([0.5, 0.5, 0.5], [0.5, 0.5, 0.5], (6, 8, 6)),  # ties do not grow: strict >
+        ([0.9, 0.2, 0.7], [0.8, 0.3, 0.7], (6, 10, 6)),  # only the middle stage
+        ([0.1, 0.9, 0.1], [0.1 + 1e-12, 0.9, 0.0], (8, 8, 6)),  # no tolerance
+    ],
+)
 def test_stage_grows_iff_t_scores_strictly_higher(scores_a, scores_t, expected):
     assert grow_depths((6, 8, 6), scores_a, scores_t, 2) == expected
 
@@ -67,8 +70,10 @@ def test_min_confidence_blocks_a_growth_the_strict_rule_makes():
 
 def linear_costs(per_module):
     """MACs linear in the modules of each stage, like a residual network's."""
-    return lambda depths: {"macs": sum(c * m for c, m in zip(per_module, depths, strict=True)),
-                           "params": float(sum(depths))}
+    return lambda depths: {
+        "macs": sum(c * m for c, m in zip(per_module, depths, strict=True)),
+        "params": float(sum(depths)),
+    }
 
 
 def test_a_limit_that_admits_one_of_two_winners_grows_the_better_gain_per_mac():
@@ -86,8 +91,9 @@ def test_a_limit_that_admits_one_of_two_winners_grows_the_better_gain_per_mac():
 
 
 def test_a_limit_that_admits_nothing_reports_what_bound_it():
-    growth = grow_within_limits((2, 2), [True, True], [0.1, 0.1], 2, linear_costs([10, 10]),
-                                {"macs": 45, "params": 100})
+    growth = grow_within_limits(
+        (2, 2), [True, True], [0.1, 0.1], 2, linear_costs([10, 10]), {"macs": 45, "params": 100}
+    )
     assert growth.depths == (2, 2) and not growth.grew and growth.bound_by == ("macs",)
 
 

@@ -33,9 +33,12 @@ def test_the_graph_reader_sees_imports_inside_functions(tmp_path):
 
 @pytest.mark.parametrize("package", ["trainables", "scoring"])
 def test_the_training_and_scoring_layers_never_import_the_service(package):
-    offenders = {str(path.relative_to(ROOT)): sorted(name for name in imported_modules(path)
-                                                      if name.split(".")[0] == "nas_service")
-                 for path in files_under(package)}
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(
+            name for name in imported_modules(path) if name.split(".")[0] == "nas_service"
+        )
+        for path in files_under(package)
+    }
     assert {path: names for path, names in offenders.items() if names} == {}
 
 
@@ -45,8 +48,11 @@ def test_only_the_command_line_prints():
     for path in files_under("nas_service"):
         if "cli" in path.relative_to(ROOT / "nas_service").parts:
             continue
-        calls = [node for node in ast.walk(ast.parse(path.read_text()))
-                 if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print"]
+        calls = [
+            node
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print"
+        ]
         if calls:
             printing.append(f"{path.relative_to(ROOT)}:{calls[0].lineno}")
     assert printing == []
@@ -68,8 +74,12 @@ LAYERS = (
 
 def layer_of(module: str) -> int:
     """The layer of ``module``: the one of its longest listed prefix."""
-    matches = [(len(prefix), level) for level, prefixes in enumerate(LAYERS) for prefix in prefixes
-               if module == prefix or module.startswith(prefix + ".")]
+    matches = [
+        (len(prefix), level)
+        for level, prefixes in enumerate(LAYERS)
+        for prefix in prefixes
+        if module == prefix or module.startswith(prefix + ".")
+    ]
     return max(matches)[1]
 
 
@@ -78,7 +88,10 @@ def test_no_module_imports_up_the_layers():
     for path in files_under("nas_service"):
         parts = path.relative_to(ROOT).with_suffix("").parts
         module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-        upward += [f"{module} -> {name}" for name in sorted(imported_modules(path))
-                   if name.split(".")[0] == "nas_service" and layer_of(name) > layer_of(module)]
+        upward += [
+            f"{module} -> {name}"
+            for name in sorted(imported_modules(path))
+            if name.split(".")[0] == "nas_service" and layer_of(name) > layer_of(module)
+        ]
     assert upward == []
     assert layer_of("nas_service.tracking.queries") > layer_of("nas_service.config")

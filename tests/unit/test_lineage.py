@@ -29,17 +29,24 @@ def test_the_record_names_the_source_shapes_and_split_sizes(tmp_path):
     data = load_dataset("digits", seed=0)
     record = dataset_record(data, "digits", None)
     assert (record.name, record.source_type, json.loads(record.source)) == (
-        "digits", "code", {"loader": "digits"})
+        "digits",
+        "code",
+        {"loader": "digits"},
+    )
     assert record.digest == data_digest(data) and len(record.digest) == 16
     profile = json.loads(record.profile)
-    assert profile == {"image_shape": [1, 8, 8], "classes": 10,
-                       "train_images": len(data.y_train), "val_images": len(data.y_val),
-                       "test_images": len(data.y_test)}
+    assert profile == {
+        "image_shape": [1, 8, 8],
+        "classes": 10,
+        "train_images": len(data.y_train),
+        "val_images": len(data.y_val),
+        "test_images": len(data.y_test),
+    }
     assert sum(profile[f"{split}_images"] for split in ("train", "val", "test")) == 1797
     schema = json.loads(json.loads(record.schema)["mlflow_tensorspec"]["features"])
-    assert schema == [{"type": "tensor", "tensor-spec": {"dtype": "uint8", "shape": [-1, 1, 8, 8]},
-                       "name": "images"}]
+    assert schema == [
+        {"type": "tensor", "tensor-spec": {"dtype": "uint8", "shape": [-1, 1, 8, 8]}, "name": "images"}
+    ]
     # files: the folder, absolute, as the source
     local = dataset_record(data, "idx", str(tmp_path / "." / "fmnist"))
-    assert (local.source_type, json.loads(local.source)) == (
-        "local", {"uri": str(tmp_path / "fmnist")})
+    assert (local.source_type, json.loads(local.source)) == ("local", {"uri": str(tmp_path / "fmnist")})

@@ -30,8 +30,9 @@ def test_bottleneck_3_4_6_3_is_torchvisions_resnet50():
 def test_every_proposable_bottleneck_depth_trains(depths, image_size, first_stage_side):
     """Defaults m0 = 2, delta = 1 over two iterations propose 2..4 blocks per stage; small
     images keep the CIFAR stem, larger ones take torchvision's /4 stem."""
-    spec = ArchSpec(depths=depths, module="bottleneck", widths=(4, 8, 16, 32),
-                    image_size=image_size, num_classes=5)
+    spec = ArchSpec(
+        depths=depths, module="bottleneck", widths=(4, 8, 16, 32), image_size=image_size, num_classes=5
+    )
     model = build_model(spec)
     x = torch.randn(2, 3, image_size, image_size)
     stages = model.forward_stages(x)

@@ -30,7 +30,7 @@ def test_squared_vip_sums_to_the_number_of_features():
     rng = np.random.default_rng(1)
     features, labels = rng.normal(size=(200, 12)), rng.integers(0, 4, 200)
     vip = plsvip(features, labels)
-    assert np.sum(vip ** 2) == pytest.approx(12)
+    assert np.sum(vip**2) == pytest.approx(12)
     assert 0 < stage_score(features, labels, "plsvip") <= 1
 
 
@@ -52,11 +52,14 @@ def test_constant_features_get_finite_scores():
     assert np.isfinite(plsvip(features, labels)).all()
 
 
-@pytest.mark.parametrize("features,labels,message", [
-    (np.full((10, 3), np.nan), np.arange(10) % 2, "NaN"),
-    (np.ones((10, 3)), np.zeros(10, int), "two classes"),
-    (np.ones((10, 3)), np.zeros(9, int), r"\(10, 3\)"),
-])
+@pytest.mark.parametrize(
+    "features,labels,message",
+    [
+        (np.full((10, 3), np.nan), np.arange(10) % 2, "NaN"),
+        (np.ones((10, 3)), np.zeros(10, int), "two classes"),
+        (np.ones((10, 3)), np.zeros(9, int), r"\(10, 3\)"),
+    ],
+)
 def test_unusable_inputs_are_clear_errors(features, labels, message):
     with pytest.raises(ValueError, match=message):
         plsvip(features, labels)

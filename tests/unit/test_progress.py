@@ -72,22 +72,27 @@ def test_a_budgeted_status_line_counts_what_the_budget_still_pays_for(caplog):
     each): the line counts the networks and time the budget leaves, not the plan's."""
     caplog.set_level(logging.INFO, logger="nas_service")
     clock = Clock()
-    plan = SearchPlan((3,) * 1000, 3, 2, upper_bound=True, budget_images=1200,
-                      images_per_epoch=100, scheduler_stops=True)
+    plan = SearchPlan(
+        (3,) * 1000, 3, 2, upper_bound=True, budget_images=1200, images_per_epoch=100, scheduler_stops=True
+    )
     printer = ProgressPrinter(plan, 0.0, clock)
-    first = FakeTrial({"stage_depths": {"m1": 1, "m2": 1, "m3": 1}}, "a", "TERMINATED",
-                      {"epoch": 1, "images_seen": 100})  # stopped by ASHA after one epoch
+    first = FakeTrial(
+        {"stage_depths": {"m1": 1, "m2": 1, "m3": 1}}, "a", "TERMINATED", {"epoch": 1, "images_seen": 100}
+    )  # stopped by ASHA after one epoch
     second = FakeTrial({"stage_depths": {"m1": 2, "m2": 1, "m3": 1}}, "b")
     third = FakeTrial({"stage_depths": {"m1": 3, "m2": 1, "m3": 1}}, "c")
     trials = [first, second, third]
-    report(printer, trials, second, 0.0, clock, epoch=1, time_this_iter_s=10.0, images_seen=100,
-           val_accuracy=0.5)
-    report(printer, trials, third, 0.0, clock, epoch=1, time_this_iter_s=10.0, images_seen=100,
-           val_accuracy=0.5)
+    report(
+        printer, trials, second, 0.0, clock, epoch=1, time_this_iter_s=10.0, images_seen=100, val_accuracy=0.5
+    )
+    report(
+        printer, trials, third, 0.0, clock, epoch=1, time_this_iter_s=10.0, images_seen=100, val_accuracy=0.5
+    )
     # 300 images spent: 9 epochs left; the running two take 2 + 2, so 5 networks of one epoch
     # may start; time: every epoch at 10 s, (2 + 2 + 5 x 3 cut to 5) x 10 / 2 slots = 45 s
-    assert lines(caplog)[-1] == ("sample-3-1-1: epoch 1/3, val accuracy 0.5000; search: at most "
-                                 "5 more networks, about 45 s left")
+    assert lines(caplog)[-1] == (
+        "sample-3-1-1: epoch 1/3, val accuracy 0.5000; search: at most 5 more networks, about 45 s left"
+    )
 
 
 def test_a_lone_trial_to_come_does_not_share_its_work():
@@ -138,16 +143,16 @@ def test_the_plan_of_a_stagewise_search_ends_with_its_continuations():
     # 2 iterations x (A, T) + the found network, then a continuation of the 2 A's and the found one
     assert searcher.max_trials == 8
     plan = search_plan(searcher, searcher.max_trials, 4, 2, stops_early=False)
-    assert plan == SearchPlan((4, 4, 4, 4, 4, 3, 3, 3), 4, 2, upper_bound=True,
-                              phase_sizes=(2, 2, 1, 3))
+    assert plan == SearchPlan((4, 4, 4, 4, 4, 3, 3, 3), 4, 2, upper_bound=True, phase_sizes=(2, 2, 1, 3))
     # with references and no continuations: the references are one phase after the found network
     searcher = StageWiseSearcher((1, 1, 1), 1, 2, options=StageWiseOptions(references=[(2, 2, 2), (3, 3, 3)]))
     assert search_plan(searcher, searcher.max_trials, 4, 2, False).phase_sizes == (2, 2, 1, 2)
 
 
 def test_the_plan_of_fixed_trials_is_exact_unless_something_stops_them_early():
-    searcher = FixedSearcher([trial_config((2, 2), "single", **{EPOCHS_KEY: 2}),
-                              trial_config((2, 2), "reference")])
+    searcher = FixedSearcher(
+        [trial_config((2, 2), "single", **{EPOCHS_KEY: 2}), trial_config((2, 2), "reference")]
+    )
     assert search_plan(searcher, 2, 5, 2, stops_early=False) == SearchPlan((2, 5), 5, 2, False)
     assert search_plan(searcher, 2, 5, 2, stops_early=True).upper_bound
     assert search_plan(None, 3, 4, 2, stops_early=False).trial_epochs == (4, 4, 4)
@@ -177,8 +182,9 @@ class Clock:
         return self.now
 
 
-def report(printer: ProgressPrinter, trials: list[FakeTrial], trial: FakeTrial, at: float,
-           clock: Clock, **result) -> None:
+def report(
+    printer: ProgressPrinter, trials: list[FakeTrial], trial: FakeTrial, at: float, clock: Clock, **result
+) -> None:
     """One epoch's result at clock time ``at``, as Tune hands it over (``last_result`` after)."""
     clock.now = at
     printer.on_trial_result(0, trials, trial, result)
@@ -205,28 +211,31 @@ def test_status_lines_estimate_from_the_measured_epochs(search, caplog):
     report(printer, trials, a, 0.0, clock, epoch=1, time_this_iter_s=10.0, val_accuracy=0.5)
     # A: 3 epochs x 10 s; T (no epoch yet): 4 x the pool's 10 s; 1 to come: 4 x 10 s;
     # (30 + 40 + 40) / 2 slots = 55 s
-    assert lines(caplog) == ["it1-A-1-1-1: epoch 1/4, val accuracy 0.5000; "
-                             "search: at most 1 more network, about 55 s left"]
+    assert lines(caplog) == [
+        "it1-A-1-1-1: epoch 1/4, val accuracy 0.5000; search: at most 1 more network, about 55 s left"
+    ]
     report(printer, trials, t, 5.0, clock, epoch=1, time_this_iter_s=20.0, train_loss=0.25)
     # A: 3 x 10 s; T: 3 x 20 s; to come: 4 x (10 + 20) / 2 s; (30 + 60 + 60) / 2 = 75 s
-    assert lines(caplog)[1] == ("it1-T-2-2-2: epoch 1/4, train loss 0.2500; "
-                                "search: at most 1 more network, about 75 s left")
+    assert lines(caplog)[1] == (
+        "it1-T-2-2-2: epoch 1/4, train loss 0.2500; search: at most 1 more network, about 75 s left"
+    )
     report(printer, trials, a, 40.0, clock, epoch=2, time_this_iter_s=6.0, val_accuracy=0.6)
     # first epochs (the process's start) leave the speeds once a later one is measured: A 2 x 6 s,
     # T 3 x 20 s, to come 4 x 6 s: max((12 + 60 + 24) / 2, 60) = 60 s
-    assert lines(caplog)[2] == ("it1-A-1-1-1: epoch 2/4, val accuracy 0.6000; "
-                                "search: at most 1 more network, about 60 s left")
+    assert lines(caplog)[2] == (
+        "it1-A-1-1-1: epoch 2/4, val accuracy 0.6000; search: at most 1 more network, about 60 s left"
+    )
 
 
 def test_a_stagewise_plan_counts_the_found_network_after_a_and_t(search, caplog):
     _, clock, a, _, trials = search
-    printer = ProgressPrinter(SearchPlan((4, 4, 4), 4, 2, upper_bound=True, phase_sizes=(2, 1)),
-                              30.0, clock)
+    printer = ProgressPrinter(SearchPlan((4, 4, 4), 4, 2, upper_bound=True, phase_sizes=(2, 1)), 30.0, clock)
     report(printer, trials, a, 0.0, clock, epoch=1, time_this_iter_s=10.0, val_accuracy=0.5)
     # A: 3 x 10 s, T: 4 x the pool's 10 s: max((30 + 40) / 2, 40) = 40 s; then the found network
     # alone, 4 x 10 s: 80 s (one pool of the three: 55 s)
-    assert lines(caplog) == ["it1-A-1-1-1: epoch 1/4, val accuracy 0.5000; "
-                             "search: at most 1 more network, about 80 s left"]
+    assert lines(caplog) == [
+        "it1-A-1-1-1: epoch 1/4, val accuracy 0.5000; search: at most 1 more network, about 80 s left"
+    ]
 
 
 def test_each_trial_prints_its_first_epoch_then_one_line_per_period(search, caplog):
@@ -241,7 +250,8 @@ def test_each_trial_prints_its_first_epoch_then_one_line_per_period(search, capl
     assert [line.split(";")[0] for line in lines(caplog)] == [
         "it1-A-1-1-1: epoch 1/4, val accuracy 0.5000",
         "it1-T-2-2-2: epoch 1/4, val accuracy 0.4000",
-        "it1-A-1-1-1: epoch 3/4, val accuracy 0.7000"]
+        "it1-A-1-1-1: epoch 3/4, val accuracy 0.7000",
+    ]
 
 
 def test_progress_every_0_prints_every_epoch_but_the_last(search, caplog):
@@ -250,7 +260,10 @@ def test_progress_every_0_prints_every_epoch_but_the_last(search, caplog):
     for epoch in range(1, 5):
         report(printer, trials, a, 0.0, clock, epoch=epoch, time_this_iter_s=1.0, val_accuracy=0.5)
     assert [line.split(",")[0] for line in lines(caplog)] == [
-        "it1-A-1-1-1: epoch 1/4", "it1-A-1-1-1: epoch 2/4", "it1-A-1-1-1: epoch 3/4"]
+        "it1-A-1-1-1: epoch 1/4",
+        "it1-A-1-1-1: epoch 2/4",
+        "it1-A-1-1-1: epoch 3/4",
+    ]
 
 
 def test_finished_trials_leave_the_estimate_and_pending_ones_count_to_come(search, caplog):
@@ -259,11 +272,11 @@ def test_finished_trials_leave_the_estimate_and_pending_ones_count_to_come(searc
     t.status = "PENDING"  # e.g. waiting for a free slot after a failure, 1 epoch trained
     t.last_result = {"epoch": 1}
     final = FakeTrial(trial_config((2, 1, 1), "final"), "f")
-    report(printer, [*trials, final], final, 0.0, clock, epoch=1, time_this_iter_s=2.0,
-           val_accuracy=0.5)
+    report(printer, [*trials, final], final, 0.0, clock, epoch=1, time_this_iter_s=2.0, val_accuracy=0.5)
     # final: 3 x 2 s running; T: 3 epochs x the pool's 2 s to come; (6 + 6) / 2 slots = 6 s
-    assert lines(caplog) == ["final-2-1-1: epoch 1/4, val accuracy 0.5000; "
-                             "search: at most 1 more network, about 6 s left"]
+    assert lines(caplog) == [
+        "final-2-1-1: epoch 1/4, val accuracy 0.5000; search: at most 1 more network, about 6 s left"
+    ]
 
 
 def test_tune_can_pickle_the_printer_and_an_older_one_prints_no_status_lines(search, caplog):
@@ -274,17 +287,23 @@ def test_tune_can_pickle_the_printer_and_an_older_one_prints_no_status_lines(sea
     assert lines(caplog) == []
 
 
-def test_a_trial_is_finished_at_its_last_result_and_one_stopped_early_when_it_ends(search,
-                                                                                 caplog):
+def test_a_trial_is_finished_at_its_last_result_and_one_stopped_early_when_it_ends(search, caplog):
     """The trainable marks its last result: the finished line comes with it, before the
     search's decision on it (and before Tune stops the trial), and once; a trial that never
     reports one (stopped by ASHA or a budget) gets it when Tune ends it."""
     printer, clock, a, t, trials = search
-    last = {"epoch": 4, "time_this_iter_s": 1.0, "val_accuracy": 0.8, "time_total_s": 12.4,
-            "importance": {"s1": 0.5, "s2": 0.25, "s3": 0.125}, LAST_RESULT_KEY: True}
+    last = {
+        "epoch": 4,
+        "time_this_iter_s": 1.0,
+        "val_accuracy": 0.8,
+        "time_total_s": 12.4,
+        "importance": {"s1": 0.5, "s2": 0.25, "s3": 0.125},
+        LAST_RESULT_KEY: True,
+    }
     report(printer, trials, a, 0.0, clock, **last)
-    assert lines(caplog) == ["it1-A-1-1-1: val accuracy 0.8000 after 4 epochs, importance "
-                             "[0.5000, 0.2500, 0.1250], 12 s"]
+    assert lines(caplog) == [
+        "it1-A-1-1-1: val accuracy 0.8000 after 4 epochs, importance [0.5000, 0.2500, 0.1250], 12 s"
+    ]
     report(printer, trials, a, 1.0, clock, **last)  # Tune's copy of it when the function returns
     printer.on_trial_complete(0, trials, a)
     assert len(lines(caplog)) == 1
@@ -300,17 +319,19 @@ def test_a_trial_is_finished_at_its_last_result_and_one_stopped_early_when_it_en
 def test_the_mlflow_ui_hint_of_a_sqlite_store(tmp_path, monkeypatch):
     assert mlflow_ui_hint("sqlite:////data/nas/mlflow.db", "3", "abc") == (
         "MLflow UI: mlflow ui --backend-store-uri sqlite:////data/nas/mlflow.db, then "
-        "http://127.0.0.1:5000/#/experiments/3")
+        "http://127.0.0.1:5000/#/experiments/3"
+    )
     monkeypatch.chdir(tmp_path)  # a relative path works from any folder once made absolute
-    assert f"--backend-store-uri sqlite:///{tmp_path}/m.db," in mlflow_ui_hint("sqlite:///m.db",
-                                                                               "3", "abc")
+    assert f"--backend-store-uri sqlite:///{tmp_path}/m.db," in mlflow_ui_hint("sqlite:///m.db", "3", "abc")
     assert "--backend-store-uri 'sqlite:////my runs/m.db'," in mlflow_ui_hint(
-        "sqlite:////my runs/m.db", "3", "abc")
+        "sqlite:////my runs/m.db", "3", "abc"
+    )
 
 
 def test_the_mlflow_ui_hint_of_a_server_is_the_parent_runs_page():
     assert mlflow_ui_hint("http://mlflow.lab:5000/", "3", "abc") == (
-        "MLflow UI: http://mlflow.lab:5000/#/experiments/3/runs/abc")
+        "MLflow UI: http://mlflow.lab:5000/#/experiments/3/runs/abc"
+    )
     assert mlflow_ui_hint("databricks", "3", "abc") is None
 
 
@@ -318,9 +339,11 @@ def test_the_mlflow_ui_hint_of_a_file_store(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert mlflow_ui_hint("./mlruns", "0", "abc") == (
         f"MLflow UI: mlflow ui --backend-store-uri {tmp_path}/mlruns, then "
-        "http://127.0.0.1:5000/#/experiments/0")
+        "http://127.0.0.1:5000/#/experiments/0"
+    )
     assert mlflow_ui_hint("file:///data/mlruns", "0", "abc").startswith(
-        "MLflow UI: mlflow ui --backend-store-uri file:///data/mlruns, then")
+        "MLflow UI: mlflow ui --backend-store-uri file:///data/mlruns, then"
+    )
 
 
 def test_the_dashboard_line_only_when_there_is_a_dashboard():
@@ -328,8 +351,8 @@ def test_the_dashboard_line_only_when_there_is_a_dashboard():
     assert dashboard_hint("127.0.0.1:8265", {}) == "Ray dashboard: http://127.0.0.1:8265"
     assert dashboard_hint("https://ray.lab", {}) == "Ray dashboard: https://ray.lab"
     assert dashboard_hint("127.0.0.1:8265", {"RAY_AUTH_MODE": "token"}) == (
-        "Ray dashboard: http://127.0.0.1:8265 (it asks for the token that `ray get-auth-token` "
-        "prints)")
+        "Ray dashboard: http://127.0.0.1:8265 (it asks for the token that `ray get-auth-token` prints)"
+    )
 
 
 def test_progress_flags(tmp_path, monkeypatch, capsys):

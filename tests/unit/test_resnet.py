@@ -59,9 +59,16 @@ def test_counts_grow_with_depth():
     assert count_macs(large, 3, 32) > count_macs(small, 3, 32)
 
 
-@pytest.mark.parametrize("bad", [
-    dict(depths=()), dict(depths=(0, 1, 1)), dict(depths=(1, 1), widths=(16, 32, 64)),
-    dict(depths=(1, 1, 1), in_channels=2), dict(depths=(1, 1, 1), image_size=4)])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(depths=()),
+        dict(depths=(0, 1, 1)),
+        dict(depths=(1, 1), widths=(16, 32, 64)),
+        dict(depths=(1, 1, 1), in_channels=2),
+        dict(depths=(1, 1, 1), image_size=4),
+    ],
+)
 def test_invalid_specs_are_rejected(bad):
     with pytest.raises(ValueError):
         ArchSpec(**bad)

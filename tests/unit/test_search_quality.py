@@ -33,8 +33,13 @@ def test_hypervolume_of_a_staircase_by_hand():
         hypervolume([1], [1], 0)
 
 
-UNIFORM = pd.DataFrame({"depths": ["1-1-1", "2-2-2", "3-3-3"], "macs": [100.0, 200.0, 300.0],
-                        "test_accuracy": [0.60, 0.70, 0.76]})
+UNIFORM = pd.DataFrame(
+    {
+        "depths": ["1-1-1", "2-2-2", "3-3-3"],
+        "macs": [100.0, 200.0, 300.0],
+        "test_accuracy": [0.60, 0.70, 0.76],
+    }
+)
 
 
 def test_uniform_gap_interpolates_between_the_nearest_uniform_networks():
@@ -86,13 +91,21 @@ def test_study_seeds():
 
 
 def test_tunes_warning_about_trials_that_never_reported_is_dropped_only_for_them():
-    never = ("- sample-2-2-2: FileNotFoundError('Could not fetch metrics for sample-2-2-2: both "
-             "result.json and progress.csv were not found at /x')")
+    never = (
+        "- sample-2-2-2: FileNotFoundError('Could not fetch metrics for sample-2-2-2: both "
+        "result.json and progress.csv were not found at /x')"
+    )
 
     def record(*lines):
-        return logging.LogRecord("ray", logging.WARNING, "", 0,
-                                 "\n".join(["Failed to fetch metrics for 1 trial(s):", *lines]),
-                                 None, None)
+        return logging.LogRecord(
+            "ray",
+            logging.WARNING,
+            "",
+            0,
+            "\n".join(["Failed to fetch metrics for 1 trial(s):", *lines]),
+            None,
+            None,
+        )
 
     keep = NeverReportedFilter().filter
     assert not keep(record(never))

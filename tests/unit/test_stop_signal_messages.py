@@ -17,5 +17,7 @@ def test_a_stop_signal_outside_a_search_ends_the_command_in_one_line(capsys, sig
         for s, handler in saved.items():
             signal.signal(s, handler)
     assert status == 128 + signum
-    assert capsys.readouterr().err == (f"prog: stopped by {signal.Signals(signum).name} outside "
-                                       "a search's trials; what finished is in MLflow\n")
+    assert capsys.readouterr().err == (
+        f"prog: stopped by {signal.Signals(signum).name} outside "
+        "a search's trials; what finished is in MLflow\n"
+    )

@@ -23,22 +23,27 @@ from trainables.training import (
 def test_paper_schedule_divides_by_ten_at_100_and_150():
     paper = PRESETS["paper"]
     assert [learning_rate(paper, e) for e in (0, 99, 100, 149, 150, 199)] == pytest.approx(
-        [0.01, 0.01, 0.001, 0.001, 0.0001, 0.0001])
+        [0.01, 0.01, 0.001, 0.001, 0.0001, 0.0001]
+    )
     assert milestone_epochs(paper) == [100, 150]
 
 
-@pytest.mark.parametrize("epochs,expected", [
-    # 50% and 75% of 3 both round to epoch 2: the second drop moves to epoch 3, past the end
-    (3, [1, 1, 0.1]),
-    (4, [1, 1, 0.1, 0.01]),
-    (10, [1] * 5 + [0.1] * 3 + [0.01] * 2),
-    (1, [1]),
-    (2, [1, 0.1]),
-])
+@pytest.mark.parametrize(
+    "epochs,expected",
+    [
+        # 50% and 75% of 3 both round to epoch 2: the second drop moves to epoch 3, past the end
+        (3, [1, 1, 0.1]),
+        (4, [1, 1, 0.1, 0.01]),
+        (10, [1] * 5 + [0.1] * 3 + [0.01] * 2),
+        (1, [1]),
+        (2, [1, 0.1]),
+    ],
+)
 def test_step_milestones_never_coincide(epochs, expected):
     config = TrainingConfig(epochs=epochs, lr=0.02)
     assert [learning_rate(config, e) for e in range(epochs)] == pytest.approx(
-        [0.02 * factor for factor in expected])
+        [0.02 * factor for factor in expected]
+    )
     assert learning_rate(config, epochs + 5) == learning_rate(config, epochs - 1)  # a continuation
 
 
@@ -49,7 +54,8 @@ def test_200_epochs_per_epoch_and_cosine():
     cosine = TrainingConfig(epochs=4, lr=0.1, schedule="cosine")
     # lr (1 + cos(pi e / 4)) / 2 for e = 0..3: 1, (1 + sqrt(2)/2)/2, 1/2, (1 - sqrt(2)/2)/2
     assert [learning_rate(cosine, e) for e in range(4)] == pytest.approx(
-        [0.1, 0.1 * 0.853553, 0.05, 0.1 * 0.146447], rel=1e-5)
+        [0.1, 0.1 * 0.853553, 0.05, 0.1 * 0.146447], rel=1e-5
+    )
     assert learning_rate(cosine, 9) == learning_rate(cosine, 3)
 
 
@@ -59,8 +65,12 @@ def test_crop_moves_content_by_at_most_the_padding():
     cropped = random_crop(images, 2, generator)
     assert cropped.shape == images.shape
     for original, shifted in zip(images, cropped, strict=True):
-        matches = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
-                   if torch.equal(shifted[0, 2:6, 2:6], original[0, 2 + dy:6 + dy, 2 + dx:6 + dx])]
+        matches = [
+            (dy, dx)
+            for dy in range(-2, 3)
+            for dx in range(-2, 3)
+            if torch.equal(shifted[0, 2:6, 2:6], original[0, 2 + dy : 6 + dy, 2 + dx : 6 + dx])
+        ]
         assert len(matches) == 1
 
 
@@ -81,13 +91,11 @@ def test_scoring_sample_is_stratified_and_depends_only_on_the_seed():
     assert len(scoring_sample(labels, 1000, seed=1)) == 200
 
 
-@pytest.mark.parametrize("size,features", [(32, [256, 128, 64]), (8, [16, 32, 64]),
-                                           (28, [256, 128, 64])])
+@pytest.mark.parametrize("size,features", [(32, [256, 128, 64]), (8, [16, 32, 64]), (28, [256, 128, 64])])
 def test_stage_features_pool_one_cell_per_8x8_pixels(size, features):
     model = build_model(ArchSpec(depths=(1, 1, 1), in_channels=1, image_size=size))
     images = np.random.default_rng(0).integers(0, 256, (5, 1, size, size), dtype=np.uint8)
-    data = ImageBatches(images, np.zeros(5, np.int64), torch.zeros(1), torch.ones(1),
-                        torch.device("cpu"))
+    data = ImageBatches(images, np.zeros(5, np.int64), torch.zeros(1), torch.ones(1), torch.device("cpu"))
     stages = stage_features(model, data, batch_size=2)
     assert [s.shape for s in stages] == [(5, f) for f in features]
     assert all(s.dtype == np.float32 for s in stages)  # half the bytes through the object store
@@ -113,7 +121,7 @@ def test_pooling_sees_the_bottom_right_corner_of_every_map(side):
     # 14 -> 2x2 cells of 7x7 pixels, 28 -> 4x4 of 7x7, 7 -> 1 of 7x7, 15 -> 2x2 of 8x8 (overlapping)
     rows = {14: 7, 28: 7, 7: 7, 15: 8}[side]
     expected = torch.zeros(cells, cells, 2)
-    expected[-1, -1, 1] = 1.0 / rows ** 2  # the last cell's average over its rows x rows pixels
+    expected[-1, -1, 1] = 1.0 / rows**2  # the last cell's average over its rows x rows pixels
     assert torch.allclose(pooled[0], expected.flatten())
     if side in (14, 28):  # what the authors' windows gave: the corner is invisible to them
         assert not authors_pooling(corner).any()
@@ -129,9 +137,9 @@ def test_pooling_is_an_8x8_average_flattened_as_hwc():
     output = torch.arange(2 * 16 * 16, dtype=torch.float32).reshape(1, 2, 16, 16)
     pooled = pool_stage_output(output)
     assert pooled.shape == (1, 2 * 2 * 2)
-    assert pooled[0, 0] == output[0, 0, :8, :8].mean()   # (h=0, w=0, c=0)
-    assert pooled[0, 1] == output[0, 1, :8, :8].mean()   # (h=0, w=0, c=1)
-    assert pooled[0, 2] == output[0, 0, :8, 8:].mean()   # (h=0, w=1, c=0)
+    assert pooled[0, 0] == output[0, 0, :8, :8].mean()  # (h=0, w=0, c=0)
+    assert pooled[0, 1] == output[0, 1, :8, :8].mean()  # (h=0, w=0, c=1)
+    assert pooled[0, 2] == output[0, 0, :8, 8:].mean()  # (h=0, w=1, c=0)
 
 
 def test_a_few_epochs_learn_digits():

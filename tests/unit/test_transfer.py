@@ -43,12 +43,15 @@ def test_another_data_sets_head_stays_freshly_initialised():
     assert torch.equal(candidate.stem[0].weight, donor.state["stem.0.weight"])
 
 
-@pytest.mark.parametrize("donor_kwargs,candidate,message", [
-    ({"depths": (3, 1, 3)}, (2, 2, 2), "donor stage 2 has 1 modules, the search needs up to 2"),
-    ({"depths": (3, 3, 3), "widths": (8, 16, 32)}, (1, 1, 1), "widths [8, 16, 32]"),
-    ({"depths": (3, 3, 3), "module": "bottleneck"}, (1, 1, 1), "donor is a 'bottleneck' network"),
-    ({"depths": (3, 3, 3, 3)}, (1, 1, 1), "donor has 4 stages"),
-])
+@pytest.mark.parametrize(
+    "donor_kwargs,candidate,message",
+    [
+        ({"depths": (3, 1, 3)}, (2, 2, 2), "donor stage 2 has 1 modules, the search needs up to 2"),
+        ({"depths": (3, 3, 3), "widths": (8, 16, 32)}, (1, 1, 1), "widths [8, 16, 32]"),
+        ({"depths": (3, 3, 3), "module": "bottleneck"}, (1, 1, 1), "donor is a 'bottleneck' network"),
+        ({"depths": (3, 3, 3, 3)}, (1, 1, 1), "donor has 4 stages"),
+    ],
+)
 def test_a_donor_that_cannot_give_is_refused_by_name(donor_kwargs, candidate, message):
     donor = trained_donor(**donor_kwargs)
     with pytest.raises(TransferError, match=re.escape(message)):

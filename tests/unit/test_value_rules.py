@@ -26,9 +26,13 @@ def test_other_encodings_are_named_not_guessed(tmp_path, encoding, named):
 
 def test_seeds_are_checked_one_by_one_and_once_each():
     assert parse_seeds("--seeds", " 0, 4294967295") == [0, 4294967295]
-    for text, problem in [("1,-1", "must be integers from 0"), ("2**3", "must be integers"),
-                          ("4294967296", "must be between 0 and 2**32 - 1"),
-                          ("5,5", "5 is given twice"), ("", "must be integers")]:
+    for text, problem in [
+        ("1,-1", "must be integers from 0"),
+        ("2**3", "must be integers"),
+        ("4294967296", "must be between 0 and 2**32 - 1"),
+        ("5,5", "5 is given twice"),
+        ("", "must be integers"),
+    ]:
         with pytest.raises(ConfigError, match=f"--seeds {re.escape(repr(text))}.*{re.escape(problem)}"):
             parse_seeds("--seeds", text)
 

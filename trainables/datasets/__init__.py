@@ -35,8 +35,10 @@ def loader(name: str):
     path ``package.module:function``, called as ``function(seed=.., data_dir=.., ...)`` and
     returning ``DataSplits``.  ``DatasetError`` naming the problem otherwise."""
     if name not in LOADERS and ":" not in name:
-        raise DatasetError(f"--dataset {name!r}: must be one of {', '.join(LOADERS)} or an import "
-                           "path package.module:function")
+        raise DatasetError(
+            f"--dataset {name!r}: must be one of {', '.join(LOADERS)} or an import "
+            "path package.module:function"
+        )
     try:
         found = resolve_name(LOADERS.get(name, name))
     except (ImportError, AttributeError, ValueError) as error:
@@ -62,8 +64,7 @@ def load_dataset(name: str, **options):
     for key, flag in FLAG_OPTIONS.items():
         if options.get(key) is not None and named and key not in named:
             why = "it has no files to read" if key == "data_dir" else "its images keep their size"
-            raise DatasetError(f"{flag} {options[key]}: the {name} data set does not take it "
-                               f"({why})")
+            raise DatasetError(f"{flag} {options[key]}: the {name} data set does not take it ({why})")
     return load(**options)
 
 

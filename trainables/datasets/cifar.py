@@ -19,8 +19,7 @@ from trainables.datasets.safe_pickle import load_data_pickle
 from trainables.datasets.splits import DataSplits, checked_labels, from_train_test
 
 LAYOUTS = {
-    "cifar10": ("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)], "test_batch",
-                b"labels", 10),
+    "cifar10": ("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)], "test_batch", b"labels", 10),
     "cifar100": ("cifar-100-python", ["train"], "test", b"fine_labels", 100),
 }
 
@@ -33,22 +32,27 @@ def _read_batch(path: Path, label_key: bytes) -> tuple[np.ndarray, np.ndarray]:
     except (OSError, pickle.UnpicklingError, KeyError, EOFError, TypeError, ValueError) as error:
         raise DatasetError(f"CIFAR batch {path} is not a CIFAR python pickle: {error!r}") from None
     if data.ndim != 2 or data.shape[1] != 3072 or len(data) != len(labels):
-        raise DatasetError(f"CIFAR batch {path} must hold N x 3072 rows with N labels, got "
-                           f"{data.shape} and {len(labels)} labels")
+        raise DatasetError(
+            f"CIFAR batch {path} must hold N x 3072 rows with N labels, got "
+            f"{data.shape} and {len(labels)} labels"
+        )
     return data.reshape(-1, 3, 32, 32), labels
 
 
-def load(name: str, data_dir: str | None = None, seed: int = 0, val_fraction: float = 0.1,
-         **_) -> DataSplits:
+def load(name: str, data_dir: str | None = None, seed: int = 0, val_fraction: float = 0.1, **_) -> DataSplits:
     folder_name, train_files, test_file, label_key, num_classes = LAYOUTS[name]
     if not data_dir:
-        raise DatasetError(f"--data-dir is required for dataset {name!r}: the folder holding "
-                           f"{folder_name}/ (the CIFAR python version; nothing is downloaded)")
+        raise DatasetError(
+            f"--data-dir is required for dataset {name!r}: the folder holding "
+            f"{folder_name}/ (the CIFAR python version; nothing is downloaded)"
+        )
     root = Path(data_dir)
     folder = root if root.name == folder_name else root / folder_name
     if not folder.is_dir():
-        raise DatasetError(f"--data-dir {root} has no {folder_name}/: extract the CIFAR python "
-                           f"version there (e.g. {folder_name}/{train_files[0]}, {test_file})")
+        raise DatasetError(
+            f"--data-dir {root} has no {folder_name}/: extract the CIFAR python "
+            f"version there (e.g. {folder_name}/{train_files[0]}, {test_file})"
+        )
     missing = [f for f in [*train_files, test_file] if not (folder / f).is_file()]
     if missing:
         raise DatasetError(f"{folder} lacks {', '.join(missing)}")
@@ -56,8 +60,17 @@ def load(name: str, data_dir: str | None = None, seed: int = 0, val_fraction: fl
     x_test, y_test = _read_batch(folder / test_file, label_key)
     x_train = np.concatenate([x for x, _ in train])
     y_train = np.concatenate([y for _, y in train])
-    return from_train_test(name, x_train, y_train, x_test, y_test, num_classes, flip_ok=True,
-                           val_fraction=val_fraction, seed=seed)
+    return from_train_test(
+        name,
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        num_classes,
+        flip_ok=True,
+        val_fraction=val_fraction,
+        seed=seed,
+    )
 
 
 load_cifar10 = partial(load, "cifar10")

@@ -14,5 +14,14 @@ def load(seed: int = 0, val_fraction: float = 0.2, test_fraction: float = 0.2, *
     images = np.round(digits.images * (255.0 / 16.0)).astype(np.uint8)[:, None, :, :]
     labels = digits.target.astype(np.int64)
     x_rest, x_test, y_rest, y_test = stratified_split(images, labels, test_fraction, seed)
-    return from_train_test("digits", x_rest, y_rest, x_test, y_test, 10, flip_ok=False,
-                           val_fraction=val_fraction / (1.0 - test_fraction), seed=seed)
+    return from_train_test(
+        "digits",
+        x_rest,
+        y_rest,
+        x_test,
+        y_test,
+        10,
+        flip_ok=False,
+        val_fraction=val_fraction / (1.0 - test_fraction),
+        seed=seed,
+    )

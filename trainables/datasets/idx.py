@@ -35,11 +35,12 @@ def read_idx(path: Path, expected_magic: int) -> np.ndarray:
         raise DatasetError(f"IDX file {path} has magic 0x{magic:08x}, expected 0x{expected_magic:08x}")
     ndim = data[3]
     header_bytes = 4 + 4 * ndim
-    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     expected_bytes = header_bytes + int(np.prod(shape))
     if len(data) != expected_bytes:
-        raise DatasetError(f"IDX file {path} holds {len(data)} bytes, its header {shape} says "
-                           f"{expected_bytes}")
+        raise DatasetError(
+            f"IDX file {path} holds {len(data)} bytes, its header {shape} says {expected_bytes}"
+        )
     return np.frombuffer(data, np.uint8, offset=header_bytes).reshape(shape)
 
 
@@ -62,28 +63,43 @@ def _read_pair(folder: Path, split_names: tuple[str, ...]):
     if images.ndim != 3:
         raise DatasetError(f"IDX file {images_path} must hold N x H x W images, got shape {images.shape}")
     if len(images) != len(labels):
-        raise DatasetError(f"{images_path} has {len(images)} images but {labels_path} has "
-                           f"{len(labels)} labels")
+        raise DatasetError(
+            f"{images_path} has {len(images)} images but {labels_path} has {len(labels)} labels"
+        )
     if not len(images):
         raise DatasetError(f"IDX file {images_path} holds no images")
     return images[:, None, :, :], labels
 
 
-def load(data_dir: str | None = None, seed: int = 0, val_fraction: float = 0.1,
-         num_classes: int | None = None, **_) -> DataSplits:
+def load(
+    data_dir: str | None = None, seed: int = 0, val_fraction: float = 0.1, num_classes: int | None = None, **_
+) -> DataSplits:
     if not data_dir:
-        raise DatasetError("--data-dir is required for dataset 'idx': a folder with "
-                           "train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz")
+        raise DatasetError(
+            "--data-dir is required for dataset 'idx': a folder with "
+            "train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz"
+        )
     folder = Path(data_dir)
     if not folder.is_dir():
-        raise DatasetError(f"--data-dir {folder} does not exist: put the MNIST-format IDX files "
-                           "(train-images-idx3-ubyte.gz, ...) there")
+        raise DatasetError(
+            f"--data-dir {folder} does not exist: put the MNIST-format IDX files "
+            "(train-images-idx3-ubyte.gz, ...) there"
+        )
     train = _read_pair(folder, ("train",))
     if train is None:
-        raise DatasetError(f"--data-dir {folder} has no train-images-idx3-ubyte[.gz] and "
-                           "train-labels-idx1-ubyte[.gz]")
+        raise DatasetError(
+            f"--data-dir {folder} has no train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz]"
+        )
     test = _read_pair(folder, ("t10k", "test"))
     x_test, y_test = test if test is not None else (None, None)
     classes = num_classes or int(max(train[1].max(), -1 if y_test is None else y_test.max())) + 1
-    return from_train_test(f"idx:{folder.name}", *train, x_test, y_test, classes, flip_ok=False,
-                           val_fraction=val_fraction, seed=seed)
+    return from_train_test(
+        f"idx:{folder.name}",
+        *train,
+        x_test,
+        y_test,
+        classes,
+        flip_ok=False,
+        val_fraction=val_fraction,
+        seed=seed,
+    )

@@ -32,8 +32,7 @@ def _list_images(folder: Path) -> tuple[list[str], list[tuple[str, int]]]:
     except OSError as error:
         raise DatasetError(f"{folder} is not an image folder: {error.strerror}") from None
     if not classes:
-        raise DatasetError(f"{folder} is not an image folder: it has no <class>/<image> "
-                           "subfolders")
+        raise DatasetError(f"{folder} is not an image folder: it has no <class>/<image> subfolders")
     samples = []
     for index, name in enumerate(classes):
         seen, found = set(), []
@@ -46,14 +45,14 @@ def _list_images(folder: Path) -> tuple[list[str], list[tuple[str, int]]]:
             found.append((root, sorted(f for f in files if f.lower().endswith(IMG_EXTENSIONS))))
         images = [(os.path.join(root, f), index) for root, files in sorted(found) for f in files]
         if not images:
-            raise DatasetError(f"{folder / name} holds no images (files ending in "
-                               f"{', '.join(IMG_EXTENSIONS)})")
+            raise DatasetError(
+                f"{folder / name} holds no images (files ending in {', '.join(IMG_EXTENSIONS)})"
+            )
         samples += images
     return classes, samples
 
 
-def _reached_once(root: Path, listed: dict[str, list[tuple[str, int]]]
-                  ) -> dict[str, list[tuple[str, int]]]:
+def _reached_once(root: Path, listed: dict[str, list[tuple[str, int]]]) -> dict[str, list[tuple[str, int]]]:
     """``listed`` (split -> (path, class) pairs) with every image file kept under one path.
 
     A file reached through symbolic links from more than one place (a link to a sibling class,
@@ -68,26 +67,31 @@ def _reached_once(root: Path, listed: dict[str, list[tuple[str, int]]]
             by_file.setdefault(os.path.realpath(path), []).append((split, path, label))
     keep = set()
     for real, reached in by_file.items():
-        direct = [entry for entry in reached
-                  if os.path.join(real_root, os.path.relpath(entry[1], root)) == real]
+        direct = [
+            entry for entry in reached if os.path.join(real_root, os.path.relpath(entry[1], root)) == real
+        ]
         if direct:
             keep.add(direct[0][1])
         elif len({(split, label) for split, _, label in reached}) == 1:
             keep.add(min(path for _, path, _ in reached))
         else:
-            raise DatasetError(f"image {real} is reached through links from "
-                               f"{' and '.join(path for _, path, _ in reached[:2])}, in two "
-                               "classes or splits: an image must belong to one; remove a link")
+            raise DatasetError(
+                f"image {real} is reached through links from "
+                f"{' and '.join(path for _, path, _ in reached[:2])}, in two "
+                "classes or splits: an image must belong to one; remove a link"
+            )
     repeated = sum(len(samples) for samples in listed.values()) - len(keep)
     if repeated:
-        logger.warning(f"{root}: {repeated} image path(s) lead through links to files the data "
-                       "set already holds; each file is read once, where it lies")
-    return {split: [(path, label) for path, label in samples if path in keep]
-            for split, samples in listed.items()}
+        logger.warning(
+            f"{root}: {repeated} image path(s) lead through links to files the data "
+            "set already holds; each file is read once, where it lies"
+        )
+    return {
+        split: [(path, label) for path, label in samples if path in keep] for split, samples in listed.items()
+    }
 
 
-def _decode(samples: list[tuple[str, int]], image_size: int, channels: int
-            ) -> tuple[np.ndarray, np.ndarray]:
+def _decode(samples: list[tuple[str, int]], image_size: int, channels: int) -> tuple[np.ndarray, np.ndarray]:
     mode = "RGB" if channels == 3 else "L"
     images = np.empty((len(samples), channels, image_size, image_size), np.uint8)
     for index, (path, _) in enumerate(samples):
@@ -106,8 +110,9 @@ def _decode(samples: list[tuple[str, int]], image_size: int, channels: int
     return images, labels
 
 
-def _read_splits(root: Path, folders: dict[str, Path], image_size: int, channels: int
-                 ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], list[str]]:
+def _read_splits(
+    root: Path, folders: dict[str, Path], image_size: int, channels: int
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], list[str]]:
     """Each split's (images, labels) and the classes, the first folder's (every split must have
     the same); every image file read once (``_reached_once``)."""
     listed, classes = {}, None
@@ -119,16 +124,26 @@ def _read_splits(root: Path, folders: dict[str, Path], image_size: int, channels
     samples = _reached_once(root, listed)
     for split, kept in samples.items():
         if not kept:
-            raise DatasetError(f"{folders[split]}: every image in it is a link to an image of "
-                               "another split; it holds none of its own")
+            raise DatasetError(
+                f"{folders[split]}: every image in it is a link to an image of "
+                "another split; it holds none of its own"
+            )
     return {split: _decode(kept, image_size, channels) for split, kept in samples.items()}, classes
 
 
-def load(data_dir: str | None = None, seed: int = 0, val_fraction: float = 0.1,
-         image_size: int = 32, channels: int = 3, **_) -> DataSplits:
+def load(
+    data_dir: str | None = None,
+    seed: int = 0,
+    val_fraction: float = 0.1,
+    image_size: int = 32,
+    channels: int = 3,
+    **_,
+) -> DataSplits:
     if not data_dir:
-        raise DatasetError("--data-dir is required for dataset 'imagefolder': a folder of "
-                           "<class>/<image> files, or train/ and test/ folders of them")
+        raise DatasetError(
+            "--data-dir is required for dataset 'imagefolder': a folder of "
+            "<class>/<image> files, or train/ and test/ folders of them"
+        )
     root = Path(data_dir)
     if not root.is_dir():
         raise DatasetError(f"--data-dir {root} does not exist: put <class>/<image> folders there")
@@ -137,15 +152,12 @@ def load(data_dir: str | None = None, seed: int = 0, val_fraction: float = 0.1,
         splits, classes = _read_splits(root, {"all": root}, image_size, channels)
         images, labels = splits["all"]
         x_train, x_test, y_train, y_test = stratified_split(images, labels, 0.2, seed)
-        return from_train_test(name, x_train, y_train, x_test, y_test, len(classes), True,
-                               val_fraction, seed)
-    folders = {split: root / split for split in ("train", "test", "val")
-               if (root / split).is_dir()}
+        return from_train_test(name, x_train, y_train, x_test, y_test, len(classes), True, val_fraction, seed)
+    folders = {split: root / split for split in ("train", "test", "val") if (root / split).is_dir()}
     splits, classes = _read_splits(root, folders, image_size, channels)
     x_train, y_train = splits["train"]
     x_test, y_test = splits.get("test", (None, None))
     if "val" in splits:
         x_val, y_val = splits["val"]
         return DataSplits(name, x_train, y_train, x_val, y_val, x_test, y_test, len(classes), True)
-    return from_train_test(name, x_train, y_train, x_test, y_test, len(classes), True,
-                           val_fraction, seed)
+    return from_train_test(name, x_train, y_train, x_test, y_test, len(classes), True, val_fraction, seed)

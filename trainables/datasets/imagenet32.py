@@ -32,16 +32,26 @@ def _read(path: Path) -> tuple[np.ndarray, np.ndarray]:
             batch = load_data_pickle(path, encoding="latin1")
         data = np.asarray(batch["data"], dtype=np.uint8)
         labels = checked_labels(str(path), "its", batch["labels"]) - 1
-    except (OSError, pickle.UnpicklingError, KeyError, EOFError, TypeError, ValueError,
-            zipfile.BadZipFile) as error:
+    except (
+        OSError,
+        pickle.UnpicklingError,
+        KeyError,
+        EOFError,
+        TypeError,
+        ValueError,
+        zipfile.BadZipFile,
+    ) as error:
         raise DatasetError(f"{path} is not a downsampled-ImageNet batch: {error!r}") from None
     side = math.isqrt(data.shape[1] // 3) if data.ndim == 2 else 0
     if data.ndim != 2 or 3 * side * side != data.shape[1] or len(data) != len(labels):
-        raise DatasetError(f"{path} must hold N rows of 3 x s x s pixels and N labels, got "
-                           f"{data.shape} and {len(labels)} labels")
+        raise DatasetError(
+            f"{path} must hold N rows of 3 x s x s pixels and N labels, got "
+            f"{data.shape} and {len(labels)} labels"
+        )
     if labels.min() < 0 or labels.max() >= NUM_CLASSES:
-        raise DatasetError(f"{path}: labels must be in [1, {NUM_CLASSES}], got "
-                           f"{labels.min() + 1}..{labels.max() + 1}")
+        raise DatasetError(
+            f"{path}: labels must be in [1, {NUM_CLASSES}], got {labels.min() + 1}..{labels.max() + 1}"
+        )
     return data.reshape(-1, 3, side, side), labels
 
 
@@ -51,17 +61,21 @@ def _batch_number(path: Path) -> int | None:
     return int(number) if number.isdigit() else None
 
 
-def load(data_dir: str | None = None, seed: int = 0, val_fraction: float = 0.05,
-         **_) -> DataSplits:
+def load(data_dir: str | None = None, seed: int = 0, val_fraction: float = 0.05, **_) -> DataSplits:
     if not data_dir:
-        raise DatasetError("--data-dir is required for dataset 'imagenet32': the folder holding "
-                           "train_data_batch_1..10 and val_data")
+        raise DatasetError(
+            "--data-dir is required for dataset 'imagenet32': the folder holding "
+            "train_data_batch_1..10 and val_data"
+        )
     root = Path(data_dir)
     if not root.is_dir():
-        raise DatasetError(f"--data-dir {root} does not exist: unpack Imagenet32_train and "
-                           "Imagenet32_val there")
-    train_files = sorted((path for path in root.rglob("train_data_batch_*")
-                          if _batch_number(path) is not None), key=_batch_number)
+        raise DatasetError(
+            f"--data-dir {root} does not exist: unpack Imagenet32_train and Imagenet32_val there"
+        )
+    train_files = sorted(
+        (path for path in root.rglob("train_data_batch_*") if _batch_number(path) is not None),
+        key=_batch_number,
+    )
     if not train_files:
         raise DatasetError(f"--data-dir {root} has no train_data_batch_* files")
     train = [_read(path) for path in train_files]
@@ -70,7 +84,17 @@ def load(data_dir: str | None = None, seed: int = 0, val_fraction: float = 0.05,
     val_files = sorted([*root.rglob("val_data"), *root.rglob("val_data.npz")])
     x_test, y_test = _read(val_files[0]) if val_files else (None, None)
     if x_test is not None and x_test.shape[1:] != x_train.shape[1:]:
-        raise DatasetError(f"{val_files[0]} holds {x_test.shape[-1]}px images, the train batches "
-                           f"{x_train.shape[-1]}px")
-    return from_train_test(f"imagenet{x_train.shape[-1]}", x_train, y_train, x_test, y_test,
-                           NUM_CLASSES, flip_ok=True, val_fraction=val_fraction, seed=seed)
+        raise DatasetError(
+            f"{val_files[0]} holds {x_test.shape[-1]}px images, the train batches {x_train.shape[-1]}px"
+        )
+    return from_train_test(
+        f"imagenet{x_train.shape[-1]}",
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        NUM_CLASSES,
+        flip_ok=True,
+        val_fraction=val_fraction,
+        seed=seed,
+    )

@@ -52,8 +52,9 @@ def write_mapped(data: DataSplits, folder: str | Path, source: dict[str, Any]) -
         partial.rename(folder)
     except OSError as error:  # a full disk, a read-only mount: no partial folder is left
         shutil.rmtree(partial, ignore_errors=True)
-        raise DatasetError(f"--output {folder}: cannot write it "
-                           f"({error.strerror or error}); nothing was left there") from None
+        raise DatasetError(
+            f"--output {folder}: cannot write it ({error.strerror or error}); nothing was left there"
+        ) from None
     return folder
 
 
@@ -68,10 +69,17 @@ def _write_splits(data: DataSplits, partial: Path, source: dict[str, Any]) -> No
         np.save(partial / f"y_{split}.npy", np.asarray(labels, dtype=np.int64))
         counts[split] = len(labels)
     mean, std = channel_moments(data.x_train)
-    meta = {"format": FORMAT, "name": data.name, "num_classes": data.num_classes,
-            "flip_ok": data.flip_ok, "image_shape": list(data.x_train.shape[1:]),
-            "images": counts, "source": source, "digest": data_digest(data),
-            "channel_moments": {"mean": mean, "std": std}}
+    meta = {
+        "format": FORMAT,
+        "name": data.name,
+        "num_classes": data.num_classes,
+        "flip_ok": data.flip_ok,
+        "image_shape": list(data.x_train.shape[1:]),
+        "images": counts,
+        "source": source,
+        "digest": data_digest(data),
+        "channel_moments": {"mean": mean, "std": std},
+    }
     (partial / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
 
 
@@ -80,29 +88,34 @@ def check_new_folder(folder: str | Path) -> Path:
     may be reading it), and its parent must exist."""
     folder = Path(folder).expanduser()
     if folder.exists():
-        raise DatasetError(f"--output {folder} already exists: a prepared data set is never "
-                           "overwritten (searches may read it); choose a new folder")
+        raise DatasetError(
+            f"--output {folder} already exists: a prepared data set is never "
+            "overwritten (searches may read it); choose a new folder"
+        )
     if not folder.parent.is_dir():
         raise DatasetError(f"--output {folder}: its parent folder {folder.parent} does not exist")
     if not os.access(folder.parent, os.W_OK | os.X_OK):
-        raise DatasetError(f"--output {folder}: its parent folder {folder.parent} is not "
-                           "writable")
+        raise DatasetError(f"--output {folder}: its parent folder {folder.parent} is not writable")
     return folder
 
 
 def _read_meta(folder: Path) -> dict[str, Any]:
     path = folder / META_FILE
     if not path.is_file():
-        raise DatasetError(f"--data-dir {folder} is not a prepared data set (no {META_FILE}): "
-                           "write one with stagewise-nas prepare-data --output <folder>")
+        raise DatasetError(
+            f"--data-dir {folder} is not a prepared data set (no {META_FILE}): "
+            "write one with stagewise-nas prepare-data --output <folder>"
+        )
     try:
         meta = json.loads(path.read_text())
     except (OSError, ValueError) as error:
         raise DatasetError(f"{path} cannot be read: {error}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise DatasetError(f"{path} is not a prepared data set's description (format "
-                           f"{meta.get('format') if isinstance(meta, dict) else None!r}, "
-                           f"expected {FORMAT!r})")
+        raise DatasetError(
+            f"{path} is not a prepared data set's description (format "
+            f"{meta.get('format') if isinstance(meta, dict) else None!r}, "
+            f"expected {FORMAT!r})"
+        )
     return meta
 
 
@@ -124,31 +137,43 @@ def _open_split(folder: Path, split: str, meta: dict[str, Any]) -> tuple[np.ndar
     except (OSError, ValueError) as error:
         raise DatasetError(f"{folder}: the {split} split cannot be read ({error})") from None
     if images.dtype != np.uint8 or images.shape != expected:
-        raise DatasetError(f"{folder / f'x_{split}.npy'}: holds {images.dtype} {images.shape}, "
-                           f"{META_FILE} says uint8 {expected}")
+        raise DatasetError(
+            f"{folder / f'x_{split}.npy'}: holds {images.dtype} {images.shape}, "
+            f"{META_FILE} says uint8 {expected}"
+        )
     if labels.dtype != np.int64 or labels.shape != expected[:1]:
-        raise DatasetError(f"{folder / f'y_{split}.npy'}: holds {labels.dtype} {labels.shape}, "
-                           f"{META_FILE} says int64 ({expected[0]},)")
+        raise DatasetError(
+            f"{folder / f'y_{split}.npy'}: holds {labels.dtype} {labels.shape}, "
+            f"{META_FILE} says int64 ({expected[0]},)"
+        )
     return images, labels
 
 
 def load(data_dir: str | None = None, **_) -> DataSplits:
     """The prepared data set in ``data_dir``, its images memory-mapped."""
     if not data_dir:
-        raise DatasetError("--data-dir is required for dataset 'mapped': the folder that "
-                           "stagewise-nas prepare-data wrote")
+        raise DatasetError(
+            "--data-dir is required for dataset 'mapped': the folder that stagewise-nas prepare-data wrote"
+        )
     folder = Path(data_dir).expanduser()
     if not folder.is_dir():
-        raise DatasetError(f"--data-dir {folder} does not exist: give the folder that "
-                           "stagewise-nas prepare-data wrote")
+        raise DatasetError(
+            f"--data-dir {folder} does not exist: give the folder that stagewise-nas prepare-data wrote"
+        )
     meta = _read_meta(folder)
-    splits = {split: _open_split(folder, split, meta) for split in SPLITS
-              if split in meta["images"]}
+    splits = {split: _open_split(folder, split, meta) for split in SPLITS if split in meta["images"]}
     if "train" not in splits or "val" not in splits:
         raise DatasetError(f"{folder / META_FILE}: names no train or no validation split")
     x_test, y_test = splits.get("test", (None, None))
-    return DataSplits(meta["name"], *splits["train"], *splits["val"], x_test, y_test,
-                      int(meta["num_classes"]), bool(meta["flip_ok"]))
+    return DataSplits(
+        meta["name"],
+        *splits["train"],
+        *splits["val"],
+        x_test,
+        y_test,
+        int(meta["num_classes"]),
+        bool(meta["flip_ok"]),
+    )
 
 
 @dataclass(frozen=True)
@@ -161,9 +186,11 @@ class MappedFolder:
     def open(self) -> DataSplits:
         """The data set, opened once per process (the maps and labels are kept for its trials)."""
         if not Path(self.folder).is_dir():
-            raise DatasetError(f"the prepared data set {self.folder} is not on node "
-                               f"{socket.gethostname()}: a mapped data set must be at the same "
-                               "path on every node of the cluster (shared storage)")
+            raise DatasetError(
+                f"the prepared data set {self.folder} is not on node "
+                f"{socket.gethostname()}: a mapped data set must be at the same "
+                "path on every node of the cluster (shared storage)"
+            )
         return _opened(self.folder)
 
 
@@ -183,7 +210,7 @@ def mapped_folder(data: DataSplits) -> MappedFolder | None:
         return None
     folder = folders.pop()
     meta = _read_meta(folder)
-    if [len(array) for array in arrays] != [meta["images"].get(split) for split in SPLITS[:len(arrays)]]:
+    if [len(array) for array in arrays] != [meta["images"].get(split) for split in SPLITS[: len(arrays)]]:
         return None
     return MappedFolder(str(folder))
 

@@ -10,8 +10,12 @@ class DataOnlyUnpickler(pickle.Unpickler):
     """Rebuilds dicts, lists, bytes and numpy arrays, nothing else: unpickling can run any code
     a file names, and a downloaded data file must not run code."""
 
-    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-               ("numpy", "ndarray"), ("numpy", "dtype")}
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+    }
 
     def find_class(self, module: str, name: str):
         if (module, name) not in self.ALLOWED:

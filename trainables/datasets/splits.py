@@ -34,19 +34,24 @@ class DataSplits:
             if x is None:
                 continue
             if x.dtype != np.uint8 or x.ndim != 4:
-                raise DatasetError(f"{self.name}: {split} images must be uint8 (N, C, H, W), got "
-                                   f"{x.dtype} {x.shape}")
+                raise DatasetError(
+                    f"{self.name}: {split} images must be uint8 (N, C, H, W), got {x.dtype} {x.shape}"
+                )
             if len(x) != len(y):
                 raise DatasetError(f"{self.name}: {split} has {len(x)} images but {len(y)} labels")
             if len(y) and (y.min() < 0 or y.max() >= self.num_classes):
-                raise DatasetError(f"{self.name}: {split} labels must be in [0, {self.num_classes - 1}]"
-                                   f", found {int(y.min())}..{int(y.max())}")
+                raise DatasetError(
+                    f"{self.name}: {split} labels must be in [0, {self.num_classes - 1}]"
+                    f", found {int(y.min())}..{int(y.max())}"
+                )
             if split != "val" and not len(y):  # an empty validation split is --val-fraction 0
                 raise DatasetError(f"{self.name}: the {split} split has no images")
             shapes[split] = "x".join(map(str, x.shape[1:]))
         if len(set(shapes.values())) > 1:
-            raise DatasetError(f"{self.name}: every split must hold images of one shape (C x H x "
-                               f"W), got {', '.join(f'{k} {v}' for k, v in shapes.items())}")
+            raise DatasetError(
+                f"{self.name}: every split must hold images of one shape (C x H x "
+                f"W), got {', '.join(f'{k} {v}' for k, v in shapes.items())}"
+            )
         if self.x_train.shape[2] != self.x_train.shape[3]:
             raise DatasetError(f"{self.name}: images must be square, got {self.x_train.shape[2:]}")
         check_classes(self.name, np.concatenate([self.y_train, self.y_val]), self.num_classes)
@@ -67,8 +72,9 @@ class DataSplits:
         # the split of the indices, not of the images: only the kept images are copied (the
         # rest may be a memory-mapped file larger than memory); the same images as splitting
         # the arrays themselves, which shuffles every array with the same permutation
-        kept, _, y_train, _ = stratified_split(np.arange(len(self.y_train)), self.y_train,
-                                               1 - num_images / len(self.y_train), seed)
+        kept, _, y_train, _ = stratified_split(
+            np.arange(len(self.y_train)), self.y_train, 1 - num_images / len(self.y_train), seed
+        )
         return replace(self, x_train=self.x_train[kept], y_train=y_train)
 
     def with_val_fraction(self, fraction: float, seed: int) -> DataSplits:
@@ -86,8 +92,10 @@ class DataSplits:
         sizes = f"train {len(self.y_train)}, val {len(self.y_val)}"
         if self.y_test is not None:
             sizes += f", test {len(self.y_test)}"
-        return (f"{self.name}: {self.in_channels}x{self.image_size}x{self.image_size}, "
-                f"{self.num_classes} classes, {sizes}")
+        return (
+            f"{self.name}: {self.in_channels}x{self.image_size}x{self.image_size}, "
+            f"{self.num_classes} classes, {sizes}"
+        )
 
 
 def stratified_split(x: np.ndarray, y: np.ndarray, fraction: float, seed: int):
@@ -111,8 +119,7 @@ def checked_labels(name: str, split: str, labels) -> np.ndarray:
     """``labels`` as int64, refusing what a cast would silently change: fractions, NaN, text."""
     labels = np.asarray(labels)
     if labels.ndim != 1:
-        raise DatasetError(f"{name}: {split} labels must be one integer per image, got shape "
-                           f"{labels.shape}")
+        raise DatasetError(f"{name}: {split} labels must be one integer per image, got shape {labels.shape}")
     if labels.dtype.kind == "f":
         fractional = labels[~np.isfinite(labels) | (labels != np.round(labels))]
         if len(fractional):
@@ -131,19 +138,31 @@ def check_classes(name: str, labels: np.ndarray, num_classes: int) -> None:
     if num_classes < 2:
         raise DatasetError(f"{name}: {num_classes} class; a classifier needs at least 2")
     if labels.min() < 0 or labels.max() >= num_classes:
-        raise DatasetError(f"{name}: labels must be in [0, {num_classes - 1}], found "
-                           f"{int(labels.min())}..{int(labels.max())}")
+        raise DatasetError(
+            f"{name}: labels must be in [0, {num_classes - 1}], found "
+            f"{int(labels.min())}..{int(labels.max())}"
+        )
     present = set(np.unique(labels).tolist())
     if len(present) < num_classes:
         missing = [k for k in range(min(num_classes, len(present) + 3)) if k not in present]
-        raise DatasetError(f"{name}: labels must be 0..{num_classes - 1} with training images of "
-                           f"every class; {len(present)} of the {num_classes} classes have some "
-                           f"(none of {', '.join(map(str, missing))}...)")
+        raise DatasetError(
+            f"{name}: labels must be 0..{num_classes - 1} with training images of "
+            f"every class; {len(present)} of the {num_classes} classes have some "
+            f"(none of {', '.join(map(str, missing))}...)"
+        )
 
 
-def from_train_test(name: str, x_train: np.ndarray, y_train: np.ndarray,
-                    x_test: np.ndarray | None, y_test: np.ndarray | None, num_classes: int,
-                    flip_ok: bool, val_fraction: float, seed: int) -> DataSplits:
+def from_train_test(
+    name: str,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray | None,
+    y_test: np.ndarray | None,
+    num_classes: int,
+    flip_ok: bool,
+    val_fraction: float,
+    seed: int,
+) -> DataSplits:
     """Hold a stratified validation split out of train (the paper's data sets have none)."""
     y_train = checked_labels(name, "train", y_train)
     y_test = None if y_test is None else checked_labels(name, "test", y_test)

@@ -49,10 +49,10 @@ def channel_moments(images: np.ndarray, chunk: int = 4096) -> Moments:
     total = np.zeros(images.shape[1])
     total_squares = np.zeros(images.shape[1])
     for start in range(0, len(images), chunk):
-        block = images[start:start + chunk].astype(np.float64) / 255.0
+        block = images[start : start + chunk].astype(np.float64) / 255.0
         total += block.sum(axis=(0, 2, 3))
         total_squares += np.square(block).sum(axis=(0, 2, 3))
     count = images.shape[0] * images.shape[2] * images.shape[3]
     mean = total / count
-    std = np.sqrt(np.maximum(total_squares / count - mean ** 2, 1e-6))
+    std = np.sqrt(np.maximum(total_squares / count - mean**2, 1e-6))
     return tuple(mean.tolist()), tuple(std.tolist())

@@ -44,18 +44,22 @@ def _val_annotations(root: Path, class_index: dict[str, int]) -> tuple[list[Path
             continue
         fields = line.split("\t")
         if len(fields) < 2 or fields[1] not in class_index:
-            raise DatasetError(f"{annotations} line {number}: expected '<file>\\t<wnid>...' with a "
-                               f"wnid from wnids.txt, got {line[:80]!r}")
+            raise DatasetError(
+                f"{annotations} line {number}: expected '<file>\\t<wnid>...' with a "
+                f"wnid from wnids.txt, got {line[:80]!r}"
+            )
         paths.append(root / "val" / "images" / fields[0])
         labels.append(class_index[fields[1]])
     return paths, np.asarray(labels, np.int64)
 
 
-def load(data_dir: str | None = None, seed: int = 0, val_fraction: float = 0.1,
-         image_size: int = NATIVE_SIZE, **_) -> DataSplits:
+def load(
+    data_dir: str | None = None, seed: int = 0, val_fraction: float = 0.1, image_size: int = NATIVE_SIZE, **_
+) -> DataSplits:
     if not data_dir:
-        raise DatasetError("--data-dir is required for dataset 'tinyimagenet': the "
-                           "tiny-imagenet-200 folder (or its parent)")
+        raise DatasetError(
+            "--data-dir is required for dataset 'tinyimagenet': the tiny-imagenet-200 folder (or its parent)"
+        )
     root = Path(data_dir)
     if (root / "tiny-imagenet-200").is_dir():
         root = root / "tiny-imagenet-200"
@@ -72,7 +76,14 @@ def load(data_dir: str | None = None, seed: int = 0, val_fraction: float = 0.1,
         train_labels += [class_index[wnid]] * len(found)
     test_paths, y_test = _val_annotations(root, class_index)
     x_test = _read_images(test_paths, image_size) if test_paths else None
-    return from_train_test("tinyimagenet", _read_images(train_paths, image_size),
-                           np.asarray(train_labels, np.int64), x_test,
-                           y_test if test_paths else None, len(wnids), flip_ok=True,
-                           val_fraction=val_fraction, seed=seed)
+    return from_train_test(
+        "tinyimagenet",
+        _read_images(train_paths, image_size),
+        np.asarray(train_labels, np.int64),
+        x_test,
+        y_test if test_paths else None,
+        len(wnids),
+        flip_ok=True,
+        val_fraction=val_fraction,
+        seed=seed,
+    )

@@ -12,9 +12,12 @@ from trainables.spec import ArchSpec
 
 def architecture_measures(model: nn.Module, spec: ArchSpec, latency: bool = True) -> dict:
     """depth, params, macs, memory_mb and (unless ``latency=False``) cpu_latency_ms."""
-    measures = {"depth": spec.depth, "params": count_parameters(model),
-                "macs": count_macs(model, spec.in_channels, spec.image_size),
-                "memory_mb": memory_mb(model)}
+    measures = {
+        "depth": spec.depth,
+        "params": count_parameters(model),
+        "macs": count_macs(model, spec.in_channels, spec.image_size),
+        "memory_mb": memory_mb(model),
+    }
     if latency:
         measures["cpu_latency_ms"] = cpu_latency_ms(model, spec.in_channels, spec.image_size)
     return measures

@@ -42,8 +42,11 @@ class NetworkCosts:
     def over(self, depths: tuple[int, ...], limits: dict[str, float]) -> list[str]:
         """``"--max-macs 5e+07: 6-6-6 has 6.1e+07"`` for every limit ``depths`` exceeds."""
         costs = self(depths)
-        return [f"{LIMIT_FLAGS[name]} {limit:g}: {format_depths(depths)} has {costs[name]:g}"
-                for name, limit in limits.items() if costs[name] > limit]
+        return [
+            f"{LIMIT_FLAGS[name]} {limit:g}: {format_depths(depths)} has {costs[name]:g}"
+            for name, limit in limits.items()
+            if costs[name] > limit
+        ]
 
 
 def estimated_size(spec: ArchSpec) -> dict[str, float]:

@@ -40,8 +40,8 @@ class EpochEmissions:
         self._tracker = None
         try:
             self._tracker = OfflineEmissionsTracker(
-                country_iso_code=country, save_to_file=False, tracking_mode="process",
-                log_level="error")
+                country_iso_code=country, save_to_file=False, tracking_mode="process", log_level="error"
+            )
         except Exception as error:  # codecarbon must never stop a training run
             logger.warning("codecarbon unavailable, energy and emissions will be NaN: %s", error)
 

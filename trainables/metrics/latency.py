@@ -17,8 +17,9 @@ from torch import nn
 
 
 @torch.no_grad()
-def cpu_latency_ms(model: nn.Module, in_channels: int, image_size: int, threads: int = 1,
-                   warmup: int = 5, repeats: int = 30) -> float:
+def cpu_latency_ms(
+    model: nn.Module, in_channels: int, image_size: int, threads: int = 1, warmup: int = 5, repeats: int = 30
+) -> float:
     cpu_model = copy.deepcopy(model).float().cpu().eval()
     cpu_model = cpu_model.to(memory_format=torch.contiguous_format)
     image = torch.randn(1, in_channels, image_size, image_size)

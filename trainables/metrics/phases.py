@@ -15,8 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-PHASES = ("setup", "train", "emissions", "validation", "checkpoint", "test", "latency",
-          "scoring")
+PHASES = ("setup", "train", "emissions", "validation", "checkpoint", "test", "latency", "scoring")
 
 
 class PhaseClock:

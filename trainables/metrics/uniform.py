@@ -18,6 +18,7 @@ from trainables.spec import ArchSpec
 
 def equivalent_uniform_depth(spec: ArchSpec) -> float:
     """m* (real-valued) such that the uniform m*-..-m* network has ``spec``'s MACs."""
+
     def macs(depths: tuple[int, ...]) -> int:
         return count_macs(build_model(spec.with_depths(depths)), spec.in_channels, spec.image_size)
 

@@ -42,7 +42,8 @@ class BottleneckResNet(StagedNetwork):
             if stride != 1 or in_channels != out_channels:
                 downsample = nn.Sequential(
                     nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
-                    nn.BatchNorm2d(out_channels))
+                    nn.BatchNorm2d(out_channels),
+                )
             blocks = [Bottleneck(in_channels, width, stride, downsample)]
             blocks += [Bottleneck(out_channels, width) for _ in range(num_blocks - 1)]
             stages.append(nn.Sequential(*blocks))

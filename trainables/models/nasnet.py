@@ -28,8 +28,9 @@ STEM_MULTIPLIER = 3  # the CIFAR stem has 3F channels
 
 
 def relu_conv_bn(in_channels: int, out_channels: int) -> nn.Sequential:
-    return nn.Sequential(nn.ReLU(), nn.Conv2d(in_channels, out_channels, 1, bias=False),
-                         nn.BatchNorm2d(out_channels))
+    return nn.Sequential(
+        nn.ReLU(), nn.Conv2d(in_channels, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels)
+    )
 
 
 class SeparableBranch(nn.Module):
@@ -40,11 +41,20 @@ class SeparableBranch(nn.Module):
         padding = kernel // 2
         layers: list[nn.Module] = []
         for index in range(2):
-            layers += [nn.ReLU(),
-                       nn.Conv2d(channels, channels, kernel, stride=stride if index == 0 else 1,
-                                 padding=padding, groups=channels, bias=False),
-                       nn.Conv2d(channels, channels, 1, bias=False),
-                       nn.BatchNorm2d(channels)]
+            layers += [
+                nn.ReLU(),
+                nn.Conv2d(
+                    channels,
+                    channels,
+                    kernel,
+                    stride=stride if index == 0 else 1,
+                    padding=padding,
+                    groups=channels,
+                    bias=False,
+                ),
+                nn.Conv2d(channels, channels, 1, bias=False),
+                nn.BatchNorm2d(channels),
+            ]
         self.layers = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -69,8 +79,9 @@ class FactorisedReduction(nn.Module):
 
 
 def adjust(in_channels: int, out_channels: int, halve: bool) -> nn.Module:
-    return FactorisedReduction(in_channels, out_channels) if halve else relu_conv_bn(
-        in_channels, out_channels)
+    return (
+        FactorisedReduction(in_channels, out_channels) if halve else relu_conv_bn(in_channels, out_channels)
+    )
 
 
 def avg_pool(x: torch.Tensor, stride: int = 1) -> torch.Tensor:
@@ -80,8 +91,9 @@ def avg_pool(x: torch.Tensor, stride: int = 1) -> torch.Tensor:
 class Cell(nn.Module):
     """What both cell types share: the two previous hidden states brought to F channels."""
 
-    def __init__(self, older_channels: int, previous_channels: int, width: int,
-                 older_is_larger: bool) -> None:
+    def __init__(
+        self, older_channels: int, previous_channels: int, width: int, older_is_larger: bool
+    ) -> None:
         super().__init__()
         self.width = width
         self.older = adjust(older_channels, width, older_is_larger)
@@ -91,8 +103,9 @@ class Cell(nn.Module):
 class NormalCell(Cell):
     """Five combinations of the two adjusted inputs; output 6F channels at the same resolution."""
 
-    def __init__(self, older_channels: int, previous_channels: int, width: int,
-                 older_is_larger: bool) -> None:
+    def __init__(
+        self, older_channels: int, previous_channels: int, width: int, older_is_larger: bool
+    ) -> None:
         super().__init__(older_channels, previous_channels, width, older_is_larger)
         self.c0_left, self.c0_right = SeparableBranch(width, 5), SeparableBranch(width, 3)
         self.c1_left, self.c1_right = SeparableBranch(width, 5), SeparableBranch(width, 3)
@@ -115,8 +128,9 @@ class NormalCell(Cell):
 class ReductionCell(Cell):
     """Combinations at stride 2; output 4F channels at half the resolution."""
 
-    def __init__(self, older_channels: int, previous_channels: int, width: int,
-                 older_is_larger: bool) -> None:
+    def __init__(
+        self, older_channels: int, previous_channels: int, width: int, older_is_larger: bool
+    ) -> None:
         super().__init__(older_channels, previous_channels, width, older_is_larger)
         self.c0_left, self.c0_right = SeparableBranch(width, 5, 2), SeparableBranch(width, 7, 2)
         self.c1_right = SeparableBranch(width, 7, 2)
@@ -145,8 +159,10 @@ class NASNet(StagedNetwork):
         super().__init__()
         self.spec = spec
         stem_channels = STEM_MULTIPLIER * spec.widths[0]
-        self.stem = nn.Sequential(nn.Conv2d(spec.in_channels, stem_channels, 3, padding=1,
-                                            bias=False), nn.BatchNorm2d(stem_channels))
+        self.stem = nn.Sequential(
+            nn.Conv2d(spec.in_channels, stem_channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(stem_channels),
+        )
         # (channels, resolution divisor) of the two latest hidden states: older, previous
         older = previous = (stem_channels, 1)
         stages = []

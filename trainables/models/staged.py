@@ -20,11 +20,15 @@ def stem_for(in_channels: int, width: int, image_size: int) -> nn.Sequential:
     """torchvision's ImageNet stem (7x7/2 conv, 3x3/2 max pool) above 32x32; the CIFAR 3x3 conv
     at 32x32 and below, where a /4 stem would leave too little resolution for the stages."""
     if image_size > SMALL_IMAGE_SIZE:
-        return nn.Sequential(nn.Conv2d(in_channels, width, 7, stride=2, padding=3, bias=False),
-                             nn.BatchNorm2d(width), nn.ReLU(inplace=True),
-                             nn.MaxPool2d(3, stride=2, padding=1))
-    return nn.Sequential(nn.Conv2d(in_channels, width, 3, padding=1, bias=False),
-                         nn.BatchNorm2d(width), nn.ReLU(inplace=True))
+        return nn.Sequential(
+            nn.Conv2d(in_channels, width, 7, stride=2, padding=3, bias=False),
+            nn.BatchNorm2d(width),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(3, stride=2, padding=1),
+        )
+    return nn.Sequential(
+        nn.Conv2d(in_channels, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True)
+    )
 
 
 class StagedNetwork(nn.Module):
