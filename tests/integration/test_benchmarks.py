@@ -1,13 +1,12 @@
 """The GPU benchmarks run end to end on a CPU at toy size and write what the README quotes."""
 
-import importlib
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from ray import cloudpickle
+from benchmark_modules import in_process
 
 from scoring.criteria import CRITERIA
 
@@ -73,16 +72,6 @@ def test_train_throughput_compares_both_loops_and_projects_the_protocol(tmp_path
     assert projection["hours"] == pytest.approx(expected_hours, rel=1e-9)
     assert projection["models"][0] == "6-6-6" and projection["models"][-1] == "16-16-16"
     assert len(projection["models"]) == 11
-
-
-def in_process(monkeypatch, script: str):
-    """A benchmark's module, run in this process and the session's Ray (a process of its own
-    would spend 15 s starting Ray); the session's workers cannot import it, so it is pickled by
-    value."""
-    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
-    module = importlib.import_module(script)
-    cloudpickle.register_pickle_by_value(module)
-    return module
 
 
 def test_pack_a_t_times_real_tune_trials(ray_session, tmp_path, monkeypatch):

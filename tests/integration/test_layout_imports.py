@@ -3,28 +3,12 @@ nor MLflow, and no module imports matplotlib.pyplot at import time."""
 
 from __future__ import annotations
 
-import ast
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from import_graph import ROOT, files_under, imported_modules
+
 HEAVY = ("ray", "torch", "torchvision", "mlflow")
-
-
-def imported_modules(path: Path) -> set[str]:
-    """Every module a file imports, at any depth (function-level imports count too)."""
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-    return names
-
-
-def files_under(folder: str) -> list[Path]:
-    return sorted((ROOT / folder).rglob("*.py"))
 
 
 def test_the_core_imports_neither_ray_nor_torch_nor_mlflow():

@@ -6,35 +6,18 @@ import sys
 from dataclasses import replace
 
 import torch
+from donors import save_donor, trained_donor
 from mlflow.tracking import MlflowClient
 
 from nas_service.cli.arguments import parse_config
 from nas_service.methods.single import train_one
 from nas_service.methods.stagewise import search
 from nas_service.tracking.tags import PARENT_RUN_ID_TAG
-from trainables.checkpoints import ARCHITECTURE_FILE, CHECKPOINT_FILE
 from trainables.datasets import load_dataset
 from trainables.models import build_model
 from trainables.protocol import PRESETS
 from trainables.spec import ArchSpec
 from trainables.training import CandidateTrainer, ImageBatches, channel_stats
-from trainables.transfer import Donor
-
-
-def trained_donor(depths=(3, 3, 3), num_classes=10, seed=1, **spec) -> Donor:
-    torch.manual_seed(seed)
-    donor_spec = ArchSpec(depths=depths, num_classes=num_classes, **spec)
-    model = build_model(donor_spec)
-    for tensor in model.state_dict().values():  # make running stats differ from a fresh net too
-        if tensor.dtype.is_floating_point:
-            tensor.add_(torch.randn_like(tensor) * 0.1)
-    return Donor(donor_spec, model.state_dict())
-
-
-def save_donor(folder, donor: Donor) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / ARCHITECTURE_FILE).write_text(donor.spec.to_json())
-    torch.save({"model": donor.state}, folder / CHECKPOINT_FILE)
 
 
 def test_a_too_shallow_donor_fails_the_cli_before_ray(tmp_path):

@@ -1,25 +1,10 @@
 """Benchmarks run in this process at toy size, without Ray: the mapped-reads timing and the
 scaling benchmark's comparison of searches run one by one and side by side."""
 
-import importlib
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
-from ray import cloudpickle
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def in_process(monkeypatch, script: str):
-    """A benchmark's module, run in this process and the session's Ray (a process of its own
-    would spend 15 s starting Ray); the session's workers cannot import it, so it is pickled by
-    value."""
-    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
-    module = importlib.import_module(script)
-    cloudpickle.register_pickle_by_value(module)
-    return module
+from benchmark_modules import in_process
 
 
 def test_mapped_reads_times_one_epoch_of_batches_from_each_source(monkeypatch):

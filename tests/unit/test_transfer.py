@@ -5,21 +5,12 @@ import re
 
 import pytest
 import torch
+from donors import save_donor, trained_donor
 
-from trainables.checkpoints import ARCHITECTURE_FILE, CHECKPOINT_FILE
+from trainables.checkpoints import CHECKPOINT_FILE
 from trainables.models import build_model
 from trainables.spec import ArchSpec
-from trainables.transfer import Donor, TransferError, load_donor, transfer_weights
-
-
-def trained_donor(depths=(3, 3, 3), num_classes=10, seed=1, **spec) -> Donor:
-    torch.manual_seed(seed)
-    donor_spec = ArchSpec(depths=depths, num_classes=num_classes, **spec)
-    model = build_model(donor_spec)
-    for tensor in model.state_dict().values():  # make running stats differ from a fresh net too
-        if tensor.dtype.is_floating_point:
-            tensor.add_(torch.randn_like(tensor) * 0.1)
-    return Donor(donor_spec, model.state_dict())
+from trainables.transfer import TransferError, load_donor, transfer_weights
 
 
 def test_a_candidate_takes_the_first_modules_of_each_donor_stage():
@@ -56,12 +47,6 @@ def test_a_donor_that_cannot_give_is_refused_by_name(donor_kwargs, candidate, me
     donor = trained_donor(**donor_kwargs)
     with pytest.raises(TransferError, match=re.escape(message)):
         donor.check_can_give(candidate, "basic", (16, 32, 64), 3)
-
-
-def save_donor(folder, donor: Donor) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / ARCHITECTURE_FILE).write_text(donor.spec.to_json())
-    torch.save({"model": donor.state}, folder / CHECKPOINT_FILE)
 
 
 def test_a_donor_loads_from_a_checkpoint_folder(tmp_path):
