@@ -11,15 +11,11 @@ import tempfile
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from nas_service.config import SearchConfig
 from nas_service.core.errors import ConfigError
 from nas_service.ray_job import require_outside_working_dir_copy
 from nas_service.value_rules import require
-
-if TYPE_CHECKING:
-    pass
 
 
 def preflight(config: SearchConfig) -> None:

@@ -11,7 +11,7 @@ import re
 import time
 from dataclasses import fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nas_service.config import RESUME_READS, SearchConfig, setting_kind
 from nas_service.core.errors import ConfigError
@@ -23,9 +23,6 @@ from trainables.datasets.mapped import validation_images
 from trainables.metrics.emissions import known_countries
 from trainables.module_types import module_type
 from trainables.spec import parse_depths
-
-if TYPE_CHECKING:
-    pass
 
 
 def check_type(name: str, value: Any) -> Any:

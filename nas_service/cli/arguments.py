@@ -8,7 +8,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from dataclasses import fields
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
@@ -16,9 +16,6 @@ from nas_service.config import SearchConfig, setting_kind
 from nas_service.core.errors import ConfigError
 from nas_service.validation import DEFAULT_NAME, check_type, resolve_settings, validate
 from nas_service.value_rules import read_utf8
-
-if TYPE_CHECKING:
-    pass
 
 
 class OneLineParser(argparse.ArgumentParser):
