@@ -237,7 +237,7 @@ def resolve_settings(settings: dict[str, Any], default_name: str, needs_validati
         "val-fraction",
         0.0,
         "this command chooses and reports networks by validation accuracy; only the "
-        "stage-wise search (python -m nas_service.run) trains without a validation split",
+        "stage-wise search (stagewise-nas run) trains without a validation split",
     )
     config = validate(SearchConfig(**typed), default_name)
     if needs_validation and config.dataset == "mapped" and config.data_dir:

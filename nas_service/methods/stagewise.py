@@ -1,4 +1,4 @@
-"""The stage-wise search as a Ray Tune experiment tracked in MLflow (``python -m nas_service.run``).
+"""The stage-wise search as a Ray Tune experiment tracked in MLflow (``stagewise-nas run``).
 
 Works unchanged on a laptop (starts a local Ray), on one GPU, and inside ``ray job submit`` (joins
 the cluster in ``RAY_ADDRESS``).
