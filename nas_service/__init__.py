@@ -31,7 +31,7 @@ _EXPORTS = {
     "SearchInterrupted": "nas_service.core.errors",
     "DatasetError": "trainables.datasets",
     "StageWiseSearcher": "nas_service.tune.searcher",
-    "StageWiseOptions": "nas_service.tune.searcher",
+    "StageWiseOptions": "nas_service.tune.stagewise_options",
     "stage_importance": "trainables.stage_importance",
     "stage_features_of": "trainables.stage_importance",
 }

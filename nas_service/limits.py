@@ -97,3 +97,12 @@ def cost_warnings(config: SearchConfig, data: DataSplits, cpus: float) -> list[s
             "epoch, before it can compare any networks"
         )
     return warnings
+
+
+def needed_depths(config: SearchConfig) -> tuple[int, ...]:
+    """Per stage, the most modules any network of this search can have: the last iteration's T
+    (start + iterations x delta) or a deeper reference."""
+    deepest = [m + config.iterations * config.delta for m in config.start_depths]
+    for reference in config.reference_depths:
+        deepest = [max(a, b) for a, b in zip(deepest, reference, strict=True)]
+    return tuple(deepest)

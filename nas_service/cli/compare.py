@@ -116,7 +116,8 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
             raise ConfigError(f"--searches-at-once {at_most}: must be at least 1")
         seeds = study_seeds(seeds_text, study, config.seed)
         data = config.load_data()
-        from nas_service.methods.comparison import compare, compare_criteria, compare_m0  # heavy
+        from nas_service.methods.comparison import compare  # heavy
+        from nas_service.methods.variants import compare_criteria, compare_m0
 
         if criteria:
             compare_criteria(config, criteria, data, at_most)

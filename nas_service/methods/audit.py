@@ -34,8 +34,9 @@ from nas_service.core.growth import deepen_stage
 from nas_service.core.trials import run_name
 from nas_service.methods.audit_search import SearchedIterations, reused_networks
 from nas_service.reporting.audit_report import write_audit_report
-from nas_service.tune.experiment import raise_if_trials_failed, start_experiment
+from nas_service.tune.experiment import start_experiment
 from nas_service.tune.fixed_searcher import FixedSearcher
+from nas_service.tune.results import raise_if_trials_failed
 from nas_service.tune.stop_signals import interruption_name
 from scoring.actor import create_scoring_pool
 from trainables.datasets.splits import DataSplits

@@ -36,9 +36,9 @@ from nas_service.tracking.tags import TEST_ACCURACY_SOURCE_TAG
 from nas_service.tune.experiment import (
     MAX_CONCURRENT_TRIALS,
     Experiment,
-    raise_if_trials_failed,
     start_experiment,
 )
+from nas_service.tune.results import raise_if_trials_failed
 from nas_service.validation import check_baseline
 from trainables.data_parallel import latest_checkpoint
 from trainables.datasets.splits import DataSplits

@@ -27,13 +27,13 @@ from nas_service.config import SearchConfig
 from nas_service.core.errors import ConfigError
 from nas_service.reporting.report import markdown_table
 from nas_service.tracking.queries import read_json_artifact, trained_network_run
+from nas_service.tune.donor import load_donor_source
 from nas_service.tune.experiment import (
     Experiment,
-    load_donor_source,
-    raise_if_trials_failed,
     start_experiment,
 )
 from nas_service.tune.fixed_searcher import FixedSearcher
+from nas_service.tune.results import raise_if_trials_failed
 from trainables.checkpoints import ARCHITECTURE_FILE
 from trainables.datasets.splits import DataSplits
 from trainables.metrics.uniform import closest_uniform_depths

@@ -12,7 +12,8 @@ import logging
 
 from nas_service.config import SearchConfig
 from nas_service.tracking.tags import FINAL_RUN_ID_TAG
-from nas_service.tune.experiment import raise_if_trials_failed, start_experiment
+from nas_service.tune.experiment import start_experiment
+from nas_service.tune.results import raise_if_trials_failed
 from trainables.datasets.splits import DataSplits
 from trainables.spec import format_depths
 from trainables.trial_config import trial_config

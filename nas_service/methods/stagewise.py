@@ -19,8 +19,10 @@ from nas_service.reporting.report import write_report
 from nas_service.tracking.models import log_found_model
 from nas_service.tracking.records import log_decisions, log_json_artifact
 from nas_service.tracking.tags import FINAL_RUN_ID_TAG
-from nas_service.tune.experiment import Experiment, start_experiment, trial_error
-from nas_service.tune.searcher import StageWiseOptions, StageWiseSearcher
+from nas_service.tune.experiment import Experiment, start_experiment
+from nas_service.tune.results import trial_error
+from nas_service.tune.searcher import StageWiseSearcher
+from nas_service.tune.stagewise_options import StageWiseOptions
 from scoring.actor import create_scoring_pool
 from trainables.checkpoints import load_trained_model
 from trainables.data_parallel import latest_checkpoint

@@ -16,8 +16,9 @@ import pandas as pd
 from nas_service.config import SearchConfig
 from nas_service.core.candidates import best_by_validation
 from nas_service.tracking.records import log_json_artifact
-from nas_service.tune.experiment import raise_if_trials_failed, start_experiment
+from nas_service.tune.experiment import start_experiment
 from nas_service.tune.fixed_searcher import FixedSearcher
+from nas_service.tune.results import raise_if_trials_failed
 from trainables.datasets.splits import DataSplits
 from trainables.spec import format_depths
 from trainables.trial_config import INIT_SEED_KEY, trial_config

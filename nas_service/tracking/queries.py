@@ -70,6 +70,11 @@ def trial_runs(client: MlflowClient, parent_run_id: str) -> dict[str, Run]:
     }
 
 
+def child_run_ids(client: MlflowClient, parent_run_id: str) -> dict[str, str]:
+    """trial id -> MLflow run id of the parent's children."""
+    return {trial_id: run.info.run_id for trial_id, run in trial_runs(client, parent_run_id).items()}
+
+
 def budget_was_spent(client: MlflowClient, parent_run_id: str) -> bool:
     return client.get_run(parent_run_id).data.tags.get(BUDGET_SPENT_TAG) == "true"
 

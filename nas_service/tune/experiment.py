@@ -19,7 +19,6 @@ from pathlib import Path
 import pandas as pd
 import ray
 from mlflow.entities import Dataset
-from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from ray import tune
 from ray.tune.search import Searcher
@@ -28,17 +27,16 @@ from ray.tune.stopper import CombinedStopper
 from nas_service.config import SearchConfig
 from nas_service.core.budget import Budget, networks_trained, spent_by
 from nas_service.core.candidates import candidates_table
-from nas_service.core.errors import ConfigError, SearchFailed, SearchInterrupted, error_line
+from nas_service.core.errors import SearchInterrupted
 from nas_service.core.trials import run_name
-from nas_service.limits import cost_warnings, cpu_cost_warnings
+from nas_service.limits import cost_warnings, cpu_cost_warnings, needed_depths
 from nas_service.preflight import store_exists
 from nas_service.tracking.lineage import dataset_record
 from nas_service.tracking.new_store import build_aside, discard, move_into_place
 from nas_service.tracking.queries import (
     budget_was_spent,
-    downloaded_checkpoint,
+    child_run_ids,
     last_trial_measures,
-    trial_runs,
 )
 from nas_service.tracking.records import (
     check_experiment_open,
@@ -62,6 +60,7 @@ from nas_service.tune.cluster import (
     single_node,
     trial_resources,
 )
+from nas_service.tune.donor import resolve_donor
 from nas_service.tune.lost_checkpoints import repoint_lost_checkpoints
 from nas_service.tune.progress import ProgressPrinter, dashboard_hint, mlflow_ui_hint, search_plan
 from nas_service.tune.saved_search import saved_search
@@ -72,9 +71,8 @@ from trainables.datasets.mapped import MappedFolder, mapped_folder, recorded_mom
 from trainables.datasets.splits import DataSplits
 from trainables.datasets.statistics import Moments, channel_moments
 from trainables.settings import TrialSettings
-from trainables.spec import ArchSpec
 from trainables.trainable import train_candidate
-from trainables.transfer import Donor, TransferError, load_donor
+from trainables.transfer import Donor
 
 logger = logging.getLogger(__name__)
 
@@ -458,62 +456,3 @@ def data_source(data: DataSplits) -> ray.ObjectRef | MappedFolder:
         "object store): it must be at that path on every node"
     )
     return folder
-
-
-def needed_depths(config: SearchConfig) -> tuple[int, ...]:
-    """Per stage, the most modules any network of this search can have: the last iteration's T
-    (start + iterations x delta) or a deeper reference."""
-    deepest = [m + config.iterations * config.delta for m in config.start_depths]
-    for reference in config.reference_depths:
-        deepest = [max(a, b) for a, b in zip(deepest, reference, strict=True)]
-    return tuple(deepest)
-
-
-def resolve_donor(config: SearchConfig, in_channels: int) -> Donor:
-    """The ``--transfer-from`` donor, checked against every network the search may build."""
-    donor = load_donor_source(config)
-    widths = ArchSpec(depths=config.start_depths, module=config.module, widths=config.widths).widths
-    try:
-        donor.check_can_give(needed_depths(config), config.module, widths, in_channels)
-    except TransferError as error:
-        raise ConfigError(f"--transfer-from {config.transfer_from}: {error}") from None
-    return donor
-
-
-def load_donor_source(config: SearchConfig) -> Donor:
-    """The network ``--transfer-from`` names: a checkpoint folder or ``runs:/<run id>``."""
-    source = str(config.transfer_from)
-    try:
-        if source.startswith("runs:/"):
-            run_id = source.removeprefix("runs:/").split("/")[0]
-            with downloaded_checkpoint(MlflowClient(config.tracking_uri), run_id) as folder:
-                return load_donor(folder)
-        return load_donor(source)
-    except TransferError as error:
-        raise ConfigError(f"--transfer-from {source}: {error}") from None
-    except MlflowException as error:
-        raise ConfigError(f"--transfer-from {source}: {error.message}") from None
-
-
-def raise_if_trials_failed(results, what: str) -> None:
-    """``SearchFailed`` naming how many trials of ``what`` failed and the first one's cause."""
-    errors = [result for result in results if result.error is not None]
-    if errors:
-        raise SearchFailed(f"{what}: {len(errors)} trial(s) failed, e.g. {error_line(errors[0].error)}")
-
-
-def trial_error(results, trial_id: str | None) -> BaseException | None:
-    """The error of trial ``trial_id`` in Tune's results, if it failed."""
-    return next(
-        (
-            result.error
-            for result in results
-            if result.error is not None and trial_id and str(result.path).endswith(trial_id)
-        ),
-        None,
-    )
-
-
-def child_run_ids(client: MlflowClient, parent_run_id: str) -> dict[str, str]:
-    """trial id -> MLflow run id of the parent's children."""
-    return {trial_id: run.info.run_id for trial_id, run in trial_runs(client, parent_run_id).items()}

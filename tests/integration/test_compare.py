@@ -17,8 +17,8 @@ from nas_service.cli.arguments import parse_config
 from nas_service.cli.compare import main as compare_main
 from nas_service.core.search_quality import hypervolume
 from nas_service.core.space import DepthSpace
-from nas_service.methods.comparison import compare_criteria
 from nas_service.methods.stagewise import search
+from nas_service.methods.variants import compare_criteria
 from nas_service.tracking.tags import BUDGET_SPENT_TAG, FINAL_RUN_ID_TAG, METHOD_TAG, PARENT_RUN_ID_TAG
 from trainables.spec import format_depths, parse_depths
 

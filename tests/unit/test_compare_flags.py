@@ -7,7 +7,7 @@ from nas_service.cli.compare import main as compare_main
 from nas_service.cli.compare import parse_criteria, parse_m0s
 from nas_service.core.errors import ConfigError
 from nas_service.core.space import DepthSpace
-from nas_service.methods import comparison
+from nas_service.methods import variants
 
 
 def test_space_holds_every_depth_stagewise_can_reach():
@@ -40,7 +40,7 @@ def test_m0_sweep_is_one_stagewise_search_per_first_depth(monkeypatch, tmp_path)
             },
         )
 
-    monkeypatch.setattr(comparison, "compare_variants", variants_run)
+    monkeypatch.setattr(variants, "compare_variants", variants_run)
     monkeypatch.chdir(tmp_path)
     assert (
         compare_main(

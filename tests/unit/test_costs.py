@@ -28,8 +28,7 @@ def test_the_estimate_is_the_built_networks_size(spec):
 
 def test_cpu_cost_warnings_name_what_is_extreme(tmp_path, monkeypatch):
     from nas_service.cli.arguments import parse_config
-    from nas_service.limits import cpu_cost_warnings
-    from nas_service.tune.experiment import needed_depths
+    from nas_service.limits import cpu_cost_warnings, needed_depths
 
     monkeypatch.chdir(tmp_path)
 

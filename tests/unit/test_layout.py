@@ -45,7 +45,7 @@ def test_only_the_command_line_prints():
 LAYERS = (
     ("nas_service", "nas_service.core"),
     ("nas_service.value_rules", "nas_service.ray_job"),
-    ("nas_service.config",),
+    ("nas_service.config", "nas_service.search_data"),
     ("nas_service.preflight",),
     ("nas_service.validation", "nas_service.limits", "nas_service.tracking"),
     ("nas_service.tune", "nas_service.reporting"),

@@ -33,7 +33,8 @@ from nas_service.tune.progress import (
     mlflow_ui_hint,
     search_plan,
 )
-from nas_service.tune.searcher import StageWiseOptions, StageWiseSearcher
+from nas_service.tune.searcher import StageWiseSearcher
+from nas_service.tune.stagewise_options import StageWiseOptions
 from trainables.trial_config import (
     CONTINUE_FROM_KEY,
     EPOCHS_KEY,

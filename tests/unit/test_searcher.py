@@ -5,7 +5,8 @@ from ray.tune.search import Searcher
 
 from nas_service.core.trials import run_name
 from nas_service.tune.fixed_searcher import FixedSearcher
-from nas_service.tune.searcher import StageWiseOptions, StageWiseSearcher
+from nas_service.tune.searcher import StageWiseSearcher
+from nas_service.tune.stagewise_options import StageWiseOptions
 from trainables.trial_config import ALONE_KEY, LAST_RESULT_KEY, trial_config
 
 TRIAL_COUNTER = iter(range(10_000))
