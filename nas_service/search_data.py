@@ -5,7 +5,7 @@ beside the declaration of the settings."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from nas_service.core.errors import ConfigError
 from trainables.datasets import DatasetError, load_dataset, loader_options
@@ -13,8 +13,9 @@ from trainables.module_types import module_type
 from trainables.spec import min_image_size
 
 if TYPE_CHECKING:
-    from nas_service.config import SearchConfig
     from trainables.datasets.splits import DataSplits
+
+Settings = TypeVar("Settings", bound="DataOfSettings")
 
 
 class DataOfSettings:
@@ -22,14 +23,14 @@ class DataOfSettings:
     ``image_size``, ``val_fraction``, ``max_train_images``, ``seed``, ``transfer_to``,
     ``transfer_data_dir``); mixed into it, so a config loads its own data."""
 
-    def load_data(self: SearchConfig) -> DataSplits:
+    def load_data(self) -> DataSplits:
         """The data set these settings name; bad files raise ``DatasetError`` here, which is why
         the CLIs call it before starting Ray."""
         data = self.load_splits()
         self.check_fits(data)
         return data
 
-    def load_splits(self: SearchConfig) -> DataSplits:
+    def load_splits(self) -> DataSplits:
         """The data set's splits as these settings make them (``--val-fraction``,
         ``--max-train-images``), whatever network will train on them."""
         data = load_dataset(
@@ -57,7 +58,7 @@ class DataOfSettings:
             data = data.with_train_subset(self.max_train_images, self.seed)
         return data
 
-    def check_fits(self: SearchConfig, data: DataSplits) -> None:
+    def check_fits(self, data: DataSplits) -> None:
         """The networks of these settings can be built for ``data``: a ``ConfigError`` now, not
         a trial that fails after Ray has started."""
         stages, side = len(self.start_depths), data.image_size
@@ -75,7 +76,7 @@ class DataOfSettings:
         except ValueError as error:
             raise ConfigError(f"{data.name}: {error}") from None
 
-    def transfer_target(self: SearchConfig, found_run_id: str = "") -> SearchConfig:
+    def transfer_target(self: Settings, found_run_id: str = "") -> Settings:
         """The settings of ``--transfer-to``: this protocol on the other data set (at its own
         image size), with the found network's run as the donor of the fine-tuned copy."""
         return replace(
@@ -91,7 +92,7 @@ class DataOfSettings:
             resume=False,
         )
 
-    def load_transfer_data(self: SearchConfig) -> DataSplits:
+    def load_transfer_data(self) -> DataSplits:
         """The ``--transfer-to`` data, loaded before the search so that a bad folder fails first."""
         try:
             return self.transfer_target().load_data()
