@@ -119,11 +119,15 @@ def flag_of(setting: str) -> str:
     return "--" + setting.replace("_", "-")
 
 
+def _any_value(value: Any) -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class Rule:
     """What a setting's value must be, declared with the setting (``nas_service.config.setting``):
-    ``holds(value)`` for a value that is given (not ``None``), and ``what`` the error says
-    otherwise.  ``needs``: other settings of which at least one must be given with it;
+    ``holds(value)`` for a value that is given (not ``None`` nor ``False``), and at least one of
+    the settings in ``needs`` given with it; ``what`` is what the error says otherwise.
     ``choices``: the closed set of values, which ``--help`` shows."""
 
     holds: Callable[[Any], bool]
@@ -136,11 +140,12 @@ class Rule:
         tells whether another setting was given."""
         if value is None or value is False:
             return
-        holds = any(given(other) for other in self.needs) if self.needs else self.holds(value)
-        require(holds, setting.replace("_", "-"), value, self.what)
+        needed = not self.needs or any(given(other) for other in self.needs)
+        require(self.holds(value) and needed, setting.replace("_", "-"), value, self.what)
 
 
 def at_least(low: float, what: str = "") -> Rule:
+    """``value >= low``."""
     return Rule(lambda value: value >= low, what or f"must be at least {low}")
 
 
@@ -150,6 +155,7 @@ def between(low: float, high: float, what: str) -> Rule:
 
 
 def one_of(choices: Sequence[str]) -> Rule:
+    """One of ``choices``, which ``--help`` lists."""
     return Rule(
         lambda value: value in choices, f"must be one of {', '.join(choices)}", choices=tuple(choices)
     )
@@ -157,7 +163,7 @@ def one_of(choices: Sequence[str]) -> Rule:
 
 def needs(*settings: str, what: str = "") -> Rule:
     """Given only with one of ``settings``: ``--finetune-epochs`` needs a transfer."""
-    return Rule(bool, what or f"needs {' or '.join(map(flag_of, settings))}", needs=settings)
+    return Rule(_any_value, what or f"needs {' or '.join(map(flag_of, settings))}", needs=settings)
 
 
 POSITIVE = Rule(lambda value: value > 0, "must be positive")
