@@ -337,14 +337,7 @@ class SearchConfig(DataOfSettings):
 
     def network_spec(self, depths: Sequence[int], data: DataSplits) -> ArchSpec:
         """The network of ``depths`` that these settings build for ``data``."""
-        return ArchSpec(
-            depths=tuple(depths),
-            module=self.module,
-            widths=self.widths,
-            in_channels=data.in_channels,
-            image_size=data.image_size,
-            num_classes=data.num_classes,
-        )
+        return ArchSpec.for_data(depths, self.module, self.widths, data)
 
     @property
     def starts_dashboard(self) -> bool:

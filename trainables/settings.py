@@ -62,12 +62,5 @@ class TrialSettings:
         return normalisation(*self.channel_moments)
 
     def spec_for(self, depths) -> ArchSpec:
-        data = self.data  # one read of the object store, not one per attribute
-        return ArchSpec(
-            depths=tuple(depths),
-            module=self.module,
-            widths=self.widths,
-            in_channels=data.in_channels,
-            image_size=data.image_size,
-            num_classes=data.num_classes,
-        )
+        # one read of the object store, not one per attribute
+        return ArchSpec.for_data(depths, self.module, self.widths, self.data)

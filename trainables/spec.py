@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from trainables.module_types import module_type
+
+if TYPE_CHECKING:
+    from trainables.datasets.splits import DataSplits
 
 
 def min_image_size(num_stages: int) -> int:
@@ -99,6 +104,20 @@ class ArchSpec:
     @property
     def depths_text(self) -> str:
         return format_depths(self.depths)
+
+    @classmethod
+    def for_data(
+        cls, depths: Sequence[int], module: str, widths: tuple[int, ...] | None, data: DataSplits
+    ) -> ArchSpec:
+        """The network of ``depths`` for ``data``'s image channels, image size and classes."""
+        return cls(
+            depths=tuple(depths),
+            module=module,
+            widths=widths,
+            in_channels=data.in_channels,
+            image_size=data.image_size,
+            num_classes=data.num_classes,
+        )
 
     def with_depths(self, depths: tuple[int, ...]) -> ArchSpec:
         return ArchSpec(
