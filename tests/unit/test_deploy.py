@@ -114,3 +114,17 @@ def test_no_service_is_exposed_outside_the_cluster():
                 assert head.get("serviceType", "ClusterIP") == "ClusterIP", path
     readme = (DEPLOY / "README.md").read_text()
     assert "Keep the dashboard and MLflow private" in readme
+
+
+def test_every_image_tag_is_the_package_version():
+    """The image is built from this code: its tag in every manifest and command is the version
+    that a search records (nas.version), so a cluster runs what its searches say they ran."""
+    from nas_service import __version__
+
+    tags = {
+        (str(path.relative_to(ROOT)), tag)
+        for path in sorted((ROOT / "deploy").rglob("*"))
+        if path.is_file()
+        for tag in re.findall(r"stagewise-nas:([0-9][\w.]*)", path.read_text())
+    }
+    assert tags and {tag for _, tag in tags} == {__version__}, tags
