@@ -16,7 +16,7 @@ from typing import Any
 from nas_service.config import RESUME_READS, SearchConfig, setting_kind
 from nas_service.core.errors import ConfigError
 from nas_service.preflight import default_tracking_uri, preflight, sqlite_path, storage_location
-from nas_service.value_rules import check_path, check_seed, parse_counts, require
+from nas_service.value_rules import check_path, check_seed, flag_of, parse_counts, require
 from scoring.criteria import CRITERIA, get_criterion
 from trainables.datasets import LOADERS, DatasetError, loader
 from trainables.datasets.mapped import validation_images
@@ -32,9 +32,9 @@ def check_type(name: str, value: Any) -> Any:
         return None
     if converter is bool:
         if not isinstance(value, bool):
-            raise ConfigError(f"--{name.replace('_', '-')} {value!r}: must be true or false")
+            raise ConfigError(f"{flag_of(name)} {value!r}: must be true or false")
         return value
-    flag, kind = f"--{name.replace('_', '-')} {value!r}", converter.__name__
+    flag, kind = f"{flag_of(name)} {value!r}", converter.__name__
     if converter is int and isinstance(value, float) and not value.is_integer():
         raise ConfigError(f"{flag}: must be an integer")
     if converter is not str and isinstance(value, bool):  # YAML's `epochs: true` is not 1
@@ -49,8 +49,6 @@ def check_type(name: str, value: Any) -> Any:
 
 
 DEFAULT_NAME = "stagewise-{dataset}-{time}"
-
-
 # a search's name is a folder name under the storage path: nothing that could leave it or need quoting
 SEARCH_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
@@ -64,7 +62,7 @@ def validate(config: SearchConfig, default_name: str = DEFAULT_NAME) -> SearchCo
         value = getattr(config, flag)
         if value and not value.startswith("runs:/"):
             setattr(config, flag, os.path.expanduser(value))
-            check_path(f"--{flag.replace('_', '-')}", getattr(config, flag))
+            check_path(flag_of(flag), getattr(config, flag))
     if config.storage_path and "://" not in config.storage_path:
         check_path("--storage-path", config.storage_path)
     if config.tracking_uri and config.tracking_uri.startswith("sqlite:///"):
@@ -227,7 +225,7 @@ def resolve_settings(settings: dict[str, Any], default_name: str, needs_validati
     ignored = sorted(set(typed) - set(RESUME_READS)) if typed.get("resume") else []
     if ignored:
         raise ConfigError(
-            f"--{ignored[0].replace('_', '-')} {typed[ignored[0]]!r}: --resume "
+            f"{flag_of(ignored[0])} {typed[ignored[0]]!r}: --resume "
             "continues with the search's saved settings, so this would be ignored: "
             "give only --name and where the search lives (--storage-path, "
             "--tracking-uri, --experiment)"

@@ -15,7 +15,7 @@ import yaml
 from nas_service.config import SearchConfig, setting_kind
 from nas_service.core.errors import ConfigError
 from nas_service.validation import DEFAULT_NAME, check_type, resolve_settings, validate
-from nas_service.value_rules import read_utf8
+from nas_service.value_rules import flag_of, read_utf8
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -57,9 +57,7 @@ def add_setting(parser: argparse.ArgumentParser, name: str, **overrides: Any) ->
     # the declared choices shown in --help; the value is checked with the others (one message)
     metavar = "{" + ",".join(choices) + "}" if choices else kind.__name__.upper()
     options: dict[str, Any] = {"action": "store_true"} if kind is bool else {"type": kind, "metavar": metavar}
-    parser.add_argument(
-        "--" + name.replace("_", "-"), dest=name, help=declared.metadata["help"], **{**options, **overrides}
-    )
+    parser.add_argument(flag_of(name), dest=name, help=declared.metadata["help"], **{**options, **overrides})
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
