@@ -4,7 +4,6 @@ busy for days."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from nas_service.config import SearchConfig
@@ -43,12 +42,13 @@ def growth_costs(config: SearchConfig, data: DataSplits) -> NetworkCosts | None:
     return costs
 
 
-def cpu_cost_warnings(config: SearchConfig, data: DataSplits, deepest: Sequence[int]) -> list[str]:
+def cpu_cost_warnings(config: SearchConfig, data: DataSplits) -> list[str]:
     """One line per extreme cost of training on CPUs: the deepest network's MACs per image
     (estimated without building it) and the image-epochs of one network."""
     from trainables.metrics.costs import estimated_size
 
     warnings = []
+    deepest = needed_depths(config)
     spec = config.network_spec(deepest, data)
     macs = estimated_size(spec)["macs"]
     if macs > CPU_MACS_WARNING:

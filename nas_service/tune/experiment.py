@@ -29,7 +29,7 @@ from nas_service.core.budget import Budget, networks_trained, spent_by
 from nas_service.core.candidates import candidates_table
 from nas_service.core.errors import SearchInterrupted
 from nas_service.core.trials import run_name
-from nas_service.limits import cost_warnings, cpu_cost_warnings, needed_depths
+from nas_service.limits import cost_warnings, cpu_cost_warnings
 from nas_service.preflight import store_exists
 from nas_service.tracking.lineage import dataset_record
 from nas_service.tracking.new_store import build_aside, discard, move_into_place
@@ -364,7 +364,7 @@ def start_experiment(
         # sqlite store's tables take 3-5 s (moved into place only once the cluster takes the
         # search, so a refused search leaves no store), the normalisation reads every training
         # image (numpy releases the GIL)
-        cpu_warnings = pool.submit(cpu_cost_warnings, config, data, needed_depths(config))
+        cpu_warnings = pool.submit(cpu_cost_warnings, config, data)
         new_store = pool.submit(build_aside, config.tracking_uri)
         moments = pool.submit(normalisation_moments, data)
         try:

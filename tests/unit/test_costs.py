@@ -28,13 +28,13 @@ def test_the_estimate_is_the_built_networks_size(spec):
 
 def test_cpu_cost_warnings_name_what_is_extreme(tmp_path, monkeypatch):
     from nas_service.cli.arguments import parse_config
-    from nas_service.limits import cpu_cost_warnings, needed_depths
+    from nas_service.limits import cpu_cost_warnings
 
     monkeypatch.chdir(tmp_path)
 
     def warnings(*argv):
         config = parse_config(list(argv))
-        return cpu_cost_warnings(config, config.load_data(), needed_depths(config))
+        return cpu_cost_warnings(config, config.load_data())
 
     assert warnings() == []  # the README search: 16-16-16 at most, 1,078 images x 10 epochs
     (wide,) = warnings("--width", "4000")
